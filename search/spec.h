@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "search/value.h"
@@ -44,9 +44,9 @@ enum class Distribution {
 };
 
 // The W&B spelling ("int_uniform", "q_log_uniform_values", ...).
-std::string_view DistributionName(Distribution d);
+absl::string_view DistributionName(Distribution d);
 // The inverse of DistributionName; nullopt for an unknown name.
-std::optional<Distribution> DistributionFromName(std::string_view name);
+std::optional<Distribution> DistributionFromName(absl::string_view name);
 
 // True for the forms rounded to a multiple of q.
 bool IsQuantized(Distribution d);
@@ -60,8 +60,9 @@ struct ParameterSpec {
   SourceLocation location;
 
   Value value;                      // kConstant.
-  std::vector<Value> values;        // Categoricals, de-duplicated (W&B
-                                    // equality), first occurrence kept.
+  std::vector<Value> values;  // Categoricals, as written: random search draws
+                              // a repeated value by its written weight, as
+                              // W&B does; the grid tries it once.
   std::vector<double> probabilities;  // kCategoricalWithProbabilities,
                                       // aligned with `values`.
 
@@ -138,7 +139,7 @@ struct ExtensionSpec {
 };
 
 // The name of the top-level key holding ExtensionSpec.
-inline constexpr std::string_view kExtensionKey = "sweep";
+inline constexpr absl::string_view kExtensionKey = "sweep";
 
 // The command template: tokens with macros, checked at parse time.
 inline constexpr const char* kDefaultCommand[] = {"${env}", "${interpreter}",
@@ -161,7 +162,7 @@ struct SweepSpec {
   ExtensionSpec extension;
 
   // Index of the parameter with this flattened name, or -1.
-  int FindParameter(std::string_view name) const;
+  int FindParameter(absl::string_view name) const;
 };
 
 // A configuration: one value per parameter of the spec, aligned with

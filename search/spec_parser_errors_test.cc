@@ -1,0 +1,371 @@
+// Malformed sweep definitions: each gets a clear error naming the key and
+// the line, never a crash or a hang; every error of a file is reported.
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "search/spec_parser.h"
+
+namespace sweep {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+std::vector<std::string> Errors(const std::string& text) {
+  ParsedDefinition parsed = ParseSweepDefinition(text, "sweep.yaml");
+  EXPECT_FALSE(parsed.ok()) << "accepted:\n" << text;
+  std::vector<std::string> out;
+  for (const Diagnostic& d : parsed.diagnostics) {
+    if (d.severity == Diagnostic::Severity::kError) out.push_back(d.ToString());
+  }
+  return out;
+}
+
+constexpr char kHeader[] = "method: random\nprogram: train.py\n";
+
+std::string WithParameters(const std::string& parameters) {
+  return std::string(kHeader) + "parameters:\n" + parameters;
+}
+
+TEST(SpecParserErrorsTest, MinNotBelowMaxNamesKeyLineAndColumn) {
+  EXPECT_THAT(Errors(R"(method: random
+program: train.py
+parameters:
+  lr:
+    min: 0.1
+    max: 1.0
+  momentum: {min: 0.9,
+             max: 0.1}
+)"),
+              Contains("sweep.yaml:8:19: parameters.momentum: max (0.1) must "
+                       "be greater than min (0.9)"));
+  EXPECT_THAT(Errors(WithParameters("  x: {min: 3, max: 3}\n")),
+              Contains(HasSubstr("sweep.yaml:4:")));
+}
+
+TEST(SpecParserErrorsTest, WrongTypes) {
+  EXPECT_THAT(Errors(WithParameters("  x: {min: abc, max: 1.0}\n")),
+              Contains("sweep.yaml:4:12: parameters.x: min must be a number, "
+                       "got the string 'abc'"));
+  EXPECT_THAT(Errors(WithParameters("  x: {min: [1], max: 1.0}\n")),
+              Contains(HasSubstr("min must be a number, got a list")));
+  EXPECT_THAT(Errors(WithParameters("  x: {values: 3}\n")),
+              Contains(HasSubstr("parameters.x: values must be a list")));
+  EXPECT_THAT(Errors(WithParameters("  x: 0.1\n")),
+              Contains(HasSubstr("sweep.yaml:4:6: parameters.x: expected a "
+                                 "mapping")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "run_cap: many\nparameters:\n  x: {value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:3:10: run_cap must be an "
+                                 "integer")));
+  EXPECT_THAT(
+      Errors(WithParameters("  x: {distribution: int_uniform, min: 0.5, max: "
+                            "3}\n")),
+      Contains(HasSubstr("int_uniform needs integer min and max; min is 0.5")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: loss, target: high}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:3:30: metric: target must be a "
+                                 "number")));
+}
+
+TEST(SpecParserErrorsTest, UnknownKeysSuggestTheClosest) {
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "paramters:\n  x: {value: 1}\nparameters:\n  x: {value: "
+                     "1}\n"),
+              Contains("sweep.yaml:3:1: unknown key 'paramters' (did you mean "
+                       "'parameters'?)"));
+  EXPECT_THAT(Errors(WithParameters("  x: {min: 0, max: 1, distrbution: "
+                                    "uniform}\n")),
+              Contains(HasSubstr("sweep.yaml:4:23: parameters.x: unknown key "
+                                 "'distrbution' (did you mean "
+                                 "'distribution'?)")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: a, direction: up}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:3:19: metric: unknown key "
+                                 "'direction'")));
+}
+
+TEST(SpecParserErrorsTest, UnknownDistribution) {
+  EXPECT_THAT(Errors(WithParameters("  x: {distribution: gaussian}\n")),
+              Contains(AllOf(HasSubstr("sweep.yaml:4:21: parameters.x: "
+                                       "unknown distribution 'gaussian'"),
+                             HasSubstr("q_log_uniform_values"))));
+}
+
+TEST(SpecParserErrorsTest, KeysThatDoNotApplyToTheDistribution) {
+  EXPECT_THAT(
+      Errors(WithParameters("  x: {distribution: uniform, min: 0, max: 1, q: "
+                            "2}\n")),
+      Contains("sweep.yaml:4:46: parameters.x: 'q' does not apply to "
+               "distribution uniform"));
+  EXPECT_THAT(Errors(WithParameters("  x: {distribution: q_uniform, max: 1}\n")),
+              Contains(HasSubstr("parameters.x: q_uniform needs 'min'")));
+}
+
+TEST(SpecParserErrorsTest, ProbabilitiesOfTheWrongLengthOrSum) {
+  EXPECT_THAT(Errors(WithParameters("  x: {values: [a, b, c], probabilities: "
+                                    "[0.5, 0.5]}\n")),
+              Contains(HasSubstr("sweep.yaml:4:41: parameters.x: probabilities "
+                                 "has 2 entries but values has 3")));
+  EXPECT_THAT(Errors(WithParameters("  x: {values: [a, b], probabilities: "
+                                    "[0.5, 0.6]}\n")),
+              Contains(HasSubstr("parameters.x: probabilities must sum to 1, "
+                                 "they sum to 1.1")));
+  EXPECT_THAT(Errors(WithParameters("  x: {values: [a, b], probabilities: "
+                                    "[1.5, -0.5]}\n")),
+              Contains(HasSubstr("probabilities[0] must be a number in [0, "
+                                 "1]")));
+}
+
+TEST(SpecParserErrorsTest, GridWithAContinuousParameter) {
+  EXPECT_THAT(
+      Errors("method: grid\nprogram: t.py\nparameters:\n  a: {values: [1]}\n"
+             "  lr: {min: 0.0, max: 1.0}\n"),
+      Contains("sweep.yaml:5:3: parameters.lr: method grid cannot enumerate "
+               "uniform; use values, int_uniform or q_uniform"));
+}
+
+TEST(SpecParserErrorsTest, EmptyOrMissingParameters) {
+  EXPECT_THAT(Errors(std::string(kHeader)),
+              Contains("sweep.yaml:1:1: parameters: is required: a mapping of "
+                       "at least one parameter"));
+  EXPECT_THAT(Errors(std::string(kHeader) + "parameters: {}\n"),
+              Contains(HasSubstr("sweep.yaml:3:13: parameters: must hold at "
+                                 "least one parameter")));
+  EXPECT_THAT(Errors(std::string(kHeader) + "parameters:\n"),
+              Contains(HasSubstr("sweep.yaml:3:1: parameters: must be a "
+                                 "mapping")));
+  EXPECT_THAT(Errors(WithParameters("  x: {values: []}\n")),
+              Contains(HasSubstr("values must hold at least one value")));
+  EXPECT_THAT(Errors(WithParameters("  x: {}\n")),
+              Contains(HasSubstr("parameters.x: cannot tell the distribution")));
+}
+
+TEST(SpecParserErrorsTest, BayesOrEarlyTerminateWithoutMetric) {
+  EXPECT_THAT(Errors("method: bayes\nprogram: t.py\nparameters:\n  x: {min: "
+                     "0.0, max: 1.0}\n"),
+              Contains("sweep.yaml:1:9: metric: is required by method bayes: "
+                       "name the metric to optimize"));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "early_terminate: {type: hyperband, min_iter: 3}\n"
+                     "parameters:\n  x: {value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:3:1: metric: is required by early "
+                                 "termination")));
+}
+
+TEST(SpecParserErrorsTest, EarlyTerminateThatIsNotAMapping) {
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: loss}\nearly_terminate: hyperband\n"
+                     "parameters:\n  x: {value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:4:18: early_terminate: must be a "
+                                 "mapping")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: loss}\nearly_terminate: {type: "
+                     "hyperband}\nparameters:\n  x: {value: 1}\n"),
+              Contains(HasSubstr("early_terminate: needs min_iter, or max_iter "
+                                 "and s")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: loss}\nearly_terminate: {type: "
+                     "hyperband, max_iter: 27}\nparameters:\n  x: {value: 1}\n"),
+              Contains(HasSubstr("max_iter needs s")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: loss}\nearly_terminate: {type: "
+                     "hyperband, min_iter: 3, eta: 1}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("early_terminate.eta: must be greater than "
+                                 "1")));
+}
+
+TEST(SpecParserErrorsTest, RootThatIsNotAMapping) {
+  EXPECT_THAT(Errors("- method: grid\n- parameters: {}\n"),
+              Contains(HasSubstr("sweep.yaml:1:1: the top level must be a "
+                                 "mapping")));
+  EXPECT_THAT(Errors("just a string\n"),
+              Contains(HasSubstr("the top level must be a mapping of keys such "
+                                 "as method and parameters, got the string")));
+  EXPECT_THAT(Errors(""), Contains(HasSubstr("the file is empty")));
+  EXPECT_THAT(Errors("a: 1\n---\nb: 2\n"),
+              Contains(HasSubstr("holds 2 YAML documents")));
+}
+
+TEST(SpecParserErrorsTest, Tabs) {
+  EXPECT_THAT(Errors("method: grid\nparameters:\n\tx: {value: 1}\n"),
+              Contains("sweep.yaml:3:1: tab used for indentation; YAML indents "
+                       "with spaces"));
+  EXPECT_THAT(Errors("method: grid\nparameters:\n  x:\n  \t value: 1\n"),
+              Contains(HasSubstr("sweep.yaml:4:3: tab used")));
+}
+
+TEST(SpecParserErrorsTest, BinaryGarbage) {
+  std::string garbage = "method: grid\n";
+  for (int i = 0; i < 256; ++i) garbage.push_back(static_cast<char>(i));
+  EXPECT_THAT(Errors(garbage),
+              Contains("sweep.yaml:2:1: binary data (a NUL byte): a sweep "
+                       "definition is YAML text"));
+}
+
+TEST(SpecParserErrorsTest, InvalidUtf8) {
+  EXPECT_THAT(Errors("method: grid\nname: caf\xC3\xA9 \xFF\n"),
+              Contains("sweep.yaml:2:12: invalid UTF-8 (byte 0xFF at offset "
+                       "25)"));
+  // Overlong encoding of '/' and a lone surrogate.
+  EXPECT_THAT(Errors("name: \xC0\xAF\n"), SizeIs(1));
+  EXPECT_THAT(Errors("name: \xED\xA0\x80\n"),
+              Contains(HasSubstr("invalid UTF-8")));
+}
+
+TEST(SpecParserErrorsTest, FiftyMegabyteFile) {
+  const std::string huge = std::string(kHeader) + "parameters:\n  x: {value: '" +
+                           std::string(50 << 20, 'a') + "'}\n";
+  EXPECT_THAT(Errors(huge),
+              Contains("sweep.yaml: file is 50.0 MiB; a sweep definition may "
+                       "be at most 1 MiB"));
+}
+
+TEST(SpecParserErrorsTest, DeeplyNestedParametersAreBounded) {
+  std::string text = std::string(kHeader) + "parameters:\n";
+  std::string indent = "  ";
+  for (int level = 0; level < 40; ++level) {
+    text += indent + "p" + std::to_string(level) + ":\n";
+    text += indent + "  parameters:\n";
+    indent += "    ";
+  }
+  text += indent + "x: {value: 1}\n";
+  EXPECT_THAT(Errors(text), Contains(HasSubstr("parameters nested more than 16 "
+                                               "levels deep")));
+}
+
+TEST(SpecParserErrorsTest, DeeplyNestedYamlIsBounded) {
+  const std::string deep = std::string(kHeader) + "parameters:\n  x: {value: " +
+                           std::string(100000, '[') + "}\n";
+  EXPECT_THAT(Errors(deep), Contains(HasSubstr("YAML syntax error")));
+}
+
+TEST(SpecParserErrorsTest, AliasExpansionIsBounded) {
+  std::string text = std::string(kHeader) + "a0: &a0 [x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 12; ++i) {
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 8; ++k) {
+      text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    }
+    text += "]\n";
+  }
+  text = std::string(kHeader) + "parameters:\n  x:\n    value: &a0 [x, x, x, "
+         "x, x, x, x, x]\n";
+  for (int i = 1; i < 12; ++i) {
+    text += "  y" + std::to_string(i) + ":\n    value: &a" +
+            std::to_string(i) + " [";
+    for (int k = 0; k < 8; ++k) {
+      text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    }
+    text += "]\n";
+  }
+  EXPECT_THAT(Errors(text), Contains(HasSubstr("value too large")));
+}
+
+TEST(SpecParserErrorsTest, MisspelledGoalIsAnErrorNotMinimize) {
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: acc, goal: maximise}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains("sweep.yaml:3:27: metric.goal: must be minimize or "
+                       "maximize, got 'maximise'"));
+}
+
+TEST(SpecParserErrorsTest, UnknownAndMisplacedMacros) {
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "command:\n  - ${env}\n  - ${foo}\nparameters:\n  x: {value: "
+                     "1}\n"),
+              Contains(HasSubstr("sweep.yaml:5:5: command[1]: unknown macro "
+                                 "${foo}")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "command:\n  - python\n  - --x=${args}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("macro ${args} must be a whole token")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "command: [python, '${envvar:}']\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("does not name an environment variable")));
+  EXPECT_THAT(Errors("method: grid\ncommand:\n  - ${program}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("program: is required: the command uses "
+                                 "${program}")));
+}
+
+TEST(SpecParserErrorsTest, MethodProblems) {
+  EXPECT_THAT(Errors("method: custom\nprogram: t.py\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:1:9: method: 'custom'")));
+  EXPECT_THAT(Errors("method: bayesian\nprogram: t.py\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("must be grid, random or bayes, got "
+                                 "'bayesian'")));
+  EXPECT_THAT(Errors("program: t.py\nparameters:\n  x: {value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:1:1: method: is required")));
+}
+
+TEST(SpecParserErrorsTest, BoundsOfEachDistribution) {
+  EXPECT_THAT(Errors(WithParameters("  x: {distribution: q_uniform, min: 0, "
+                                    "max: 1, q: 0}\n")),
+              Contains(HasSubstr("q (0) must be greater than 0")));
+  EXPECT_THAT(Errors(WithParameters("  x: {distribution: normal, sigma: "
+                                    "-1}\n")),
+              Contains(HasSubstr("sigma (-1) must not be negative")));
+  EXPECT_THAT(Errors(WithParameters("  x: {distribution: beta, a: 0}\n")),
+              Contains(HasSubstr("a (0) must be greater than 0")));
+  EXPECT_THAT(Errors(WithParameters("  x: {distribution: log_uniform_values, "
+                                    "min: 0, max: 1}\n")),
+              Contains(HasSubstr("log_uniform_values needs min > 0, got 0")));
+  EXPECT_THAT(Errors(WithParameters("  x: {min: 0.0, max: .nan}\n")),
+              Contains(HasSubstr("max must be a finite number")));
+}
+
+TEST(SpecParserErrorsTest, ParameterNamesAndCollisions) {
+  EXPECT_THAT(Errors(WithParameters("  9lives: {value: 1}\n")),
+              Contains(HasSubstr("sweep.yaml:4:3: parameters.9lives: parameter "
+                                 "names must match")));
+  EXPECT_THAT(Errors(WithParameters("  a.b: {value: 1}\n  a:\n    parameters:\n"
+                                    "      b: {value: 2}\n")),
+              Contains(HasSubstr("two parameters flatten to the name 'a.b'")));
+  EXPECT_THAT(Errors(WithParameters("  a:\n    parameters: {b: {value: 1}}\n"
+                                    "    value: 3\n")),
+              Contains(HasSubstr("a nested parameter holds only "
+                                 "'parameters', not 'value'")));
+}
+
+TEST(SpecParserErrorsTest, EveryErrorOfAFileIsReportedAtOnce) {
+  const std::vector<std::string> errors = Errors(R"(method: grid
+program: train.py
+metric: {name: acc, goal: maximise}
+run_cap: 0
+command: [python, "${foo}"]
+parameters:
+  lr: {min: 0.1, max: 0.01}
+  bs: {values: [16, 32], probabilities: [0.5]}
+  opt: {values: [adam], colour: red}
+  drop: {distribution: normal}
+)");
+  EXPECT_THAT(errors, SizeIs(7));
+  EXPECT_THAT(errors, Contains(HasSubstr("sweep.yaml:3:")));
+  EXPECT_THAT(errors, Contains(HasSubstr("sweep.yaml:4:")));
+  EXPECT_THAT(errors, Contains(HasSubstr("sweep.yaml:5:")));
+  EXPECT_THAT(errors, Contains(HasSubstr("sweep.yaml:7:")));
+  EXPECT_THAT(errors, Contains(HasSubstr("sweep.yaml:8:")));
+  EXPECT_THAT(errors, Contains(HasSubstr("sweep.yaml:9:")));
+  EXPECT_THAT(errors, Contains(HasSubstr("sweep.yaml:10:")));
+}
+
+TEST(SpecParserErrorsTest, YamlSyntaxErrorsCarryTheirPosition) {
+  EXPECT_THAT(Errors("method: grid\nparameters:\n  x: {value: 1\n"),
+              Contains(HasSubstr("YAML syntax error")));
+  EXPECT_THAT(Errors("method: [grid\n"),
+              Contains(HasSubstr("sweep.yaml:")));
+}
+
+}  // namespace
+}  // namespace sweep

@@ -1,0 +1,240 @@
+#include "search/yaml_scalar.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include "absl/strings/string_view.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace sweep {
+namespace {
+
+bool IsOneOf(absl::string_view s, std::initializer_list<absl::string_view> set) {
+  for (absl::string_view candidate : set) {
+    if (s == candidate) return true;
+  }
+  return false;
+}
+
+// Digits of `s` in `base` with YAML 1.1's '_' separators; at least one digit.
+bool ParseDigits(absl::string_view s, int base, uint64_t* out) {
+  uint64_t value = 0;
+  bool any = false;
+  for (char c : s) {
+    if (c == '_') continue;
+    int digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      digit = c - 'A' + 10;
+    } else {
+      return false;
+    }
+    if (digit >= base) return false;
+    if (value > (std::numeric_limits<uint64_t>::max() - digit) / base) {
+      return false;  // Out of range: the caller falls back to a float.
+    }
+    value = value * base + digit;
+    any = true;
+  }
+  *out = value;
+  return any;
+}
+
+// YAML 1.1 integers: decimal, 0b binary, 0x hex, 0o or leading-0 octal.
+bool ParseInteger(absl::string_view s, Value* out) {
+  bool negative = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty() || s[0] == '_') return false;
+  uint64_t magnitude = 0;
+  bool ok;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    ok = ParseDigits(s.substr(2), 16, &magnitude);
+  } else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+    ok = ParseDigits(s.substr(2), 2, &magnitude);
+  } else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
+    ok = ParseDigits(s.substr(2), 8, &magnitude);
+  } else if (s.size() > 1 && s[0] == '0') {
+    ok = ParseDigits(s.substr(1), 8, &magnitude);
+  } else {
+    ok = ParseDigits(s, 10, &magnitude);
+  }
+  if (!ok) return false;
+  constexpr uint64_t kMaxPositive = std::numeric_limits<int64_t>::max();
+  if (!negative && magnitude <= kMaxPositive) {
+    *out = static_cast<int64_t>(magnitude);
+  } else if (negative && magnitude <= kMaxPositive + 1) {
+    *out = magnitude == kMaxPositive + 1
+               ? std::numeric_limits<int64_t>::min()
+               : -static_cast<int64_t>(magnitude);
+  } else if (!negative) {
+    *out = magnitude;  // Fits uint64 only.
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Floats: PyYAML's forms (a '.' is required: 1.5, 1., .5, 1.5e-3) plus the
+// YAML 1.2 exponent form without a dot (1e-5), and .inf / .nan.
+bool ParseFloat(absl::string_view s, Value* out) {
+  absl::string_view body = s;
+  bool negative = false;
+  if (!body.empty() && (body[0] == '-' || body[0] == '+')) {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  if (IsOneOf(body, {".inf", ".Inf", ".INF"})) {
+    *out = negative ? -std::numeric_limits<double>::infinity()
+                    : std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (IsOneOf(s, {".nan", ".NaN", ".NAN"})) {
+    *out = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  std::string cleaned;
+  bool digits = false, dot = false, exponent = false;
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '_' && !exponent) continue;
+    if (c >= '0' && c <= '9') {
+      digits = true;
+    } else if (c == '.' && !dot && !exponent) {
+      dot = true;
+    } else if ((c == 'e' || c == 'E') && digits && !exponent) {
+      exponent = true;
+      if (i + 1 < body.size() && (body[i + 1] == '+' || body[i + 1] == '-')) {
+        cleaned.push_back(c);
+        c = body[++i];
+      }
+      if (i + 1 >= body.size()) return false;  // "1e" or "1e-".
+    } else {
+      return false;
+    }
+    cleaned.push_back(c);
+  }
+  if (!digits || (!dot && !exponent)) return false;
+  if (cleaned.front() == '.') cleaned.insert(cleaned.begin(), '0');
+  double value = 0;
+  auto [end, ec] =
+      std::from_chars(cleaned.data(), cleaned.data() + cleaned.size(), value);
+  if (end != cleaned.data() + cleaned.size()) return false;
+  if (ec == std::errc::result_out_of_range) {
+    // Overflow is inf and underflow 0, as Python's float() gives.
+    value = std::abs(value) > 1 ? std::numeric_limits<double>::infinity() : 0;
+  }
+  *out = negative ? -value : value;
+  return true;
+}
+
+}  // namespace
+
+SourceLocation LocationOf(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return {};
+  return {mark.line + 1, mark.column + 1};
+}
+
+Value ScalarToValue(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  const std::string& tag = node.Tag();
+  // "!" marks a quoted scalar (or an explicit non-specific tag).
+  if (tag == "!" || tag == "tag:yaml.org,2002:str") return text;
+  if (tag == "?" || tag.empty()) {
+    if (IsOneOf(text, {"", "~", "null", "Null", "NULL"})) return nullptr;
+    if (IsOneOf(text, {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On",
+                       "ON"})) {
+      return true;
+    }
+    if (IsOneOf(text, {"false", "False", "FALSE", "no", "No", "NO", "off",
+                       "Off", "OFF"})) {
+      return false;
+    }
+  }
+  Value number;
+  if (tag != "tag:yaml.org,2002:float" && ParseInteger(text, &number)) {
+    return number;
+  }
+  if (ParseFloat(text, &number)) return number;
+  return text;
+}
+
+bool NodeToValue(const YAML::Node& node, ValueBudget& budget, Value* out,
+                 std::string* error, int depth) {
+  if (++budget.nodes_used > budget.max_nodes) {
+    *error = absl::StrCat("value too large (more than ", budget.max_nodes,
+                          " elements, counting aliases)");
+    return false;
+  }
+  if (depth > budget.max_depth) {
+    *error = absl::StrCat("value nested more than ", budget.max_depth,
+                          " levels deep");
+    return false;
+  }
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      *out = nullptr;
+      return true;
+    case YAML::NodeType::Scalar:
+      *out = ScalarToValue(node);
+      return true;
+    case YAML::NodeType::Sequence: {
+      *out = Value::array();
+      for (const YAML::Node& element : node) {
+        Value v;
+        if (!NodeToValue(element, budget, &v, error, depth + 1)) return false;
+        out->push_back(std::move(v));
+      }
+      return true;
+    }
+    case YAML::NodeType::Map: {
+      *out = Value::object();
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) {
+          *error = "mapping keys must be plain strings";
+          return false;
+        }
+        Value v;
+        if (!NodeToValue(entry.second, budget, &v, error, depth + 1)) {
+          return false;
+        }
+        (*out)[entry.first.Scalar()] = std::move(v);
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string DescribeNode(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return "nothing (null)";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  const Value v = ScalarToValue(node);
+  std::string text = node.Scalar();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  if (v.is_null()) return "nothing (null)";
+  if (v.is_boolean()) return absl::StrCat("the boolean ", text);
+  if (v.is_number()) return absl::StrCat("the number ", text);
+  return absl::StrCat("the string '", text, "'");
+}
+
+}  // namespace sweep

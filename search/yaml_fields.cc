@@ -1,0 +1,170 @@
+#include "search/yaml_fields.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "search/yaml_scalar.h"
+
+namespace sweep {
+namespace {
+
+int EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<int> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    int diagonal = row[0];
+    row[0] = static_cast<int>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const int above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string JoinPath(absl::string_view parent, absl::string_view key) {
+  if (parent.empty()) return std::string(key);
+  return absl::StrCat(parent, ".", key);
+}
+
+std::string FieldReader::ClosestKey(
+    absl::string_view key, const std::vector<absl::string_view>& allowed) {
+  std::string best;
+  int best_distance = 3;
+  for (absl::string_view candidate : allowed) {
+    const int d = EditDistance(key, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = std::string(candidate);
+    }
+  }
+  return best;
+}
+
+std::vector<YamlEntry> FieldReader::Entries(
+    const YAML::Node& map, absl::string_view path,
+    const std::vector<absl::string_view>& allowed) {
+  // YAML::Node has reference semantics: assigning one node to another writes
+  // into the document. Entries are therefore only ever copy-constructed
+  // (push_back), never assigned, sorted or erased.
+  std::vector<YamlEntry> all;
+  for (const auto& pair : map) {
+    YamlEntry entry;
+    entry.key_location = LocationOf(pair.first);
+    if (!pair.first.IsScalar()) {
+      diag_.Error(entry.key_location, path,
+                  absl::StrCat("keys must be plain names, got ",
+                               DescribeNode(pair.first)));
+      continue;
+    }
+    entry.key = pair.first.Scalar();
+    entry.value.reset(pair.second);
+    entry.value_location = LocationOf(pair.second);
+    if (entry.value_location.line == 0 || pair.second.IsNull()) {
+      entry.value_location = entry.key_location;
+    }
+    if (!allowed.empty() &&
+        std::find(allowed.begin(), allowed.end(), entry.key) == allowed.end()) {
+      std::string message = absl::StrCat("unknown key '", entry.key, "'");
+      const std::string closest = ClosestKey(entry.key, allowed);
+      if (!closest.empty()) {
+        absl::StrAppend(&message, " (did you mean '", closest, "'?)");
+      } else {
+        absl::StrAppend(&message, "; allowed: ", absl::StrJoin(allowed, ", "));
+      }
+      diag_.Error(entry.key_location, path, message);
+      continue;
+    }
+    all.push_back(entry);
+  }
+  std::vector<YamlEntry> entries;
+  for (size_t i = 0; i < all.size(); ++i) {
+    size_t last = i;
+    for (size_t k = i + 1; k < all.size(); ++k) {
+      if (all[k].key == all[i].key) last = k;
+    }
+    if (last != i) {
+      diag_.Warning(all[last].key_location, path,
+                    absl::StrCat("duplicate key '", all[i].key, "' (line ",
+                                 all[i].key_location.line,
+                                 "); the last one wins"));
+      continue;
+    }
+    entries.push_back(all[i]);
+  }
+  return entries;
+}
+
+const YamlEntry* FieldReader::Find(const std::vector<YamlEntry>& entries,
+                                   absl::string_view key) {
+  for (const YamlEntry& e : entries) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+
+std::optional<double> FieldReader::Number(const YamlEntry& e,
+                                          absl::string_view path) {
+  if (e.value.IsScalar()) {
+    const Value v = ScalarToValue(e.value);
+    if (v.is_number()) {
+      const double x = v.get<double>();
+      if (std::isfinite(x)) return x;
+      diag_.Error(e.value_location, path,
+                  absl::StrCat(e.key, " must be a finite number, got ",
+                               e.value.Scalar()));
+      return std::nullopt;
+    }
+  }
+  diag_.Error(e.value_location, path,
+              absl::StrCat(e.key, " must be a number, got ",
+                           DescribeNode(e.value)));
+  return std::nullopt;
+}
+
+std::optional<int64_t> FieldReader::Integer(const YamlEntry& e,
+                                            absl::string_view path) {
+  if (e.value.IsScalar()) {
+    const Value v = ScalarToValue(e.value);
+    if (v.is_number_integer() && !v.is_number_unsigned()) {
+      return v.get<int64_t>();
+    }
+    if (v.is_number_unsigned() && v.get<uint64_t>() <= INT64_MAX) {
+      return static_cast<int64_t>(v.get<uint64_t>());
+    }
+  }
+  diag_.Error(e.value_location, path,
+              absl::StrCat(e.key, " must be an integer, got ",
+                           DescribeNode(e.value)));
+  return std::nullopt;
+}
+
+std::optional<bool> FieldReader::Bool(const YamlEntry& e,
+                                      absl::string_view path) {
+  if (e.value.IsScalar()) {
+    const Value v = ScalarToValue(e.value);
+    if (v.is_boolean()) return v.get<bool>();
+  }
+  diag_.Error(e.value_location, path,
+              absl::StrCat(e.key, " must be true or false, got ",
+                           DescribeNode(e.value)));
+  return std::nullopt;
+}
+
+std::optional<std::string> FieldReader::String(const YamlEntry& e,
+                                               absl::string_view path) {
+  // Any scalar reads as its text: `name: 2024` is the name "2024".
+  if (e.value.IsScalar()) return e.value.Scalar();
+  diag_.Error(e.value_location, path,
+              absl::StrCat(e.key, " must be a string, got ",
+                           DescribeNode(e.value)));
+  return std::nullopt;
+}
+
+}  // namespace sweep
