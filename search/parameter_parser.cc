@@ -348,7 +348,7 @@ class ParameterParser {
                          "tries it once; random search draws it by its "
                          "written weight",
                          i, PythonRepr(list[i]), it->second,
-                         PythonRepr(list[it->second])));
+                         PythonRepr(spec.values[it->second])));
       }
       spec.values.push_back(std::move(list[i]));
     }
