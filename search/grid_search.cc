@@ -1,0 +1,312 @@
+#include "search/grid_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "search/status_macros.h"
+
+namespace sweep {
+namespace {
+
+// How far from the lattice max may sit and still be a grid value, as a
+// fraction of the range max - min. Absorbs the rounding of (max - min) / q.
+constexpr double kLatticeTolerance = 1e-9;
+
+// kLatticeTolerance in steps of q, for a range of `steps` steps; never more
+// than a small fraction of one step, however long the range.
+double LatticeToleranceInSteps(double steps) {
+  return std::min(kLatticeTolerance * std::max(1.0, steps), 1e-3);
+}
+
+// Beyond this magnitude a double no longer converts to int64_t safely.
+constexpr double kInt64Bound = 9.2e18;
+
+absl::Status AxisError(const ParameterSpec& p, const std::string& problem) {
+  std::string where;
+  if (p.location.line > 0) {
+    where = absl::StrCat(" (line ", p.location.line, ", column ",
+                         p.location.column, ")");
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("parameter '", p.name, "'", where, ": ", problem));
+}
+
+bool IsInt64(double x) {
+  return std::isfinite(x) && std::floor(x) == x && std::abs(x) < kInt64Bound;
+}
+
+// The number of values of an int_uniform axis, as a double because it may
+// exceed every integer type.
+absl::StatusOr<double> IntUniformLength(const ParameterSpec& p) {
+  if (!IsInt64(p.min) || !IsInt64(p.max)) {
+    return AxisError(p, "int_uniform needs integer min and max");
+  }
+  if (p.max < p.min) return AxisError(p, "max is below min");
+  return p.max - p.min + 1;
+}
+
+// The number of lattice values min + k*q <= max of a q_uniform axis.
+absl::StatusOr<double> QUniformLength(const ParameterSpec& p) {
+  if (!std::isfinite(p.min) || !std::isfinite(p.max) || !std::isfinite(p.q) ||
+      p.q <= 0) {
+    return AxisError(p, "q_uniform needs finite min and max and q > 0");
+  }
+  if (p.max < p.min) return AxisError(p, "max is below min");
+  const double steps = (p.max - p.min) / p.q;
+  return std::floor(steps + LatticeToleranceInSteps(steps)) + 1;
+}
+
+// The number of values GridAxis would list before removing duplicates, or
+// the error it would give for anything but its length.
+absl::StatusOr<double> RawAxisLength(const ParameterSpec& p) {
+  switch (p.distribution) {
+    case Distribution::kConstant:
+      return 1.0;
+    case Distribution::kCategorical:
+    case Distribution::kCategoricalWithProbabilities:
+      if (p.values.empty()) return AxisError(p, "has no values");
+      return static_cast<double>(p.values.size());
+    case Distribution::kIntUniform:
+      return IntUniformLength(p);
+    case Distribution::kQUniform:
+      return QUniformLength(p);
+    default:
+      return AxisError(
+          p, absl::StrCat("distribution '",
+                          std::string(DistributionName(p.distribution)),
+                          "' cannot be a grid axis; grid search allows "
+                          "constant, categorical, "
+                          "categorical_w_probabilities, int_uniform and "
+                          "q_uniform"));
+  }
+}
+
+// `x` = min + k*q with the noise of floating-point arithmetic removed
+// (0.1 + 2*0.1 = 0.30000000000000004 -> 0.3, -0.3 + 3*0.1 -> 0). `scale` is
+// max(|min|, |k*q|), the magnitude the noise is relative to. Rounds to 15,
+// then 16 significant digits of `scale`, keeping a rounding only when it moves
+// x by a tiny fraction of q, so that neighbouring values never merge.
+double CleanLatticeValue(double x, double scale, double q) {
+  for (int digits : {15, 16}) {
+    const int decimals =
+        digits - 1 - static_cast<int>(std::floor(std::log10(scale)));
+    if (decimals < 0) break;  // Beyond 1e15 the noise is below one unit.
+    char text[400];  // Enough for 16 digits plus up to ~330 leading zeros.
+    std::snprintf(text, sizeof(text), "%.*f", decimals, x);
+    const double cleaned = std::strtod(text, nullptr);
+    if (std::abs(cleaned - x) <= kLatticeTolerance * q) {
+      return cleaned == 0 ? 0.0 : cleaned;  // Never -0.0.
+    }
+  }
+  return x;
+}
+
+std::vector<Value> IntUniformValues(const ParameterSpec& p, int64_t length) {
+  std::vector<Value> values;
+  values.reserve(length);
+  const auto min = static_cast<int64_t>(p.min);
+  for (int64_t k = 0; k < length; ++k) values.emplace_back(min + k);
+  return values;
+}
+
+std::vector<Value> QUniformValues(const ParameterSpec& p, int64_t length) {
+  std::vector<Value> values;
+  values.reserve(length);
+  // Ints only when every value is one: an integer q from an integer min.
+  if (p.q_is_integer && IsInt64(p.q) && IsInt64(p.min) &&
+      IsInt64(p.min + p.q * static_cast<double>(length))) {
+    const auto min = static_cast<int64_t>(p.min);
+    const auto q = static_cast<int64_t>(p.q);
+    for (int64_t k = 0; k < length; ++k) values.emplace_back(min + k * q);
+    return values;
+  }
+  const double tolerance = LatticeToleranceInSteps((p.max - p.min) / p.q) * p.q;
+  for (int64_t k = 0; k < length; ++k) {
+    const double step = static_cast<double>(k) * p.q;
+    const double x = p.min + step;
+    if (std::abs(x - p.max) <= tolerance) {
+      values.emplace_back(p.max);  // Exactly as written.
+    } else {
+      const double scale = std::max({std::abs(p.min), step, p.q});
+      values.emplace_back(CleanLatticeValue(x, scale, p.q));
+    }
+  }
+  return values;
+}
+
+// `values` without the later occurrences of W&B-equal values.
+std::vector<Value> WithoutDuplicates(std::vector<Value> values) {
+  absl::flat_hash_set<std::string> seen;
+  std::vector<Value> unique;
+  unique.reserve(values.size());
+  for (Value& v : values) {
+    if (seen.insert(CanonicalKey(v)).second) unique.push_back(std::move(v));
+  }
+  return unique;
+}
+
+uint64_t SaturatingMultiply(uint64_t a, uint64_t b) {
+  if (a != 0 && b > std::numeric_limits<uint64_t>::max() / a) {
+    return std::numeric_limits<uint64_t>::max();
+  }
+  return a * b;
+}
+
+// The indices of the grid points the trials and pending points cover (see
+// GridSearcher in the header for the rule).
+absl::flat_hash_set<uint64_t> CoveredIndices(const SearchContext& context,
+                                             const GridIndexer& grid) {
+  const int64_t retries =
+      std::max<int64_t>(0, context.spec.extension.retry_failed);
+  absl::flat_hash_set<uint64_t> covered;
+  covered.reserve(context.finished.size() + context.pending.size());
+  absl::flat_hash_map<uint64_t, int64_t> failures;
+  for (const TrialRecord& trial : context.finished) {
+    const std::optional<uint64_t> index = grid.IndexOf(trial.point);
+    if (!index.has_value() || trial.state == TrialState::kCrashed) continue;
+    if (trial.state == TrialState::kFailed && ++failures[*index] <= retries) {
+      continue;
+    }
+    covered.insert(*index);
+  }
+  for (const Point& point : context.pending) {
+    const std::optional<uint64_t> index = grid.IndexOf(point);
+    if (index.has_value()) covered.insert(*index);
+  }
+  return covered;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Value>> GridAxis(const ParameterSpec& p) {
+  ASSIGN_OR_RETURN(const double length, RawAxisLength(p));
+  if (length > static_cast<double>(kMaxGridAxisValues)) {
+    return AxisError(p, absl::StrCat("a grid axis of ", length,
+                                     " values is longer than the limit of ",
+                                     kMaxGridAxisValues));
+  }
+  switch (p.distribution) {
+    case Distribution::kConstant:
+      return std::vector<Value>{p.value};
+    case Distribution::kIntUniform:
+      return IntUniformValues(p, static_cast<int64_t>(length));
+    case Distribution::kQUniform:
+      return WithoutDuplicates(QUniformValues(p, static_cast<int64_t>(length)));
+    default:  // The categoricals; RawAxisLength rejected everything else.
+      return WithoutDuplicates(p.values);
+  }
+}
+
+absl::StatusOr<std::vector<std::vector<Value>>> GridAxes(
+    const SweepSpec& spec) {
+  std::vector<std::vector<Value>> axes;
+  axes.reserve(spec.parameters.size());
+  for (const ParameterSpec& p : spec.parameters) {
+    ASSIGN_OR_RETURN(std::vector<Value> axis, GridAxis(p));
+    axes.push_back(std::move(axis));
+  }
+  return axes;
+}
+
+std::optional<uint64_t> GridSize(const SweepSpec& spec) {
+  uint64_t size = 1;
+  for (const ParameterSpec& p : spec.parameters) {
+    const absl::StatusOr<double> raw_length = RawAxisLength(p);
+    if (!raw_length.ok()) return std::nullopt;
+    uint64_t length = std::numeric_limits<uint64_t>::max();
+    if (*raw_length <= static_cast<double>(kMaxGridAxisValues)) {
+      // Exact: duplicates (written or from rounding) are not counted.
+      absl::StatusOr<std::vector<Value>> axis = GridAxis(p);
+      if (!axis.ok()) return std::nullopt;
+      length = axis->size();
+    } else if (*raw_length < std::ldexp(1.0, 64)) {
+      length = static_cast<uint64_t>(*raw_length);  // Too long to list.
+    }
+    size = SaturatingMultiply(size, length);
+  }
+  return size;
+}
+
+std::size_t GridIndexer::WandbHash::operator()(const Value& v) const {
+  switch (v.type()) {
+    case Value::value_t::number_integer:
+    case Value::value_t::number_unsigned:
+    case Value::value_t::number_float: {
+      // W&B-equal numbers are mathematically equal, so their nearest doubles
+      // are too; NaNs are all equal, and -0.0 equals 0.
+      const double x = v.get<double>();
+      if (std::isnan(x)) return absl::HashOf(uint64_t{0x7ff8000000000000});
+      return absl::HashOf(x == 0 ? 0.0 : x);
+    }
+    case Value::value_t::string:
+      return absl::HashOf(v.get_ref<const std::string&>());
+    case Value::value_t::boolean:
+      return absl::HashOf(v.get<bool>(), 1);
+    default:  // Null, lists and mappings: rare on an axis.
+      return absl::HashOf(CanonicalKey(v));
+  }
+}
+
+GridIndexer::GridIndexer(std::vector<std::vector<Value>> axes)
+    : axes_(std::move(axes)) {
+  positions_.resize(axes_.size());
+  for (std::size_t i = 0; i < axes_.size(); ++i) {
+    for (std::size_t j = 0; j < axes_[i].size(); ++j) {
+      positions_[i].emplace(axes_[i][j], j);
+    }
+    const uint64_t product = SaturatingMultiply(size_, axes_[i].size());
+    if (product == std::numeric_limits<uint64_t>::max()) saturated_ = true;
+    size_ = product;
+  }
+}
+
+std::optional<uint64_t> GridIndexer::IndexOf(const Point& point) const {
+  if (saturated_ || point.size() != axes_.size()) return std::nullopt;
+  uint64_t index = 0;
+  for (std::size_t i = 0; i < axes_.size(); ++i) {
+    const auto it = positions_[i].find(point[i]);
+    if (it == positions_[i].end()) return std::nullopt;
+    index = index * axes_[i].size() + it->second;
+  }
+  return index;
+}
+
+Point GridIndexer::PointAt(uint64_t index) const {
+  Point point(axes_.size());
+  for (std::size_t i = axes_.size(); i-- > 0;) {
+    point[i] = axes_[i][index % axes_[i].size()];
+    index /= axes_[i].size();
+  }
+  return point;
+}
+
+absl::StatusOr<std::optional<Suggestion>> GridSearcher::Suggest(
+    const SearchContext& context, RandomEngine& /*rng*/) const {
+  ASSIGN_OR_RETURN(std::vector<std::vector<Value>> axes,
+                   GridAxes(context.spec));
+  const GridIndexer grid(std::move(axes));
+  if (grid.saturated()) {
+    return absl::InvalidArgumentError(
+        "the grid has 2^64 points or more; reduce the number of values");
+  }
+  const absl::flat_hash_set<uint64_t> covered = CoveredIndices(context, grid);
+  // At most covered.size() + 1 steps: the covered set is that small.
+  uint64_t first = 0;
+  while (first < grid.size() && covered.contains(first)) ++first;
+  if (first == grid.size()) return std::optional<Suggestion>();
+  Suggestion suggestion;
+  suggestion.point = grid.PointAt(first);
+  return std::optional<Suggestion>(std::move(suggestion));
+}
+
+}  // namespace sweep

@@ -1,0 +1,112 @@
+// Grid search (../shared/SPEC-sweep-config.md, section 3): the cartesian
+// product of every parameter's values, handed out in a fixed order, each point
+// once (lost points again, failed points again when asked).
+//
+// The grid is never materialized: a point is a mixed-radix index over the
+// axes, so a call costs O(trials * parameters + total axis length), whatever
+// the number of grid points. Everything here is thread-safe.
+#ifndef SWEEP_SEARCH_GRID_SEARCH_H_
+#define SWEEP_SEARCH_GRID_SEARCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "search/searcher.h"
+#include "search/spec.h"
+
+namespace sweep {
+
+// The most values one axis may hold. A q_uniform axis with a tiny q is
+// almost certainly a mistake, and could not be enumerated anyway.
+inline constexpr std::size_t kMaxGridAxisValues = 10'000'000;
+
+// The values `p` takes on a grid, in grid order, without duplicates (W&B
+// equality, first occurrence kept):
+//   constant: its value;
+//   categorical, categorical_w_probabilities: the values as written (the
+//     probabilities play no part in a grid);
+//   int_uniform: min, min + 1, ..., max (ints);
+//   q_uniform: min + k*q for k = 0, 1, ... while <= max. Deliberately unlike
+//     W&B (numpy's arange), max is included when it lies on the lattice
+//     (within 1e-9 of the range, at most 1e-3 of a step). Floating-point noise
+//     is cleaned (0.1 + 2*0.1 gives 0.3). The values are ints only when q was
+//     written as an integer and min is an integer, floats otherwise.
+// InvalidArgument, naming the parameter, for any other distribution, an empty
+// axis, or more than kMaxGridAxisValues values.
+absl::StatusOr<std::vector<Value>> GridAxis(const ParameterSpec& p);
+
+// GridAxis of every parameter, aligned with spec.parameters.
+absl::StatusOr<std::vector<std::vector<Value>>> GridAxes(const SweepSpec& spec);
+
+// The number of grid points: the product of the axis lengths, UINT64_MAX when
+// it does not fit in 64 bits. nullopt when some parameter cannot be a grid
+// axis (GridAxis fails for a reason other than its length).
+std::optional<uint64_t> GridSize(const SweepSpec& spec);
+
+// Numbers the points of a product of finite axes in grid order (the last axis
+// varying fastest) and maps points to those indices and back. Random search
+// uses it for discrete spaces too. Immutable after construction, so
+// thread-compatible.
+class GridIndexer {
+ public:
+  // Every axis must be non-empty and free of duplicates (W&B equality).
+  explicit GridIndexer(std::vector<std::vector<Value>> axes);
+
+  // The number of points, UINT64_MAX when saturated().
+  uint64_t size() const { return size_; }
+  // True when the product does not fit in 64 bits; IndexOf then fails.
+  bool saturated() const { return saturated_; }
+  const std::vector<std::vector<Value>>& axes() const { return axes_; }
+
+  // The index of `point`, or nullopt when it is not on the grid (a different
+  // length, a coordinate on no axis) or saturated().
+  std::optional<uint64_t> IndexOf(const Point& point) const;
+  // The point at `index`, which must be below size().
+  Point PointAt(uint64_t index) const;
+
+ private:
+  // Hashing and equality agreeing with ValuesEqual. Cheaper than keying by
+  // CanonicalKey, which formats every float: IndexOf runs once per trial
+  // coordinate on every call.
+  struct WandbHash {
+    std::size_t operator()(const Value& v) const;
+  };
+  struct WandbEqual {
+    bool operator()(const Value& a, const Value& b) const {
+      return ValuesEqual(a, b);
+    }
+  };
+
+  std::vector<std::vector<Value>> axes_;
+  // Per axis: each value -> its position on the axis.
+  std::vector<absl::flat_hash_map<Value, std::size_t, WandbHash, WandbEqual>>
+      positions_;
+  uint64_t size_ = 1;
+  bool saturated_ = false;
+};
+
+// Hands out the first grid point, in grid order, that is not covered:
+//   - the order is the cartesian product over spec.parameters (already in
+//     sorted flattened order), the last parameter varying fastest, each axis
+//     in GridAxis order;
+//   - a point is covered by every pending point and every ended trial having
+//     it (coordinates compared with W&B equality; a trial whose point is not
+//     on the grid covers nothing), except that a kCrashed trial never covers
+//     its point (lost points are handed out again), and that with
+//     spec.extension.retry_failed = N > 0 kFailed trials cover their point
+//     only once it has failed N + 1 times.
+// Returns nullopt once every point is covered. Deterministic: `rng` is unused.
+// InvalidArgument when GridAxes fails or the grid has 2^64 points or more.
+class GridSearcher : public Searcher {
+ public:
+  absl::StatusOr<std::optional<Suggestion>> Suggest(
+      const SearchContext& context, RandomEngine& rng) const override;
+};
+
+}  // namespace sweep
+
+#endif  // SWEEP_SEARCH_GRID_SEARCH_H_

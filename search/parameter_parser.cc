@@ -81,7 +81,8 @@ bool IsIntegerScalar(const YamlEntry* e) {
          ScalarToValue(e->value).is_number_integer();
 }
 
-std::string FormatNumber(double x) { return PythonFloatRepr(x); }
+// Six significant digits: enough to read a range, short enough to copy.
+std::string FormatNumber(double x) { return absl::StrFormat("%.6g", x); }
 
 class ParameterParser {
  public:

@@ -1,0 +1,249 @@
+#include "search/random_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "search/distribution.h"
+#include "search/grid_search.h"
+
+namespace sweep {
+namespace {
+
+// Draws from the law before turning to the slower exact methods; a space
+// where 64 draws all land on visited points is mostly visited.
+constexpr int kLawTries = 64;
+// Uniform draws over a large space (> kMaxListedSpace points) before scanning.
+constexpr int kUniformTries = 4096;
+
+// A finite space: every parameter's possible values as grid axes, and the
+// law's weight of each value (proportional to its probability), aligned.
+struct DiscreteSpace {
+  GridIndexer grid;
+  std::vector<std::vector<double>> weights;
+};
+
+// The points already handed out, for membership tests.
+struct VisitedPoints {
+  absl::flat_hash_set<std::string> keys;  // PointKey of every point.
+  absl::flat_hash_set<uint64_t> indices;  // Those lying in the space.
+};
+
+// A string equal for two points exactly when every coordinate is W&B-equal.
+std::string PointKey(const Point& point) {
+  std::string key;
+  for (const Value& v : point) {
+    const std::string coordinate = CanonicalKey(v);
+    absl::StrAppend(&key, coordinate.size(), ":", coordinate);
+  }
+  return key;
+}
+
+// A category's probability, up to a common factor: its written probability,
+// or 1 when unweighted, summed over repeats (a value written twice is drawn
+// twice as often, as in W&B).
+std::vector<double> CategoryWeights(const ParameterSpec& p,
+                                    const std::vector<Value>& support) {
+  const bool weighted =
+      p.distribution == Distribution::kCategoricalWithProbabilities;
+  absl::flat_hash_map<std::string, double> weight_of_key;
+  for (std::size_t i = 0; i < p.values.size(); ++i) {
+    const double weight = !weighted                    ? 1.0
+                          : i < p.probabilities.size() ? p.probabilities[i]
+                                                       : 0.0;
+    weight_of_key[CanonicalKey(p.values[i])] += weight;
+  }
+  std::vector<double> weights;
+  weights.reserve(support.size());
+  for (const Value& v : support) {
+    const auto it = weight_of_key.find(CanonicalKey(v));
+    weights.push_back(it == weight_of_key.end() ? 0.0 : it->second);
+  }
+  return weights;
+}
+
+// For a quantized numeric form: the probability of each value's cell (the X
+// that round to it). QuantileOf gives the middle of each cell on the quantile
+// scale, and the cells of the support tile [0, 1] in order, so each upper
+// boundary is 2 * middle - lower. Uniform when the quantiles do not fit that
+// picture.
+std::vector<double> QuantizedCellWeights(const ParameterSpec& p,
+                                         const std::vector<Value>& support) {
+  constexpr double kTolerance = 1e-6;
+  const std::vector<double> uniform(support.size(), 1.0);
+  std::vector<double> weights;
+  weights.reserve(support.size());
+  double lower = 0;
+  for (const Value& v : support) {
+    const std::optional<double> middle = QuantileOf(p, v);
+    if (!middle.has_value() || *middle < lower - kTolerance) return uniform;
+    const double width = 2 * (*middle - lower);
+    // Never 0: the value can come from the law, however rarely.
+    weights.push_back(std::max(width, std::numeric_limits<double>::min()));
+    lower += width;
+  }
+  if (std::abs(lower - 1) > kTolerance) return uniform;
+  return weights;
+}
+
+std::vector<double> SupportWeights(const ParameterSpec& p,
+                                   const std::vector<Value>& support) {
+  switch (p.distribution) {
+    case Distribution::kConstant:
+    case Distribution::kIntUniform:
+      return std::vector<double>(support.size(), 1.0);
+    case Distribution::kCategorical:
+    case Distribution::kCategoricalWithProbabilities:
+      return CategoryWeights(p, support);
+    default:
+      return QuantizedCellWeights(p, support);
+  }
+}
+
+// The space of `spec` when every parameter has a finite support, or nullopt.
+// Values of weight 0 (a weighted category of probability 0) are left out.
+std::optional<DiscreteSpace> DiscreteSpaceOf(const SweepSpec& spec) {
+  std::vector<std::vector<Value>> axes;
+  std::vector<std::vector<double>> weights;
+  for (const ParameterSpec& p : spec.parameters) {
+    std::optional<std::vector<Value>> support =
+        FiniteSupport(p, kMaxDiscreteSupport);
+    if (!support.has_value()) return std::nullopt;
+    const std::vector<double> support_weights = SupportWeights(p, *support);
+    std::vector<Value>& axis = axes.emplace_back();
+    std::vector<double>& axis_weights = weights.emplace_back();
+    absl::flat_hash_set<std::string> seen;
+    for (std::size_t j = 0; j < support->size(); ++j) {
+      if (support_weights[j] > 0 &&
+          seen.insert(CanonicalKey((*support)[j])).second) {
+        axis.push_back(std::move((*support)[j]));
+        axis_weights.push_back(support_weights[j]);
+      }
+    }
+    if (axis.empty()) return std::nullopt;  // Not a valid spec; just sample.
+  }
+  return DiscreteSpace{GridIndexer(std::move(axes)), std::move(weights)};
+}
+
+VisitedPoints VisitedPointsOf(const SearchContext& context,
+                              const GridIndexer& grid) {
+  VisitedPoints visited;
+  const auto visit = [&](const Point& point) {
+    if (!visited.keys.insert(PointKey(point)).second) return;
+    const std::optional<uint64_t> index = grid.IndexOf(point);
+    if (index.has_value()) visited.indices.insert(*index);
+  };
+  for (const TrialRecord& trial : context.finished) visit(trial.point);
+  for (const Point& point : context.pending) visit(point);
+  return visited;
+}
+
+// The law's weight of the point at `index`: the product over its coordinates.
+double PointWeight(const DiscreteSpace& space, uint64_t index) {
+  const auto& axes = space.grid.axes();
+  double weight = 1;
+  for (std::size_t i = axes.size(); i-- > 0;) {
+    weight *= space.weights[i][index % axes[i].size()];
+    index /= axes[i].size();
+  }
+  return weight;
+}
+
+// Step 2: lists the space (grid.size() <= kMaxListedSpace, some point
+// unvisited) and draws an unvisited point in proportion to its weight.
+Point DrawWeightedUnvisited(const DiscreteSpace& space,
+                            const VisitedPoints& visited, RandomEngine& rng) {
+  const uint64_t size = space.grid.size();
+  std::vector<double> weights(size, 0.0);
+  for (uint64_t index = 0; index < size; ++index) {
+    if (!visited.indices.contains(index)) {
+      weights[index] = PointWeight(space, index);
+    }
+  }
+  double total = 0;
+  for (double w : weights) total += w;
+  if (!(total > 0) || !std::isfinite(total)) {
+    // Products of tiny weights underflowed: every unvisited point alike.
+    total = 0;
+    for (uint64_t index = 0; index < size; ++index) {
+      weights[index] = visited.indices.contains(index) ? 0.0 : 1.0;
+      total += weights[index];
+    }
+  }
+  const double target = UniformUnit(rng) * total;
+  double cumulative = 0;
+  uint64_t chosen = size;
+  for (uint64_t index = 0; index < size; ++index) {
+    if (weights[index] <= 0) continue;
+    chosen = index;  // The last unvisited one if rounding overshoots.
+    cumulative += weights[index];
+    if (cumulative > target) break;
+  }
+  return space.grid.PointAt(chosen);
+}
+
+// Step 3: uniform over a large space (> kMaxListedSpace points, some
+// unvisited) by rejection; then the first unvisited point after a random one.
+Point DrawUniformUnvisited(const DiscreteSpace& space,
+                           const VisitedPoints& visited, RandomEngine& rng) {
+  const auto& axes = space.grid.axes();
+  Point point(axes.size());
+  for (int attempt = 0; attempt < kUniformTries; ++attempt) {
+    for (std::size_t i = 0; i < axes.size(); ++i) {
+      const auto position = static_cast<std::size_t>(
+          UniformUnit(rng) * static_cast<double>(axes[i].size()));
+      point[i] = axes[i][std::min(position, axes[i].size() - 1)];
+    }
+    if (!visited.keys.contains(PointKey(point))) return point;
+  }
+  // A saturated space has more than 2^64 points, far more than were visited,
+  // so the tries above cannot all fail there in practice.
+  if (space.grid.saturated()) return point;
+  const uint64_t size = space.grid.size();
+  const uint64_t start = rng() % size;
+  for (uint64_t step = 0; step < size; ++step) {
+    const uint64_t index = (start + step) % size;
+    if (!visited.indices.contains(index)) return space.grid.PointAt(index);
+  }
+  return point;  // Unreachable: the caller checked that a point is unvisited.
+}
+
+// A point not in `visited`, drawn as the header describes.
+Point DrawUnvisited(const SweepSpec& spec, const DiscreteSpace& space,
+                    const VisitedPoints& visited, RandomEngine& rng) {
+  for (int attempt = 0; attempt < kLawTries; ++attempt) {
+    Point point = SamplePoint(spec, rng);
+    if (!visited.keys.contains(PointKey(point))) return point;
+  }
+  if (space.grid.size() <= kMaxListedSpace) {
+    return DrawWeightedUnvisited(space, visited, rng);
+  }
+  return DrawUniformUnvisited(space, visited, rng);
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<Suggestion>> RandomSearcher::Suggest(
+    const SearchContext& context, RandomEngine& rng) const {
+  Suggestion suggestion;
+  const std::optional<DiscreteSpace> space = DiscreteSpaceOf(context.spec);
+  if (!space.has_value()) {
+    suggestion.point = SamplePoint(context.spec, rng);
+    return std::optional<Suggestion>(std::move(suggestion));
+  }
+  const VisitedPoints visited = VisitedPointsOf(context, space->grid);
+  const bool exhausted =
+      !space->grid.saturated() && visited.indices.size() >= space->grid.size();
+  suggestion.point = exhausted
+                         ? SamplePoint(context.spec, rng)
+                         : DrawUnvisited(context.spec, *space, visited, rng);
+  return std::optional<Suggestion>(std::move(suggestion));
+}
+
+}  // namespace sweep

@@ -1,0 +1,24 @@
+#include "search/searcher.h"
+
+#include <memory>
+
+#include "search/grid_search.h"
+#include "search/random_search.h"
+
+namespace sweep {
+
+std::unique_ptr<Searcher> MakeSearcher(const SweepSpec& spec) {
+  switch (spec.method) {
+    case Method::kGrid:
+      return std::make_unique<GridSearcher>();
+    case Method::kRandom:
+      return std::make_unique<RandomSearcher>();
+    case Method::kBayes:
+      // Until the Bayesian search exists, bayes sweeps draw at random (with
+      // random search's no-repeat rule on discrete spaces).
+      return std::make_unique<RandomSearcher>();
+  }
+  return std::make_unique<RandomSearcher>();  // Unreachable: every Method.
+}
+
+}  // namespace sweep

@@ -35,12 +35,17 @@ class SpaceEncoding {
   int dimensions() const { return static_cast<int>(dims_.size()); }
   const std::vector<EncodedDimension>& dims() const { return dims_; }
 
-  // The point in [0, 1]^dimensions(). Categories are one-hot. Values that the
-  // parameter cannot produce are clamped to the nearest bound.
+  // The point in [0, 1]^dimensions(); `point` is aligned with
+  // spec.parameters. Categories are one-hot; categories of probability 0 have
+  // no dimension. Numbers that the parameter cannot produce are clamped to
+  // the nearest bound or lattice value (NearestQuantileOf); an unknown
+  // category leaves its group all zero and a non-number given to a numeric
+  // parameter is encoded at 0.5.
   Eigen::VectorXd Encode(const Point& point) const;
 
-  // The configuration at x (coordinates are clamped to [0, 1]; a category
-  // group decodes to its largest coordinate, the first on ties).
+  // The configuration at x, which has dimensions() coordinates (clamped to
+  // [0, 1]; a category group decodes to its largest coordinate, the first on
+  // ties).
   Point Decode(const Eigen::VectorXd& x) const;
 
   // Encode(Decode(x)): the representative of x's cell, so two cube points that

@@ -252,13 +252,12 @@ class DefinitionParser {
     MetricSpec metric;
     bool ok = true;
     if (const YamlEntry* f = FieldReader::Find(fields, "name")) {
-      std::optional<std::string> name = reader_.String(*f, "metric");
-      if (name && name->empty()) {
+      const bool is_string = f->value.IsScalar();
+      metric.name = reader_.String(*f, "metric").value_or("");
+      if (is_string && metric.name.empty()) {
         diag().Error(f->value_location, "metric.name", "must not be empty");
-        name.reset();
       }
-      ok &= name.has_value();
-      metric.name = name.value_or("");
+      ok &= !metric.name.empty();
     } else {
       diag().Error(e.key_location, "metric", "needs a name");
       ok = false;
@@ -613,6 +612,12 @@ ParsedDefinition ParseSweepDefinition(absl::string_view text,
   }
   if (diag.has_errors()) result.spec.reset();
   result.diagnostics = diag.Release();
+  // In file order, whichever part of the parser found them.
+  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::make_pair(a.location.line, a.location.column) <
+                            std::make_pair(b.location.line, b.location.column);
+                   });
   return result;
 }
 

@@ -143,12 +143,14 @@ TEST(SpecParserTest, DeprecatedExponentFormsWarnWithTheValuesForm) {
   inv: {distribution: inv_log_uniform, min: 0, max: 2}
 )");
   ASSERT_EQ(warnings.size(), 3u);
-  EXPECT_THAT(warnings[0], HasSubstr("parameters.inv"));
-  EXPECT_THAT(warnings[0], HasSubstr("use inv_log_uniform_values"));
-  EXPECT_THAT(warnings[1], HasSubstr("sweep.yaml:4:"));
-  EXPECT_THAT(warnings[1], HasSubstr("use log_uniform_values with min: "
-                                     "0.0001"));
-  EXPECT_THAT(warnings[2], HasSubstr("use q_log_uniform_values"));
+  EXPECT_THAT(warnings[0], HasSubstr("sweep.yaml:4:40: warning: parameters.lr"));
+  EXPECT_THAT(warnings[0], HasSubstr("use log_uniform_values with min: "
+                                     "0.000100034, max: 0.100259"));
+  EXPECT_THAT(warnings[1], HasSubstr("use q_log_uniform_values with min: 1, "
+                                     "max: 20.0855"));
+  EXPECT_THAT(warnings[2], HasSubstr("parameters.inv"));
+  EXPECT_THAT(warnings[2], HasSubstr("use inv_log_uniform_values with min: "
+                                     "0.135335, max: 1"));
 }
 
 TEST(SpecParserTest, NestedParametersFlattenSortedDepthFirst) {

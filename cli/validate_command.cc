@@ -1,0 +1,219 @@
+#include "cli/validate_command.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cli/definition_file.h"
+#include "cli/yaml_output.h"
+#include "search/command_template.h"
+#include "search/distribution.h"
+#include "search/grid_search.h"
+#include "search/searcher.h"
+
+namespace sweep {
+namespace {
+
+struct PreviewTrial {
+  Point point;
+  std::string command;  // The argv joined for display, or why it fails.
+};
+
+// `python` when it is on PATH, else `python3` (spec section 6).
+std::string DefaultInterpreter() {
+  const char* path = std::getenv("PATH");
+  if (path != nullptr) {
+    for (absl::string_view dir : absl::StrSplit(path, ':')) {
+      const std::string candidate = absl::StrCat(dir, "/python");
+      if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) {
+        return "python";
+      }
+    }
+  }
+  return "python3";
+}
+
+std::string ShellQuoteForDisplay(const std::string& token) {
+  if (!token.empty() &&
+      token.find_first_of(" \t\n'\"\\$`!*?[]{}()<>|&;#~") ==
+          std::string::npos) {
+    return token;
+  }
+  std::string out = "'";
+  for (char c : token) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+std::vector<PreviewTrial> Preview(const SweepSpec& spec, int count,
+                                  std::string* problem) {
+  std::vector<PreviewTrial> trials;
+  std::unique_ptr<Searcher> searcher = MakeSearcher(spec);
+  RandomEngine rng(spec.extension.seed.value_or(0));
+  std::vector<Point> pending;
+  CommandEnvironment env;
+  env.interpreter = DefaultInterpreter();
+  env.args_json_file = "<trial dir>/params.json";
+  env.getenv = [](absl::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+  for (int i = 0; i < count; ++i) {
+    const SearchContext context{spec, {}, pending};
+    absl::StatusOr<std::optional<Suggestion>> next =
+        searcher->Suggest(context, rng);
+    if (!next.ok()) {
+      *problem = std::string(next.status().message());
+      break;
+    }
+    if (!next->has_value()) break;  // A covered grid.
+    PreviewTrial trial{(*next)->point, ""};
+    absl::StatusOr<std::vector<std::string>> argv =
+        ExpandCommand(spec, trial.point, env);
+    if (argv.ok()) {
+      std::vector<std::string> shown;
+      for (const std::string& token : *argv) {
+        shown.push_back(ShellQuoteForDisplay(token));
+      }
+      trial.command = absl::StrJoin(shown, " ");
+    } else {
+      trial.command = absl::StrCat("(cannot run: ", argv.status().message(),
+                                   ")");
+    }
+    pending.push_back(trial.point);
+    trials.push_back(std::move(trial));
+  }
+  return trials;
+}
+
+// Grid points, or for other methods the size of a finite space; nullopt when
+// unbounded.
+std::optional<uint64_t> CountPoints(const SweepSpec& spec) {
+  if (spec.method == Method::kGrid) return GridSize(spec);
+  uint64_t size = 1;
+  for (const ParameterSpec& p : spec.parameters) {
+    std::optional<std::vector<Value>> support = FiniteSupport(p, 1 << 20);
+    if (!support) return std::nullopt;
+    if (!support->empty() && size > UINT64_MAX / support->size()) {
+      return std::nullopt;
+    }
+    size *= support->size();
+  }
+  return size;
+}
+
+Value DiagnosticJson(const Diagnostic& d) {
+  Value out = Value::object();
+  out["line"] = d.location.line;
+  out["column"] = d.location.column;
+  out["path"] = d.path;
+  out["message"] = d.message;
+  out["text"] = d.ToString();
+  return out;
+}
+
+Value FileJson(const std::string& file, const ParsedDefinition& parsed,
+               int preview_count) {
+  Value out = Value::object();
+  out["file"] = file;
+  out["valid"] = parsed.ok();
+  out["errors"] = Value::array();
+  out["warnings"] = Value::array();
+  for (const Diagnostic& d : parsed.diagnostics) {
+    out[d.severity == Diagnostic::Severity::kError ? "errors" : "warnings"]
+        .push_back(DiagnosticJson(d));
+  }
+  if (!parsed.ok()) return out;
+  const SweepSpec& spec = *parsed.spec;
+  out["definition"] = NormalizedDefinition(spec);
+  const std::optional<uint64_t> points = CountPoints(spec);
+  out["grid_points"] = spec.method == Method::kGrid && points
+                           ? Value(*points)
+                           : Value("unbounded");
+  out["distinct_points"] = points ? Value(*points) : Value(nullptr);
+  if (preview_count > 0) {
+    std::string problem;
+    out["preview"] = Value::array();
+    for (const PreviewTrial& t : Preview(spec, preview_count, &problem)) {
+      out["preview"].push_back(
+          Value{{"config", NestPoint(spec, t.point)}, {"command", t.command}});
+    }
+    if (!problem.empty()) out["preview_error"] = problem;
+  }
+  return out;
+}
+
+void PrintHuman(const std::string& file, const ParsedDefinition& parsed,
+                int preview_count, std::ostream& out, std::ostream& err) {
+  int warnings = 0;
+  for (const Diagnostic& d : parsed.diagnostics) {
+    if (d.severity == Diagnostic::Severity::kWarning) ++warnings;
+  }
+  err << parsed.Format();
+  if (!parsed.ok()) {
+    const size_t errors = parsed.diagnostics.size() - warnings;
+    err << file << ": invalid (" << errors << (errors == 1 ? " error" : " errors")
+        << ")\n";
+    return;
+  }
+  const SweepSpec& spec = *parsed.spec;
+  out << file << ": valid";
+  if (warnings > 0) {
+    out << " (" << warnings << (warnings == 1 ? " warning" : " warnings") << ")";
+  }
+  out << "\n";
+  out << ToYaml(NormalizedDefinition(spec), 2);
+  const std::optional<uint64_t> points = CountPoints(spec);
+  if (spec.method == Method::kGrid) {
+    out << "grid points: " << (points ? absl::StrCat(*points) : "overflow")
+        << "\n";
+  } else {
+    out << "grid points: unbounded";
+    if (points) out << " (" << *points << " distinct configurations)";
+    out << "\n";
+  }
+  if (preview_count > 0) {
+    std::string problem;
+    const std::vector<PreviewTrial> trials =
+        Preview(spec, preview_count, &problem);
+    out << "first " << trials.size() << " trials (dry run, seed "
+        << spec.extension.seed.value_or(0) << "):\n";
+    for (size_t i = 0; i < trials.size(); ++i) {
+      out << "  " << i + 1 << ". " << NestPoint(spec, trials[i].point).dump()
+          << "\n     $ " << trials[i].command << "\n";
+    }
+    if (!problem.empty()) out << "  search error: " << problem << "\n";
+  }
+}
+
+}  // namespace
+
+int RunValidate(const ValidateOptions& options, std::ostream& out,
+                std::ostream& err) {
+  bool all_valid = true;
+  Value reports = Value::array();
+  for (const std::string& file : options.files) {
+    const ParsedDefinition parsed = LoadDefinitionFile(file);
+    all_valid &= parsed.ok();
+    if (options.json) {
+      reports.push_back(FileJson(file, parsed, options.preview));
+    } else {
+      PrintHuman(file, parsed, options.preview, out, err);
+    }
+  }
+  if (options.json) {
+    out << (reports.size() == 1 ? reports[0] : reports).dump(2) << "\n";
+  }
+  return all_valid ? 0 : 1;
+}
+
+}  // namespace sweep
