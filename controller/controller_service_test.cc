@@ -1,0 +1,431 @@
+// The controller through its gRPC services, on an in-process channel, with a
+// real SQLite store in a temporary directory.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "controller/server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sweep/v1/sweep.grpc.pb.h"
+
+namespace sweep {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string NewDataDir() {
+  static std::atomic<int> counter{0};
+  return ::testing::TempDir() + "/controller_service_test_" +
+         std::to_string(getpid()) + "_" + std::to_string(counter++);
+}
+
+constexpr char kGridYaml[] = R"(method: grid
+program: train.py
+metric: {name: loss, goal: minimize}
+parameters:
+  a: {values: [1, 2, 3]}
+  b: {values: [x, y]}
+)";
+
+class ControllerServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.listen = "127.0.0.1:0";
+    options_.data_dir = NewDataDir();
+    Restart();
+  }
+
+  void Restart() {
+    sweeps_.reset();
+    agents_.reset();
+    server_.reset();
+    absl::StatusOr<std::unique_ptr<ControllerServer>> server =
+        ControllerServer::Start(options_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(64 << 20);
+    auto channel = server_->grpc_server()->InProcessChannel(args);
+    sweeps_ = v1::SweepService::NewStub(channel);
+    agents_ = v1::AgentService::NewStub(channel);
+  }
+
+  std::string CreateSweep(const std::string& yaml) {
+    grpc::ClientContext context;
+    v1::CreateSweepRequest request;
+    request.set_definition_yaml(yaml);
+    v1::CreateSweepResponse response;
+    const grpc::Status status =
+        sweeps_->CreateSweep(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.sweep().id();
+  }
+
+  std::string Register(const std::string& sweep_id,
+                       const std::string& name = "") {
+    grpc::ClientContext context;
+    v1::RegisterAgentRequest request;
+    request.set_sweep_id(sweep_id);
+    request.set_name(name);
+    request.set_host("test-host");
+    request.set_slots(1);
+    v1::RegisterAgentResponse response;
+    const grpc::Status status =
+        agents_->RegisterAgent(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.agent_id();
+  }
+
+  v1::AcquireTrialResponse Acquire(const std::string& agent_id) {
+    grpc::ClientContext context;
+    v1::AcquireTrialRequest request;
+    request.set_agent_id(agent_id);
+    v1::AcquireTrialResponse response;
+    const grpc::Status status =
+        agents_->AcquireTrial(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  grpc::Status Report(const v1::TrialAssignment& trial, int64_t sequence,
+                      std::vector<std::map<std::string, double>> points,
+                      v1::ReportMetricsResponse* response = nullptr) {
+    grpc::ClientContext context;
+    v1::ReportMetricsRequest request;
+    request.set_sweep_id(trial.sweep_id());
+    request.set_number(trial.number());
+    request.set_lease_id(trial.lease_id());
+    request.set_sequence(sequence);
+    int64_t step = 0;
+    for (const auto& values : points) {
+      v1::MetricPoint* p = request.add_points();
+      p->set_step(step++);
+      for (const auto& [k, v] : values) (*p->mutable_values())[k] = v;
+    }
+    v1::ReportMetricsResponse ignored;
+    return agents_->ReportMetrics(&context, request,
+                                  response ? response : &ignored);
+  }
+
+  grpc::Status Finish(const v1::TrialAssignment& trial, int exit_code,
+                      v1::FinishTrialResponse* response = nullptr) {
+    grpc::ClientContext context;
+    v1::FinishTrialRequest request;
+    request.set_sweep_id(trial.sweep_id());
+    request.set_number(trial.number());
+    request.set_lease_id(trial.lease_id());
+    request.set_outcome(v1::FINISH_OUTCOME_EXITED);
+    request.set_exit_code(exit_code);
+    request.set_log_tail("last line\n");
+    v1::FinishTrialResponse ignored;
+    return agents_->FinishTrial(&context, request,
+                                response ? response : &ignored);
+  }
+
+  v1::Sweep GetSweep(const std::string& id) {
+    grpc::ClientContext context;
+    v1::GetSweepRequest request;
+    request.set_sweep_id(id);
+    v1::Sweep sweep;
+    EXPECT_TRUE(sweeps_->GetSweep(&context, request, &sweep).ok());
+    return sweep;
+  }
+
+  grpc::Status SetState(const std::string& id, v1::SweepAction action) {
+    grpc::ClientContext context;
+    v1::UpdateSweepStateRequest request;
+    request.set_sweep_id(id);
+    request.set_action(action);
+    v1::Sweep sweep;
+    return sweeps_->UpdateSweepState(&context, request, &sweep);
+  }
+
+  v1::Trial GetTrial(const std::string& id, int64_t number) {
+    grpc::ClientContext context;
+    v1::GetTrialRequest request;
+    request.set_sweep_id(id);
+    request.set_number(number);
+    request.set_include_history(true);
+    v1::Trial trial;
+    const grpc::Status status = sweeps_->GetTrial(&context, request, &trial);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return trial;
+  }
+
+  ServerOptions options_;
+  std::unique_ptr<ControllerServer> server_;
+  std::unique_ptr<v1::SweepService::Stub> sweeps_;
+  std::unique_ptr<v1::AgentService::Stub> agents_;
+};
+
+TEST_F(ControllerServiceTest, InvalidDefinitionCarriesEveryMessage) {
+  grpc::ClientContext context;
+  v1::CreateSweepRequest request;
+  request.set_file_name("bad.yaml");
+  request.set_definition_yaml(
+      "method: grid\nmetric: {name: l, goal: maximise}\nparameters:\n  x: "
+      "{min: 2, max: 1}\n");
+  v1::CreateSweepResponse response;
+  const grpc::Status status =
+      sweeps_->CreateSweep(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("bad.yaml:2:25: metric.goal"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("bad.yaml:4:20: parameters.x: max (1) must be "
+                        "greater than min (2)"));
+}
+
+TEST_F(ControllerServiceTest, UnknownIdsAreNotFoundWithTheId) {
+  grpc::ClientContext context;
+  v1::GetSweepRequest request;
+  request.set_sweep_id("nosuchid");
+  v1::Sweep sweep;
+  const grpc::Status status = sweeps_->GetSweep(&context, request, &sweep);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("nosuchid"));
+
+  grpc::ClientContext acquire_context;
+  v1::AcquireTrialRequest acquire;
+  acquire.set_agent_id("a-ghost");
+  v1::AcquireTrialResponse response;
+  EXPECT_EQ(agents_->AcquireTrial(&acquire_context, acquire, &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  const std::string id = CreateSweep(kGridYaml);
+  grpc::ClientContext trial_context;
+  v1::GetTrialRequest get;
+  get.set_sweep_id(id);
+  get.set_number(42);
+  v1::Trial trial;
+  const grpc::Status missing = sweeps_->GetTrial(&trial_context, get, &trial);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(missing.error_message(), HasSubstr("trial 42"));
+}
+
+TEST_F(ControllerServiceTest, TrialLifecycleStoresEveryMetricOnce) {
+  const std::string id = CreateSweep(kGridYaml);
+  EXPECT_EQ(GetSweep(id).state(), v1::SWEEP_STATE_PENDING);
+  EXPECT_EQ(GetSweep(id).grid_points(), 6u);
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse acquired = Acquire(agent);
+  ASSERT_TRUE(acquired.has_trial());
+  const v1::TrialAssignment& trial = acquired.trial();
+  EXPECT_EQ(trial.number(), 1);
+  EXPECT_EQ(trial.config_json(), R"({"a":1,"b":"x"})");
+  EXPECT_EQ(trial.program(), "train.py");
+  EXPECT_EQ(trial.metric_name(), "loss");
+  EXPECT_EQ(GetSweep(id).state(), v1::SWEEP_STATE_RUNNING);
+
+  ASSERT_TRUE(Report(trial, 1, {{{"loss", 0.5}, {"acc", 0.1}}}).ok());
+  // A retried report is acknowledged and not stored twice.
+  v1::ReportMetricsResponse again;
+  ASSERT_TRUE(Report(trial, 1, {{{"loss", 0.5}, {"acc", 0.1}}}, &again).ok());
+  EXPECT_EQ(again.stored_through_sequence(), 1);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  ASSERT_TRUE(Report(trial, 2, {{{"loss", 0.25}}, {{"loss", nan}}}).ok());
+  v1::FinishTrialResponse finished;
+  ASSERT_TRUE(Finish(trial, 0, &finished).ok());
+  EXPECT_EQ(finished.state(), v1::TRIAL_STATE_FINISHED);
+  // A repeated finish is acknowledged again.
+  ASSERT_TRUE(Finish(trial, 0).ok());
+
+  const v1::Trial stored = GetTrial(id, 1);
+  EXPECT_EQ(stored.state(), v1::TRIAL_STATE_FINISHED);
+  ASSERT_EQ(stored.history_size(), 3);
+  EXPECT_EQ(stored.history(0).values().at("acc"), 0.1);
+  EXPECT_EQ(stored.history(1).values().at("loss"), 0.25);
+  EXPECT_TRUE(std::isnan(stored.history(2).values().at("loss")));
+  EXPECT_EQ(stored.best_value(), 0.25);  // Non-finite values are ignored.
+  EXPECT_TRUE(std::isnan(stored.summary().at("loss")));
+  EXPECT_EQ(stored.log_tail(), "last line\n");
+
+  // Reports after the end are refused, and change nothing.
+  const grpc::Status late = Report(trial, 3, {{{"loss", 0.0}}});
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(GetTrial(id, 1).history_size(), 3);
+
+  grpc::ClientContext best_context;
+  v1::GetBestTrialRequest best_request;
+  best_request.set_sweep_id(id);
+  v1::Trial best;
+  ASSERT_TRUE(sweeps_->GetBestTrial(&best_context, best_request, &best).ok());
+  EXPECT_EQ(best.number(), 1);
+}
+
+TEST_F(ControllerServiceTest, StateChangesAndOrders) {
+  const std::string id = CreateSweep(kGridYaml);
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse first = Acquire(agent);
+  ASSERT_TRUE(first.has_trial());
+
+  ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_PAUSE).ok());
+  const v1::AcquireTrialResponse paused = Acquire(agent);
+  EXPECT_GT(paused.retry_after_ms(), 0);
+  ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_RESUME).ok());
+  EXPECT_TRUE(Acquire(agent).has_trial());
+
+  ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_CANCEL).ok());
+  grpc::ClientContext heartbeat_context;
+  v1::HeartbeatRequest heartbeat;
+  heartbeat.set_agent_id(agent);
+  v1::TrialLease* lease = heartbeat.add_leases();
+  lease->set_sweep_id(id);
+  lease->set_number(first.trial().number());
+  lease->set_lease_id(first.trial().lease_id());
+  v1::HeartbeatResponse orders;
+  ASSERT_TRUE(agents_->Heartbeat(&heartbeat_context, heartbeat, &orders).ok());
+  ASSERT_EQ(orders.orders_size(), 1);
+  EXPECT_EQ(orders.orders(0).action(), v1::ORDER_ACTION_KILL);
+  EXPECT_TRUE(orders.sweep_done());
+  EXPECT_FALSE(Acquire(agent).exit_reason().empty());
+
+  const grpc::Status resume = SetState(id, v1::SWEEP_ACTION_RESUME);
+  EXPECT_EQ(resume.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(resume.error_message(), HasSubstr("canceled"));
+
+  // The killed program exits with a signal: the trial is killed, not failed.
+  grpc::ClientContext finish_context;
+  v1::FinishTrialRequest finish;
+  finish.set_sweep_id(id);
+  finish.set_number(first.trial().number());
+  finish.set_lease_id(first.trial().lease_id());
+  finish.set_outcome(v1::FINISH_OUTCOME_KILLED);
+  finish.set_signal(15);
+  v1::FinishTrialResponse finished;
+  ASSERT_TRUE(
+      agents_->FinishTrial(&finish_context, finish, &finished).ok());
+  EXPECT_EQ(finished.state(), v1::TRIAL_STATE_KILLED);
+}
+
+TEST_F(ControllerServiceTest, RunCapAndTargetFinishTheSweep) {
+  const std::string capped = CreateSweep(
+      "method: random\nprogram: t.py\nrun_cap: 2\nparameters:\n  x: {min: "
+      "0.0, max: 1.0}\n");
+  const std::string agent = Register(capped);
+  EXPECT_TRUE(Acquire(agent).has_trial());
+  EXPECT_TRUE(Acquire(agent).has_trial());
+  EXPECT_EQ(GetSweep(capped).state(), v1::SWEEP_STATE_FINISHED);
+  EXPECT_THAT(Acquire(agent).exit_reason(), HasSubstr("run_cap 2 reached"));
+
+  const std::string targeted = CreateSweep(
+      "method: random\nprogram: t.py\nmetric: {name: acc, goal: maximize, "
+      "target: 0.9}\nparameters:\n  x: {min: 0.0, max: 1.0}\n");
+  const std::string agent2 = Register(targeted);
+  const v1::AcquireTrialResponse trial = Acquire(agent2);
+  ASSERT_TRUE(Report(trial.trial(), 1, {{{"acc", 0.5}}}).ok());
+  EXPECT_EQ(GetSweep(targeted).state(), v1::SWEEP_STATE_RUNNING);
+  ASSERT_TRUE(Report(trial.trial(), 2, {{{"acc", 0.95}}}).ok());
+  EXPECT_EQ(GetSweep(targeted).state(), v1::SWEEP_STATE_FINISHED);
+  EXPECT_THAT(GetSweep(targeted).state_reason(), HasSubstr("target"));
+}
+
+TEST_F(ControllerServiceTest, ConcurrentAcquiresOnAGridGetDistinctPoints) {
+  std::string yaml =
+      "method: grid\nprogram: t.py\nparameters:\n  a: {min: 1, max: 15}\n  "
+      "b: {values: [p, q, r, s, t, u, v, w, x, y]}\n";
+  const std::string id = CreateSweep(yaml);
+  ASSERT_EQ(GetSweep(id).grid_points(), 150u);
+  const std::string agent = Register(id);
+  std::vector<std::thread> threads;
+  absl::Mutex mu;
+  std::vector<std::string> configs;
+  int waits = 0;
+  for (int i = 0; i < 200; ++i) {
+    threads.emplace_back([&] {
+      const v1::AcquireTrialResponse r = Acquire(agent);
+      absl::MutexLock lock(&mu);
+      if (r.has_trial()) {
+        configs.push_back(r.trial().config_json());
+      } else {
+        ++waits;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(configs.size(), 150u);
+  EXPECT_EQ(std::set<std::string>(configs.begin(), configs.end()).size(),
+            150u);
+  EXPECT_EQ(waits, 50);
+  EXPECT_EQ(GetSweep(id).counts().total(), 150);
+}
+
+TEST_F(ControllerServiceTest, RestartRecoversEverythingAndAgentsCarryOn) {
+  const std::string id = CreateSweep(kGridYaml);
+  const std::string agent = Register(id, "host-a:0");
+  const v1::AcquireTrialResponse done_trial = Acquire(agent);
+  ASSERT_TRUE(Report(done_trial.trial(), 1, {{{"loss", 3.0}}}).ok());
+  ASSERT_TRUE(Finish(done_trial.trial(), 1).ok());
+  const v1::AcquireTrialResponse running = Acquire(agent);
+  ASSERT_TRUE(Report(running.trial(), 1, {{{"loss", 2.0}}}).ok());
+
+  Restart();
+
+  const v1::Sweep sweep = GetSweep(id);
+  EXPECT_EQ(sweep.counts().total(), 2);
+  EXPECT_EQ(sweep.counts().failed(), 1);
+  EXPECT_EQ(sweep.counts().running(), 1);
+  EXPECT_EQ(GetTrial(id, 1).history_size(), 1);
+  // The running trial carries on under its lease.
+  ASSERT_TRUE(Report(running.trial(), 2, {{{"loss", 1.0}}}).ok());
+  ASSERT_TRUE(Finish(running.trial(), 0).ok());
+  EXPECT_EQ(GetTrial(id, 2).history_size(), 2);
+  EXPECT_EQ(GetSweep(id).best_value(), 1.0);
+  // The next trial continues the grid.
+  const v1::AcquireTrialResponse next = Acquire(agent);
+  ASSERT_TRUE(next.has_trial());
+  EXPECT_EQ(next.trial().number(), 3);
+  EXPECT_EQ(next.trial().config_json(), R"({"a":2,"b":"x"})");
+}
+
+TEST_F(ControllerServiceTest, RestartedAgentLearnsItsTrialsWereLost) {
+  const std::string id = CreateSweep(kGridYaml);
+  const std::string agent = Register(id, "node-7");
+  const v1::AcquireTrialResponse first = Acquire(agent);
+  ASSERT_TRUE(first.has_trial());
+
+  grpc::ClientContext context;
+  v1::RegisterAgentRequest request;
+  request.set_sweep_id(id);
+  request.set_name("node-7");
+  request.set_slots(1);
+  v1::RegisterAgentResponse response;
+  ASSERT_TRUE(agents_->RegisterAgent(&context, request, &response).ok());
+  ASSERT_EQ(response.lost_trials_size(), 1);
+  EXPECT_EQ(response.lost_trials(0), first.trial().number());
+  EXPECT_EQ(GetTrial(id, 1).state(), v1::TRIAL_STATE_CRASHED);
+  // The lost grid point is handed out again.
+  const v1::AcquireTrialResponse again = Acquire(response.agent_id());
+  EXPECT_EQ(again.trial().config_json(), first.trial().config_json());
+}
+
+TEST_F(ControllerServiceTest, OversizedAndMalformedRequestsAreRefused) {
+  grpc::ClientContext context;
+  v1::CreateSweepRequest request;
+  request.set_definition_yaml(std::string(5 << 20, 'a'));
+  v1::CreateSweepResponse response;
+  EXPECT_EQ(sweeps_->CreateSweep(&context, request, &response).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  const std::string id = CreateSweep(kGridYaml);
+  const v1::AcquireTrialResponse trial = Acquire(Register(id));
+  EXPECT_EQ(Report(trial.trial(), 0, {{{"loss", 1.0}}}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Report(trial.trial(), 1, {{{std::string(300, 'k'), 1.0}}})
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // Nothing stored was lost.
+  EXPECT_EQ(GetSweep(id).counts().running(), 1);
+  ASSERT_TRUE(Report(trial.trial(), 1, {{{"loss", 1.0}}}).ok());
+}
+
+}  // namespace
+}  // namespace sweep

@@ -1,0 +1,93 @@
+#include "controller/server.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "search/status_macros.h"
+
+namespace sweep {
+
+std::string DefaultDataDir() {
+  if (const char* dir = std::getenv("SWEEP_DATA_DIR"); dir && *dir) {
+    return dir;
+  }
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    return absl::StrCat(xdg, "/sweep");
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return absl::StrCat(home, "/.local/share/sweep");
+  }
+  return "./sweep-data";
+}
+
+absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
+    const ServerOptions& options) {
+  std::unique_ptr<ControllerServer> server(new ControllerServer());
+  ASSIGN_OR_RETURN(server->store_,
+                   Store::Open(options.data_dir, options.store));
+  ASSIGN_OR_RETURN(server->manager_,
+                   SweepManager::Create(server->store_.get(), &server->clock_,
+                                        options.manager));
+  server->sweep_service_ =
+      std::make_unique<SweepServiceImpl>(server->manager_.get());
+  server->agent_service_ =
+      std::make_unique<AgentServiceImpl>(server->manager_.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  builder.RegisterService(server->sweep_service_.get());
+  builder.RegisterService(server->agent_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen,
+                     " (address in use or not valid?)"));
+  }
+  server->manager_->StartReaper();
+  return server;
+}
+
+ControllerServer::~ControllerServer() {
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(5));
+  }
+  manager_.reset();
+  store_.reset();
+}
+
+int RunServerCommand(const ServerOptions& options) {
+  // Signals are taken synchronously by this thread; every thread started
+  // below inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<ControllerServer>> server =
+      ControllerServer::Start(options);
+  if (!server.ok()) {
+    std::cerr << "sweep server: " << server.status().message() << "\n";
+    return 1;
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::cout << "sweep server listening on " << host << ":" << (*server)->port()
+            << " (data dir " << options.data_dir << ")" << std::endl;
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::cout << "sweep server: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+            << ", shutting down" << std::endl;
+  server->reset();
+  std::cout << "sweep server: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace sweep

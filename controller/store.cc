@@ -1,0 +1,890 @@
+#include "controller/store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/types/span.h"
+#include "search/status_macros.h"
+
+namespace sweep {
+namespace {
+
+constexpr int64_t kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 5000;
+constexpr char kDatabaseFile[] = "sweep.db";
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+absl::StatusCode CodeForSqlite(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::StatusCode::kDataLoss;
+    case SQLITE_FULL:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return absl::StatusCode::kUnavailable;
+    default:
+      return absl::StatusCode::kInternal;
+  }
+}
+
+// The status for `rc`, carrying the connection's message for it.
+absl::Status SqliteError(sqlite3* db, int rc) {
+  return absl::Status(CodeForSqlite(rc), sqlite3_errmsg(db));
+}
+
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+// ---------------------------------------------------------------------------
+// Connections and statements.
+
+// Doubles SQLite's REAL column cannot hold exactly (NaN becomes NULL, -0.0
+// becomes 0) are stored as their IEEE-754 bits in a companion column.
+bool NeedsBits(double v) {
+  return !std::isfinite(v) || (v == 0 && std::signbit(v));
+}
+
+int64_t ToBits(double v) {
+  int64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits;
+}
+
+double FromBits(int64_t bits) {
+  double v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+// A cached statement in use: binds parameters left to right and resets the
+// statement when it goes out of scope, so the cache can hand it out again.
+// Text is bound without a copy, so bound strings must outlive the object.
+class ScopedStatement {
+ public:
+  explicit ScopedStatement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~ScopedStatement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  ScopedStatement(const ScopedStatement&) = delete;
+  ScopedStatement& operator=(const ScopedStatement&) = delete;
+
+  ScopedStatement& Text(const std::string& s) {
+    return Check(sqlite3_bind_text64(stmt_, next_param_++, s.data(), s.size(),
+                                     SQLITE_STATIC, SQLITE_UTF8));
+  }
+  ScopedStatement& Int(int64_t v) {
+    return Check(sqlite3_bind_int64(stmt_, next_param_++, v));
+  }
+  // Binds two parameters: the REAL value and its bits (see NeedsBits).
+  ScopedStatement& Double(double v) {
+    if (NeedsBits(v)) return Null().Int(ToBits(v));
+    return Check(sqlite3_bind_double(stmt_, next_param_++, v)).Null();
+  }
+  ScopedStatement& OptionalDouble(const std::optional<double>& v) {
+    return v.has_value() ? Double(*v) : Null().Null();
+  }
+
+  // SQLITE_ROW, SQLITE_DONE, or an error code (a failed bind's first).
+  int Step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(stmt_); }
+  // Steps a statement that returns no rows.
+  absl::Status Run() {
+    const int rc = Step();
+    return rc == SQLITE_DONE ? absl::OkStatus() : Error(rc);
+  }
+  absl::Status Error(int rc) const {
+    return SqliteError(sqlite3_db_handle(stmt_), rc);
+  }
+
+  // Readers of the current row.
+  std::string TextAt(int column) const {
+    const auto* text = sqlite3_column_text(stmt_, column);
+    if (text == nullptr) return "";
+    return std::string(reinterpret_cast<const char*>(text),
+                       sqlite3_column_bytes(stmt_, column));
+  }
+  int64_t IntAt(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+  }
+  // Reads what Double() bound: columns `column` and `column` + 1.
+  std::optional<double> OptionalDoubleAt(int column) const {
+    if (sqlite3_column_type(stmt_, column + 1) != SQLITE_NULL) {
+      return FromBits(sqlite3_column_int64(stmt_, column + 1));
+    }
+    if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_double(stmt_, column);
+  }
+  double DoubleAt(int column) const {
+    return OptionalDoubleAt(column).value_or(std::nan(""));
+  }
+
+ private:
+  ScopedStatement& Null() {
+    return Check(sqlite3_bind_null(stmt_, next_param_++));
+  }
+  ScopedStatement& Check(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    return *this;
+  }
+
+  sqlite3_stmt* const stmt_;
+  int next_param_ = 1;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// Steps `query` to its end, calling `on_row` at each row.
+template <typename OnRow>
+absl::Status ForEachRow(ScopedStatement& query, OnRow on_row) {
+  for (;;) {
+    const int rc = query.Step();
+    if (rc == SQLITE_DONE) return absl::OkStatus();
+    if (rc != SQLITE_ROW) return query.Error(rc);
+    on_row();
+  }
+}
+
+// One SQLite connection and its statements, each prepared once and reused.
+// Thread-compatible: its owner serializes all use.
+class Connection {
+ public:
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(
+      const std::string& path, int flags) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    // The handle exists (and must be closed) even when opening failed.
+    auto connection = std::unique_ptr<Connection>(new Connection(db));
+    if (db == nullptr) return absl::ResourceExhaustedError("out of memory");
+    if (rc != SQLITE_OK) return SqliteError(db, rc);
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    return connection;
+  }
+
+  ~Connection() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close(db_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The statement for `sql` (one statement), prepared on first use.
+  absl::StatusOr<sqlite3_stmt*> Statement(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc);
+    statements_.emplace(sql, stmt);
+    return stmt;
+  }
+
+  // Runs a cached statement that takes no parameters and returns no rows.
+  absl::Status Run(const char* sql) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Statement(sql));
+    return ScopedStatement(stmt).Run();
+  }
+
+  // The rows of a one-column query without parameters (pragmas, checks).
+  absl::StatusOr<std::vector<std::string>> Column(const char* sql) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Statement(sql));
+    ScopedStatement query(stmt);
+    std::vector<std::string> rows;
+    RETURN_IF_ERROR(ForEachRow(query, [&] { rows.push_back(query.TextAt(0)); }));
+    return rows;
+  }
+
+  // Runs `sql` (any number of statements, results discarded), uncached.
+  absl::Status Exec(const char* sql) {
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, rc);
+  }
+
+  bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+
+  sqlite3* const db_;
+  std::map<std::string, sqlite3_stmt*> statements_;
+};
+
+// ---------------------------------------------------------------------------
+// Opening: the directory, the integrity and version checks, the schema.
+
+// Creates `path` and its missing parents with mode 0700, like mkdir -p.
+absl::Status MakeDirectories(const std::string& path) {
+  for (size_t end = path.find('/', 1);; end = path.find('/', end + 1)) {
+    const std::string prefix = path.substr(0, end);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot create ", prefix));
+    }
+    if (end == std::string::npos) break;
+  }
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    return absl::ErrnoToStatus(errno, "cannot stat");
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return absl::FailedPreconditionError("not a directory");
+  }
+  return absl::OkStatus();
+}
+
+// Refuses a file that is not a database or fails SQLite's quick check.
+// Reads only: a damaged file is left exactly as it was.
+absl::Status CheckIntegrity(Connection& db) {
+  absl::StatusOr<std::vector<std::string>> problems =
+      db.Column("PRAGMA quick_check(5)");
+  if (!problems.ok()) {
+    if (problems.status().code() == absl::StatusCode::kDataLoss) {
+      return absl::DataLossError(absl::StrCat("sweep.db is corrupt: ",
+                                              problems.status().message()));
+    }
+    return WithPrefix(problems.status(), "cannot read sweep.db: ");
+  }
+  if (*problems == std::vector<std::string>{"ok"}) return absl::OkStatus();
+  return absl::DataLossError(
+      absl::StrCat("sweep.db is corrupt: ", absl::StrJoin(*problems, "; ")));
+}
+
+// True when the database is empty (new); an error unless it holds this
+// version's schema.
+absl::StatusOr<bool> CheckSchemaVersion(Connection& db) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> tables,
+                   db.Column("SELECT name FROM sqlite_schema "
+                             "WHERE type = 'table' ORDER BY name"));
+  if (tables.empty()) return true;
+  if (std::find(tables.begin(), tables.end(), "meta") == tables.end()) {
+    return absl::FailedPreconditionError(
+        "sweep.db is not a sweep database: it has tables but no meta table");
+  }
+  ASSIGN_OR_RETURN(
+      const std::vector<std::string> versions,
+      db.Column("SELECT value FROM meta WHERE key = 'schema_version'"));
+  int64_t version = 0;
+  if (versions.size() != 1 || !absl::SimpleAtoi(versions[0], &version)) {
+    return absl::FailedPreconditionError(
+        "sweep.db has no valid schema_version in its meta table");
+  }
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sweep.db has schema version ", version,
+        ", newer than this build of sweep supports (", kSchemaVersion,
+        "); run a newer sweep"));
+  }
+  if (version != kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("sweep.db has unknown schema version ", version));
+  }
+  return false;
+}
+
+absl::Status ConfigureWriter(Connection& db, const StoreOptions& options) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> mode,
+                   db.Column("PRAGMA journal_mode = WAL"));
+  if (mode != std::vector<std::string>{"wal"}) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sweep.db cannot use write-ahead logging (journal mode is ",
+        absl::StrJoin(mode, ","), ")"));
+  }
+  RETURN_IF_ERROR(db.Exec(options.synchronous_full
+                              ? "PRAGMA synchronous = FULL"
+                              : "PRAGMA synchronous = NORMAL"));
+  RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = OFF"));
+  if (options.max_page_count > 0) {
+    RETURN_IF_ERROR(db.Exec(
+        absl::StrCat("PRAGMA max_page_count = ", options.max_page_count)
+            .c_str()));
+  }
+  return absl::OkStatus();
+}
+
+// Doubles are stored as (REAL, bits INTEGER) pairs; see NeedsBits. Metric rows
+// are small and read by key range, hence WITHOUT ROWID; trial rows carry log
+// tails of up to 64 KiB, which a rowid table stores better.
+constexpr char kCreateSchema[] = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY NOT NULL,
+  value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sweeps (
+  id TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  definition_yaml TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  state_reason TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  next_trial_number INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS agents (
+  id TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  sweep_id TEXT NOT NULL,
+  host TEXT NOT NULL,
+  slots INTEGER NOT NULL,
+  gpus_json TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  registered_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+  sweep_id TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  config_json TEXT NOT NULL,
+  point_json TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  host TEXT NOT NULL,
+  lease_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL,
+  exit_code INTEGER NOT NULL,
+  signal INTEGER NOT NULL,
+  log_tail TEXT NOT NULL,
+  last_sequence INTEGER NOT NULL,
+  summary_json TEXT NOT NULL,
+  best_value REAL,
+  best_value_bits INTEGER,
+  prediction_json TEXT NOT NULL,
+  stop_json TEXT NOT NULL,
+  end_reason TEXT NOT NULL,
+  metric_points INTEGER NOT NULL,
+  malformed_lines INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, number));
+CREATE TABLE IF NOT EXISTS metrics (
+  sweep_id TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  sequence INTEGER NOT NULL,
+  point_index INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  value REAL,
+  value_bits INTEGER,
+  PRIMARY KEY (sweep_id, number, sequence, point_index, key)) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', 1);
+COMMIT;
+)sql";
+
+absl::Status CreateSchema(Connection& db) {
+  absl::Status status = db.Exec(kCreateSchema);
+  if (!status.ok() && db.InTransaction()) db.Exec("ROLLBACK").IgnoreError();
+  return WithPrefix(status, "cannot create the schema in sweep.db: ");
+}
+
+// Readies the write connection: checks what is there before changing
+// anything, then configures it and creates the schema of a new database.
+absl::Status PrepareDatabase(Connection& db, const StoreOptions& options) {
+  RETURN_IF_ERROR(CheckIntegrity(db));
+  ASSIGN_OR_RETURN(const bool is_new, CheckSchemaVersion(db));
+  RETURN_IF_ERROR(ConfigureWriter(db, options));
+  if (is_new) RETURN_IF_ERROR(CreateSchema(db));
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Rows. Each writer binds in the column order of its INSERT; each reader reads
+// in the column order of its SELECT.
+
+absl::Status UpsertSweep(Connection& db, const SweepRow& row) {
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * stmt,
+      db.Statement("INSERT OR REPLACE INTO sweeps (id, name, definition_yaml, "
+                   "file_name, state, state_reason, created_ms, "
+                   "next_trial_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  ScopedStatement upsert(stmt);
+  upsert.Text(row.id).Text(row.name).Text(row.definition_yaml);
+  upsert.Text(row.file_name).Int(row.state).Text(row.state_reason);
+  upsert.Int(row.created_ms).Int(row.next_trial_number);
+  return upsert.Run();
+}
+
+constexpr char kSelectSweeps[] =
+    "SELECT id, name, definition_yaml, file_name, state, state_reason, "
+    "created_ms, next_trial_number FROM sweeps ORDER BY created_ms, id";
+
+SweepRow ReadSweep(const ScopedStatement& query) {
+  SweepRow row;
+  row.id = query.TextAt(0);
+  row.name = query.TextAt(1);
+  row.definition_yaml = query.TextAt(2);
+  row.file_name = query.TextAt(3);
+  row.state = static_cast<int>(query.IntAt(4));
+  row.state_reason = query.TextAt(5);
+  row.created_ms = query.IntAt(6);
+  row.next_trial_number = query.IntAt(7);
+  return row;
+}
+
+absl::Status UpsertAgent(Connection& db, const AgentRow& row) {
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * stmt,
+      db.Statement("INSERT OR REPLACE INTO agents (id, name, sweep_id, host, "
+                   "slots, gpus_json, pid, registered_ms) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  ScopedStatement upsert(stmt);
+  upsert.Text(row.id).Text(row.name).Text(row.sweep_id).Text(row.host);
+  upsert.Int(row.slots).Text(row.gpus_json).Int(row.pid);
+  upsert.Int(row.registered_ms);
+  return upsert.Run();
+}
+
+constexpr char kSelectAgents[] =
+    "SELECT id, name, sweep_id, host, slots, gpus_json, pid, registered_ms "
+    "FROM agents ORDER BY registered_ms, id";
+
+AgentRow ReadAgent(const ScopedStatement& query) {
+  AgentRow row;
+  row.id = query.TextAt(0);
+  row.name = query.TextAt(1);
+  row.sweep_id = query.TextAt(2);
+  row.host = query.TextAt(3);
+  row.slots = static_cast<int>(query.IntAt(4));
+  row.gpus_json = query.TextAt(5);
+  row.pid = query.IntAt(6);
+  row.registered_ms = query.IntAt(7);
+  return row;
+}
+
+absl::Status UpsertTrial(Connection& db, const TrialRow& row) {
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * stmt,
+      db.Statement(
+          "INSERT OR REPLACE INTO trials (sweep_id, number, state, "
+          "config_json, point_json, agent_id, host, lease_id, created_ms, "
+          "ended_ms, exit_code, signal, log_tail, last_sequence, "
+          "summary_json, best_value, best_value_bits, prediction_json, "
+          "stop_json, end_reason, metric_points, malformed_lines, attempt) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+          "?, ?, ?)"));
+  ScopedStatement upsert(stmt);
+  upsert.Text(row.sweep_id).Int(row.number).Int(row.state);
+  upsert.Text(row.config_json).Text(row.point_json).Text(row.agent_id);
+  upsert.Text(row.host).Text(row.lease_id).Int(row.created_ms);
+  upsert.Int(row.ended_ms).Int(row.exit_code).Int(row.signal);
+  upsert.Text(row.log_tail).Int(row.last_sequence).Text(row.summary_json);
+  upsert.OptionalDouble(row.best_value).Text(row.prediction_json);
+  upsert.Text(row.stop_json).Text(row.end_reason).Int(row.metric_points);
+  upsert.Int(row.malformed_lines).Int(row.attempt);
+  return upsert.Run();
+}
+
+#define SWEEP_SELECT_TRIALS_                                                  \
+  "SELECT sweep_id, number, state, config_json, point_json, agent_id, host, " \
+  "lease_id, created_ms, ended_ms, exit_code, signal, log_tail, "            \
+  "last_sequence, summary_json, best_value, best_value_bits, "               \
+  "prediction_json, stop_json, end_reason, metric_points, malformed_lines, " \
+  "attempt FROM trials "
+constexpr char kSelectTrialPage[] = SWEEP_SELECT_TRIALS_
+    "WHERE sweep_id = ? AND number > ? ORDER BY number LIMIT ?";
+constexpr char kSelectTrial[] = SWEEP_SELECT_TRIALS_
+    "WHERE sweep_id = ? AND number = ?";
+#undef SWEEP_SELECT_TRIALS_
+
+TrialRow ReadTrial(const ScopedStatement& query) {
+  TrialRow row;
+  row.sweep_id = query.TextAt(0);
+  row.number = query.IntAt(1);
+  row.state = static_cast<int>(query.IntAt(2));
+  row.config_json = query.TextAt(3);
+  row.point_json = query.TextAt(4);
+  row.agent_id = query.TextAt(5);
+  row.host = query.TextAt(6);
+  row.lease_id = query.TextAt(7);
+  row.created_ms = query.IntAt(8);
+  row.ended_ms = query.IntAt(9);
+  row.exit_code = static_cast<int>(query.IntAt(10));
+  row.signal = static_cast<int>(query.IntAt(11));
+  row.log_tail = query.TextAt(12);
+  row.last_sequence = query.IntAt(13);
+  row.summary_json = query.TextAt(14);
+  row.best_value = query.OptionalDoubleAt(15);  // And 16, its bits.
+  row.prediction_json = query.TextAt(17);
+  row.stop_json = query.TextAt(18);
+  row.end_reason = query.TextAt(19);
+  row.metric_points = query.IntAt(20);
+  row.malformed_lines = query.IntAt(21);
+  row.attempt = static_cast<int>(query.IntAt(22));
+  return row;
+}
+
+absl::Status AppendMetrics(Connection& db, const MetricAppend& append) {
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * stmt,
+      db.Statement("INSERT OR IGNORE INTO metrics (sweep_id, number, "
+                   "sequence, point_index, key, step, time_ms, value, "
+                   "value_bits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  for (size_t index = 0; index < append.points.size(); ++index) {
+    const MetricPointRow& point = append.points[index];
+    for (const auto& [key, value] : point.values) {
+      ScopedStatement insert(stmt);
+      insert.Text(append.sweep_id).Int(append.number).Int(append.sequence);
+      insert.Int(static_cast<int64_t>(index)).Text(key).Int(point.step);
+      insert.Int(point.time_ms).Double(value);
+      RETURN_IF_ERROR(insert.Run());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyMutation(Connection& db, const Mutation& mutation) {
+  for (const SweepRow& row : mutation.sweeps) {
+    RETURN_IF_ERROR(UpsertSweep(db, row));
+  }
+  for (const AgentRow& row : mutation.agents) {
+    RETURN_IF_ERROR(UpsertAgent(db, row));
+  }
+  for (const TrialRow& row : mutation.trials) {
+    RETURN_IF_ERROR(UpsertTrial(db, row));
+  }
+  for (const MetricAppend& append : mutation.metrics) {
+    RETURN_IF_ERROR(AppendMetrics(db, append));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadFailure(const absl::Status& status) {
+  return WithPrefix(status, "store read failed: ");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// The store.
+
+class Store::Impl {
+ public:
+  static absl::StatusOr<std::unique_ptr<Impl>> Open(
+      const std::string& data_dir, const StoreOptions& options);
+
+  // Starts the writer thread.
+  Impl(std::unique_ptr<Connection> writer_db,
+       std::unique_ptr<Connection> reader_db)
+      : writer_db_(std::move(writer_db)),
+        reader_db_(std::move(reader_db)),
+        writer_([this] { RunWriter(); }) {}
+
+  ~Impl() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    writer_.join();
+  }
+
+  void Write(Mutation mutation, Done done) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back({std::move(mutation), std::move(done)});
+  }
+
+  Stats stats() {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
+
+  absl::StatusOr<std::vector<SweepRow>> LoadSweeps();
+  absl::StatusOr<std::vector<AgentRow>> LoadAgents();
+  absl::StatusOr<std::vector<TrialRow>> LoadTrials(const std::string& sweep_id,
+                                                   int64_t after_number,
+                                                   int64_t limit);
+  absl::StatusOr<TrialRow> LoadTrial(const std::string& sweep_id,
+                                     int64_t number);
+  absl::StatusOr<std::vector<MetricPointRow>> LoadHistory(
+      const std::string& sweep_id, int64_t number);
+  absl::StatusOr<std::vector<double>> LoadMetricSeries(
+      const std::string& sweep_id, int64_t number, const std::string& key);
+
+ private:
+  struct PendingWrite {
+    Mutation mutation;
+    Done done;
+  };
+
+  void RunWriter();
+  // Waits for queued writes and takes them all; empty once stopping and
+  // drained.
+  std::vector<PendingWrite> TakeQueued();
+  void CommitBatch(std::vector<PendingWrite>& batch);
+  absl::Status CommitTogether(absl::Span<const PendingWrite> writes);
+  // Counts a commit of `writes` (when `status` is OK), then runs their
+  // callbacks.
+  void Finish(absl::Span<PendingWrite> writes, const absl::Status& status);
+  bool HasWorkOrIsStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !queue_.empty() || stopping_;
+  }
+
+  // Used by the writer thread only.
+  const std::unique_ptr<Connection> writer_db_;
+
+  absl::Mutex read_mu_;
+  const std::unique_ptr<Connection> reader_db_ ABSL_PT_GUARDED_BY(read_mu_);
+
+  absl::Mutex mu_;
+  std::vector<PendingWrite> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+
+  // Last, so that it starts once everything it uses is built.
+  std::thread writer_;
+};
+
+absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
+    const std::string& data_dir, const StoreOptions& options) {
+  if (data_dir.empty()) return absl::InvalidArgumentError("data dir is empty");
+  const std::string context = absl::StrCat("data dir ", data_dir, ": ");
+  RETURN_IF_ERROR(WithPrefix(MakeDirectories(data_dir), context));
+  const std::string path = absl::StrCat(data_dir, "/", kDatabaseFile);
+  const std::string cannot_open = context + "cannot open sweep.db: ";
+
+  absl::StatusOr<std::unique_ptr<Connection>> writer_db = Connection::Open(
+      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!writer_db.ok()) return WithPrefix(writer_db.status(), cannot_open);
+  RETURN_IF_ERROR(WithPrefix(PrepareDatabase(**writer_db, options), context));
+
+  absl::StatusOr<std::unique_ptr<Connection>> reader_db =
+      Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  if (!reader_db.ok()) return WithPrefix(reader_db.status(), cannot_open);
+  RETURN_IF_ERROR(WithPrefix((*reader_db)->Exec("PRAGMA query_only = ON"),
+                             cannot_open));
+  return std::make_unique<Impl>(*std::move(writer_db), *std::move(reader_db));
+}
+
+void Store::Impl::RunWriter() {
+  for (;;) {
+    std::vector<PendingWrite> batch = TakeQueued();
+    if (batch.empty()) return;
+    CommitBatch(batch);
+  }
+}
+
+std::vector<Store::Impl::PendingWrite> Store::Impl::TakeQueued() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(this, &Impl::HasWorkOrIsStopping));
+  std::vector<PendingWrite> batch;
+  batch.swap(queue_);
+  return batch;
+}
+
+void Store::Impl::CommitBatch(std::vector<PendingWrite>& batch) {
+  const absl::Status status = CommitTogether(batch);
+  if (status.ok() || batch.size() == 1) {
+    Finish(absl::MakeSpan(batch), status);
+    return;
+  }
+  // One bad write must not fail the others: retry each on its own.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    absl::Span<PendingWrite> single = absl::MakeSpan(batch).subspan(i, 1);
+    Finish(single, CommitTogether(single));
+  }
+}
+
+absl::Status Store::Impl::CommitTogether(
+    absl::Span<const PendingWrite> writes) {
+  Connection& db = *writer_db_;
+  absl::Status status = db.Run("BEGIN IMMEDIATE");
+  for (const PendingWrite& write : writes) {
+    if (!status.ok()) break;
+    status = ApplyMutation(db, write.mutation);
+  }
+  if (status.ok()) status = db.Run("COMMIT");
+  // SQLite rolls some failures back by itself; roll back the rest.
+  if (!status.ok() && db.InTransaction()) db.Run("ROLLBACK").IgnoreError();
+  return status;
+}
+
+void Store::Impl::Finish(absl::Span<PendingWrite> writes,
+                         const absl::Status& status) {
+  absl::Status result = status;
+  if (status.ok()) {
+    absl::MutexLock lock(&mu_);
+    ++stats_.commits;
+    stats_.writes += static_cast<int64_t>(writes.size());
+  } else {
+    result = absl::UnavailableError(
+        absl::StrCat("store write failed: ", status.message()));
+  }
+  for (PendingWrite& write : writes) {
+    if (write.done) write.done(result);
+  }
+}
+
+absl::StatusOr<std::vector<SweepRow>> Store::Impl::LoadSweeps() {
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt, reader_db_->Statement(kSelectSweeps));
+  ScopedStatement query(stmt);
+  std::vector<SweepRow> rows;
+  RETURN_IF_ERROR(ReadFailure(
+      ForEachRow(query, [&] { rows.push_back(ReadSweep(query)); })));
+  return rows;
+}
+
+absl::StatusOr<std::vector<AgentRow>> Store::Impl::LoadAgents() {
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt, reader_db_->Statement(kSelectAgents));
+  ScopedStatement query(stmt);
+  std::vector<AgentRow> rows;
+  RETURN_IF_ERROR(ReadFailure(
+      ForEachRow(query, [&] { rows.push_back(ReadAgent(query)); })));
+  return rows;
+}
+
+absl::StatusOr<std::vector<TrialRow>> Store::Impl::LoadTrials(
+    const std::string& sweep_id, int64_t after_number, int64_t limit) {
+  if (limit < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trial page limit ", limit, " is negative"));
+  }
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                   reader_db_->Statement(kSelectTrialPage));
+  ScopedStatement query(stmt);
+  query.Text(sweep_id).Int(after_number).Int(limit);
+  std::vector<TrialRow> rows;
+  RETURN_IF_ERROR(ReadFailure(
+      ForEachRow(query, [&] { rows.push_back(ReadTrial(query)); })));
+  return rows;
+}
+
+absl::StatusOr<TrialRow> Store::Impl::LoadTrial(const std::string& sweep_id,
+                                                int64_t number) {
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt, reader_db_->Statement(kSelectTrial));
+  ScopedStatement query(stmt);
+  query.Text(sweep_id).Int(number);
+  std::optional<TrialRow> row;
+  RETURN_IF_ERROR(
+      ReadFailure(ForEachRow(query, [&] { row = ReadTrial(query); })));
+  if (!row.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("sweep ", sweep_id, " has no trial ", number));
+  }
+  return *std::move(row);
+}
+
+absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
+    const std::string& sweep_id, int64_t number) {
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * stmt,
+      reader_db_->Statement("SELECT sequence, point_index, step, time_ms, "
+                            "key, value, value_bits FROM metrics "
+                            "WHERE sweep_id = ? AND number = ? "
+                            "ORDER BY sequence, point_index, key"));
+  ScopedStatement query(stmt);
+  query.Text(sweep_id).Int(number);
+  std::vector<MetricPointRow> points;
+  // Rows of one point are adjacent; a new (sequence, index) starts a point.
+  std::optional<std::pair<int64_t, int64_t>> current;
+  RETURN_IF_ERROR(ReadFailure(ForEachRow(query, [&] {
+    const std::pair<int64_t, int64_t> id{query.IntAt(0), query.IntAt(1)};
+    if (current != id) {
+      current = id;
+      points.push_back({query.IntAt(2), query.IntAt(3), {}});
+    }
+    points.back().values.emplace_back(query.TextAt(4), query.DoubleAt(5));
+  })));
+  return points;
+}
+
+absl::StatusOr<std::vector<double>> Store::Impl::LoadMetricSeries(
+    const std::string& sweep_id, int64_t number, const std::string& key) {
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                   reader_db_->Statement(
+                       "SELECT value, value_bits FROM metrics "
+                       "WHERE sweep_id = ? AND number = ? AND key = ? "
+                       "ORDER BY sequence, point_index"));
+  ScopedStatement query(stmt);
+  query.Text(sweep_id).Int(number).Text(key);
+  std::vector<double> values;
+  RETURN_IF_ERROR(ReadFailure(
+      ForEachRow(query, [&] { values.push_back(query.DoubleAt(0)); })));
+  return values;
+}
+
+// ---------------------------------------------------------------------------
+// Store forwards to Impl.
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const std::string& data_dir, const StoreOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, Impl::Open(data_dir, options));
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() = default;
+
+void Store::Write(Mutation mutation, Done done) {
+  impl_->Write(std::move(mutation), std::move(done));
+}
+
+absl::Status Store::WriteSync(Mutation mutation) {
+  absl::Notification finished;
+  absl::Status result;
+  Write(std::move(mutation), [&](const absl::Status& status) {
+    result = status;
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+absl::StatusOr<std::vector<SweepRow>> Store::LoadSweeps() {
+  return impl_->LoadSweeps();
+}
+
+absl::StatusOr<std::vector<AgentRow>> Store::LoadAgents() {
+  return impl_->LoadAgents();
+}
+
+absl::StatusOr<std::vector<TrialRow>> Store::LoadTrials(
+    const std::string& sweep_id, int64_t after_number, int64_t limit) {
+  return impl_->LoadTrials(sweep_id, after_number, limit);
+}
+
+absl::StatusOr<TrialRow> Store::LoadTrial(const std::string& sweep_id,
+                                          int64_t number) {
+  return impl_->LoadTrial(sweep_id, number);
+}
+
+absl::StatusOr<std::vector<MetricPointRow>> Store::LoadHistory(
+    const std::string& sweep_id, int64_t number) {
+  return impl_->LoadHistory(sweep_id, number);
+}
+
+absl::StatusOr<std::vector<double>> Store::LoadMetricSeries(
+    const std::string& sweep_id, int64_t number, const std::string& key) {
+  return impl_->LoadMetricSeries(sweep_id, number, key);
+}
+
+Store::Stats Store::stats() { return impl_->stats(); }
+
+}  // namespace sweep

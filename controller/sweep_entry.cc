@@ -1,0 +1,135 @@
+#include "controller/sweep_entry.h"
+
+#include <cmath>
+
+#include "controller/trial_rows.h"
+#include "search/grid_search.h"
+
+namespace sweep {
+namespace {
+
+uint64_t GridPointsOf(const SweepSpec& spec) {
+  if (spec.method != Method::kGrid) return 0;
+  return GridSize(spec).value_or(0);
+}
+
+std::string MethodName(Method m) {
+  switch (m) {
+    case Method::kGrid:
+      return "grid";
+    case Method::kRandom:
+      return "random";
+    case Method::kBayes:
+      return "bayes";
+  }
+  return "random";
+}
+
+}  // namespace
+
+SweepManager::SweepEntry::SweepEntry(SweepRow sweep_row, SweepSpec sweep_spec)
+    : row(std::move(sweep_row)),
+      spec(std::move(sweep_spec)),
+      searcher(MakeSearcher(spec)),
+      grid_points(GridPointsOf(spec)) {}
+
+void SweepManager::SweepEntry::ToProto(v1::Sweep* out) const {
+  out->set_id(row.id);
+  out->set_name(row.name);
+  out->set_method(MethodName(spec.method));
+  out->set_state(static_cast<v1::SweepState>(row.state));
+  out->set_state_reason(row.state_reason);
+  out->set_definition_yaml(row.definition_yaml);
+  out->set_normalized_json(NormalizedDefinition(spec).dump());
+  out->set_created_ms(row.created_ms);
+  *out->mutable_counts() = counts;
+  if (spec.metric) {
+    out->set_metric_name(spec.metric->name);
+    out->set_goal(spec.metric->goal == Goal::kMaximize ? "maximize"
+                                                       : "minimize");
+  }
+  out->set_best_trial(best_trial);
+  if (best_value) out->set_best_value(*best_value);
+  out->set_grid_points(grid_points);
+  out->set_run_cap(spec.run_cap.value_or(0));
+}
+
+void SweepManager::SweepEntry::CountEnded(int state) {
+  counts.set_running(counts.running() - 1);
+  switch (state) {
+    case v1::TRIAL_STATE_FINISHED:
+      counts.set_finished(counts.finished() + 1);
+      break;
+    case v1::TRIAL_STATE_FAILED:
+      counts.set_failed(counts.failed() + 1);
+      break;
+    case v1::TRIAL_STATE_CRASHED:
+      counts.set_crashed(counts.crashed() + 1);
+      break;
+    case v1::TRIAL_STATE_KILLED:
+      counts.set_killed(counts.killed() + 1);
+      break;
+    case v1::TRIAL_STATE_STOPPED:
+      counts.set_stopped(counts.stopped() + 1);
+      break;
+    default:
+      counts.set_running(counts.running() + 1);
+  }
+}
+
+void SweepManager::SweepEntry::OfferBest(int64_t number, double value) {
+  if (!spec.metric || !std::isfinite(value)) return;
+  if (!best_value || IsBetter(spec.metric->goal, value, *best_value)) {
+    best_value = value;
+    best_trial = number;
+  }
+}
+
+bool SweepManager::SweepEntry::IsDone() const {
+  return row.state == v1::SWEEP_STATE_FINISHED ||
+         row.state == v1::SWEEP_STATE_CANCELED;
+}
+
+TrialRow SweepManager::SweepEntry::EndTrial(int64_t number, int state,
+                                            const std::string& reason,
+                                            int64_t now_ms) {
+  auto it = running.find(number);
+  RunningTrial& trial = it->second;
+  trial.row.state = state;
+  trial.row.ended_ms = now_ms;
+  trial.row.end_reason = reason;
+  // The lease id stays: a repeated FinishTrial from its agent is recognised.
+  TrialRecord record;
+  record.id = number;
+  record.state = SearchStateOf(state);
+  record.point = std::move(trial.point);
+  record.objective = trial.row.best_value;
+  ended.push_back(std::move(record));
+  CountEnded(state);
+  TrialRow row_copy = std::move(trial.row);
+  running.erase(it);
+  return row_copy;
+}
+
+bool SweepManager::SweepEntry::FinishIfGridCovered() {
+  if (spec.method != Method::kGrid || !running.empty()) return false;
+  if (row.state != v1::SWEEP_STATE_RUNNING &&
+      row.state != v1::SWEEP_STATE_PENDING) {
+    return false;
+  }
+  RandomEngine rng(0);
+  const SearchContext context{spec, ended, {}};
+  absl::StatusOr<std::optional<Suggestion>> next =
+      searcher->Suggest(context, rng);
+  if (!next.ok() || next->has_value()) return false;
+  SetState(v1::SWEEP_STATE_FINISHED, "every grid point was covered");
+  return true;
+}
+
+void SweepManager::SweepEntry::SetState(v1::SweepState state,
+                                        const std::string& reason) {
+  row.state = state;
+  row.state_reason = reason;
+}
+
+}  // namespace sweep

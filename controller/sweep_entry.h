@@ -1,0 +1,77 @@
+// One sweep's in-memory state inside the SweepManager. Internal to
+// controller/.
+#ifndef SWEEP_CONTROLLER_SWEEP_ENTRY_H_
+#define SWEEP_CONTROLLER_SWEEP_ENTRY_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/store.h"
+#include "controller/sweep_manager.h"
+#include "search/searcher.h"
+#include "search/spec.h"
+#include "sweep/v1/sweep.pb.h"
+
+namespace sweep {
+
+// A trial an agent holds, kept whole in memory until it ends.
+struct RunningTrial {
+  TrialRow row;
+  Point point;
+  int64_t lease_expires_ms = 0;
+  absl::flat_hash_map<std::string, double> summary;
+  // A stop or kill decided but not yet carried out by the agent.
+  std::optional<v1::TrialOrder> order;
+};
+
+struct SweepManager::AgentEntry {
+  AgentRow row;
+};
+
+class SweepManager::SweepEntry {
+ public:
+  SweepEntry(SweepRow row, SweepSpec spec);
+
+  absl::Mutex mu;
+  SweepRow row ABSL_GUARDED_BY(mu);
+  const SweepSpec spec;
+  const std::unique_ptr<Searcher> searcher;
+  const uint64_t grid_points;  // 0 unless method is grid.
+
+  // The searcher's view of every ended trial, in the order they ended.
+  std::vector<TrialRecord> ended ABSL_GUARDED_BY(mu);
+  absl::btree_map<int64_t, RunningTrial> running ABSL_GUARDED_BY(mu);
+  v1::TrialCounts counts ABSL_GUARDED_BY(mu);
+  int64_t best_trial ABSL_GUARDED_BY(mu) = 0;
+  std::optional<double> best_value ABSL_GUARDED_BY(mu);
+
+  // The sweep as the wire shows it.
+  void ToProto(v1::Sweep* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Counts one more trial in `state` (and one less running when it ended).
+  void CountEnded(int state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Records a trial's value of the sweep metric as the best when it is.
+  void OfferBest(int64_t number, double value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // True when the sweep hands out no more trials.
+  bool IsDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Moves a running trial to the ended list in `state`.
+  TrialRow EndTrial(int64_t number, int state, const std::string& reason,
+                    int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Finishes a grid sweep whose every point is covered and none runs.
+  // Returns true when it changed the state.
+  bool FinishIfGridCovered() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Sets the state and its reason.
+  void SetState(v1::SweepState state, const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+};
+
+}  // namespace sweep
+
+#endif  // SWEEP_CONTROLLER_SWEEP_ENTRY_H_

@@ -1,0 +1,831 @@
+#include "controller/sweep_manager.h"
+
+#include <cmath>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "controller/sweep_entry.h"
+#include "controller/trial_rows.h"
+#include "search/spec_parser.h"
+#include "search/status_macros.h"
+
+namespace sweep {
+namespace {
+
+constexpr size_t kMaxLogTailBytes = 64 << 10;
+constexpr int kMaxPointsPerReport = 10'000;
+constexpr size_t kMaxMetricNameBytes = 256;
+constexpr int kMaxSlots = 1024;
+
+std::string RandomToken(std::mt19937_64& rng, int length) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  for (int i = 0; i < length; ++i) out.push_back(kAlphabet[rng() % 36]);
+  return out;
+}
+
+std::mt19937_64& TokenRng() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return rng;
+}
+
+std::string TrialName(const std::string& sweep_id, int64_t number) {
+  return absl::StrCat("trial ", number, " of sweep ", sweep_id);
+}
+
+// The engine for the n-th suggestion of a sweep: a seed reproduces the
+// sequence, also across controller restarts.
+RandomEngine SuggestionEngine(const SweepSpec& spec, int64_t number) {
+  std::seed_seq seq{spec.extension.seed.value_or(0x5eed),
+                    static_cast<uint64_t>(number)};
+  return RandomEngine(seq);
+}
+
+absl::Status CheckReport(const v1::ReportMetricsRequest& request) {
+  if (request.sequence() <= 0) {
+    return absl::InvalidArgumentError(
+        "sequence must be 1 or more (1 for the first report of a trial)");
+  }
+  if (request.points_size() > kMaxPointsPerReport) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a report holds at most ", kMaxPointsPerReport,
+                     " points, got ", request.points_size()));
+  }
+  for (const v1::MetricPoint& point : request.points()) {
+    for (const auto& [key, value] : point.values()) {
+      if (key.empty() || key.size() > kMaxMetricNameBytes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "metric names must be 1 to ", kMaxMetricNameBytes,
+            " bytes long, got one of ", key.size(), " bytes"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+int FinishedState(const v1::FinishTrialRequest& request) {
+  switch (request.outcome()) {
+    case v1::FINISH_OUTCOME_STOPPED:
+      return v1::TRIAL_STATE_STOPPED;
+    case v1::FINISH_OUTCOME_KILLED:
+      return v1::TRIAL_STATE_KILLED;
+    case v1::FINISH_OUTCOME_FAILED_TO_START:
+      return v1::TRIAL_STATE_FAILED;
+    default:
+      return request.exit_code() == 0 && request.signal() == 0
+                 ? v1::TRIAL_STATE_FINISHED
+                 : v1::TRIAL_STATE_FAILED;
+  }
+}
+
+std::string FinishReason(const v1::FinishTrialRequest& request, int state) {
+  if (!request.message().empty()) return request.message();
+  if (request.signal() != 0) {
+    return absl::StrCat("ended by signal ", request.signal());
+  }
+  if (state == v1::TRIAL_STATE_FAILED) {
+    return absl::StrCat("exited with status ", request.exit_code());
+  }
+  return "";
+}
+
+}  // namespace
+
+int GrpcCode(const absl::Status& status) {
+  // absl's canonical codes have the same numbers as gRPC's.
+  return static_cast<int>(status.code());
+}
+
+SweepManager::SweepManager(Store* store, const Clock* clock,
+                           const ManagerOptions& options)
+    : store_(store), clock_(clock), options_(options) {}
+
+SweepManager::~SweepManager() {
+  {
+    absl::MutexLock lock(&reaper_mu_);
+    stopping_ = true;
+  }
+  if (reaper_.joinable()) reaper_.join();
+}
+
+absl::StatusOr<std::unique_ptr<SweepManager>> SweepManager::Create(
+    Store* store, const Clock* clock, const ManagerOptions& options) {
+  std::unique_ptr<SweepManager> manager(
+      new SweepManager(store, clock, options));
+  RETURN_IF_ERROR(manager->Recover());
+  return manager;
+}
+
+absl::Status SweepManager::Recover() {
+  ASSIGN_OR_RETURN(std::vector<SweepRow> sweeps, store_->LoadSweeps());
+  const int64_t now = clock_->NowMs();
+  absl::MutexLock lock(&mu_);
+  for (SweepRow& sweep_row : sweeps) {
+    ParsedDefinition parsed = ParseSweepDefinition(
+        sweep_row.definition_yaml,
+        sweep_row.file_name.empty() ? "sweep.yaml" : sweep_row.file_name);
+    if (!parsed.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "stored sweep ", sweep_row.id,
+          " no longer parses (was it written by another version?):\n",
+          parsed.Format()));
+    }
+    auto entry = std::make_unique<SweepEntry>(std::move(sweep_row),
+                                              std::move(*parsed.spec));
+    RETURN_IF_ERROR(RecoverTrials(*entry, now));
+    const std::string id = entry->row.id;
+    sweeps_.emplace(id, std::move(entry));
+  }
+  ASSIGN_OR_RETURN(std::vector<AgentRow> agents, store_->LoadAgents());
+  for (AgentRow& agent : agents) {
+    if (!agent.name.empty()) agent_names_[agent.name] = agent.id;
+    auto entry = std::make_unique<AgentEntry>();
+    entry->row = std::move(agent);
+    const std::string id = entry->row.id;
+    agents_.emplace(id, std::move(entry));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
+  SweepEntry* entry = &sweep;
+  absl::MutexLock sweep_lock(&entry->mu);
+  {
+    int64_t after = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<TrialRow> rows,
+                       store_->LoadTrials(entry->row.id, after, 5000));
+      if (rows.empty()) break;
+      after = rows.back().number;
+      for (TrialRow& row : rows) {
+        std::optional<Point> point = PointOfRow(row, entry->spec);
+        if (!point) {
+          return absl::DataLossError(absl::StrCat(
+              "stored ", TrialName(row.sweep_id, row.number),
+              " has a configuration that does not fit its sweep"));
+        }
+        entry->counts.set_total(entry->counts.total() + 1);
+        entry->counts.set_running(entry->counts.running() + 1);
+        if (row.best_value) entry->OfferBest(row.number, *row.best_value);
+        if (row.state == v1::TRIAL_STATE_RUNNING) {
+          RunningTrial trial;
+          trial.summary = SummaryFromJson(row.summary_json);
+          trial.row = std::move(row);
+          trial.point = std::move(*point);
+          // A fresh lease: agents carry on through a controller restart.
+          trial.lease_expires_ms = now + options_.lease_timeout_ms;
+          const int64_t number = trial.row.number;
+          entry->running.emplace(number, std::move(trial));
+        } else {
+          TrialRecord record;
+          record.id = row.number;
+          record.state = SearchStateOf(row.state);
+          record.point = std::move(*point);
+          record.objective = row.best_value;
+          record.attempt = row.attempt;
+          entry->ended.push_back(std::move(record));
+          entry->CountEnded(row.state);
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void SweepManager::StartReaper() {
+  reaper_ = std::thread([this] {
+    absl::MutexLock lock(&reaper_mu_);
+    while (!stopping_) {
+      // Wakes early when the manager is being destroyed.
+      reaper_mu_.AwaitWithTimeout(
+          absl::Condition(
+              +[](bool* stopping) { return *stopping; }, &stopping_),
+          absl::Milliseconds(options_.reap_interval_ms));
+      if (stopping_) break;
+      reaper_mu_.Unlock();
+      ExpireLeases();
+      reaper_mu_.Lock();
+    }
+  });
+}
+
+absl::Status SweepManager::CheckWritable() const {
+  if (store_failed_.load()) {
+    return absl::UnavailableError(
+        "the controller's store failed a write (see its log); fix the cause "
+        "(e.g. free disk space) and restart the controller");
+  }
+  return absl::OkStatus();
+}
+
+void SweepManager::Commit(Mutation mutation, Done done) {
+  store_->Write(std::move(mutation),
+                [this, done = std::move(done)](const absl::Status& status) {
+                  if (!status.ok()) store_failed_ = true;
+                  done(status);
+                });
+}
+
+absl::StatusOr<SweepManager::SweepEntry*> SweepManager::FindSweep(
+    const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = sweeps_.find(id);
+  if (it == sweeps_.end()) {
+    return absl::NotFoundError(absl::StrCat("no sweep with id '", id, "'"));
+  }
+  return it->second.get();
+}
+
+absl::StatusOr<const SweepManager::AgentEntry*> SweepManager::FindAgent(
+    const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = agents_.find(id);
+  if (it == agents_.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no agent with id '", id, "' (register again with RegisterAgent)"));
+  }
+  return it->second.get();
+}
+
+std::string SweepManager::NewSweepId() {
+  while (true) {
+    std::string id = RandomToken(TokenRng(), 8);
+    if (!sweeps_.contains(id)) return id;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// SweepService.
+
+void SweepManager::CreateSweep(const v1::CreateSweepRequest& request,
+                               v1::CreateSweepResponse* response, Done done) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
+  const std::string file_name =
+      request.file_name().empty() ? "sweep.yaml" : request.file_name();
+  ParsedDefinition parsed =
+      ParseSweepDefinition(request.definition_yaml(), file_name);
+  std::vector<std::string> errors;
+  for (const Diagnostic& d : parsed.diagnostics) {
+    if (d.severity == Diagnostic::Severity::kWarning) {
+      response->add_warnings(d.ToString());
+    } else {
+      errors.push_back(d.ToString());
+    }
+  }
+  if (!parsed.ok()) {
+    return done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
+  }
+  SweepRow row;
+  row.definition_yaml = request.definition_yaml();
+  row.file_name = file_name;
+  row.name = parsed.spec->name.value_or("");
+  row.state = v1::SWEEP_STATE_PENDING;
+  row.created_ms = clock_->NowMs();
+  Mutation mutation;
+  {
+    absl::MutexLock lock(&mu_);
+    row.id = NewSweepId();
+    auto entry =
+        std::make_unique<SweepEntry>(std::move(row), std::move(*parsed.spec));
+    const std::string id = entry->row.id;
+    {
+      absl::MutexLock sweep_lock(&entry->mu);
+      entry->ToProto(response->mutable_sweep());
+      mutation.sweeps.push_back(entry->row);
+    }
+    sweeps_.emplace(id, std::move(entry));
+  }
+  Commit(std::move(mutation), std::move(done));
+}
+
+absl::Status SweepManager::GetSweep(const v1::GetSweepRequest& request,
+                                    v1::Sweep* response) {
+  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
+  absl::MutexLock lock(&entry->mu);
+  entry->ToProto(response);
+  return absl::OkStatus();
+}
+
+absl::Status SweepManager::ListSweeps(v1::ListSweepsResponse* response) {
+  std::vector<SweepEntry*> entries;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, entry] : sweeps_) entries.push_back(entry.get());
+  }
+  for (SweepEntry* entry : entries) {
+    absl::MutexLock lock(&entry->mu);
+    entry->ToProto(response->add_sweeps());
+  }
+  std::sort(response->mutable_sweeps()->begin(),
+            response->mutable_sweeps()->end(),
+            [](const v1::Sweep& a, const v1::Sweep& b) {
+              if (a.created_ms() != b.created_ms()) {
+                return a.created_ms() > b.created_ms();
+              }
+              return a.id() < b.id();
+            });
+  return absl::OkStatus();
+}
+
+void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
+                                    v1::Sweep* response, Done done) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
+  absl::StatusOr<SweepEntry*> found = FindSweep(request.sweep_id());
+  if (!found.ok()) return done(found.status());
+  SweepEntry* entry = *found;
+  Mutation mutation;
+  {
+    absl::MutexLock lock(&entry->mu);
+    const int state = entry->row.state;
+    const bool done_state = entry->IsDone();
+    switch (request.action()) {
+      case v1::SWEEP_ACTION_PAUSE:
+        if (state == v1::SWEEP_STATE_PAUSED) break;
+        if (done_state) {
+          return done(absl::FailedPreconditionError(absl::StrCat(
+              "sweep ", entry->row.id, " is ",
+              state == v1::SWEEP_STATE_CANCELED ? "canceled" : "finished",
+              "; there is nothing to pause")));
+        }
+        entry->SetState(v1::SWEEP_STATE_PAUSED, "paused by a user");
+        break;
+      case v1::SWEEP_ACTION_RESUME:
+        if (state == v1::SWEEP_STATE_RUNNING ||
+            state == v1::SWEEP_STATE_PENDING) {
+          break;
+        }
+        if (done_state) {
+          return done(absl::FailedPreconditionError(absl::StrCat(
+              "sweep ", entry->row.id, " is ",
+              state == v1::SWEEP_STATE_CANCELED ? "canceled" : "finished",
+              " (", entry->row.state_reason,
+              ") and cannot be resumed; create a new sweep")));
+        }
+        entry->SetState(entry->counts.total() > 0 ? v1::SWEEP_STATE_RUNNING
+                                                  : v1::SWEEP_STATE_PENDING,
+                        "");
+        break;
+      case v1::SWEEP_ACTION_STOP:
+        if (done_state) break;
+        entry->SetState(v1::SWEEP_STATE_FINISHED,
+                        "stopped by a user; running trials finish");
+        break;
+      case v1::SWEEP_ACTION_CANCEL:
+        if (state == v1::SWEEP_STATE_CANCELED) break;
+        entry->SetState(v1::SWEEP_STATE_CANCELED,
+                        "canceled by a user; running trials are killed");
+        for (auto& [number, trial] : entry->running) {
+          v1::TrialOrder order;
+          order.set_sweep_id(entry->row.id);
+          order.set_number(number);
+          order.set_action(v1::ORDER_ACTION_KILL);
+          order.set_reason("the sweep was canceled");
+          trial.order = order;
+        }
+        break;
+      default:
+        return done(absl::InvalidArgumentError(
+            "action must be PAUSE, RESUME, STOP or CANCEL"));
+    }
+    entry->ToProto(response);
+    mutation.sweeps.push_back(entry->row);
+  }
+  Commit(std::move(mutation), std::move(done));
+}
+
+absl::Status SweepManager::ListTrials(const v1::ListTrialsRequest& request,
+                                      v1::ListTrialsResponse* response) {
+  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
+  (void)entry;
+  if (request.page_size() < 0 || request.page_size() > 10'000) {
+    return absl::InvalidArgumentError("page_size must be 0 to 10,000");
+  }
+  const int64_t limit = request.page_size() == 0 ? 1000 : request.page_size();
+  ASSIGN_OR_RETURN(std::vector<TrialRow> rows,
+                   store_->LoadTrials(request.sweep_id(),
+                                      request.after_number(), limit + 1));
+  const bool more = static_cast<int64_t>(rows.size()) > limit;
+  if (more) rows.pop_back();
+  for (const TrialRow& row : rows) {
+    v1::Trial* trial = response->add_trials();
+    TrialToProto(row, trial);
+    if (request.include_history()) {
+      ASSIGN_OR_RETURN(std::vector<MetricPointRow> history,
+                       store_->LoadHistory(row.sweep_id, row.number));
+      for (const MetricPointRow& p : history) {
+        PointToProto(p, trial->add_history());
+      }
+    }
+  }
+  response->set_next_after_number(more ? rows.back().number : 0);
+  return absl::OkStatus();
+}
+
+absl::Status SweepManager::GetTrial(const v1::GetTrialRequest& request,
+                                    v1::Trial* response) {
+  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
+  (void)entry;
+  absl::StatusOr<TrialRow> row =
+      store_->LoadTrial(request.sweep_id(), request.number());
+  if (absl::IsNotFound(row.status())) {
+    return absl::NotFoundError(absl::StrCat(
+        "no ", TrialName(request.sweep_id(), request.number())));
+  }
+  RETURN_IF_ERROR(row.status());
+  TrialToProto(*row, response);
+  if (request.include_history()) {
+    ASSIGN_OR_RETURN(std::vector<MetricPointRow> history,
+                     store_->LoadHistory(row->sweep_id, row->number));
+    for (const MetricPointRow& p : history) {
+      PointToProto(p, response->add_history());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SweepManager::GetBestTrial(const v1::GetBestTrialRequest& request,
+                                        v1::Trial* response) {
+  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
+  int64_t best = 0;
+  {
+    absl::MutexLock lock(&entry->mu);
+    if (!entry->spec.metric) {
+      return absl::NotFoundError(absl::StrCat(
+          "sweep ", request.sweep_id(), " has no metric, so no best trial"));
+    }
+    best = entry->best_trial;
+  }
+  if (best == 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "no trial of sweep ", request.sweep_id(),
+        " has logged a value of its metric yet"));
+  }
+  v1::GetTrialRequest get;
+  get.set_sweep_id(request.sweep_id());
+  get.set_number(best);
+  return GetTrial(get, response);
+}
+
+// ---------------------------------------------------------------------------
+// AgentService.
+
+void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
+                                 v1::RegisterAgentResponse* response,
+                                 Done done) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
+  if (request.slots() < 1 || request.slots() > kMaxSlots) {
+    return done(absl::InvalidArgumentError(absl::StrCat(
+        "slots must be 1 to ", kMaxSlots, ", got ", request.slots())));
+  }
+  absl::StatusOr<SweepEntry*> found = FindSweep(request.sweep_id());
+  if (!found.ok()) return done(found.status());
+  SweepEntry* entry = *found;
+  const int64_t now = clock_->NowMs();
+
+  AgentRow agent;
+  agent.name = request.name();
+  agent.sweep_id = request.sweep_id();
+  agent.host = request.host();
+  agent.slots = request.slots();
+  nlohmann::json gpus = nlohmann::json::array();
+  for (const std::string& gpu : request.gpus()) gpus.push_back(gpu);
+  agent.gpus_json = gpus.dump();
+  agent.pid = request.pid();
+  agent.registered_ms = now;
+  std::string previous_id;
+  {
+    absl::MutexLock lock(&mu_);
+    agent.id = absl::StrCat("a-", RandomToken(TokenRng(), 10));
+    if (!agent.name.empty()) {
+      auto it = agent_names_.find(agent.name);
+      if (it != agent_names_.end()) previous_id = it->second;
+      agent_names_[agent.name] = agent.id;
+    }
+    if (!previous_id.empty()) agents_.erase(previous_id);
+    auto agent_entry = std::make_unique<AgentEntry>();
+    agent_entry->row = agent;
+    agents_.emplace(agent.id, std::move(agent_entry));
+  }
+  Mutation mutation;
+  mutation.agents.push_back(agent);
+  if (!previous_id.empty()) {
+    // A restarted agent: whatever its previous life ran is lost.
+    absl::MutexLock lock(&entry->mu);
+    std::vector<int64_t> lost;
+    for (const auto& [number, trial] : entry->running) {
+      if (trial.row.agent_id == previous_id) lost.push_back(number);
+    }
+    for (int64_t number : lost) {
+      mutation.trials.push_back(entry->EndTrial(
+          number, v1::TRIAL_STATE_CRASHED,
+          "its agent restarted and lost the program", now));
+      response->add_lost_trials(number);
+    }
+    if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
+  }
+  response->set_agent_id(agent.id);
+  response->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  response->set_lease_timeout_ms(options_.lease_timeout_ms);
+  Commit(std::move(mutation), std::move(done));
+}
+
+void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
+                                v1::AcquireTrialResponse* response,
+                                Done done) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
+  absl::StatusOr<const AgentEntry*> agent = FindAgent(request.agent_id());
+  if (!agent.ok()) return done(agent.status());
+  const AgentRow agent_row = (*agent)->row;
+  absl::StatusOr<SweepEntry*> found = FindSweep(agent_row.sweep_id);
+  if (!found.ok()) return done(found.status());
+  SweepEntry* entry = *found;
+  const int64_t now = clock_->NowMs();
+  Mutation mutation;
+  {
+    absl::MutexLock lock(&entry->mu);
+    if (entry->IsDone()) {
+      response->set_exit_reason(absl::StrCat(
+          "sweep ", entry->row.id, " is ",
+          entry->row.state == v1::SWEEP_STATE_CANCELED ? "canceled"
+                                                        : "finished",
+          ": ", entry->row.state_reason));
+      return done(absl::OkStatus());
+    }
+    if (entry->row.state == v1::SWEEP_STATE_PAUSED) {
+      response->set_retry_after_ms(options_.retry_after_ms);
+      response->set_message("the sweep is paused");
+      return done(absl::OkStatus());
+    }
+    std::vector<Point> pending;
+    pending.reserve(entry->running.size());
+    for (const auto& [number, trial] : entry->running) {
+      pending.push_back(trial.point);
+    }
+    const int64_t number = entry->row.next_trial_number;
+    RandomEngine rng = SuggestionEngine(entry->spec, number);
+    const SearchContext context{entry->spec, entry->ended, pending};
+    absl::StatusOr<std::optional<Suggestion>> next =
+        entry->searcher->Suggest(context, rng);
+    if (!next.ok()) return done(next.status());
+    if (!next->has_value()) {
+      if (entry->FinishIfGridCovered()) {
+        response->set_exit_reason(absl::StrCat("sweep ", entry->row.id,
+                                               " is finished: ",
+                                               entry->row.state_reason));
+        mutation.sweeps.push_back(entry->row);
+      } else {
+        response->set_retry_after_ms(options_.retry_after_ms);
+        response->set_message(
+            "every configuration is taken by a running trial; a lost one "
+            "will be handed out again");
+        return done(absl::OkStatus());
+      }
+    } else {
+      Suggestion& suggestion = **next;
+      RunningTrial trial;
+      TrialRow& row = trial.row;
+      row.sweep_id = entry->row.id;
+      row.number = number;
+      row.state = v1::TRIAL_STATE_RUNNING;
+      row.config_json = NestPoint(entry->spec, suggestion.point).dump();
+      row.point_json = Value(suggestion.point).dump();
+      row.agent_id = agent_row.id;
+      row.host = agent_row.host;
+      row.lease_id = RandomToken(TokenRng(), 16);
+      row.created_ms = now;
+      row.summary_json = "{}";
+      if (suggestion.prediction) {
+        row.prediction_json =
+            nlohmann::json{{"mean", suggestion.prediction->mean},
+                           {"stddev", suggestion.prediction->stddev},
+                           {"acquisition", suggestion.prediction->acquisition}}
+                .dump();
+      }
+      trial.point = std::move(suggestion.point);
+      trial.lease_expires_ms = now + options_.lease_timeout_ms;
+
+      v1::TrialAssignment* assignment = response->mutable_trial();
+      assignment->set_sweep_id(row.sweep_id);
+      assignment->set_number(number);
+      assignment->set_lease_id(row.lease_id);
+      assignment->set_config_json(row.config_json);
+      for (const std::string& token : entry->spec.command) {
+        assignment->add_command(token);
+      }
+      assignment->set_program(entry->spec.program.value_or(""));
+      if (entry->spec.metric) {
+        assignment->set_metric_name(entry->spec.metric->name);
+      }
+      assignment->set_lease_timeout_ms(options_.lease_timeout_ms);
+
+      mutation.trials.push_back(row);
+      entry->running.emplace(number, std::move(trial));
+      entry->row.next_trial_number = number + 1;
+      entry->counts.set_total(entry->counts.total() + 1);
+      entry->counts.set_running(entry->counts.running() + 1);
+      if (entry->row.state == v1::SWEEP_STATE_PENDING) {
+        entry->SetState(v1::SWEEP_STATE_RUNNING, "");
+      }
+      if (entry->spec.run_cap && entry->counts.total() >= *entry->spec.run_cap) {
+        entry->SetState(v1::SWEEP_STATE_FINISHED,
+                        absl::StrCat("run_cap ", *entry->spec.run_cap,
+                                     " reached; running trials finish"));
+      }
+      mutation.sweeps.push_back(entry->row);
+    }
+  }
+  Commit(std::move(mutation), std::move(done));
+}
+
+absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
+                                     v1::HeartbeatResponse* response) {
+  ASSIGN_OR_RETURN(const AgentEntry* agent, FindAgent(request.agent_id()));
+  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(agent->row.sweep_id));
+  const int64_t now = clock_->NowMs();
+  absl::MutexLock lock(&entry->mu);
+  for (const v1::TrialLease& lease : request.leases()) {
+    auto it = lease.sweep_id() == entry->row.id
+                  ? entry->running.find(lease.number())
+                  : entry->running.end();
+    if (it == entry->running.end() ||
+        it->second.row.lease_id != lease.lease_id()) {
+      *response->add_revoked() = lease;
+      continue;
+    }
+    it->second.lease_expires_ms = now + options_.lease_timeout_ms;
+    if (it->second.order) *response->add_orders() = *it->second.order;
+  }
+  response->set_lease_timeout_ms(options_.lease_timeout_ms);
+  response->set_sweep_done(entry->IsDone());
+  return absl::OkStatus();
+}
+
+void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
+                                 v1::ReportMetricsResponse* response,
+                                 Done done) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
+  if (absl::Status s = CheckReport(request); !s.ok()) return done(s);
+  absl::StatusOr<SweepEntry*> found = FindSweep(request.sweep_id());
+  if (!found.ok()) return done(found.status());
+  SweepEntry* entry = *found;
+  Mutation mutation;
+  {
+    absl::MutexLock lock(&entry->mu);
+    auto it = entry->running.find(request.number());
+    if (it == entry->running.end() ||
+        it->second.row.lease_id != request.lease_id()) {
+      return done(absl::FailedPreconditionError(absl::StrCat(
+          TrialName(request.sweep_id(), request.number()),
+          " is not running under this lease; its metrics are not stored")));
+    }
+    RunningTrial& trial = it->second;
+    TrialRow& row = trial.row;
+    if (request.sequence() <= row.last_sequence) {
+      // A retry of a stored report: acknowledge, store nothing.
+      response->set_stored_through_sequence(row.last_sequence);
+      if (trial.order) *response->mutable_order() = *trial.order;
+      return done(absl::OkStatus());
+    }
+    trial.lease_expires_ms = clock_->NowMs() + options_.lease_timeout_ms;
+    const std::string* metric =
+        entry->spec.metric ? &entry->spec.metric->name : nullptr;
+    for (const v1::MetricPoint& point : request.points()) {
+      for (const auto& [key, value] : point.values()) {
+        trial.summary[key] = value;
+        if (metric == nullptr || key != *metric || !std::isfinite(value)) {
+          continue;
+        }
+        if (!row.best_value ||
+            IsBetter(entry->spec.metric->goal, value, *row.best_value)) {
+          row.best_value = value;
+        }
+      }
+    }
+    row.last_sequence = request.sequence();
+    row.metric_points += request.points_size();
+    row.malformed_lines += request.malformed_lines();
+    row.summary_json = SummaryToJson(trial.summary);
+    if (row.best_value) {
+      entry->OfferBest(row.number, *row.best_value);
+      const MetricSpec& spec_metric = *entry->spec.metric;
+      if (spec_metric.target && !entry->IsDone() &&
+          !IsBetter(spec_metric.goal, *spec_metric.target, *row.best_value)) {
+        entry->SetState(
+            v1::SWEEP_STATE_FINISHED,
+            absl::StrCat("trial ", row.number, " reached the metric target (",
+                         PythonFloatRepr(*row.best_value), ")"));
+        mutation.sweeps.push_back(entry->row);
+      }
+    }
+    response->set_stored_through_sequence(row.last_sequence);
+    if (trial.order) *response->mutable_order() = *trial.order;
+    mutation.trials.push_back(row);
+    MetricAppend append;
+    append.sweep_id = row.sweep_id;
+    append.number = row.number;
+    append.sequence = request.sequence();
+    append.points = PointsFromProto(request.points());
+    mutation.metrics.push_back(std::move(append));
+  }
+  Commit(std::move(mutation), std::move(done));
+}
+
+void SweepManager::FinishTrial(const v1::FinishTrialRequest& request,
+                               v1::FinishTrialResponse* response, Done done) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
+  absl::StatusOr<SweepEntry*> found = FindSweep(request.sweep_id());
+  if (!found.ok()) return done(found.status());
+  SweepEntry* entry = *found;
+  Mutation mutation;
+  bool holds_lease = false;
+  {
+    absl::MutexLock lock(&entry->mu);
+    auto it = entry->running.find(request.number());
+    holds_lease = it != entry->running.end() &&
+                  it->second.row.lease_id == request.lease_id();
+    if (holds_lease) {
+      EndFinishedTrial(*entry, it->second, request, response, mutation);
+    }
+  }
+  if (holds_lease) return Commit(std::move(mutation), std::move(done));
+  // A repeated finish (its reply was lost) is acknowledged again.
+  absl::StatusOr<TrialRow> stored =
+      store_->LoadTrial(request.sweep_id(), request.number());
+  if (stored.ok() && stored->state != v1::TRIAL_STATE_RUNNING &&
+      stored->lease_id == request.lease_id()) {
+    response->set_state(static_cast<v1::TrialState>(stored->state));
+    return done(absl::OkStatus());
+  }
+  done(absl::FailedPreconditionError(
+      absl::StrCat(TrialName(request.sweep_id(), request.number()),
+                   " is not running under this lease")));
+}
+
+void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
+                                    const v1::FinishTrialRequest& request,
+                                    v1::FinishTrialResponse* response,
+                                    Mutation& mutation) {
+  SweepEntry* entry = &sweep;
+  {
+    int state = FinishedState(request);
+    if (state == v1::TRIAL_STATE_FAILED && trial.order) {
+      // Ended by the order it was given, not by a fault of its own.
+      state = trial.order->action() == v1::ORDER_ACTION_STOP
+                  ? v1::TRIAL_STATE_STOPPED
+                  : v1::TRIAL_STATE_KILLED;
+    }
+    trial.row.exit_code = request.exit_code();
+    trial.row.signal = request.signal();
+    const std::string& tail = request.log_tail();
+    trial.row.log_tail = tail.size() > kMaxLogTailBytes
+                             ? tail.substr(tail.size() - kMaxLogTailBytes)
+                             : tail;
+    std::string reason = FinishReason(request, state);
+    if (reason.empty() && trial.order) reason = trial.order->reason();
+    mutation.trials.push_back(
+        entry->EndTrial(request.number(), state, reason, clock_->NowMs()));
+    response->set_state(static_cast<v1::TrialState>(state));
+    if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
+  }
+}
+
+int SweepManager::ExpireLeases() {
+  if (!CheckWritable().ok()) return 0;
+  std::vector<SweepEntry*> entries;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, entry] : sweeps_) entries.push_back(entry.get());
+  }
+  const int64_t now = clock_->NowMs();
+  int expired = 0;
+  Mutation mutation;
+  for (SweepEntry* entry : entries) {
+    absl::MutexLock lock(&entry->mu);
+    std::vector<int64_t> lost;
+    for (const auto& [number, trial] : entry->running) {
+      if (trial.lease_expires_ms < now) lost.push_back(number);
+    }
+    for (int64_t number : lost) {
+      mutation.trials.push_back(entry->EndTrial(
+          number, v1::TRIAL_STATE_CRASHED,
+          absl::StrCat("lease expired: no heartbeat for ",
+                       options_.lease_timeout_ms / 1000, " s"),
+          now));
+    }
+    expired += static_cast<int>(lost.size());
+    if (!lost.empty() && entry->FinishIfGridCovered()) {
+      mutation.sweeps.push_back(entry->row);
+    }
+  }
+  if (expired > 0) {
+    absl::Notification committed;
+    Commit(std::move(mutation),
+           [&committed](const absl::Status&) { committed.Notify(); });
+    committed.WaitForNotification();
+  }
+  return expired;
+}
+
+}  // namespace sweep

@@ -1,0 +1,142 @@
+// The controller's logic: sweeps, trials, leases and agents, apart from the
+// transport (ARCHITECTURE.md; Ray's GCS managers). Every method that changes
+// state first updates the in-memory state under the sweep's lock (so a
+// concurrent AcquireTrial sees every handed-out point), then queues the change
+// on the store's group commit, and calls `done` only once it is committed:
+// a reply sent from `done` acknowledges committed state.
+//
+// Memory holds what decisions need: per sweep its spec, the searcher's view
+// of each ended trial (state, point, value) and the running trials in full.
+// Metric histories, logs and summaries of ended trials live in the store and
+// are read from it on request.
+//
+// If a store write fails (a full disk), the manager refuses every later
+// change with Unavailable until it is restarted, so memory never runs ahead
+// of what can be recovered. Thread-safe.
+#ifndef SWEEP_CONTROLLER_SWEEP_MANAGER_H_
+#define SWEEP_CONTROLLER_SWEEP_MANAGER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/clock.h"
+#include "controller/store.h"
+#include "sweep/v1/sweep.pb.h"
+
+namespace sweep {
+
+struct RunningTrial;
+
+struct ManagerOptions {
+  int64_t lease_timeout_ms = 30'000;
+  int64_t heartbeat_interval_ms = 5'000;
+  // How long an agent is told to wait when there is nothing to run now.
+  int64_t retry_after_ms = 2'000;
+  // How often expired leases are looked for (by the reaper thread, when
+  // started).
+  int64_t reap_interval_ms = 500;
+};
+
+class SweepManager {
+ public:
+  using Done = std::function<void(const absl::Status&)>;
+
+  // Recovers every sweep, trial and agent from `store`. Running trials get a
+  // fresh lease (their agents carry on through a controller restart). Both
+  // pointers must outlive the manager.
+  static absl::StatusOr<std::unique_ptr<SweepManager>> Create(
+      Store* store, const Clock* clock, const ManagerOptions& options);
+  ~SweepManager();
+
+  // Starts the thread that expires leases every reap_interval_ms; tests call
+  // ExpireLeases() themselves instead.
+  void StartReaper();
+
+  // SweepService.
+  void CreateSweep(const v1::CreateSweepRequest& request,
+                   v1::CreateSweepResponse* response, Done done);
+  absl::Status GetSweep(const v1::GetSweepRequest& request,
+                        v1::Sweep* response);
+  absl::Status ListSweeps(v1::ListSweepsResponse* response);
+  void UpdateSweepState(const v1::UpdateSweepStateRequest& request,
+                        v1::Sweep* response, Done done);
+  absl::Status ListTrials(const v1::ListTrialsRequest& request,
+                          v1::ListTrialsResponse* response);
+  absl::Status GetTrial(const v1::GetTrialRequest& request,
+                        v1::Trial* response);
+  absl::Status GetBestTrial(const v1::GetBestTrialRequest& request,
+                            v1::Trial* response);
+
+  // AgentService.
+  void RegisterAgent(const v1::RegisterAgentRequest& request,
+                     v1::RegisterAgentResponse* response, Done done);
+  void AcquireTrial(const v1::AcquireTrialRequest& request,
+                    v1::AcquireTrialResponse* response, Done done);
+  absl::Status Heartbeat(const v1::HeartbeatRequest& request,
+                         v1::HeartbeatResponse* response);
+  void ReportMetrics(const v1::ReportMetricsRequest& request,
+                     v1::ReportMetricsResponse* response, Done done);
+  void FinishTrial(const v1::FinishTrialRequest& request,
+                   v1::FinishTrialResponse* response, Done done);
+
+  // Marks running trials whose lease ran out as crashed (a lost grid point
+  // goes back to the queue). Returns how many it expired.
+  int ExpireLeases();
+
+  class SweepEntry;
+  struct AgentEntry;
+
+ private:
+  SweepManager(Store* store, const Clock* clock, const ManagerOptions& options);
+  absl::Status Recover();
+  absl::Status RecoverTrials(SweepEntry& entry, int64_t now);
+  // Ends a running trial its agent finished; fills the reply and the rows to
+  // commit. Requires entry.mu.
+  void EndFinishedTrial(SweepEntry& entry, RunningTrial& trial,
+                        const v1::FinishTrialRequest& request,
+                        v1::FinishTrialResponse* response, Mutation& mutation);
+
+  // The sweep, or NotFound naming the id.
+  absl::StatusOr<SweepEntry*> FindSweep(const std::string& id);
+  absl::StatusOr<const AgentEntry*> FindAgent(const std::string& id);
+  std::string NewSweepId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Queues `mutation`; `done` gets the commit's status. A failure poisons the
+  // manager (see the class comment).
+  void Commit(Mutation mutation, Done done);
+  absl::Status CheckWritable() const;
+
+  Store* const store_;
+  const Clock* const clock_;
+  const ManagerOptions options_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<SweepEntry>> sweeps_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<AgentEntry>> agents_
+      ABSL_GUARDED_BY(mu_);
+  // Agent name -> id, for agents that registered with a stable name.
+  absl::flat_hash_map<std::string, std::string> agent_names_
+      ABSL_GUARDED_BY(mu_);
+
+  std::atomic<bool> store_failed_{false};
+  absl::Mutex reaper_mu_;
+  bool stopping_ ABSL_GUARDED_BY(reaper_mu_) = false;
+  std::thread reaper_;
+};
+
+// The gRPC status for an absl::Status, used by the service adapters.
+int GrpcCode(const absl::Status& status);
+
+}  // namespace sweep
+
+#endif  // SWEEP_CONTROLLER_SWEEP_MANAGER_H_

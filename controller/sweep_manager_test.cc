@@ -1,0 +1,152 @@
+// Lease expiry and lost grid points, with a fake clock and no server.
+#include "controller/sweep_manager.h"
+
+#include <unistd.h>
+
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sweep {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Calls an asynchronous manager method and waits for its completion.
+template <typename Request, typename Response, typename Method>
+absl::Status Call(SweepManager& manager, Method method, const Request& request,
+                  Response* response) {
+  absl::Notification done;
+  absl::Status result;
+  (manager.*method)(request, response, [&](const absl::Status& status) {
+    result = status;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+class SweepManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    dir_ = ::testing::TempDir() + "/sweep_manager_test_" +
+           std::to_string(getpid()) + "_" + std::to_string(counter++);
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    ManagerOptions options;
+    options.lease_timeout_ms = 10'000;
+    absl::StatusOr<std::unique_ptr<SweepManager>> manager =
+        SweepManager::Create(store_.get(), &clock_, options);
+    ASSERT_TRUE(manager.ok()) << manager.status();
+    manager_ = std::move(*manager);
+  }
+
+  std::string CreateGrid() {
+    v1::CreateSweepRequest request;
+    request.set_definition_yaml(
+        "method: grid\nprogram: t.py\nparameters:\n  a: {values: [1, 2]}\n");
+    v1::CreateSweepResponse response;
+    EXPECT_TRUE(Call(*manager_, &SweepManager::CreateSweep, request, &response)
+                    .ok());
+    return response.sweep().id();
+  }
+
+  std::string Register(const std::string& sweep_id) {
+    v1::RegisterAgentRequest request;
+    request.set_sweep_id(sweep_id);
+    request.set_slots(2);
+    v1::RegisterAgentResponse response;
+    EXPECT_TRUE(
+        Call(*manager_, &SweepManager::RegisterAgent, request, &response).ok());
+    return response.agent_id();
+  }
+
+  v1::AcquireTrialResponse Acquire(const std::string& agent) {
+    v1::AcquireTrialRequest request;
+    request.set_agent_id(agent);
+    v1::AcquireTrialResponse response;
+    EXPECT_TRUE(
+        Call(*manager_, &SweepManager::AcquireTrial, request, &response).ok());
+    return response;
+  }
+
+  std::string dir_;
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<SweepManager> manager_;
+};
+
+TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
+  const std::string id = CreateGrid();
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse first = Acquire(agent);
+  const v1::AcquireTrialResponse second = Acquire(agent);
+  ASSERT_TRUE(first.has_trial() && second.has_trial());
+  EXPECT_GT(Acquire(agent).retry_after_ms(), 0);  // Both points are taken.
+
+  // Only the first trial's lease is renewed.
+  clock_.AdvanceMs(6'000);
+  v1::HeartbeatRequest heartbeat;
+  heartbeat.set_agent_id(agent);
+  v1::TrialLease* lease = heartbeat.add_leases();
+  lease->set_sweep_id(id);
+  lease->set_number(first.trial().number());
+  lease->set_lease_id(first.trial().lease_id());
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &response).ok());
+  EXPECT_EQ(response.revoked_size(), 0);
+  EXPECT_EQ(manager_->ExpireLeases(), 0);
+  clock_.AdvanceMs(6'000);
+  EXPECT_EQ(manager_->ExpireLeases(), 1);
+
+  v1::GetTrialRequest get;
+  get.set_sweep_id(id);
+  get.set_number(second.trial().number());
+  v1::Trial trial;
+  ASSERT_TRUE(manager_->GetTrial(get, &trial).ok());
+  EXPECT_EQ(trial.state(), v1::TRIAL_STATE_CRASHED);
+  EXPECT_THAT(trial.end_reason(), HasSubstr("lease expired"));
+
+  // The lost point goes back to the queue.
+  const v1::AcquireTrialResponse again = Acquire(agent);
+  ASSERT_TRUE(again.has_trial());
+  EXPECT_EQ(again.trial().config_json(), second.trial().config_json());
+
+  // A heartbeat for the crashed trial's lease revokes it.
+  lease->set_number(second.trial().number());
+  lease->set_lease_id(second.trial().lease_id());
+  v1::HeartbeatResponse revoked;
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &revoked).ok());
+  EXPECT_EQ(revoked.revoked_size(), 1);
+}
+
+TEST_F(SweepManagerTest, GridFinishesWhenEveryPointEnded) {
+  const std::string id = CreateGrid();
+  const std::string agent = Register(id);
+  for (int i = 0; i < 2; ++i) {
+    const v1::AcquireTrialResponse acquired = Acquire(agent);
+    ASSERT_TRUE(acquired.has_trial());
+    v1::FinishTrialRequest finish;
+    finish.set_sweep_id(id);
+    finish.set_number(acquired.trial().number());
+    finish.set_lease_id(acquired.trial().lease_id());
+    finish.set_outcome(v1::FINISH_OUTCOME_EXITED);
+    v1::FinishTrialResponse finished;
+    ASSERT_TRUE(
+        Call(*manager_, &SweepManager::FinishTrial, finish, &finished).ok());
+  }
+  v1::GetSweepRequest get;
+  get.set_sweep_id(id);
+  v1::Sweep sweep;
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_FINISHED);
+  EXPECT_THAT(sweep.state_reason(), HasSubstr("every grid point"));
+  EXPECT_THAT(Acquire(agent).exit_reason(), HasSubstr("finished"));
+}
+
+}  // namespace
+}  // namespace sweep

@@ -1,0 +1,137 @@
+#include "controller/trial_rows.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "search/value.h"
+
+namespace sweep {
+
+std::string SummaryToJson(const absl::flat_hash_map<std::string, double>& m) {
+  std::vector<std::pair<std::string, double>> sorted(m.begin(), m.end());
+  std::sort(sorted.begin(), sorted.end());
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : sorted) {
+    if (std::isnan(value)) {
+      out[key] = "NaN";
+    } else if (std::isinf(value)) {
+      out[key] = value > 0 ? "Infinity" : "-Infinity";
+    } else {
+      out[key] = value;
+    }
+  }
+  return out.dump();
+}
+
+absl::flat_hash_map<std::string, double> SummaryFromJson(
+    const std::string& json) {
+  absl::flat_hash_map<std::string, double> out;
+  const nlohmann::json parsed =
+      nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return out;
+  for (const auto& [key, value] : parsed.items()) {
+    if (value.is_number()) {
+      out[key] = value.get<double>();
+    } else if (value == "NaN") {
+      out[key] = std::numeric_limits<double>::quiet_NaN();
+    } else if (value == "Infinity") {
+      out[key] = std::numeric_limits<double>::infinity();
+    } else if (value == "-Infinity") {
+      out[key] = -std::numeric_limits<double>::infinity();
+    }
+  }
+  return out;
+}
+
+TrialState SearchStateOf(int wire_state) {
+  switch (wire_state) {
+    case v1::TRIAL_STATE_FINISHED:
+      return TrialState::kFinished;
+    case v1::TRIAL_STATE_FAILED:
+      return TrialState::kFailed;
+    case v1::TRIAL_STATE_CRASHED:
+      return TrialState::kCrashed;
+    case v1::TRIAL_STATE_KILLED:
+      return TrialState::kKilled;
+    case v1::TRIAL_STATE_STOPPED:
+      return TrialState::kStopped;
+    default:
+      return TrialState::kRunning;
+  }
+}
+
+std::optional<Point> PointOfRow(const TrialRow& row, const SweepSpec& spec) {
+  const Value parsed =
+      Value::parse(row.point_json, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array() || parsed.size() != spec.parameters.size()) {
+    return std::nullopt;
+  }
+  return Point(parsed.begin(), parsed.end());
+}
+
+void TrialToProto(const TrialRow& row, v1::Trial* out) {
+  out->set_sweep_id(row.sweep_id);
+  out->set_number(row.number);
+  out->set_state(static_cast<v1::TrialState>(row.state));
+  out->set_config_json(row.config_json);
+  out->set_agent_id(row.agent_id);
+  out->set_host(row.host);
+  out->set_created_ms(row.created_ms);
+  out->set_ended_ms(row.ended_ms);
+  out->set_exit_code(row.exit_code);
+  out->set_signal(row.signal);
+  for (const auto& [key, value] : SummaryFromJson(row.summary_json)) {
+    (*out->mutable_summary())[key] = value;
+  }
+  if (row.best_value) out->set_best_value(*row.best_value);
+  out->set_log_tail(row.log_tail);
+  const nlohmann::json prediction = nlohmann::json::parse(
+      row.prediction_json, nullptr, /*allow_exceptions=*/false);
+  if (prediction.is_object()) {
+    out->mutable_prediction()->set_mean(prediction.value("mean", 0.0));
+    out->mutable_prediction()->set_stddev(prediction.value("stddev", 0.0));
+    out->mutable_prediction()->set_acquisition(
+        prediction.value("acquisition", 0.0));
+  }
+  const nlohmann::json stop = nlohmann::json::parse(
+      row.stop_json, nullptr, /*allow_exceptions=*/false);
+  if (stop.is_object()) {
+    out->mutable_stop_decision()->set_rule(stop.value("rule", ""));
+    out->mutable_stop_decision()->set_band(stop.value("band", int64_t{0}));
+    out->mutable_stop_decision()->set_value(stop.value("value", 0.0));
+    out->mutable_stop_decision()->set_threshold(stop.value("threshold", 0.0));
+  }
+  out->set_end_reason(row.end_reason);
+  out->set_metric_points(row.metric_points);
+  out->set_malformed_metric_lines(row.malformed_lines);
+}
+
+std::vector<MetricPointRow> PointsFromProto(
+    const google::protobuf::RepeatedPtrField<v1::MetricPoint>& points) {
+  std::vector<MetricPointRow> rows;
+  rows.reserve(points.size());
+  for (const v1::MetricPoint& p : points) {
+    MetricPointRow row;
+    row.step = p.step();
+    row.time_ms = p.time_ms();
+    row.values.assign(p.values().begin(), p.values().end());
+    std::sort(row.values.begin(), row.values.end());
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+void PointToProto(const MetricPointRow& row, v1::MetricPoint* out) {
+  out->set_step(row.step);
+  out->set_time_ms(row.time_ms);
+  for (const auto& [key, value] : row.values) {
+    (*out->mutable_values())[key] = value;
+  }
+}
+
+bool IsBetter(Goal goal, double a, double b) {
+  return goal == Goal::kMaximize ? a > b : a < b;
+}
+
+}  // namespace sweep

@@ -1,0 +1,43 @@
+// Conversions between the store's rows, the searcher's records and the wire
+// messages. Pure functions; thread-safe.
+#ifndef SWEEP_CONTROLLER_TRIAL_ROWS_H_
+#define SWEEP_CONTROLLER_TRIAL_ROWS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "controller/store.h"
+#include "search/searcher.h"
+#include "search/spec.h"
+#include "sweep/v1/sweep.pb.h"
+
+namespace sweep {
+
+// JSON that keeps non-finite numbers ("NaN", "Infinity", "-Infinity" as
+// strings, since JSON has no such numbers).
+std::string SummaryToJson(const absl::flat_hash_map<std::string, double>& m);
+absl::flat_hash_map<std::string, double> SummaryFromJson(
+    const std::string& json);
+
+// The searcher's state for a stored trial state.
+TrialState SearchStateOf(int wire_state);
+
+// The point a trial row holds, or nullopt when it does not fit the spec.
+std::optional<Point> PointOfRow(const TrialRow& row, const SweepSpec& spec);
+
+// The wire message for a row (without history).
+void TrialToProto(const TrialRow& row, v1::Trial* out);
+
+// Metric points from the wire, values sorted by name.
+std::vector<MetricPointRow> PointsFromProto(
+    const google::protobuf::RepeatedPtrField<v1::MetricPoint>& points);
+void PointToProto(const MetricPointRow& row, v1::MetricPoint* out);
+
+// True when `a` is better than `b` under the goal.
+bool IsBetter(Goal goal, double a, double b);
+
+}  // namespace sweep
+
+#endif  // SWEEP_CONTROLLER_TRIAL_ROWS_H_
