@@ -1,0 +1,473 @@
+"""Tests of the W&B shim (clients/python/shim/wandb): in-process for the API, and
+as child processes for unmodified W&B-style scripts."""
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+from trial_environment import (CLIENTS_DIR, REPOSITORY_DIR, SHIM_DIR,
+                               SHIM_PYTHONPATH, TrialEnvironment)
+
+import wandb
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class FakeScalar:
+    """Looks like a numpy scalar or a 0-d torch tensor."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def item(self):
+        return self.value
+
+
+class ShimTestCase(unittest.TestCase):
+    """Captures stderr (self.stderr) and leaves no run behind."""
+
+    def setUp(self):
+        self.stderr = io.StringIO()
+        redirect = contextlib.redirect_stderr(self.stderr)
+        redirect.__enter__()
+        self.addCleanup(redirect.__exit__, None, None, None)
+
+    def tearDown(self):
+        # Before the cleanups restore the environment: a run still active
+        # finishes into its own trial's files.
+        wandb.finish()
+        wandb._next_step = 0  # pylint: disable=protected-access
+
+    def start(self, params=None, defaults=None, **init_options):
+        """A trial environment with `params`, and a run with `defaults`."""
+        environment = TrialEnvironment(self, params=params or {})
+        run = wandb.init(project="test", config=defaults, **init_options)
+        return environment, run
+
+
+class ModuleTest(ShimTestCase):
+
+    def test_the_shim_is_what_is_imported(self):
+        self.assertTrue(wandb.__sweep_shim__)
+        self.assertTrue(wandb.__file__.startswith(SHIM_DIR))
+
+    def test_no_run_before_init(self):
+        TrialEnvironment(self)
+        self.assertIsNone(wandb.run)
+        with self.assertRaisesRegex(wandb.Error, r"wandb\.init\(\)"):
+            wandb.log({"a": 1})
+
+    def test_init_sets_the_run_and_its_ids(self):
+        TrialEnvironment(self, params={}, trial_id="12", sweep_id="s-9")
+        run = wandb.init(project="proj", entity="team", tags=["a"],
+                         anything_else=True, settings=wandb.Settings(x=1))
+        self.assertIs(wandb.run, run)
+        self.assertIs(wandb.config, run.config)
+        self.assertIs(wandb.summary, run.summary)
+        self.assertEqual((run.id, run.name, run.sweep_id, run.project),
+                         ("run-12", "trial-12", "s-9", "proj"))
+        self.assertEqual(run.entity, "team")
+        self.assertEqual(run.tags, ("a",))
+        self.assertEqual(run.settings.x, 1)
+        self.assertIsNone(run.settings.unknown)
+        wandb.finish()
+        self.assertIsNone(wandb.run)
+
+    def test_outside_an_agent_metrics_go_to_stdout(self):
+        TrialEnvironment(self, metrics=False, trial_id=None, sweep_id=None)
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            run = wandb.init()
+            wandb.log({"loss": 0.5})
+            wandb.finish()
+        self.assertIsNone(run.sweep_id)
+        self.assertTrue(run.id)
+        self.assertEqual(output.getvalue(), "_step=0 loss=0.5\n")
+
+    def test_init_again_returns_the_active_run(self):
+        _, run = self.start(params={"lr": 0.1}, defaults={"a": 1})
+        again = wandb.init(config={"b": 2, "lr": 5})
+        self.assertIs(again, run)
+        self.assertEqual(dict(run.config), {"lr": 0.1, "a": 1, "b": 2})
+
+    def test_context_manager_finishes_and_lets_exceptions_through(self):
+        environment = TrialEnvironment(self)
+        with self.assertRaisesRegex(ValueError, "boom"):
+            with wandb.init() as run:
+                self.assertIs(wandb.run, run)
+                wandb.log({"a": 1}, step=3)
+                raise ValueError("boom")
+        self.assertIsNone(wandb.run)
+        self.assertEqual(environment.points(), [{"_step": 3, "a": 1}])
+
+    def test_a_later_run_continues_the_steps(self):
+        environment = TrialEnvironment(self)
+        wandb.init()
+        wandb.log({"a": 1})
+        wandb.log({"a": 2})
+        wandb.finish()
+        wandb.init()
+        wandb.log({"a": 3})
+        wandb.finish()
+        self.assertEqual([point["_step"] for point in environment.points()],
+                         [0, 1, 2])
+
+    def test_agent_and_sweep_say_what_to_use_instead(self):
+        with self.assertRaisesRegex(wandb.UsageError, "sweep agent"):
+            wandb.agent("abc", function=print, count=3)
+        with self.assertRaisesRegex(wandb.errors.UsageError, "sweep create"):
+            wandb.sweep({"method": "random"}, project="p")
+        self.assertTrue(issubclass(wandb.UsageError, wandb.Error))
+
+    def test_unknown_attributes_do_nothing(self):
+        self.start()
+        result = wandb.plot.line(wandb.Table(), "x", "y", title="t")
+        self.assertFalse(result)
+        self.assertFalse(wandb.anything(1, key=2).more.calls()[0])
+        self.assertEqual(list(wandb.Api().runs("x")), [])
+        with wandb.something_else() as thing:
+            thing.value = 3
+        self.assertFalse(wandb.run.log_model(path="m", name="n"))
+        wandb.log({"chart": result})
+        with self.assertRaises(AttributeError):
+            wandb.__not_there__  # pylint: disable=pointless-statement
+
+    def test_unknown_submodules_import(self):
+        # pylint: disable=import-outside-toplevel
+        from wandb.integration.keras import WandbMetricsLogger
+        import wandb.sdk.data_types
+        self.assertFalse(WandbMetricsLogger(log_freq=5))
+        self.assertFalse(wandb.sdk.data_types.anything)
+        from wandb.errors import CommError
+        self.assertTrue(issubclass(CommError, wandb.Error))
+
+    def test_stand_ins(self):
+        self.start()
+        self.assertTrue(wandb.login(key="x"))
+        self.assertIsNone(wandb.watch(object(), log="all", log_freq=10))
+        self.assertEqual(wandb.save("*.pt"), [])
+        metric = wandb.define_metric("val_loss", summary="min", goal="minimize")
+        self.assertEqual((metric.name, metric.summary), ("val_loss", "min"))
+        self.assertEqual(wandb.run.define_metric("a", step_metric="e").name,
+                         "a")
+        wandb.alert(title="Low accuracy", text="below 0.5",
+                    level=wandb.AlertLevel.WARN)
+        self.assertIn("ALERT [WARN] Low accuracy: below 0.5",
+                      self.stderr.getvalue())
+        table = wandb.Table(columns=["a", "b"], data=[[1, 2]])
+        table.add_data(3, 4)
+        self.assertEqual(table.get_column("b"), [2, 4])
+        self.assertEqual(wandb.Image([[0]], caption="c").caption, "c")
+        self.assertIsNone(wandb.Image([[0]]).caption)
+        self.assertEqual(wandb.Histogram([1, 2, 3]).sequence, [1, 2, 3])
+        artifact = wandb.Artifact("model", type="model")
+        artifact.add_file("model.pt")
+        with artifact.new_file("notes.txt") as notes:
+            notes.write("hello")
+        self.assertEqual(artifact.files, ["model.pt", "notes.txt"])
+        wandb.run.log_artifact(artifact)
+        self.assertIsInstance(wandb.Video("v.mp4"), wandb.Video)
+
+
+class ConfigTest(ShimTestCase):
+
+    def test_sweep_values_win_over_defaults(self):
+        _, run = self.start(
+            params={"lr": 0.01, "optimizer": {"name": "sgd"}, "layers": 4},
+            defaults={"lr": 0.1, "epochs": 10,
+                      "optimizer": {"name": "adam", "beta": 0.9}})
+        self.assertEqual(run.config.as_dict(), {
+            "lr": 0.01, "layers": 4, "epochs": 10,
+            "optimizer": {"name": "sgd", "beta": 0.9}})
+
+    def test_attribute_and_item_access(self):
+        _, run = self.start(params={"optimizer": {"lr": 0.1}},
+                            defaults={"epochs": 3})
+        config = wandb.config
+        self.assertEqual(config.epochs, 3)
+        self.assertEqual(config["epochs"], 3)
+        self.assertEqual(config.optimizer.lr, 0.1)
+        self.assertEqual(config["optimizer"]["lr"], 0.1)
+        self.assertEqual(config.get("optimizer").lr, 0.1)
+        self.assertEqual(config.get("missing", 5), 5)
+        self.assertIn("epochs", config)
+        self.assertNotIn("missing", config)
+        self.assertEqual(sorted(config.keys()), ["epochs", "optimizer"])
+        self.assertEqual(dict(config.items())["epochs"], 3)
+        self.assertEqual(len(config), 2)
+        self.assertEqual(sorted(config), ["epochs", "optimizer"])
+        self.assertEqual(vars(config)["_items"]["epochs"], 3)
+        self.assertEqual(json.loads(json.dumps(dict(config))),
+                         {"epochs": 3, "optimizer": {"lr": 0.1}})
+        self.assertIs(type(config.as_dict()["optimizer"]), dict)
+        self.assertIs(run.config, config)
+
+    def test_missing_keys(self):
+        self.start()
+        with self.assertRaises(KeyError):
+            wandb.config["nope"]  # pylint: disable=pointless-statement
+        with self.assertRaises(AttributeError):
+            wandb.config.nope  # pylint: disable=pointless-statement
+        self.assertEqual(getattr(wandb.config, "nope", 1), 1)
+        self.assertFalse(hasattr(wandb.config, "nope"))
+
+    def test_writes_to_the_sweeps_keys_are_ignored(self):
+        self.start(params={"lr": 0.01, "opt": {"name": "sgd"}})
+        config = wandb.config
+        config.update({"lr": 0.5, "epochs": 3}, allow_val_change=True)
+        config.lr = 0.7
+        config["lr"] = 0.9
+        config.update({"opt": {"name": "adam", "beta": 0.9}})
+        del config.lr
+        self.assertEqual(config.as_dict(), {
+            "lr": 0.01, "epochs": 3, "opt": {"name": "sgd", "beta": 0.9}})
+        warnings = self.stderr.getvalue()
+        self.assertEqual(warnings.count("'lr' is set by the sweep to 0.01"), 1)
+        self.assertIn("'opt' is set by the sweep", warnings)
+
+    def test_other_keys_can_change(self):
+        self.start(defaults={"epochs": 3})
+        wandb.config.epochs = 5
+        wandb.config.update({"batch": 32})
+        wandb.config.setdefaults({"batch": 64, "seed": 1})
+        self.assertEqual(wandb.config.setdefault("seed", 2), 1)
+        self.assertEqual(wandb.config.as_dict(),
+                         {"epochs": 5, "batch": 32, "seed": 1})
+        del wandb.config["seed"]
+        self.assertNotIn("seed", wandb.config)
+
+    def test_config_from_namespace_dataclass_and_filters(self):
+        @dataclasses.dataclass
+        class Options:
+            lr: float = 0.1
+            epochs: int = 3
+
+        self.start(params={"lr": 0.5},
+                   defaults=argparse.Namespace(lr=0.1, batch=16, tmp="x"),
+                   config_exclude_keys=["tmp"])
+        self.assertEqual(wandb.config.as_dict(), {"lr": 0.5, "batch": 16})
+        wandb.config.update(Options())
+        self.assertEqual(wandb.config.as_dict(),
+                         {"lr": 0.5, "batch": 16, "epochs": 3})
+        wandb.finish()
+        wandb.init(config={"a": 1, "b": 2}, config_include_keys=["a"])
+        self.assertEqual(wandb.config.as_dict(), {"lr": 0.5, "a": 1})
+
+    def test_config_from_a_file(self):
+        environment = TrialEnvironment(self, params={"lr": 0.5})
+        path = os.path.join(environment.dir, "defaults.json")
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump({"lr": 0.1, "epochs": 2}, file)
+        wandb.init(config=path)
+        self.assertEqual(wandb.config.as_dict(), {"lr": 0.5, "epochs": 2})
+        wandb.config.update("defaults.yaml")
+        self.assertIn("reads JSON files only", self.stderr.getvalue())
+
+
+class LogTest(ShimTestCase):
+
+    def test_each_log_is_a_step(self):
+        environment, run = self.start()
+        for loss in (0.5, 0.25, 0.125):
+            wandb.log({"loss": loss})
+        self.assertEqual(run.step, 3)
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "loss": 0.5}, {"_step": 1, "loss": 0.25},
+            {"_step": 2, "loss": 0.125}])
+
+    def test_commit_false_accumulates_into_the_next_point(self):
+        environment, run = self.start()
+        run.log({"a": 1}, commit=False)
+        run.log({"b": 2}, commit=False)
+        self.assertEqual(environment.points(), [])
+        run.log({"c": 3})
+        run.log({"d": 4}, commit=False)
+        run.log({}, commit=True)
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "a": 1, "b": 2, "c": 3}, {"_step": 1, "d": 4}])
+
+    def test_explicit_steps(self):
+        environment, run = self.start()
+        wandb.log({"a": 1}, step=0)
+        wandb.log({"b": 2}, step=0)   # Same step: same point.
+        wandb.log({"a": 3}, step=5)   # Writes step 0, moves to 5.
+        wandb.log({"c": 4})           # Commits step 5.
+        wandb.log({"a": 9}, step=2)   # Below the current step: dropped.
+        wandb.log({"a": 7}, step=8, commit=True)
+        wandb.log({"a": 8})
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "a": 1, "b": 2}, {"_step": 5, "a": 3, "c": 4},
+            {"_step": 8, "a": 7}, {"_step": 9, "a": 8}])
+        self.assertIn("step 2, which is less than the current step 6",
+                      self.stderr.getvalue())
+        self.assertEqual(run.step, 10)
+
+    def test_pending_step_is_written_at_finish(self):
+        environment, _ = self.start()
+        wandb.log({"a": 1}, step=4)
+        self.assertEqual(environment.points(), [])
+        wandb.finish()
+        self.assertEqual(environment.points(), [{"_step": 4, "a": 1}])
+
+    def test_values_are_converted_or_skipped(self):
+        environment, _ = self.start()
+        wandb.log({"ok": True, "no": False, "np": FakeScalar(0.5),
+                   "val": {"loss": 1.5, "acc": {"top1": 2}},
+                   "image": wandb.Image(None), "table": wandb.Table(),
+                   "text": "hello", "none": None, "list": [1, 2],
+                   "hist": wandb.Histogram([1]), "nan": float("nan")})
+        wandb.log({"image": wandb.Image(None)})  # Nothing numeric: a step.
+        wandb.log({"last": 1})
+        lines = environment.lines()
+        self.assertEqual(lines, [
+            '{"_step": 0, "ok": 1, "no": 0, "np": 0.5, "val.loss": 1.5, '
+            '"val.acc.top1": 2, "nan": NaN}',
+            '{"_step": 2, "last": 1}'])
+
+    def test_bad_arguments(self):
+        self.start()
+        with self.assertRaises(TypeError):
+            wandb.log([("a", 1)])
+        with self.assertRaises(TypeError):
+            wandb.log({"a": 1}, step="one")
+        wandb.log({"a": 1}, step=FakeScalar(3))  # A numpy integer step.
+        self.assertEqual(wandb.run.step, 3)
+
+    def test_log_after_finish_is_ignored(self):
+        environment, run = self.start()
+        run.finish()
+        run.log({"a": 1})
+        self.assertEqual(environment.points(), [])
+        self.assertIn("is finished", self.stderr.getvalue())
+
+
+class SummaryTest(ShimTestCase):
+
+    def test_holds_the_last_logged_values(self):
+        self.start()
+        wandb.log({"loss": 2.0, "val": {"acc": 0.5}})
+        wandb.log({"loss": 1.0})
+        self.assertEqual(wandb.summary["loss"], 1.0)
+        self.assertEqual(wandb.run.summary.loss, 1.0)
+        self.assertEqual(wandb.summary.get("val"), {"acc": 0.5})
+        self.assertIn("loss", wandb.summary)
+        self.assertEqual(wandb.summary.get("missing"), None)
+
+    def test_writes_become_a_last_point(self):
+        environment, run = self.start()
+        wandb.log({"loss": 2.0})
+        run.summary["best_loss"] = 1.0
+        run.summary.update({"best_loss": 0.5, "model": "resnet"})
+        wandb.summary.epochs_run = 3
+        self.assertEqual(run.summary.best_loss, 0.5)
+        wandb.finish()
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "loss": 2.0},
+            {"_step": 1, "best_loss": 0.5, "epochs_run": 3}])
+
+
+def run_script(environment, script, *args):
+    """Runs `script` as the agent would, with the shim on PYTHONPATH."""
+    variables = dict(os.environ, PYTHONPATH=SHIM_PYTHONPATH)
+    return subprocess.run([sys.executable, script, *args], env=variables,
+                          cwd=environment.dir, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def printed(output, prefix):
+    """The JSON printed after `prefix` on a line of `output`."""
+    for line in output.splitlines():
+        if line.startswith(prefix + " "):
+            return json.loads(line[len(prefix) + 1:])
+    raise AssertionError(f"no {prefix} line in {output!r}")
+
+
+class UnmodifiedScriptTest(unittest.TestCase):
+    """Unmodified W&B-style scripts, run as child processes."""
+
+    SCRIPT = os.path.join(TESTS_DIR, "wandb_style_train.py")
+    # Arguments as the default command's ${args} passes them.
+    ARGS = ("--lr=0.01", "--batch_size=32", "--optimizer={'name': 'sgd'}")
+    PARAMS = {"lr": 0.01, "batch_size": 32, "optimizer": {"name": "sgd"}}
+
+    def test_reports_metrics_and_sees_the_sweeps_config(self):
+        environment = TrialEnvironment(self, params=self.PARAMS,
+                                       trial_id="4", sweep_id="sw")
+        result = run_script(environment, self.SCRIPT, *self.ARGS)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # Sweep parameters merged over the script's defaults (epochs, beta).
+        self.assertEqual(printed(result.stdout, "CONFIG"), {
+            "epochs": 3, "lr": 0.01, "batch_size": 32,
+            "optimizer": {"name": "sgd", "beta": 0.9}})
+        self.assertEqual(printed(result.stdout, "RUN"), {
+            "id": "run-4", "name": "trial-4", "sweep_id": "sw",
+            "project": "shim-test"})
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "epoch": 0, "train.loss": 0.01, "better": 0},
+            {"_step": 1, "epoch": 1, "train.loss": 0.005, "better": 1},
+            {"_step": 2, "epoch": 2, "train.loss": 0.01 / 3, "better": 1},
+            {"_step": 3, "best_loss": 0.01 / 3}])
+
+    def test_a_crash_keeps_what_was_logged(self):
+        environment = TrialEnvironment(self, params=self.PARAMS)
+        result = run_script(environment, self.SCRIPT, "--fail-at=1")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("simulated crash", result.stderr)
+        self.assertEqual([point["epoch"] for point in environment.points()],
+                         [0, 1])
+
+    def test_pending_metrics_are_written_at_exit_without_finish(self):
+        environment = TrialEnvironment(self, params={})
+        script = os.path.join(environment.dir, "no_finish.py")
+        with open(script, "w", encoding="utf-8") as file:
+            file.write("import wandb\nwandb.init()\n"
+                       "wandb.log({'a': 1}, step=5)\n")
+        result = run_script(environment, script)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(environment.points(), [{"_step": 5, "a": 1}])
+
+
+class ExampleScriptTest(unittest.TestCase):
+    """configs/train_wandb.py, the example that wandb_script.yaml runs."""
+
+    SCRIPT = os.path.join(REPOSITORY_DIR, "configs", "train_wandb.py")
+
+    def run_example(self, **params):
+        environment = TrialEnvironment(
+            self, params=dict(params, epochs=5, epoch_seconds=0))
+        result = run_script(environment, self.SCRIPT, "--ignored=1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return environment.points()
+
+    def setUp(self):
+        if not os.path.exists(self.SCRIPT):
+            self.skipTest(f"{self.SCRIPT} is not there")
+
+    def test_logs_a_deterministic_learning_curve(self):
+        points = self.run_example(lr=0.001, batch_size=64, optimizer="adam",
+                                  dropout=0.2)
+        self.assertEqual([point["_step"] for point in points], list(range(6)))
+        self.assertEqual([point.get("epoch") for point in points[:5]],
+                         [1, 2, 3, 4, 5])
+        losses = [point["val_loss"] for point in points[:5]]
+        self.assertLess(losses[-1], losses[0])
+        self.assertEqual(points[5], {"_step": 5, "best_val_loss": min(losses)})
+        again = self.run_example(lr=0.001, batch_size=64, optimizer="adam",
+                                 dropout=0.2)
+        self.assertEqual(again, points)
+
+    def test_the_learning_rate_matters(self):
+        good = self.run_example(lr=0.001, optimizer="adam")
+        bad = self.run_example(lr=0.1, optimizer="adam")
+        self.assertLess(good[-1]["best_val_loss"], bad[-1]["best_val_loss"])
+
+
+if __name__ == "__main__":
+    unittest.main()

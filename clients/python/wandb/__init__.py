@@ -1,0 +1,265 @@
+"""A stand-in for the `wandb` package, so that W&B training scripts run
+unmodified under `sweep agent --wandb-shim` and report to the sweep.
+
+The agent puts the folder holding this package first on PYTHONPATH, so
+`import wandb` finds it before a real W&B install. Nothing is uploaded and
+nothing needs a login:
+
+- wandb.init() returns a Run whose config holds the trial's parameters (from
+  $SWEEP_PARAMS_FILE), with the defaults given to init(config=...) merged
+  under them: the sweep's values win (see _config.py).
+- wandb.log() writes metric points to $SWEEP_METRICS_FILE through
+  sweep_client, numbering steps the way W&B does (see _run.py); with no agent
+  around they are printed on stdout.
+- wandb.summary writes become one last point at finish().
+- wandb.agent() and wandb.sweep() raise UsageError: use `sweep agent` and
+  `sweep create`.
+- Everything else is a harmless stand-in: data types keep their arguments,
+  and any other attribute (wandb.plot.line(...), wandb.Api(), run.log_model)
+  or submodule (import wandb.integration.keras) is a NoOp.
+
+A process is one trial: calling init() again while a run is active returns
+that run, and a run started after finish() continues its step numbering.
+"""
+
+import atexit
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import threading
+import uuid
+from typing import Any, Optional
+
+import sweep_client
+
+from . import errors
+from ._config import Config, to_dict
+from ._run import Run, Summary
+from ._stand_ins import (AlertLevel, Artifact, Audio, Histogram, Html, Image,
+                         MetricDefinition, Molecule, NoOp, Object3D, Settings,
+                         Table, Video)
+from .errors import Error, UsageError
+
+__all__ = [
+    "init", "log", "finish", "define_metric", "watch", "unwatch", "save",
+    "restore", "alert", "login", "setup", "teardown", "agent", "sweep",
+    "termlog", "termwarn", "termerror", "run", "config", "summary", "Run",
+    "Config", "Summary", "Settings", "AlertLevel", "Artifact", "Audio",
+    "Histogram", "Html", "Image", "Molecule", "Object3D", "Table", "Video",
+    "Error", "UsageError", "errors",
+]
+
+# A valid version for libraries that compare it; "+sweep.shim" tells it apart.
+__version__ = "0.19.0+sweep.shim"
+__sweep_shim__ = True
+
+# W&B's module-level globals: replaced by init(), as W&B does.
+run: Optional[Run] = None
+config = Config()
+summary = Summary()
+
+_lock = threading.RLock()  # Guards run, config, summary and _next_step.
+_next_step = 0  # Where the next run's steps start (one process, one trial).
+_announced = False
+
+
+def init(job_type: Optional[str] = None, dir: Optional[str] = None,
+         config: Any = None, project: Optional[str] = None,
+         entity: Optional[str] = None, reinit: Any = None, tags: Any = None,
+         group: Optional[str] = None, name: Optional[str] = None,
+         notes: Optional[str] = None, **options: Any) -> Run:
+    """Starts the trial's run (W&B's positional order; any other W&B option
+    is accepted and ignored). `config`: defaults, under the sweep's values;
+    config_exclude_keys / config_include_keys filter it, as in W&B."""
+    defaults = _select(to_dict(config), options.get("config_exclude_keys"),
+                       options.get("config_include_keys"))
+    with _lock:
+        active = globals()["run"]
+        if active is not None:
+            active.config._update(defaults, warn_locked=False)
+            return active
+        run_config = Config()
+        run_config._start(sweep_client.config(), defaults)
+        trial = sweep_client.trial_id()
+        run_id = (os.environ.get("WANDB_RUN_ID") or options.get("id") or
+                  trial or uuid.uuid4().hex[:8])
+        new_run = Run(
+            run_id=str(run_id),
+            name=name or (f"trial-{trial}" if trial else str(run_id)),
+            project=project or os.environ.get("WANDB_PROJECT") or
+            "uncategorized",
+            entity=entity or os.environ.get("WANDB_ENTITY"),
+            sweep_id=os.environ.get("WANDB_SWEEP_ID") or sweep_client.sweep_id(),
+            config=run_config, first_step=_next_step, on_finish=_run_finished,
+            group=group, job_type=job_type, tags=tags, notes=notes, dir=dir,
+            settings=options.get("settings"))
+        globals().update(run=new_run, config=run_config,
+                         summary=new_run.summary)
+        _announce()
+        return new_run
+
+
+def _select(values: dict, exclude: Any, include: Any) -> dict:
+    if include:
+        values = {key: value for key, value in values.items() if key in include}
+    if exclude:
+        values = {key: value for key, value in values.items()
+                  if key not in exclude}
+    return values
+
+
+def _announce() -> None:
+    global _announced
+    if not _announced:
+        _announced = True
+        target = os.environ.get(sweep_client.METRICS_FILE_VARIABLE) or "stdout"
+        termlog(f"the Sweep shim stands in for wandb: nothing is uploaded, "
+                f"metrics go to {target}")
+
+
+def _run_finished(finished: Run) -> None:
+    global run, _next_step
+    with _lock:
+        _next_step = max(_next_step, finished.step)
+        if run is finished:
+            run = None
+
+
+def _active_run(function: str) -> Run:
+    active = run
+    if active is None:
+        raise Error(f"You must call wandb.init() before wandb.{function}()")
+    return active
+
+
+def log(data: Any, step: Any = None, commit: Any = None, sync: Any = None
+        ) -> None:
+    """wandb.log: see Run.log."""
+    _active_run("log").log(data, step=step, commit=commit)
+
+
+def finish(exit_code: Optional[int] = None, quiet: Any = None) -> None:
+    """Finishes the active run, if any; see Run.finish."""
+    active = run
+    if active is not None:
+        active.finish(exit_code=exit_code)
+
+
+def define_metric(name: str, step_metric: Any = None,
+                  **options: Any) -> MetricDefinition:
+    """Kept, not applied (see Run.define_metric)."""
+    return MetricDefinition(name, step_metric=step_metric, **options)
+
+
+def watch(*args: Any, **kwargs: Any) -> None:
+    """Gradient and parameter logging: nothing to do."""
+
+
+def unwatch(*args: Any, **kwargs: Any) -> None:
+    """Nothing to undo."""
+
+
+def save(*args: Any, **kwargs: Any) -> list:
+    """Files stay where they are; nothing is uploaded."""
+    return []
+
+
+def restore(*args: Any, **kwargs: Any) -> None:
+    """Nothing was uploaded, so nothing comes back."""
+    return None
+
+
+def alert(title: str, text: str, level: Any = None,
+          wait_duration: Any = None) -> None:
+    """Printed on stderr, where it lands in the trial's log."""
+    print(f"wandb: ALERT [{level or AlertLevel.INFO}] {title}: {text}",
+          file=sys.stderr, flush=True)
+
+
+def login(*args: Any, **kwargs: Any) -> bool:
+    """There is nothing to log in to: always succeeds."""
+    return True
+
+
+def setup(*args: Any, **kwargs: Any) -> NoOp:
+    return NoOp("wandb.setup()")
+
+
+def teardown(*args: Any, **kwargs: Any) -> None:
+    """Finishes the active run, as W&B's teardown does."""
+    finish()
+
+
+def termlog(string: str = "", newline: bool = True, repeat: bool = True,
+            prefix: bool = True) -> None:
+    print(("wandb: " if prefix else "") + str(string),
+          end="\n" if newline else "", file=sys.stderr, flush=True)
+
+
+def termwarn(string: str, **kwargs: Any) -> None:
+    termlog(f"WARNING {string}")
+
+
+def termerror(string: str, **kwargs: Any) -> None:
+    termlog(f"ERROR {string}")
+
+
+def agent(*args: Any, **kwargs: Any) -> None:
+    raise UsageError(
+        "wandb.agent() is not available under the Sweep shim: start agents "
+        "with `sweep agent SWEEP_ID --wandb-shim`; each runs your program "
+        "once per trial, and the program calls wandb.init() itself")
+
+
+def sweep(*args: Any, **kwargs: Any) -> str:
+    raise UsageError(
+        "wandb.sweep() is not available under the Sweep shim: register the "
+        "sweep with `sweep create FILE.yaml` (the same YAML W&B takes), then "
+        "run `sweep agent SWEEP_ID --wandb-shim`")
+
+
+def __getattr__(name: str) -> NoOp:
+    """Any W&B attribute the shim lacks is a NoOp (wandb.plot, wandb.Api)."""
+    if name.startswith("_"):
+        raise AttributeError(f"module 'wandb' has no attribute {name!r}")
+    return NoOp(f"wandb.{name}")
+
+
+class _StandInSubmodules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes `import wandb.<anything>` work: a submodule the shim does not
+    have is an empty package whose public attributes are NoOps. It sits last
+    on sys.meta_path, so real modules (wandb.errors) are found first."""
+
+    sweep_shim_stand_in = True
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None):
+        if not fullname.startswith(__name__ + ".") or \
+                fullname.rsplit(".", 1)[1].startswith("_"):
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec: Any) -> None:
+        return None  # The default module object.
+
+    def exec_module(self, module: Any) -> None:
+        module_name = module.__name__
+
+        def stand_in(name: str) -> NoOp:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return NoOp(f"{module_name}.{name}")
+
+        module.__getattr__ = stand_in
+
+
+def _finish_at_exit() -> None:
+    """Writes what is still pending when the program ends without finish(),
+    also after an uncaught exception (W&B does the same)."""
+    finish()
+
+
+if not any(getattr(finder, "sweep_shim_stand_in", False)
+           for finder in sys.meta_path):
+    sys.meta_path.append(_StandInSubmodules())
+atexit.register(_finish_at_exit)
