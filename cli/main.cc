@@ -1,36 +1,61 @@
-// The `sweep` binary: subcommand wiring only.
+// The `sweep` binary: subcommand wiring only. Each subcommand's Register
+// function adds it to the app and, when it is the one parsed, sets `run`.
+#include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
+#include "cli/command.h"
+#include "cli/daemon_commands.h"
+#include "cli/export_command.h"
+#include "cli/query_commands.h"
 #include "cli/validate_command.h"
+
+namespace {
+
+void RegisterValidateCommand(CLI::App& app, sweep::CommandRun* run) {
+  auto options = std::make_shared<sweep::ValidateOptions>();
+  CLI::App* command = app.add_subcommand(
+      "validate",
+      "Check sweep definitions offline: every error with file:line:column, "
+      "warnings, the normalized definition and the grid size");
+  command->add_option("files", options->files, "Sweep YAML files")->required();
+  command->add_flag("--json", options->json,
+                    "Machine-readable output (one object per file)");
+  command
+      ->add_option("--preview", options->preview,
+                   "Also show the first N trials the search would "
+                   "hand out and the commands they would run")
+      ->check(CLI::Range(0, 100000));
+  command->callback([options, run] {
+    *run = [options] {
+      return sweep::RunValidate(*options, std::cout, std::cerr);
+    };
+  });
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Sweep: self-hosted, W&B-compatible hyperparameter sweeps"};
   app.require_subcommand(1);
 
-  sweep::ValidateOptions validate;
-  CLI::App* validate_cmd = app.add_subcommand(
-      "validate",
-      "Check sweep definitions offline: every error with file:line:column, "
-      "warnings, the normalized definition and the grid size");
-  validate_cmd->add_option("files", validate.files, "Sweep YAML files")
-      ->required();
-  validate_cmd->add_flag("--json", validate.json,
-                         "Machine-readable output (one object per file)");
-  validate_cmd->add_option("--preview", validate.preview,
-                           "Also show the first N trials the search would "
-                           "hand out and the commands they would run")
-      ->check(CLI::Range(0, 100000));
+  sweep::CommandRun run;
+  sweep::RegisterCreateCommand(app, &run);
+  RegisterValidateCommand(app, &run);
+  sweep::RegisterListCommand(app, &run);
+  sweep::RegisterStatusCommand(app, &run);
+  sweep::RegisterTrialsCommand(app, &run);
+  sweep::RegisterBestCommand(app, &run);
+  sweep::RegisterStateChangeCommands(app, &run);
+  sweep::RegisterExportCommand(app, &run);
+  sweep::RegisterServerCommand(app, &run);
+  sweep::RegisterAgentCommand(app, &run);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (validate_cmd->parsed()) {
-    return sweep::RunValidate(validate, std::cout, std::cerr);
-  }
-  return 2;
+  return run ? run() : 2;
 }

@@ -11,14 +11,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/types/span.h"
@@ -40,10 +41,12 @@ absl::StatusCode CodeForSqlite(int rc) {
     case SQLITE_NOTADB:
       return absl::StatusCode::kDataLoss;
     case SQLITE_FULL:
+    case SQLITE_TOOBIG:
+    case SQLITE_NOMEM:
+      return absl::StatusCode::kResourceExhausted;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
-    case SQLITE_NOMEM:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
       return absl::StatusCode::kUnavailable;
@@ -217,7 +220,8 @@ class Connection {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Statement(sql));
     ScopedStatement query(stmt);
     std::vector<std::string> rows;
-    RETURN_IF_ERROR(ForEachRow(query, [&] { rows.push_back(query.TextAt(0)); }));
+    RETURN_IF_ERROR(
+        ForEachRow(query, [&] { rows.push_back(query.TextAt(0)); }));
     return rows;
   }
 
@@ -265,14 +269,16 @@ absl::Status CheckIntegrity(Connection& db) {
       db.Column("PRAGMA quick_check(5)");
   if (!problems.ok()) {
     if (problems.status().code() == absl::StatusCode::kDataLoss) {
-      return absl::DataLossError(absl::StrCat("sweep.db is corrupt: ",
-                                              problems.status().message()));
+      return absl::DataLossError(
+          absl::StrCat("sweep.db is corrupt: ", problems.status().message()));
     }
     return WithPrefix(problems.status(), "cannot read sweep.db: ");
   }
   if (*problems == std::vector<std::string>{"ok"}) return absl::OkStatus();
-  return absl::DataLossError(
-      absl::StrCat("sweep.db is corrupt: ", absl::StrJoin(*problems, "; ")));
+  // Rows may hold several lines; keep the message on one.
+  return absl::DataLossError(absl::StrCat(
+      "sweep.db is corrupt: ",
+      absl::StrReplaceAll(absl::StrJoin(*problems, "; "), {{"\n", "; "}})));
 }
 
 // True when the database is empty (new); an error unless it holds this
@@ -295,10 +301,10 @@ absl::StatusOr<bool> CheckSchemaVersion(Connection& db) {
         "sweep.db has no valid schema_version in its meta table");
   }
   if (version > kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sweep.db has schema version ", version,
-        ", newer than this build of sweep supports (", kSchemaVersion,
-        "); run a newer sweep"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("sweep.db has schema version ", version,
+                     ", newer than this build of sweep supports (",
+                     kSchemaVersion, "); run a newer sweep"));
   }
   if (version != kSchemaVersion) {
     return absl::FailedPreconditionError(
@@ -320,9 +326,9 @@ absl::Status ConfigureWriter(Connection& db, const StoreOptions& options) {
                               : "PRAGMA synchronous = NORMAL"));
   RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = OFF"));
   if (options.max_page_count > 0) {
-    RETURN_IF_ERROR(db.Exec(
-        absl::StrCat("PRAGMA max_page_count = ", options.max_page_count)
-            .c_str()));
+    RETURN_IF_ERROR(
+        db.Exec(absl::StrCat("PRAGMA max_page_count = ", options.max_page_count)
+                    .c_str()));
   }
   return absl::OkStatus();
 }
@@ -498,14 +504,14 @@ absl::Status UpsertTrial(Connection& db, const TrialRow& row) {
 
 #define SWEEP_SELECT_TRIALS_                                                  \
   "SELECT sweep_id, number, state, config_json, point_json, agent_id, host, " \
-  "lease_id, created_ms, ended_ms, exit_code, signal, log_tail, "            \
-  "last_sequence, summary_json, best_value, best_value_bits, "               \
-  "prediction_json, stop_json, end_reason, metric_points, malformed_lines, " \
+  "lease_id, created_ms, ended_ms, exit_code, signal, log_tail, "             \
+  "last_sequence, summary_json, best_value, best_value_bits, "                \
+  "prediction_json, stop_json, end_reason, metric_points, malformed_lines, "  \
   "attempt FROM trials "
 constexpr char kSelectTrialPage[] = SWEEP_SELECT_TRIALS_
     "WHERE sweep_id = ? AND number > ? ORDER BY number LIMIT ?";
-constexpr char kSelectTrial[] = SWEEP_SELECT_TRIALS_
-    "WHERE sweep_id = ? AND number = ?";
+constexpr char kSelectTrial[] =
+    SWEEP_SELECT_TRIALS_ "WHERE sweep_id = ? AND number = ?";
 #undef SWEEP_SELECT_TRIALS_
 
 TrialRow ReadTrial(const ScopedStatement& query) {
@@ -568,6 +574,14 @@ absl::Status ApplyMutation(Connection& db, const Mutation& mutation) {
     RETURN_IF_ERROR(AppendMetrics(db, append));
   }
   return absl::OkStatus();
+}
+
+// Whether a failed group commit is worth retrying write by write: yes when
+// one write can cause the failure (a full database, a bad row); no when the
+// database is busy or failing, where each retry would wait or fail alike.
+bool OneWriteMayBeAtFault(const absl::Status& status) {
+  return status.code() != absl::StatusCode::kUnavailable &&
+         status.code() != absl::StatusCode::kDataLoss;
 }
 
 absl::Status ReadFailure(const absl::Status& status) {
@@ -671,8 +685,8 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
   absl::StatusOr<std::unique_ptr<Connection>> reader_db =
       Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
   if (!reader_db.ok()) return WithPrefix(reader_db.status(), cannot_open);
-  RETURN_IF_ERROR(WithPrefix((*reader_db)->Exec("PRAGMA query_only = ON"),
-                             cannot_open));
+  RETURN_IF_ERROR(
+      WithPrefix((*reader_db)->Exec("PRAGMA query_only = ON"), cannot_open));
   return std::make_unique<Impl>(*std::move(writer_db), *std::move(reader_db));
 }
 
@@ -694,7 +708,7 @@ std::vector<Store::Impl::PendingWrite> Store::Impl::TakeQueued() {
 
 void Store::Impl::CommitBatch(std::vector<PendingWrite>& batch) {
   const absl::Status status = CommitTogether(batch);
-  if (status.ok() || batch.size() == 1) {
+  if (status.ok() || batch.size() == 1 || !OneWriteMayBeAtFault(status)) {
     Finish(absl::MakeSpan(batch), status);
     return;
   }
@@ -816,11 +830,11 @@ absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
 absl::StatusOr<std::vector<double>> Store::Impl::LoadMetricSeries(
     const std::string& sweep_id, int64_t number, const std::string& key) {
   absl::MutexLock lock(&read_mu_);
-  ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
-                   reader_db_->Statement(
-                       "SELECT value, value_bits FROM metrics "
-                       "WHERE sweep_id = ? AND number = ? AND key = ? "
-                       "ORDER BY sequence, point_index"));
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * stmt,
+      reader_db_->Statement("SELECT value, value_bits FROM metrics "
+                            "WHERE sweep_id = ? AND number = ? AND key = ? "
+                            "ORDER BY sequence, point_index"));
   ScopedStatement query(stmt);
   query.Text(sweep_id).Int(number).Text(key);
   std::vector<double> values;

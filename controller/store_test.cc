@@ -35,6 +35,7 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -66,8 +67,8 @@ auto Fields(const SweepRow& r) {
 }
 
 auto Fields(const AgentRow& r) {
-  return std::make_tuple(r.id, r.name, r.sweep_id, r.host, r.slots,
-                         r.gpus_json, r.pid, r.registered_ms);
+  return std::make_tuple(r.id, r.name, r.sweep_id, r.host, r.slots, r.gpus_json,
+                         r.pid, r.registered_ms);
 }
 
 auto Fields(const TrialRow& r) {
@@ -236,6 +237,21 @@ void ExecSql(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// The first column of the first row of `sql` on `path`, bypassing the store.
+std::string QueryText(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string text = "(no row)";
+  sqlite3_stmt* query = nullptr;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &query, nullptr) == SQLITE_OK &&
+      sqlite3_step(query) == SQLITE_ROW) {
+    text = reinterpret_cast<const char*>(sqlite3_column_text(query, 0));
+  }
+  sqlite3_finalize(query);
+  sqlite3_close(db);
+  return text;
+}
+
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -343,8 +359,8 @@ TEST_F(StoreTest, StoresEachReportOnceInLoggingOrder) {
   const std::vector<MetricPointRow> retry = {{0, 9, {{"loss", 99.0}}},
                                              {1, 9, {{"loss", 99.0}}}};
   // Reports arrive out of order, and one is retried with other values.
-  ASSERT_TRUE(store->WriteSync(MetricMutation(MakeAppend("s", 1, 2, second)))
-                  .ok());
+  ASSERT_TRUE(
+      store->WriteSync(MetricMutation(MakeAppend("s", 1, 2, second))).ok());
   ASSERT_TRUE(
       store->WriteSync(MetricMutation(MakeAppend("s", 1, 1, first))).ok());
   ASSERT_TRUE(
@@ -446,8 +462,9 @@ TEST_F(StoreTest, ConcurrentWritesAreGroupCommitted) {
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < kWritesPerThread; ++i) {
-        store->Write(TrialMutation(MakeTrial("s", t * kWritesPerThread + i + 1)),
-                     recorder.Callback());
+        store->Write(
+            TrialMutation(MakeTrial("s", t * kWritesPerThread + i + 1)),
+            recorder.Callback());
       }
     });
   }
@@ -457,7 +474,8 @@ TEST_F(StoreTest, ConcurrentWritesAreGroupCommitted) {
   const std::vector<absl::Status> statuses =
       recorder.WaitFor(kThreads * kWritesPerThread);
   ASSERT_THAT(statuses, SizeIs(kThreads * kWritesPerThread));
-  for (const absl::Status& status : statuses) ASSERT_TRUE(status.ok()) << status;
+  for (const absl::Status& status : statuses)
+    ASSERT_TRUE(status.ok()) << status;
   absl::StatusOr<std::vector<TrialRow>> trials =
       store->LoadTrials("s", 0, 10000);
   ASSERT_TRUE(trials.ok()) << trials.status();
@@ -543,8 +561,8 @@ TEST_F(StoreTest, FullDiskFailsTheWriteAndKeepsCommittedData) {
 
     const absl::Status full = store->WriteSync(TrialMutation(huge));
     EXPECT_EQ(full.code(), absl::StatusCode::kUnavailable);
-    EXPECT_THAT(full.message(), AllOf(HasSubstr("store write failed"),
-                                      HasSubstr("full")));
+    EXPECT_THAT(full.message(),
+                AllOf(HasSubstr("store write failed"), HasSubstr("full")));
     // The store goes on working once there is room.
     EXPECT_TRUE(store->WriteSync(TrialMutation(MakeTrial("s", 3))).ok());
   }
@@ -637,8 +655,10 @@ TEST_F(StoreTest, RefusesADamagedDatabaseAndLeavesItAlone) {
 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(data_dir_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(store.status().message(),
-              HasSubstr("data dir " + data_dir_ + ": sweep.db is corrupt: "));
+  EXPECT_THAT(
+      store.status().message(),
+      AllOf(HasSubstr("data dir " + data_dir_ + ": sweep.db is corrupt: "),
+            HasSubstr("btreeInitPage"), Not(HasSubstr("\n"))));
   EXPECT_EQ(ReadFile(db_path_), bytes);
 }
 
@@ -651,12 +671,9 @@ TEST_F(StoreTest, RefusesANewerSchemaVersion) {
   EXPECT_THAT(store.status().message(),
               AllOf(HasSubstr("data dir " + data_dir_ + ": sweep.db"),
                     HasSubstr("schema version 2, newer")));
-  // Still version 2: nothing was rewritten.
-  ExecSql(db_path_,
-          "CREATE TABLE check_version AS SELECT 1 FROM meta "
-          "WHERE key = 'schema_version' AND value = 2");
-  EXPECT_EQ(Store::Open(data_dir_).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(QueryText(db_path_,
+                      "SELECT value FROM meta WHERE key = 'schema_version'"),
+            "2");
 }
 
 TEST_F(StoreTest, RefusesSomeOtherProgramsDatabase) {

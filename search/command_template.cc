@@ -135,9 +135,15 @@ bool CheckCommandToken(absl::string_view token, std::string* error) {
 
 absl::StatusOr<std::vector<std::string>> ExpandCommand(
     const SweepSpec& spec, const Point& point, const CommandEnvironment& env) {
-  const Value config = NestPoint(spec, point);
+  return ExpandCommandTokens(spec.command, spec.program.value_or(""),
+                             NestPoint(spec, point), env);
+}
+
+absl::StatusOr<std::vector<std::string>> ExpandCommandTokens(
+    const std::vector<std::string>& command, const std::string& program,
+    const Value& config, const CommandEnvironment& env) {
   std::vector<std::string> argv;
-  for (const std::string& token : spec.command) {
+  for (const std::string& token : command) {
     if (token.size() > 3 && token.rfind("${", 0) == 0 && token.back() == '}' &&
         IsListMacro(absl::string_view(token).substr(2, token.size() - 3))) {
       const absl::string_view macro =
@@ -147,7 +153,7 @@ absl::StatusOr<std::vector<std::string>> ExpandCommand(
       } else if (macro == "interpreter") {
         argv.push_back(env.interpreter);
       } else if (macro == "program") {
-        argv.push_back(spec.program.value_or(""));
+        argv.push_back(program);
       } else if (macro == "args_json") {
         argv.push_back(PythonJsonDumps(config));
       } else if (macro == "args_json_file") {

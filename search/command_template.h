@@ -35,6 +35,12 @@ struct CommandEnvironment {
 absl::StatusOr<std::vector<std::string>> ExpandCommand(
     const SweepSpec& spec, const Point& point, const CommandEnvironment& env);
 
+// The same from the parts an agent receives: the command tokens, the program
+// and the trial's nested configuration (a JSON object).
+absl::StatusOr<std::vector<std::string>> ExpandCommandTokens(
+    const std::vector<std::string>& command, const std::string& program,
+    const Value& config, const CommandEnvironment& env);
+
 }  // namespace sweep
 
 #endif  // SWEEP_SEARCH_COMMAND_TEMPLATE_H_
