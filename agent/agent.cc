@@ -1,0 +1,689 @@
+#include "agent/agent.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <deque>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/controller_connection.h"
+#include "agent/log_tail.h"
+#include "agent/metrics_reader.h"
+#include "agent/process.h"
+#include "agent/program_lookup.h"
+#include "agent/trial_files.h"
+#include "search/command_template.h"
+
+namespace sweep {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string HostName() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "unknown-host";
+  return name;
+}
+
+// What the agent knows of one trial it runs; shared by its worker, the
+// heartbeat and the sender.
+struct TrialRun {
+  v1::TrialAssignment assignment;
+  // An order from the controller (STOP or KILL), or 0.
+  std::atomic<int> order{0};
+  // The controller no longer honours the lease: stop the program.
+  std::atomic<bool> revoked{false};
+  std::string order_reason;  // Guarded by Agent::Impl::mu_.
+};
+
+// A report or a finish waiting to be delivered, in order.
+struct OutboxItem {
+  std::shared_ptr<TrialRun> trial;
+  std::optional<v1::ReportMetricsRequest> report;
+  std::optional<v1::FinishTrialRequest> finish;
+  int64_t points = 0;
+};
+
+}  // namespace
+
+class Agent::Impl {
+ public:
+  explicit Impl(AgentOptions options)
+      : options_(std::move(options)),
+        connection_(options_.controller, RetryPolicy{}) {}
+
+  AgentResult Run();
+  void Shutdown(int level);
+
+ private:
+  void Log(const std::string& line) {
+    if (!options_.quiet) std::cerr << "sweep agent: " << line << std::endl;
+  }
+  bool Stopping() {
+    absl::MutexLock lock(&mu_);
+    return shutdown_level_ >= 1 || done_;
+  }
+  absl::Status Register();
+  void WorkerLoop();
+  void HeartbeatLoop();
+  void SenderLoop();
+  // Returns a trial to run, or nullopt when the worker should end.
+  std::optional<v1::TrialAssignment> AcquireNext();
+  void RunTrial(const v1::TrialAssignment& assignment);
+  void Enqueue(OutboxItem item);
+  bool Deliver(OutboxItem& item);
+  void MarkDone(int exit_code, const std::string& reason) {
+    absl::MutexLock lock(&mu_);
+    if (!done_) {
+      done_ = true;
+      exit_code_ = exit_code;
+      reason_ = reason;
+    }
+  }
+
+  AgentOptions options_;
+  ControllerConnection connection_;
+  std::atomic<bool> abandon_retries_{false};  // Level 3: stop retrying.
+
+  absl::Mutex mu_;
+  int shutdown_level_ ABSL_GUARDED_BY(mu_) = 0;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  int exit_code_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string reason_ ABSL_GUARDED_BY(mu_);
+  std::string agent_id_ ABSL_GUARDED_BY(mu_);
+  int64_t heartbeat_interval_ms_ ABSL_GUARDED_BY(mu_) = 5000;
+  int64_t trials_taken_ ABSL_GUARDED_BY(mu_) = 0;
+  int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  int workers_running_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> free_gpus_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, std::shared_ptr<TrialRun>> running_
+      ABSL_GUARDED_BY(mu_);
+  std::deque<OutboxItem> outbox_ ABSL_GUARDED_BY(mu_);
+  int64_t buffered_points_ ABSL_GUARDED_BY(mu_) = 0;
+  bool sender_may_exit_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+void Agent::Impl::Shutdown(int level) {
+  absl::MutexLock lock(&mu_);
+  if (level > shutdown_level_) shutdown_level_ = level;
+  if (level >= 3) abandon_retries_ = true;
+}
+
+absl::Status Agent::Impl::Register() {
+  v1::RegisterAgentRequest request;
+  request.set_sweep_id(options_.sweep_id);
+  request.set_name(options_.name);
+  request.set_host(HostName());
+  request.set_slots(options_.slots);
+  for (const std::string& gpu : options_.gpus) request.add_gpus(gpu);
+  request.set_pid(getpid());
+  v1::RegisterAgentResponse response;
+  absl::Status status = connection_.CallWithRetry(
+      [&](grpc::ClientContext* context) {
+        return connection_.agents().RegisterAgent(context, request, &response);
+      },
+      &abandon_retries_,
+      [this](const grpc::Status& s, std::chrono::milliseconds wait) {
+        Log(absl::StrCat("cannot reach the controller at ",
+                         connection_.address(), " (", s.error_message(),
+                         "); retrying in ", wait.count(), " ms"));
+      });
+  if (!status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  agent_id_ = response.agent_id();
+  heartbeat_interval_ms_ = std::max<int64_t>(
+      100, std::min(response.heartbeat_interval_ms(),
+                    response.lease_timeout_ms() / 3));
+  for (int64_t lost : response.lost_trials()) {
+    Log(absl::StrCat("trial ", lost,
+                     " of this agent's previous run was marked crashed"));
+  }
+  return absl::OkStatus();
+}
+
+AgentResult Agent::Impl::Run() {
+  if (absl::Status s = Register(); !s.ok()) {
+    return {1, absl::StrCat("cannot register with the controller at ",
+                            options_.controller, ": ", s.message()),
+            0};
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    Log(absl::StrCat("registered as ", agent_id_, " for sweep ",
+                     options_.sweep_id, " (", options_.slots,
+                     options_.slots == 1 ? " slot" : " slots",
+                     options_.gpus.empty()
+                         ? ""
+                         : absl::StrCat(", GPUs ",
+                                        absl::StrJoin(options_.gpus, ",")),
+                     ")"));
+    free_gpus_ = options_.gpus;
+    workers_running_ = options_.slots;
+  }
+  std::thread sender([this] { SenderLoop(); });
+  std::thread heartbeat([this] { HeartbeatLoop(); });
+  std::vector<std::thread> workers;
+  for (int i = 0; i < options_.slots; ++i) {
+    workers.emplace_back([this] { WorkerLoop(); });
+  }
+  for (std::thread& w : workers) w.join();
+  {
+    absl::MutexLock lock(&mu_);
+    workers_running_ = 0;
+    sender_may_exit_ = true;
+  }
+  sender.join();
+  heartbeat.join();
+  absl::MutexLock lock(&mu_);
+  AgentResult result;
+  result.trials_run = trials_taken_;
+  result.exit_code = exit_code_;
+  result.reason = reason_;
+  if (result.reason.empty()) {
+    result.reason = shutdown_level_ > 0 ? "stopped by a signal" : "done";
+  }
+  if (!outbox_.empty()) {
+    result.reason += absl::StrCat("; ", outbox_.size(),
+                                  " reports were not delivered");
+  }
+  return result;
+}
+
+std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
+  while (true) {
+    std::string agent_id;
+    {
+      absl::MutexLock lock(&mu_);
+      if (shutdown_level_ >= 1 || done_) return std::nullopt;
+      if (options_.count > 0 && trials_taken_ >= options_.count) {
+        return std::nullopt;
+      }
+      ++trials_taken_;  // Reserved; given back when no trial comes.
+      agent_id = agent_id_;
+    }
+    v1::AcquireTrialRequest request;
+    request.set_agent_id(agent_id);
+    v1::AcquireTrialResponse response;
+    std::atomic<bool> give_up{false};
+    const absl::Status status = connection_.CallWithRetry(
+        [&](grpc::ClientContext* context) {
+          return connection_.agents().AcquireTrial(context, request, &response);
+        },
+        &abandon_retries_,
+        [this](const grpc::Status& s, std::chrono::milliseconds wait) {
+          Log(absl::StrCat("controller unavailable (", s.error_message(),
+                           "); asking again in ", wait.count(), " ms"));
+        });
+    if (status.ok() && response.has_trial()) return response.trial();
+    {
+      absl::MutexLock lock(&mu_);
+      --trials_taken_;
+    }
+    if (!status.ok()) {
+      if (absl::IsNotFound(status)) {
+        // The controller forgot this agent (e.g. its data dir was replaced).
+        Log(absl::StrCat(status.message(), "; registering again"));
+        if (Register().ok()) continue;
+      }
+      if (!absl::IsCancelled(status)) {
+        MarkDone(1, absl::StrCat("the controller refused a trial: ",
+                                 status.message()));
+      }
+      return std::nullopt;
+    }
+    if (response.outcome_case() == v1::AcquireTrialResponse::kExitReason) {
+      MarkDone(0, response.exit_reason());
+      return std::nullopt;
+    }
+    // Nothing now: wait, waking early on shutdown.
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return self->shutdown_level_ >= 1 || self->done_;
+            },
+            this),
+        absl::Milliseconds(std::max<int64_t>(50, response.retry_after_ms())));
+  }
+}
+
+void Agent::Impl::WorkerLoop() {
+  while (std::optional<v1::TrialAssignment> trial = AcquireNext()) {
+    RunTrial(*trial);
+    absl::MutexLock lock(&mu_);
+    if (options_.max_consecutive_failures > 0 &&
+        consecutive_failures_ >= options_.max_consecutive_failures &&
+        !done_) {
+      done_ = true;
+      exit_code_ = 2;
+      reason_ = absl::StrCat(consecutive_failures_,
+                             " trials failed in a row (limit ",
+                             options_.max_consecutive_failures,
+                             ", --max-consecutive-failures); see their logs "
+                             "under ",
+                             options_.workdir);
+    }
+  }
+}
+
+void Agent::Impl::Enqueue(OutboxItem item) {
+  absl::MutexLock lock(&mu_);
+  buffered_points_ += item.points;
+  outbox_.push_back(std::move(item));
+}
+
+bool Agent::Impl::Deliver(OutboxItem& item) {
+  const auto on_retry = [this](const grpc::Status& s,
+                               std::chrono::milliseconds wait) {
+    Log(absl::StrCat("controller unavailable (", s.error_message(),
+                     "); metrics wait, retrying in ", wait.count(), " ms"));
+  };
+  absl::Status status;
+  if (item.report) {
+    v1::ReportMetricsResponse response;
+    status = connection_.CallWithRetry(
+        [&](grpc::ClientContext* context) {
+          return connection_.agents().ReportMetrics(context, *item.report,
+                                                    &response);
+        },
+        &abandon_retries_, on_retry);
+    if (status.ok() && response.has_order() &&
+        response.order().action() != v1::ORDER_ACTION_UNSPECIFIED) {
+      absl::MutexLock lock(&mu_);
+      item.trial->order_reason = response.order().reason();
+      item.trial->order = response.order().action();
+    }
+  } else {
+    v1::FinishTrialResponse response;
+    status = connection_.CallWithRetry(
+        [&](grpc::ClientContext* context) {
+          return connection_.agents().FinishTrial(context, *item.finish,
+                                                  &response);
+        },
+        &abandon_retries_, on_retry);
+  }
+  if (absl::IsCancelled(status)) return false;
+  if (!status.ok()) {
+    // The trial is no longer ours (lost lease, canceled): its program is
+    // stopped and the rest of its reports are dropped.
+    Log(absl::StrCat("trial ", item.trial->assignment.number(), ": ",
+                     status.message()));
+    item.trial->revoked = true;
+  }
+  return true;
+}
+
+void Agent::Impl::SenderLoop() {
+  while (true) {
+    OutboxItem item;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return !self->outbox_.empty() || self->sender_may_exit_ ||
+                   self->abandon_retries_.load();
+          },
+          this));
+      if (outbox_.empty() || abandon_retries_) return;
+      item = outbox_.front();
+    }
+    const bool delivered = item.trial->revoked ? true : Deliver(item);
+    if (!delivered) return;
+    absl::MutexLock lock(&mu_);
+    buffered_points_ -= item.points;
+    outbox_.pop_front();
+  }
+}
+
+void Agent::Impl::HeartbeatLoop() {
+  while (true) {
+    v1::HeartbeatRequest request;
+    int64_t interval_ms;
+    {
+      absl::MutexLock lock(&mu_);
+      interval_ms = heartbeat_interval_ms_;
+      mu_.AwaitWithTimeout(
+          absl::Condition(
+              +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                return self->workers_running_ == 0;
+              },
+              this),
+          absl::Milliseconds(interval_ms));
+      if (workers_running_ == 0) return;
+      request.set_agent_id(agent_id_);
+      for (const auto& [number, trial] : running_) {
+        v1::TrialLease* lease = request.add_leases();
+        lease->set_sweep_id(trial->assignment.sweep_id());
+        lease->set_number(number);
+        lease->set_lease_id(trial->assignment.lease_id());
+      }
+    }
+    v1::HeartbeatResponse response;
+    const absl::Status status =
+        connection_.CallOnce([&](grpc::ClientContext* context) {
+          return connection_.agents().Heartbeat(context, request, &response);
+        });
+    if (!status.ok()) {
+      Log(absl::StrCat("heartbeat failed: ", status.message()));
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    for (const v1::TrialOrder& order : response.orders()) {
+      auto it = running_.find(order.number());
+      if (it == running_.end()) continue;
+      it->second->order_reason = order.reason();
+      it->second->order = order.action();
+    }
+    for (const v1::TrialLease& lease : response.revoked()) {
+      auto it = running_.find(lease.number());
+      if (it != running_.end()) it->second->revoked = true;
+    }
+    if (response.sweep_done() && !done_) {
+      done_ = true;
+      reason_ = "the sweep is finished";
+    }
+  }
+}
+
+// Watches one running trial: metrics, orders, shutdown levels, exit.
+class TrialWatch {
+ public:
+  TrialWatch(const AgentOptions& options, std::shared_ptr<TrialRun> run,
+             const TrialFiles& files)
+      : options_(options),
+        run_(std::move(run)),
+        metrics_(files.metrics),
+        log_(files.log) {}
+
+  // Appends new points to `batch`.
+  void ReadMetrics(bool drain, std::vector<MetricPoint>& batch) {
+    const int64_t now = WallMs();
+    absl::StatusOr<std::vector<MetricPoint>> points =
+        drain ? metrics_.Drain(now) : metrics_.ReadNew(now);
+    if (points.ok()) {
+      for (MetricPoint& p : *points) batch.push_back(std::move(p));
+    }
+    if (options_.stdout_metrics) {
+      absl::StatusOr<std::vector<MetricPoint>> printed =
+          ReadStdoutMetrics(drain, now);
+      if (printed.ok()) {
+        for (MetricPoint& p : *printed) batch.push_back(std::move(p));
+      }
+    }
+  }
+
+  int64_t malformed() const { return metrics_.malformed_lines(); }
+
+ private:
+  absl::StatusOr<std::vector<MetricPoint>> ReadStdoutMetrics(bool drain,
+                                                             int64_t now) {
+    std::vector<MetricPoint> points;
+    FILE* file = fopen(log_.c_str(), "rb");
+    if (file == nullptr) return points;
+    if (fseek(file, static_cast<long>(log_offset_), SEEK_SET) == 0) {
+      char buffer[65536];
+      size_t n;
+      while ((n = fread(buffer, 1, sizeof buffer, file)) > 0) {
+        pending_.append(buffer, n);
+        log_offset_ += n;
+        if (pending_.size() > (1 << 20)) break;
+      }
+    }
+    fclose(file);
+    size_t start = 0;
+    while (true) {
+      const size_t end = pending_.find('\n', start);
+      if (end == std::string::npos) break;
+      TakeLine(absl::string_view(pending_).substr(start, end - start), now,
+               points);
+      start = end + 1;
+    }
+    pending_.erase(0, start);
+    if (drain && !pending_.empty()) {
+      TakeLine(pending_, now, points);
+      pending_.clear();
+    }
+    return points;
+  }
+
+  void TakeLine(absl::string_view line, int64_t now,
+                std::vector<MetricPoint>& points) {
+    std::optional<MetricValues> values = ParseStdoutMetricLine(line);
+    if (!values) return;
+    MetricPoint point;
+    point.step = stdout_step_++;
+    point.time_ms = now;
+    point.values = std::move(*values);
+    points.push_back(std::move(point));
+  }
+
+  const AgentOptions& options_;
+  std::shared_ptr<TrialRun> run_;
+  MetricsFileReader metrics_;
+  std::string log_;
+  uint64_t log_offset_ = 0;
+  std::string pending_;
+  int64_t stdout_step_ = 0;
+};
+
+void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
+  auto run = std::make_shared<TrialRun>();
+  run->assignment = assignment;
+  const int64_t number = assignment.number();
+  const auto started = SteadyClock::now();
+  std::vector<std::string> gpus;
+  {
+    absl::MutexLock lock(&mu_);
+    running_[number] = run;
+    for (int i = 0; i < options_.gpus_per_trial && !free_gpus_.empty(); ++i) {
+      gpus.push_back(free_gpus_.back());
+      free_gpus_.pop_back();
+    }
+  }
+  v1::FinishTrialRequest finish;
+  finish.set_sweep_id(assignment.sweep_id());
+  finish.set_number(number);
+  finish.set_lease_id(assignment.lease_id());
+  int64_t sequence = 0;
+  bool failed = false;
+
+  const Value config = Value::parse(assignment.config_json(), nullptr,
+                                    /*allow_exceptions=*/false);
+  absl::StatusOr<TrialFiles> files =
+      config.is_object()
+          ? PrepareTrialFiles(options_.workdir, assignment.sweep_id(), number,
+                              config)
+          : absl::InvalidArgumentError("the trial's configuration is not a "
+                                       "JSON object");
+  absl::StatusOr<std::vector<std::string>> argv;
+  std::unique_ptr<TrialProcess> process;
+  if (files.ok()) {
+    CommandEnvironment command_env;
+    command_env.interpreter = options_.interpreter;
+    command_env.args_json_file = files->params_json;
+    command_env.getenv = [](absl::string_view name)
+        -> std::optional<std::string> {
+      const char* value = std::getenv(std::string(name).c_str());
+      if (value == nullptr) return std::nullopt;
+      return std::string(value);
+    };
+    const std::vector<std::string> command(assignment.command().begin(),
+                                           assignment.command().end());
+    argv = ExpandCommandTokens(command, assignment.program(), config,
+                               command_env);
+    if (argv.ok()) {
+      std::vector<std::pair<std::string, std::string>> overrides = {
+          {"SWEEP_ID", assignment.sweep_id()},
+          {"SWEEP_TRIAL_ID", absl::StrCat(number)},
+          {"SWEEP_PARAMS_FILE", files->params_json},
+          {"SWEEP_METRICS_FILE", files->metrics},
+          {"WANDB_SWEEP_ID", assignment.sweep_id()},
+          {"WANDB_RUN_ID", absl::StrCat(assignment.sweep_id(), "-", number)},
+          {"WANDB_SWEEP_PARAM_PATH", files->params_yaml},
+          {"PYTHONUNBUFFERED", "1"},
+      };
+      if (!options_.gpus.empty()) {
+        overrides.push_back({"CUDA_VISIBLE_DEVICES", absl::StrJoin(gpus, ",")});
+      }
+      if (!options_.python_client_dir.empty()) {
+        std::string path = options_.python_client_dir;
+        if (options_.wandb_shim) {
+          // The shim's `wandb` goes before any real W&B install.
+          path = absl::StrCat(options_.python_client_dir, "/shim:", path);
+        }
+        if (const char* existing = std::getenv("PYTHONPATH");
+            existing && *existing) {
+          absl::StrAppend(&path, ":", existing);
+        }
+        overrides.push_back({"PYTHONPATH", path});
+      }
+      ProcessLaunchSpec spec;
+      spec.argv = *argv;
+      spec.env = MergeEnvironment(CurrentEnvironment(), overrides);
+      spec.log_path = files->log;
+      absl::StatusOr<std::unique_ptr<TrialProcess>> started_process =
+          TrialProcess::Start(spec);
+      if (started_process.ok()) {
+        process = std::move(*started_process);
+      } else {
+        argv = started_process.status();
+      }
+    }
+  }
+  if (!files.ok() || !argv.ok()) {
+    const absl::Status why = !files.ok() ? files.status() : argv.status();
+    Log(absl::StrCat("trial ", number, " could not start: ", why.message()));
+    finish.set_outcome(v1::FINISH_OUTCOME_FAILED_TO_START);
+    finish.set_exit_code(127);
+    finish.set_message(std::string(why.message()));
+    failed = true;
+  } else {
+    Log(absl::StrCat("trial ", number, " started: ",
+                     absl::StrJoin(*argv, " ")));
+    TrialWatch watch(options_, run, *files);
+    std::vector<MetricPoint> batch;
+    int64_t reported_malformed = 0;
+    auto batch_started = SteadyClock::now();
+    auto send_batch = [&](bool force) {
+      if (batch.empty()) return;
+      const bool full = static_cast<int>(batch.size()) >= options_.batch_points;
+      const bool old =
+          SteadyClock::now() - batch_started >= options_.batch_delay;
+      if (!force && !full && !old) return;
+      OutboxItem item;
+      item.trial = run;
+      item.points = static_cast<int64_t>(batch.size());
+      v1::ReportMetricsRequest report;
+      report.set_sweep_id(assignment.sweep_id());
+      report.set_number(number);
+      report.set_lease_id(assignment.lease_id());
+      report.set_sequence(++sequence);
+      report.set_malformed_lines(watch.malformed() - reported_malformed);
+      reported_malformed = watch.malformed();
+      for (const MetricPoint& p : batch) {
+        v1::MetricPoint* out = report.add_points();
+        out->set_step(p.step);
+        out->set_time_ms(p.time_ms);
+        for (const auto& [key, value] : p.values) {
+          (*out->mutable_values())[key] = value;
+        }
+      }
+      item.report = std::move(report);
+      Enqueue(std::move(item));
+      batch.clear();
+    };
+    std::optional<ProcessExit> exit;
+    while (!exit) {
+      const auto now = SteadyClock::now();
+      exit = process->Tick(now);
+      if (exit) break;
+      bool room;
+      int level;
+      {
+        absl::MutexLock lock(&mu_);
+        room = buffered_points_ < options_.max_buffered_points;
+        level = shutdown_level_;
+      }
+      if (room) {
+        const size_t before = batch.size();
+        watch.ReadMetrics(false, batch);
+        if (before == 0 && !batch.empty()) batch_started = now;
+        send_batch(false);
+      }
+      if (level >= 3) {
+        process->Kill().IgnoreError();
+      } else if (!process->stop_requested() &&
+                 (run->order != 0 || run->revoked || level >= 2)) {
+        process->RequestStop(now, options_.kill_grace).IgnoreError();
+      }
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(
+          absl::Condition(
+              +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                return self->shutdown_level_ >= 3;
+              },
+              this),
+          absl::FromChrono(options_.poll_interval));
+    }
+    watch.ReadMetrics(true, batch);
+    send_batch(true);
+    absl::StatusOr<std::string> tail = ReadLogTail(files->log, 40, 16 << 10);
+    if (tail.ok()) finish.set_log_tail(*tail);
+    finish.set_exit_code(exit->kind == ProcessExit::Kind::kExited ? exit->code
+                                                                 : -1);
+    finish.set_signal(exit->kind == ProcessExit::Kind::kSignaled ? exit->code
+                                                                 : 0);
+    int level;
+    {
+      absl::MutexLock lock(&mu_);
+      level = shutdown_level_;
+    }
+    if (run->order == v1::ORDER_ACTION_STOP) {
+      finish.set_outcome(v1::FINISH_OUTCOME_STOPPED);
+    } else if (run->order == v1::ORDER_ACTION_KILL || level >= 2) {
+      finish.set_outcome(v1::FINISH_OUTCOME_KILLED);
+    } else {
+      finish.set_outcome(v1::FINISH_OUTCOME_EXITED);
+      failed = !exit->success();
+    }
+    const double seconds =
+        std::chrono::duration<double>(SteadyClock::now() - started).count();
+    Log(absl::StrCat("trial ", number, " ended: ", exit->ToString(), " after ",
+                     absl::StrFormat("%.1f", seconds), " s",
+                     run->order != 0 ? absl::StrCat(" (", run->order == 1
+                                                             ? "stopped"
+                                                             : "killed",
+                                                    ")")
+                                     : ""));
+  }
+  OutboxItem done_item;
+  done_item.trial = run;
+  done_item.finish = std::move(finish);
+  Enqueue(std::move(done_item));
+  absl::MutexLock lock(&mu_);
+  running_.erase(number);
+  for (std::string& gpu : gpus) free_gpus_.push_back(std::move(gpu));
+  consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
+}
+
+Agent::Agent(AgentOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+Agent::~Agent() = default;
+AgentResult Agent::Run() { return impl_->Run(); }
+void Agent::Shutdown(int level) { impl_->Shutdown(level); }
+
+}  // namespace sweep

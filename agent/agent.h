@@ -1,0 +1,91 @@
+// The agent: registers with the controller for one sweep, pulls trials and
+// runs them, up to `slots` at once, each in its own process group with its
+// own GPUs; streams their metrics back in sequence-numbered batches; carries
+// out stop and kill orders; exits by itself when the sweep is done, --count
+// trials were taken, or too many trials failed in a row.
+//
+// Threads: one worker per slot (acquire, launch, watch one trial), one
+// sender that delivers reports and finishes in order with retries, one
+// heartbeat. While the controller is away, metrics wait in the program's
+// metrics file (the agent stops reading it when its in-memory buffer is
+// full), so nothing is lost and memory stays bounded. Thread-safe.
+#ifndef SWEEP_AGENT_AGENT_H_
+#define SWEEP_AGENT_AGENT_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace sweep {
+
+struct AgentOptions {
+  std::string sweep_id;
+  std::string controller = "localhost:7420";
+  int64_t count = 0;  // Trials to take; 0 = until the sweep is done.
+  int slots = 1;
+  // GPU ids this agent owns ("0", "1", ...); empty: CPU slots.
+  std::vector<std::string> gpus;
+  int gpus_per_trial = 1;
+  std::string workdir = "sweep-runs";
+  int max_consecutive_failures = 5;
+  std::chrono::milliseconds kill_grace{10'000};
+  std::string interpreter;  // Empty: python, or python3 where none.
+  bool wandb_shim = false;
+  bool stdout_metrics = false;  // Also parse `name=value` lines of stdout.
+  // A stable identity across agent restarts (default host:workdir:slots).
+  std::string name;
+  // Where sweep_client.py and the wandb shim live.
+  std::string python_client_dir;
+  // How often a running trial is looked at (exit, metrics, orders).
+  std::chrono::milliseconds poll_interval{20};
+  // Metrics are sent when this many points wait, or the oldest waited this
+  // long.
+  int batch_points = 200;
+  std::chrono::milliseconds batch_delay{200};
+  // Points held in memory while the controller is away before the agent
+  // stops reading metrics files (they wait on disk).
+  int64_t max_buffered_points = 100'000;
+  bool quiet = false;  // No progress lines on stderr.
+};
+
+// The outcome of Agent::Run.
+struct AgentResult {
+  int exit_code = 0;  // 0: sweep done, count reached, or drained on a signal.
+  std::string reason;
+  int64_t trials_run = 0;
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentOptions options);
+  ~Agent();
+
+  // Runs until the agent is done; blocks.
+  AgentResult Run();
+
+  // 1: take no new trials, let running ones finish. 2: terminate running
+  // programs (SIGTERM, SIGKILL after the grace). 3: kill them now. Callable
+  // from any thread (a signal-handling thread, a test).
+  void Shutdown(int level);
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// `sweep agent`: runs an agent with SIGINT/SIGTERM escalating through the
+// Shutdown levels. Returns the process exit status.
+int RunAgentCommand(AgentOptions options);
+
+// GPU ids from `nvidia-smi` (on PATH), or empty with *note saying why.
+std::vector<std::string> DetectGpus(std::string* note);
+
+}  // namespace sweep
+
+#endif  // SWEEP_AGENT_AGENT_H_

@@ -1,0 +1,103 @@
+// `sweep agent`: signal handling around Agent, and GPU discovery.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "agent/agent.h"
+
+extern char** environ;
+
+namespace sweep {
+
+std::vector<std::string> DetectGpus(std::string* note) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) {
+    *note = "cannot run nvidia-smi (pipe failed)";
+    return {};
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  char arg0[] = "nvidia-smi";
+  char arg1[] = "--query-gpu=index";
+  char arg2[] = "--format=csv,noheader";
+  char* argv[] = {arg0, arg1, arg2, nullptr};
+  pid_t pid = 0;
+  const int spawned =
+      posix_spawnp(&pid, "nvidia-smi", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  std::string output;
+  if (spawned == 0) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0) {
+      output.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  close(pipe_fds[0]);
+  int status = 0;
+  if (spawned != 0) {
+    *note = "nvidia-smi not found: running one CPU slot";
+    return {};
+  }
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *note = "nvidia-smi failed: running one CPU slot";
+    return {};
+  }
+  std::vector<std::string> gpus;
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty()) gpus.emplace_back(line);
+  }
+  if (gpus.empty()) *note = "nvidia-smi lists no GPU: running one CPU slot";
+  return gpus;
+}
+
+int RunAgentCommand(AgentOptions options) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Agent agent(options);
+  std::atomic<bool> finished{false};
+  std::thread signal_thread([&] {
+    int received = 0;
+    const timespec poll{0, 200'000'000};
+    while (!finished.load()) {
+      if (sigtimedwait(&signals, nullptr, &poll) < 0) continue;
+      ++received;
+      static constexpr const char* kMessages[] = {
+          "finishing running trials, taking no new ones (signal again to "
+          "terminate them)",
+          "terminating running trials (signal again to kill them)",
+          "killing running trials"};
+      std::cerr << "sweep agent: " << kMessages[std::min(received, 3) - 1]
+                << std::endl;
+      agent.Shutdown(std::min(received, 3));
+    }
+  });
+  const AgentResult result = agent.Run();
+  finished = true;
+  signal_thread.join();
+  std::cerr << "sweep agent: exiting after " << result.trials_run
+            << (result.trials_run == 1 ? " trial: " : " trials: ")
+            << result.reason << std::endl;
+  return result.exit_code;
+}
+
+}  // namespace sweep

@@ -1,0 +1,81 @@
+#include "agent/controller_connection.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace sweep {
+
+bool IsRetryable(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+ControllerConnection::ControllerConnection(const std::string& address,
+                                           RetryPolicy policy)
+    : address_(address),
+      policy_(policy),
+      jitter_(std::random_device{}()) {
+  grpc::ChannelArguments args;
+  // Reconnect promptly once a restarted controller is back.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  channel_ = grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), args);
+  agents_ = v1::AgentService::NewStub(channel_);
+  sweeps_ = v1::SweepService::NewStub(channel_);
+}
+
+std::chrono::milliseconds ControllerConnection::NextBackoff(
+    std::chrono::milliseconds current) {
+  const auto doubled = std::min(current * 2, policy_.max_backoff);
+  absl::MutexLock lock(&mu_);
+  // Full jitter in [doubled/2, doubled]: agents that lost the controller
+  // together do not come back in lockstep.
+  std::uniform_int_distribution<int64_t> spread(doubled.count() / 2,
+                                                doubled.count());
+  return std::chrono::milliseconds(spread(jitter_));
+}
+
+absl::Status ControllerConnection::CallOnce(
+    const std::function<grpc::Status(grpc::ClientContext*)>& call) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       policy_.call_deadline);
+  return FromGrpcStatus(call(&context));
+}
+
+absl::Status ControllerConnection::CallWithRetry(
+    const std::function<grpc::Status(grpc::ClientContext*)>& call,
+    const std::atomic<bool>* stop,
+    const std::function<void(const grpc::Status&, std::chrono::milliseconds)>&
+        on_retry) {
+  std::chrono::milliseconds backoff = policy_.initial_backoff;
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         policy_.call_deadline);
+    const grpc::Status status = call(&context);
+    if (status.ok() || !IsRetryable(status)) return FromGrpcStatus(status);
+    if (on_retry) on_retry(status, backoff);
+    // Sleep in short slices so a stop request is honoured promptly.
+    const auto until = std::chrono::steady_clock::now() + backoff;
+    while (std::chrono::steady_clock::now() < until) {
+      if (stop != nullptr && stop->load()) {
+        return absl::CancelledError("stopped while the controller was away");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    backoff = NextBackoff(backoff);
+  }
+}
+
+}  // namespace sweep

@@ -1,0 +1,72 @@
+// The agent's line to the controller: every call has a deadline, and calls
+// that fail in a retryable way (UNAVAILABLE, DEADLINE_EXCEEDED) are retried
+// with capped exponential backoff and jitter until they succeed, fail for
+// good, or the caller's `stop` turns true. Thread-safe.
+#ifndef SWEEP_AGENT_CONTROLLER_CONNECTION_H_
+#define SWEEP_AGENT_CONTROLLER_CONNECTION_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "sweep/v1/sweep.grpc.pb.h"
+
+namespace sweep {
+
+struct RetryPolicy {
+  std::chrono::milliseconds call_deadline{10'000};
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{5'000};
+};
+
+class ControllerConnection {
+ public:
+  ControllerConnection(const std::string& address, RetryPolicy policy);
+
+  const std::string& address() const { return address_; }
+  v1::AgentService::Stub& agents() { return *agents_; }
+  v1::SweepService::Stub& sweeps() { return *sweeps_; }
+
+  // Runs `call` (one attempt, given a fresh context with the deadline set)
+  // until it succeeds or fails with a non-retryable status. Between attempts
+  // it waits with backoff, waking early when `*stop` becomes true (then it
+  // returns Cancelled). `on_retry` (may be empty) hears about each failure,
+  // e.g. to log "controller unreachable, retrying".
+  absl::Status CallWithRetry(
+      const std::function<grpc::Status(grpc::ClientContext*)>& call,
+      const std::atomic<bool>* stop,
+      const std::function<void(const grpc::Status&, std::chrono::milliseconds)>&
+          on_retry = {});
+
+  // One attempt, no retry.
+  absl::Status CallOnce(
+      const std::function<grpc::Status(grpc::ClientContext*)>& call);
+
+ private:
+  std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current);
+
+  const std::string address_;
+  const RetryPolicy policy_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AgentService::Stub> agents_;
+  std::unique_ptr<v1::SweepService::Stub> sweeps_;
+  absl::Mutex mu_;
+  std::mt19937_64 jitter_ ABSL_GUARDED_BY(mu_);
+};
+
+// True for the failures worth retrying.
+bool IsRetryable(const grpc::Status& status);
+
+// absl form of a gRPC status.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+}  // namespace sweep
+
+#endif  // SWEEP_AGENT_CONTROLLER_CONNECTION_H_

@@ -1,0 +1,379 @@
+#include "agent/metrics_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agent/unique_fd.h"
+
+namespace sweep {
+namespace {
+
+using Json = nlohmann::json;
+
+// Nested objects deeper than this are not flattened (no metric is that deep,
+// and it bounds the recursion).
+constexpr int kMaxFlattenDepth = 32;
+
+// JSON has no NaN or Infinity, but Python's json.dumps writes them. They are
+// replaced by strings that start with a NUL (which no real metric name or
+// value starts with) before parsing, and turned back into doubles after.
+constexpr char kNanText[] = "\"\\u0000NaN\"";
+constexpr char kInfinityText[] = "\"\\u0000Infinity\"";
+constexpr char kMinusInfinityText[] = "\"\\u0000-Infinity\"";
+
+bool IsBareTokenChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+         c == '+' || c == '-' || c == '_';
+}
+
+// `line` with NaN, Infinity and -Infinity outside strings replaced as above.
+// Outside strings, valid JSON has only numbers and literals between its
+// punctuation, so comparing whole bare tokens is exact.
+std::string ReplaceNonFiniteTokens(absl::string_view line) {
+  std::string out;
+  out.reserve(line.size());
+  bool in_string = false;
+  for (size_t i = 0; i < line.size();) {
+    const char c = line[i];
+    if (in_string) {
+      size_t length = (c == '\\' && i + 1 < line.size()) ? 2 : 1;
+      out.append(line.data() + i, length);
+      if (c == '"') in_string = false;
+      i += length;
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+      ++i;
+    } else if (IsBareTokenChar(c)) {
+      size_t end = i;
+      while (end < line.size() && IsBareTokenChar(line[end])) ++end;
+      absl::string_view token = line.substr(i, end - i);
+      if (token == "NaN") {
+        out.append(kNanText);
+      } else if (token == "Infinity") {
+        out.append(kInfinityText);
+      } else if (token == "-Infinity") {
+        out.append(kMinusInfinityText);
+      } else {
+        out.append(token.data(), token.size());
+      }
+      i = end;
+    } else {
+      out.push_back(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::optional<double> NonFiniteFromString(const std::string& s) {
+  if (s.empty() || s[0] != '\0') return std::nullopt;
+  if (s == std::string("\0NaN", 4)) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  if (s == std::string("\0Infinity", 9)) {
+    return std::numeric_limits<double>::infinity();
+  }
+  if (s == std::string("\0-Infinity", 10)) {
+    return -std::numeric_limits<double>::infinity();
+  }
+  return std::nullopt;
+}
+
+std::optional<double> MetricNumber(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::number_integer:
+      return static_cast<double>(value.get<int64_t>());
+    case Json::value_t::number_unsigned:
+      return static_cast<double>(value.get<uint64_t>());
+    case Json::value_t::number_float:
+      return value.get<double>();
+    case Json::value_t::string:
+      return NonFiniteFromString(value.get_ref<const std::string&>());
+    default:
+      return std::nullopt;  // Booleans, nulls, lists: not metrics.
+  }
+}
+
+void AddFlattened(const std::string& name, const Json& value, int depth,
+                  MetricValues* values) {
+  if (value.is_object()) {
+    if (depth >= kMaxFlattenDepth) return;
+    for (const auto& [key, nested] : value.items()) {
+      if (key.empty()) continue;
+      AddFlattened(absl::StrCat(name, "/", key), nested, depth + 1, values);
+    }
+  } else if (std::optional<double> number = MetricNumber(value)) {
+    values->emplace_back(name, *number);
+  }
+}
+
+// Sorts by name; of equal names ({"a/b": 1, "a": {"b": 2}}) the last stays.
+void SortKeepingLast(MetricValues* values) {
+  std::stable_sort(
+      values->begin(), values->end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
+  MetricValues unique;
+  unique.reserve(values->size());
+  for (auto& entry : *values) {
+    if (!unique.empty() && unique.back().first == entry.first) {
+      unique.back().second = entry.second;
+    } else {
+      unique.push_back(std::move(entry));
+    }
+  }
+  *values = std::move(unique);
+}
+
+std::optional<int64_t> StepFromJson(const Json& value) {
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  switch (value.type()) {
+    case Json::value_t::number_unsigned: {
+      uint64_t step = value.get<uint64_t>();
+      if (step > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return std::nullopt;
+      }
+      return static_cast<int64_t>(step);
+    }
+    case Json::value_t::number_integer: {
+      int64_t step = value.get<int64_t>();
+      return step >= 0 ? std::optional<int64_t>(step) : std::nullopt;
+    }
+    case Json::value_t::number_float: {
+      double step = value.get<double>();  // Some loggers write 3.0.
+      if (!(step >= 0 && step < kTwoTo63) || step != std::trunc(step)) {
+        return std::nullopt;
+      }
+      return static_cast<int64_t>(step);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+struct ParsedLine {
+  std::optional<int64_t> step;
+  MetricValues values;
+};
+
+// Parses one non-empty line; on failure returns nullopt with *error set.
+std::optional<ParsedLine> ParseJsonMetricLine(absl::string_view line,
+                                              std::string* error) {
+  Json doc = Json::parse(ReplaceNonFiniteTokens(line), /*cb=*/nullptr,
+                         /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    *error = "not valid JSON (or not UTF-8)";
+    return std::nullopt;
+  }
+  if (!doc.is_object()) {
+    *error = "not a JSON object";
+    return std::nullopt;
+  }
+  ParsedLine parsed;
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "_step") {
+      parsed.step = StepFromJson(value);
+      if (!parsed.step.has_value()) {
+        *error = "_step is not a non-negative integer";
+        return std::nullopt;
+      }
+    } else if (!key.empty() && key[0] != '_') {
+      AddFlattened(key, value, 1, &parsed.values);
+    }
+  }
+  SortKeepingLast(&parsed.values);
+  return parsed;
+}
+
+bool IsMetricName(absl::string_view name) {
+  if (name.empty()) return false;
+  const auto is_start = [](char c) {
+    return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_';
+  };
+  if (!is_start(name[0])) return false;
+  return std::all_of(name.begin() + 1, name.end(), [&](char c) {
+    return is_start(c) || absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
+           c == '.' || c == '/' || c == '-';
+  });
+}
+
+std::optional<double> ParseWholeNumber(absl::string_view text) {
+  // from_chars refuses a leading '+', which some loggers print.
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-') {
+    text.remove_prefix(1);
+  }
+  if (text.empty()) return std::nullopt;
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+absl::Status ReadError(const std::string& path, int error) {
+  return absl::ErrnoToStatus(
+      error, absl::StrCat("cannot read metrics file '", path, "'"));
+}
+
+}  // namespace
+
+MetricsFileReader::MetricsFileReader(std::string path,
+                                     MetricsReaderOptions options)
+    : path_(std::move(path)), options_(options) {}
+
+absl::StatusOr<std::vector<MetricPoint>> MetricsFileReader::ReadNew(
+    int64_t now_ms) {
+  std::vector<MetricPoint> points;
+  size_t bytes_read = 0;
+  absl::Status status = ReadChunk(now_ms, &points, &bytes_read);
+  if (!status.ok()) return status;
+  return points;
+}
+
+absl::StatusOr<std::vector<MetricPoint>> MetricsFileReader::Drain(
+    int64_t now_ms) {
+  std::vector<MetricPoint> points;
+  size_t bytes_read = 0;
+  do {
+    absl::Status status = ReadChunk(now_ms, &points, &bytes_read);
+    if (!status.ok()) return status;
+  } while (bytes_read > 0);
+  if (!discarding_long_line_ && !partial_line_.empty()) {
+    std::string last_line = std::move(partial_line_);
+    HandleLine(last_line, now_ms, &points);
+  }
+  partial_line_.clear();
+  discarding_long_line_ = false;
+  return points;
+}
+
+absl::Status MetricsFileReader::ReadChunk(int64_t now_ms,
+                                          std::vector<MetricPoint>* out,
+                                          size_t* bytes_read) {
+  *bytes_read = 0;
+  // O_NONBLOCK so that a FIFO at the path cannot hang the agent's loop.
+  UniqueFd fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid() && errno == ENOENT) return absl::OkStatus();
+  struct stat st;
+  if (!fd.valid() || fstat(fd.get(), &st) != 0) {
+    return ReadError(path_, errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("metrics file '", path_, "' is not a regular file"));
+  }
+  const FileIdentity identity{st.st_dev, st.st_ino};
+  const bool replaced =
+      identity_.has_value() && (identity_->device != identity.device ||
+                                identity_->inode != identity.inode);
+  identity_ = identity;
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (replaced || size < offset_) RestartFromBeginning();
+
+  std::string chunk(
+      std::min<uint64_t>(size - offset_, options_.max_bytes_per_read), '\0');
+  ssize_t n;
+  do {
+    n = pread(fd.get(), chunk.data(), chunk.size(),
+              static_cast<off_t>(offset_));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ReadError(path_, errno);
+  chunk.resize(static_cast<size_t>(n));
+  offset_ += chunk.size();
+  *bytes_read = chunk.size();
+  ConsumeBytes(chunk, now_ms, out);
+  return absl::OkStatus();
+}
+
+void MetricsFileReader::RestartFromBeginning() {
+  offset_ = 0;
+  partial_line_.clear();
+  discarding_long_line_ = false;
+  line_number_ = 0;
+  ++restarts_;
+}
+
+void MetricsFileReader::ConsumeBytes(absl::string_view bytes, int64_t now_ms,
+                                     std::vector<MetricPoint>* out) {
+  while (!bytes.empty()) {
+    const size_t newline = bytes.find('\n');
+    absl::string_view piece = bytes.substr(0, newline);
+    if (!discarding_long_line_) {
+      if (partial_line_.size() + piece.size() > options_.max_line_bytes) {
+        ++line_number_;
+        CountMalformed(
+            absl::StrCat("longer than ", options_.max_line_bytes, " bytes"));
+        partial_line_.clear();
+        discarding_long_line_ = true;
+      } else {
+        partial_line_.append(piece.data(), piece.size());
+      }
+    }
+    if (newline == absl::string_view::npos) return;
+    if (!discarding_long_line_) HandleLine(partial_line_, now_ms, out);
+    partial_line_.clear();
+    discarding_long_line_ = false;
+    bytes.remove_prefix(newline + 1);
+  }
+}
+
+void MetricsFileReader::HandleLine(absl::string_view line, int64_t now_ms,
+                                   std::vector<MetricPoint>* out) {
+  ++line_number_;
+  line = absl::StripAsciiWhitespace(line);
+  if (line.empty()) return;
+  std::string error;
+  std::optional<ParsedLine> parsed = ParseJsonMetricLine(line, &error);
+  if (!parsed.has_value()) {
+    CountMalformed(error);
+    return;
+  }
+  if (parsed->values.empty()) return;
+  const int64_t step = parsed->step.value_or(next_step_);
+  next_step_ = step + 1;
+  out->push_back(MetricPoint{step, now_ms, std::move(parsed->values)});
+}
+
+void MetricsFileReader::CountMalformed(absl::string_view reason) {
+  ++malformed_lines_;
+  last_malformed_reason_ = absl::StrCat("line ", line_number_, ": ", reason);
+}
+
+std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
+  MetricValues values;
+  for (absl::string_view token : absl::StrSplit(
+           line, absl::ByAnyChar(" \t\r\n\f\v"), absl::SkipEmpty())) {
+    const size_t equals = token.find('=');
+    if (equals == absl::string_view::npos) continue;
+    absl::string_view name = token.substr(0, equals);
+    absl::string_view value = token.substr(equals + 1);
+    // "loss=0.1, acc=0.9": a list separator may trail the value.
+    if (!value.empty() && (value.back() == ',' || value.back() == ';')) {
+      value.remove_suffix(1);
+    }
+    if (!IsMetricName(name)) continue;
+    if (std::optional<double> number = ParseWholeNumber(value)) {
+      values.emplace_back(std::string(name), *number);
+    }
+  }
+  if (values.empty()) return std::nullopt;
+  SortKeepingLast(&values);
+  return values;
+}
+
+}  // namespace sweep

@@ -1,0 +1,126 @@
+// Metrics a training program reports: JSON lines appended to a file the agent
+// names (what the Python helper and the W&B shim write), or, when a sweep
+// opts in, `name=value` tokens on stdout.
+#ifndef SWEEP_AGENT_METRICS_READER_H_
+#define SWEEP_AGENT_METRICS_READER_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace sweep {
+
+// Metric values by name, sorted by name, names unique.
+using MetricValues = std::vector<std::pair<std::string, double>>;
+
+// One logged point of a trial.
+struct MetricPoint {
+  int64_t step = 0;
+  // When the agent read the line (the caller's clock), in ms.
+  int64_t time_ms = 0;
+  MetricValues values;
+};
+
+struct MetricsReaderOptions {
+  // At most this many bytes are read per ReadNew call, so that a runaway
+  // program cannot stall the agent's loop.
+  size_t max_bytes_per_read = size_t{1} << 20;
+  // Longer lines are dropped and counted as malformed.
+  size_t max_line_bytes = size_t{1} << 20;
+};
+
+// Follows a JSON-lines metrics file as the program appends to it.
+//
+// Each line is a JSON object, as Python's json.dumps writes it (NaN,
+// Infinity and -Infinity accepted). Numbers become metric values (ints and
+// floats; booleans, strings, lists and nulls are skipped); nested objects
+// flatten with '/' ({"val": {"loss": 1}} gives "val/loss"). Top-level keys
+// starting with '_' are W&B bookkeeping and skipped, except "_step", a
+// non-negative integer that sets the point's step. Without "_step" a point's
+// step is one past the previous point's (0, 1, 2, ... when no line has one,
+// as W&B counts). A line without any metric value gives no point.
+//
+// Bad input is never fatal: lines that are not a JSON object, are longer than
+// max_line_bytes, hold invalid UTF-8 or a bad "_step" are counted in
+// malformed_lines(). A file that shrinks below what was read, or is replaced
+// by another file, is read again from its start and counted in restarts().
+// (A file truncated and then regrown past the old offset between two reads is
+// indistinguishable from an append.)
+//
+// Thread-compatible.
+class MetricsFileReader {
+ public:
+  explicit MetricsFileReader(std::string path,
+                             MetricsReaderOptions options = {});
+
+  // The points of the complete lines appended since the last call, reading
+  // at most options.max_bytes_per_read bytes; a partial last line waits for
+  // its newline. A file that does not exist yet gives no points. Errors:
+  // FailedPrecondition when the path is not a regular file, else the errno of
+  // a failed open or read (state is unchanged; call again later).
+  absl::StatusOr<std::vector<MetricPoint>> ReadNew(int64_t now_ms);
+
+  // For when the program has exited: reads everything left and takes a final
+  // line that lacks its newline.
+  absl::StatusOr<std::vector<MetricPoint>> Drain(int64_t now_ms);
+
+  int64_t malformed_lines() const { return malformed_lines_; }
+  // Why the last malformed line was refused, with its line number ("line 7:
+  // not a JSON object"); empty when none was.
+  const std::string& last_malformed_reason() const {
+    return last_malformed_reason_;
+  }
+  int64_t restarts() const { return restarts_; }
+
+ private:
+  struct FileIdentity {
+    dev_t device;
+    ino_t inode;
+  };
+
+  // Reads one chunk into `out`; sets *bytes_read to its size.
+  absl::Status ReadChunk(int64_t now_ms, std::vector<MetricPoint>* out,
+                         size_t* bytes_read);
+  void RestartFromBeginning();
+  void ConsumeBytes(absl::string_view bytes, int64_t now_ms,
+                    std::vector<MetricPoint>* out);
+  void HandleLine(absl::string_view line, int64_t now_ms,
+                  std::vector<MetricPoint>* out);
+  void CountMalformed(absl::string_view reason);
+
+  const std::string path_;
+  const MetricsReaderOptions options_;
+
+  std::optional<FileIdentity> identity_;
+  uint64_t offset_ = 0;
+  // The bytes of the current line that have no newline yet.
+  std::string partial_line_;
+  // True while dropping the rest of a line that grew past max_line_bytes.
+  bool discarding_long_line_ = false;
+  int64_t line_number_ = 0;
+  int64_t next_step_ = 0;
+  int64_t malformed_lines_ = 0;
+  std::string last_malformed_reason_;
+  int64_t restarts_ = 0;
+};
+
+// The metrics on one stdout line in the opt-in stdout mode: every
+// whitespace-separated token `name=value` whose name matches
+// [A-Za-z_][A-Za-z0-9_./-]* and whose value, less one trailing ',' or ';',
+// parses in full as a number ("0.25", "1e-05", "nan", "inf").
+// "epoch 3: loss=0.1, acc=0.9" gives acc and loss; "loss=1,234" gives
+// nothing rather than a wrong 1. A name given twice keeps its last value.
+// nullopt when the line has no such token. Thread-safe.
+std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line);
+
+}  // namespace sweep
+
+#endif  // SWEEP_AGENT_METRICS_READER_H_

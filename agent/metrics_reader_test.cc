@@ -1,0 +1,273 @@
+#include "agent/metrics_reader.h"
+
+#include <stdlib.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sweep {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+
+class MetricsFileReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "metrics_reader_test.XXXXXX")
+            .string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = dir_ + "/metrics.jsonl";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Append(const std::string& text) {
+    std::ofstream(path_, std::ios::binary | std::ios::app) << text;
+  }
+  void Overwrite(const std::string& text) {
+    std::ofstream(path_, std::ios::binary | std::ios::trunc) << text;
+  }
+
+  // The points of one ReadNew call, which must succeed.
+  std::vector<MetricPoint> Read(MetricsFileReader& reader, int64_t now_ms = 0) {
+    auto points = reader.ReadNew(now_ms);
+    EXPECT_TRUE(points.ok()) << points.status();
+    return points.ok() ? *points : std::vector<MetricPoint>{};
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+std::vector<int64_t> Steps(const std::vector<MetricPoint>& points) {
+  std::vector<int64_t> steps;
+  for (const MetricPoint& point : points) steps.push_back(point.step);
+  return steps;
+}
+
+TEST_F(MetricsFileReaderTest, MissingFileGivesNoPointsYet) {
+  MetricsFileReader reader(path_);
+  EXPECT_THAT(Read(reader), IsEmpty());
+  Append("{\"loss\": 1}\n");
+  EXPECT_EQ(Read(reader).size(), 1u);
+}
+
+TEST_F(MetricsFileReaderTest, KeepsAPartialLineForTheNextRead) {
+  MetricsFileReader reader(path_);
+  Append("{\"loss\": 1}\n{\"loss\": 0.");
+  std::vector<MetricPoint> first = Read(reader, 100);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].step, 0);
+  EXPECT_EQ(first[0].time_ms, 100);
+  EXPECT_THAT(first[0].values, ElementsAre(Pair("loss", 1.0)));
+  EXPECT_THAT(Read(reader), IsEmpty());
+
+  Append("5, \"acc\": 2}\n");
+  std::vector<MetricPoint> second = Read(reader, 200);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].step, 1);
+  EXPECT_EQ(second[0].time_ms, 200);
+  EXPECT_THAT(second[0].values,
+              ElementsAre(Pair("acc", 2.0), Pair("loss", 0.5)));
+  EXPECT_EQ(reader.malformed_lines(), 0);
+}
+
+TEST_F(MetricsFileReaderTest, DrainTakesTheLastLineWithoutNewline) {
+  MetricsFileReader reader(path_);
+  Append("{\"a\": 1}\n{\"a\": 2}");
+  EXPECT_EQ(Read(reader).size(), 1u);
+  auto rest = reader.Drain(0);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_THAT((*rest)[0].values, ElementsAre(Pair("a", 2.0)));
+}
+
+TEST_F(MetricsFileReaderTest, StepsCountPointsUnlessUnderscoreStepIsGiven) {
+  MetricsFileReader reader(path_);
+  Append(
+      "{\"a\": 1}\n"
+      "{\"_runtime\": 3.5}\n"  // No metric: no point, no step used.
+      "{\"a\": 2}\n"
+      "{\"a\": 3, \"_step\": 10}\n"
+      "{\"a\": 4}\n"
+      "{\"a\": 5, \"_step\": 20.0}\n");
+  EXPECT_THAT(Steps(Read(reader)), ElementsAre(0, 1, 10, 11, 20));
+  EXPECT_EQ(reader.malformed_lines(), 0);
+}
+
+TEST_F(MetricsFileReaderTest, BadUnderscoreStepIsMalformed) {
+  MetricsFileReader reader(path_);
+  Append(
+      "{\"a\": 1, \"_step\": -1}\n"
+      "{\"a\": 1, \"_step\": 1.5}\n"
+      "{\"a\": 1, \"_step\": \"3\"}\n"
+      "{\"a\": 1, \"_step\": 9223372036854775808}\n");
+  EXPECT_THAT(Read(reader), IsEmpty());
+  EXPECT_EQ(reader.malformed_lines(), 4);
+  EXPECT_EQ(reader.last_malformed_reason(),
+            "line 4: _step is not a non-negative integer");
+}
+
+TEST_F(MetricsFileReaderTest, KeepsNumbersAndFlattensNestedObjects) {
+  MetricsFileReader reader(path_);
+  Append(
+      "{\"val\": {\"loss\": 1, \"acc\": {\"top1\": 0.5}}, \"lr\": 1e-05, "
+      "\"big\": 18446744073709551615, \"neg\": -2, \"flag\": true, "
+      "\"name\": \"x\", \"list\": [1, 2], \"none\": null, "
+      "\"_timestamp\": 1700000000.5, \"\": 3}\n");
+  std::vector<MetricPoint> points = Read(reader);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_THAT(points[0].values,
+              ElementsAre(Pair("big", 18446744073709551615.0),
+                          Pair("lr", 1e-05), Pair("neg", -2.0),
+                          Pair("val/acc/top1", 0.5), Pair("val/loss", 1.0)));
+}
+
+TEST_F(MetricsFileReaderTest, AcceptsPythonNanAndInfinity) {
+  MetricsFileReader reader(path_);
+  Append(
+      "{\"a\": NaN, \"b\": Infinity, \"c\": -Infinity, "
+      "\"s\": \"NaN, Infinity\", \"NaN\": 1, \"l\": [NaN], \"e\": 1e-5}\n");
+  std::vector<MetricPoint> points = Read(reader);
+  ASSERT_EQ(points.size(), 1u);
+  const auto& values = points[0].values;
+  ASSERT_EQ(values.size(), 5u);
+  EXPECT_EQ(values[0].first, "NaN");
+  EXPECT_EQ(values[1].first, "a");
+  EXPECT_TRUE(std::isnan(values[1].second));
+  EXPECT_THAT(values[2], Pair("b", std::numeric_limits<double>::infinity()));
+  EXPECT_THAT(values[3], Pair("c", -std::numeric_limits<double>::infinity()));
+  EXPECT_THAT(values[4], Pair("e", 1e-5));
+  EXPECT_EQ(reader.malformed_lines(), 0);
+}
+
+TEST_F(MetricsFileReaderTest, CountsMalformedLinesAndCarriesOn) {
+  MetricsFileReader reader(path_);
+  Append(
+      "not json\n"
+      "[1, 2]\n"
+      "{\"a\": 1\n"
+      "{\"a\": \"\xFF\"}\n"
+      "{\"\xC3\": 1}\n"
+      "{\"a\": nan}\n"
+      "{\"a\": -NaN}\n"
+      "\n"
+      "   \r\n"
+      "{\"a\": 7}\r\n");
+  std::vector<MetricPoint> points = Read(reader);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_THAT(points[0].values, ElementsAre(Pair("a", 7.0)));
+  EXPECT_EQ(points[0].step, 0);
+  EXPECT_EQ(reader.malformed_lines(), 7);
+  EXPECT_THAT(reader.last_malformed_reason(), HasSubstr("line 7: "));
+}
+
+TEST_F(MetricsFileReaderTest, DropsOverlongLinesAcrossReads) {
+  MetricsReaderOptions options;
+  options.max_line_bytes = 64;
+  options.max_bytes_per_read = 50;
+  MetricsFileReader reader(path_, options);
+  Append("{\"a\": \"" + std::string(200, 'x') + "\"}\n{\"b\": 1}\n");
+  std::vector<MetricPoint> points;
+  for (int i = 0; i < 10; ++i) {
+    for (MetricPoint& point : Read(reader)) points.push_back(point);
+  }
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_THAT(points[0].values, ElementsAre(Pair("b", 1.0)));
+  EXPECT_EQ(reader.malformed_lines(), 1);
+  EXPECT_EQ(reader.last_malformed_reason(), "line 1: longer than 64 bytes");
+}
+
+TEST_F(MetricsFileReaderTest, ReadsInBoundedChunks) {
+  MetricsReaderOptions options;
+  options.max_bytes_per_read = 16;
+  MetricsFileReader reader(path_, options);
+  Append("{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3}\n{\"a\": 4}\n");  // 9 bytes each.
+  EXPECT_EQ(Read(reader).size(), 1u);  // 16 bytes: one line and a part.
+  EXPECT_EQ(Read(reader).size(), 2u);
+  auto rest = reader.Drain(0);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_THAT(Steps(*rest), ElementsAre(3));
+}
+
+TEST_F(MetricsFileReaderTest, RestartsWhenTheFileIsTruncated) {
+  MetricsFileReader reader(path_);
+  Append("{\"a\": 1}\n{\"a\": 2}\n{\"a\":");
+  EXPECT_EQ(Read(reader).size(), 2u);
+  Overwrite("{\"b\": 1}\n");
+  std::vector<MetricPoint> points = Read(reader);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_THAT(points[0].values, ElementsAre(Pair("b", 1.0)));
+  EXPECT_EQ(points[0].step, 2);  // Steps keep counting within the trial.
+  EXPECT_EQ(reader.restarts(), 1);
+  EXPECT_EQ(reader.malformed_lines(), 0);
+}
+
+TEST_F(MetricsFileReaderTest, RestartsWhenTheFileIsReplaced) {
+  MetricsFileReader reader(path_);
+  Append("{\"a\": 1}\n");
+  EXPECT_EQ(Read(reader).size(), 1u);
+  const std::string replacement = dir_ + "/new.jsonl";
+  std::ofstream(replacement) << "{\"b\": 1}\n{\"b\": 2}\n";
+  ASSERT_EQ(std::rename(replacement.c_str(), path_.c_str()), 0);
+  EXPECT_EQ(Read(reader).size(), 2u);
+  EXPECT_EQ(reader.restarts(), 1);
+}
+
+TEST_F(MetricsFileReaderTest, RefusesADirectory) {
+  MetricsFileReader reader(dir_);
+  EXPECT_EQ(reader.ReadNew(0).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ParseStdoutMetricLineTest, TakesNameEqualsNumberTokens) {
+  EXPECT_THAT(ParseStdoutMetricLine("val_loss=0.25 accuracy=0.9").value(),
+              ElementsAre(Pair("accuracy", 0.9), Pair("val_loss", 0.25)));
+  EXPECT_THAT(ParseStdoutMetricLine("epoch 3: loss=0.1").value(),
+              ElementsAre(Pair("loss", 0.1)));
+  EXPECT_THAT(ParseStdoutMetricLine("loss=0.1, acc=0.9;").value(),
+              ElementsAre(Pair("acc", 0.9), Pair("loss", 0.1)));
+  EXPECT_THAT(
+      ParseStdoutMetricLine("\ttrain/loss=1e-05 val.acc-top1=3 _x=+2").value(),
+      ElementsAre(Pair("_x", 2.0), Pair("train/loss", 1e-05),
+                  Pair("val.acc-top1", 3.0)));
+  EXPECT_THAT(ParseStdoutMetricLine("loss=1 loss=2").value(),
+              ElementsAre(Pair("loss", 2.0)));
+}
+
+TEST(ParseStdoutMetricLineTest, AcceptsNonFiniteNumbers) {
+  auto values = ParseStdoutMetricLine("a=nan b=inf c=-inf");
+  ASSERT_TRUE(values.has_value());
+  ASSERT_EQ(values->size(), 3u);
+  EXPECT_TRUE(std::isnan((*values)[0].second));
+  EXPECT_EQ((*values)[1].second, std::numeric_limits<double>::infinity());
+  EXPECT_EQ((*values)[2].second, -std::numeric_limits<double>::infinity());
+}
+
+TEST(ParseStdoutMetricLineTest, IgnoresWhatIsNotAMetric) {
+  EXPECT_EQ(ParseStdoutMetricLine(""), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("no metrics here"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("model=resnet lr=abc"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("loss=1,234"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("1bad=3 =4 c$=1 d=e=1"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("x=0x10 y=1.5.2 z="), std::nullopt);
+  EXPECT_THAT(ParseStdoutMetricLine("junk=x ok=1").value(),
+              ElementsAre(Pair("ok", 1.0)));
+}
+
+}  // namespace
+}  // namespace sweep

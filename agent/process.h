@@ -1,0 +1,130 @@
+// Running one trial's program: execve in its own process group, stdin from
+// /dev/null, stdout and stderr appended to a log file, and stopping the whole
+// group (SIGTERM, then SIGKILL after a grace period) without ever blocking
+// the agent's loop.
+#ifndef SWEEP_AGENT_PROCESS_H_
+#define SWEEP_AGENT_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace sweep {
+
+// What to run. The program never goes through a shell: `argv` is the argv of
+// execve, token for token.
+struct ProcessLaunchSpec {
+  // argv[0] names the program: a path (containing '/', relative to
+  // `working_dir`) or a name looked up on the PATH of `env` (on
+  // kDefaultSearchPath when `env` has none). The program sees argv[0] as
+  // given, like execvp does.
+  std::vector<std::string> argv;
+  // The program's whole environment, "K=V" each; nothing else is inherited.
+  std::vector<std::string> env;
+  // Empty means the agent's own working directory.
+  std::string working_dir;
+  // stdout and stderr are appended to this file, created 0644 (less the
+  // umask) if missing.
+  std::string log_path;
+};
+
+// How a process ended.
+struct ProcessExit {
+  enum class Kind {
+    kExited,    // `code` is the exit status.
+    kSignaled,  // `code` is the signal number.
+    kUnknown,   // Reaped by someone else (the agent ignores SIGCHLD?).
+  };
+  Kind kind = Kind::kUnknown;
+  int code = 0;
+  bool core_dumped = false;
+
+  bool success() const { return kind == Kind::kExited && code == 0; }
+  // "exit code 3", "killed by signal 15 (Terminated)", ...
+  std::string ToString() const;
+};
+
+// One running trial program and its process group (the group id is the
+// program's pid). Every method returns promptly, except the destructor of a
+// process that was never reaped (see there).
+//
+// The group is killed with SIGKILL as soon as the program itself has exited,
+// so helpers it leaves behind (data loader workers, a grandchild ignoring
+// SIGTERM) never outlive the trial. The group is signalled while the program
+// is still an unreaped zombie, so its pid, hence the group id, cannot have
+// been reused by an unrelated process. A descendant that moves itself to
+// another process group or session escapes this; nothing short of cgroups
+// catches that.
+//
+// Requirements on the agent: it must not ignore SIGCHLD (children would be
+// reaped by the kernel and their exit lost) and nothing else may wait for
+// this pid.
+//
+// Thread-compatible: one thread (the agent's loop) drives an instance.
+class TrialProcess {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Starts the program. Fails without leaving any process behind:
+  // InvalidArgument for an empty argv or malformed env entry, NotFound or
+  // PermissionDenied when the program cannot be run ("cannot run 'python':
+  // No such file or directory"), and the errno's code when the log file,
+  // the working directory or the fork fails, each message naming the
+  // program and what failed.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<TrialProcess>> Start(
+      const ProcessLaunchSpec& spec);
+
+  TrialProcess(const TrialProcess&) = delete;
+  TrialProcess& operator=(const TrialProcess&) = delete;
+
+  // A program that has not been reaped yet has its group killed with SIGKILL
+  // and is then reaped, which blocks until the kernel has torn it down.
+  ~TrialProcess();
+
+  // The program's pid, which is also its process group id.
+  pid_t pid() const { return pid_; }
+
+  // The exit, once TryWait or Tick has reaped the program.
+  const std::optional<ProcessExit>& exit() const { return exit_; }
+
+  // Non-blocking: nullopt while the program runs. Once it has exited, kills
+  // what is left of its group, reaps it and returns its exit (every later
+  // call returns the same).
+  std::optional<ProcessExit> TryWait();
+
+  // SIGTERM / SIGKILL to the whole group. No-ops once the program has been
+  // reaped (the group was killed then). Errors only on an unexpected errno.
+  absl::Status Terminate();
+  absl::Status Kill();
+
+  // The stop state machine the agent's loop drives: RequestStop sends
+  // SIGTERM to the group (the first call only) and arms a SIGKILL for
+  // `now + grace`; Tick(now) reaps like TryWait and sends that SIGKILL once
+  // due. Call Kill() directly to escalate early (a third Ctrl-C).
+  absl::Status RequestStop(Clock::time_point now, Clock::duration grace);
+  std::optional<ProcessExit> Tick(Clock::time_point now);
+
+  bool stop_requested() const { return kill_deadline_.has_value(); }
+  bool kill_sent() const { return kill_sent_; }
+
+ private:
+  explicit TrialProcess(pid_t pid) : pid_(pid) {}
+
+  absl::Status SignalGroup(int signal);
+
+  const pid_t pid_;
+  std::optional<ProcessExit> exit_;
+  std::optional<Clock::time_point> kill_deadline_;
+  bool kill_sent_ = false;
+};
+
+}  // namespace sweep
+
+#endif  // SWEEP_AGENT_PROCESS_H_

@@ -1,0 +1,471 @@
+#include "agent/process.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/log_tail.h"
+#include "agent/program_lookup.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace sweep {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using Kind = ProcessExit::Kind;
+
+constexpr std::chrono::seconds kTimeout(10);
+
+// Polls `condition` until it holds or kTimeout passes; the short pause only
+// keeps the loop from spinning on a shared machine.
+bool WaitUntil(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::optional<ProcessExit> WaitForExit(TrialProcess& process) {
+  std::optional<ProcessExit> exit;
+  WaitUntil([&] { return (exit = process.TryWait()).has_value(); });
+  return exit;
+}
+
+// True once `pid` no longer runs: gone, or a zombie nobody reaps (PID 1 in a
+// container need not reap orphans).
+bool ProcessIsGone(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  size_t paren = line.rfind(')');
+  return paren != std::string::npos && line.size() > paren + 2 &&
+         line[paren + 2] == 'Z';
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+void WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary) << contents;
+}
+
+std::vector<std::string> CurrentEnvironment() {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    env.emplace_back(*entry);
+  }
+  return env;
+}
+
+std::string Python() {
+  if (access("/usr/bin/python3", X_OK) == 0) return "/usr/bin/python3";
+  const char* path = getenv("PATH");
+  return ResolveProgram("python3", path == nullptr ? "" : path).value();
+}
+
+class ProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "process_test.XXXXXX")
+            .string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    log_ = dir_ + "/trial.log";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  ProcessLaunchSpec PythonSpec(const std::string& code,
+                               const std::vector<std::string>& args = {}) {
+    ProcessLaunchSpec spec;
+    spec.argv = {Python(), "-c", code};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = CurrentEnvironment();
+    spec.log_path = log_;
+    return spec;
+  }
+
+  // Runs `spec` to its end and returns the exit.
+  ProcessExit Run(const ProcessLaunchSpec& spec) {
+    auto process = TrialProcess::Start(spec);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (!process.ok()) return {};
+    std::optional<ProcessExit> exit = WaitForExit(**process);
+    EXPECT_TRUE(exit.has_value()) << "still running after the timeout";
+    return exit.value_or(ProcessExit{});
+  }
+
+  std::string dir_;
+  std::string log_;
+};
+
+TEST_F(ProcessTest, ReportsExitCode) {
+  ProcessExit exit = Run(PythonSpec("import sys; sys.exit(3)"));
+  EXPECT_EQ(exit.kind, Kind::kExited);
+  EXPECT_EQ(exit.code, 3);
+  EXPECT_FALSE(exit.success());
+  EXPECT_EQ(exit.ToString(), "exit code 3");
+  EXPECT_TRUE(Run(PythonSpec("pass")).success());
+}
+
+TEST_F(ProcessTest, ReportsSignalExit) {
+  ProcessExit exit = Run(
+      PythonSpec("import os, signal; os.kill(os.getpid(), signal.SIGUSR1)"));
+  EXPECT_EQ(exit.kind, Kind::kSignaled);
+  EXPECT_EQ(exit.code, SIGUSR1);
+  EXPECT_EQ(exit.ToString(), "killed by signal 10 (SIGUSR1)");
+}
+
+TEST_F(ProcessTest, AppendsStdoutAndStderrToLog) {
+  WriteFile(log_, "earlier\n");
+  Run(
+      PythonSpec("import sys\n"
+                 "print('out', flush=True)\n"
+                 "print('err', file=sys.stderr, flush=True)\n"
+                 "print('out again', flush=True)"));
+  EXPECT_EQ(ReadFile(log_), "earlier\nout\nerr\nout again\n");
+}
+
+TEST_F(ProcessTest, CreatesLogWithMode0644) {
+  mode_t previous = umask(022);
+  Run(PythonSpec("pass"));
+  umask(previous);
+  struct stat st;
+  ASSERT_EQ(stat(log_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
+TEST_F(ProcessTest, PassesExactlyTheGivenEnvironment) {
+  ProcessLaunchSpec spec;
+  spec.argv = {"/usr/bin/env"};
+  spec.env = {"FOO=bar baz", "EMPTY=", "EQUALS=a=b"};
+  spec.log_path = log_;
+  EXPECT_TRUE(Run(spec).success());
+  EXPECT_EQ(ReadFile(log_), "FOO=bar baz\nEMPTY=\nEQUALS=a=b\n");
+}
+
+TEST_F(ProcessTest, PassesArgvVerbatimWithoutAShell) {
+  const std::vector<std::string> args = {
+      "",  "a b",  "$HOME",       "`id`",           "; echo pwned", "'\"\\",
+      "*", "a\nb", "${envvar:X}", "--lr=0.1|tee x", ">out",         "&&"};
+  EXPECT_TRUE(
+      Run(PythonSpec("import sys; sys.stdout.write('\\0'.join(sys.argv[1:]))",
+                     args))
+          .success());
+  EXPECT_EQ(ReadFile(log_), absl::StrJoin(args, std::string(1, '\0')));
+}
+
+// Makes this test's own stdin a pipe nobody writes to, so a child that
+// inherited it would block instead of reading EOF.
+class BlockingStdin {
+ public:
+  BlockingStdin() {
+    saved_ = dup(STDIN_FILENO);
+    EXPECT_EQ(pipe(pipe_), 0);
+    dup2(pipe_[0], STDIN_FILENO);
+  }
+  ~BlockingStdin() {
+    dup2(saved_, STDIN_FILENO);
+    close(saved_);
+    close(pipe_[0]);
+    close(pipe_[1]);
+  }
+
+ private:
+  int saved_ = -1;
+  int pipe_[2] = {-1, -1};
+};
+
+TEST_F(ProcessTest, StdinIsDevNull) {
+  BlockingStdin blocking_stdin;
+  EXPECT_TRUE(Run(PythonSpec("import os, sys\n"
+                             "print(os.readlink('/proc/self/fd/0'))\n"
+                             "print(len(sys.stdin.read()))"))
+                  .success());
+  EXPECT_EQ(ReadFile(log_), "/dev/null\n0\n");
+}
+
+TEST_F(ProcessTest, RunsInItsOwnProcessGroup) {
+  auto process = TrialProcess::Start(
+      PythonSpec("import os; print(os.getpgid(0), os.getpid())"));
+  ASSERT_TRUE(process.ok()) << process.status();
+  ASSERT_TRUE(WaitForExit(**process).has_value());
+  const pid_t pid = (*process)->pid();
+  EXPECT_NE(pid, getpgrp());
+  EXPECT_EQ(ReadFile(log_), absl::StrCat(pid, " ", pid, "\n"));
+}
+
+TEST_F(ProcessTest, RunsInTheWorkingDirectory) {
+  ProcessLaunchSpec spec = PythonSpec("import os; print(os.getcwd())");
+  spec.working_dir = dir_;
+  Run(spec);
+  EXPECT_EQ(ReadFile(log_), std::filesystem::canonical(dir_).string() + "\n");
+}
+
+TEST_F(ProcessTest, ResolvesTheProgramOnThePathOfItsEnvironment) {
+  const std::string script = dir_ + "/hello";
+  WriteFile(script, "#!/bin/sh\necho hello from $0\n");
+  ASSERT_EQ(chmod(script.c_str(), 0755), 0);
+  ProcessLaunchSpec spec;
+  spec.argv = {"hello"};
+  spec.env = {absl::StrCat("PATH=/nonexistent:relative:", dir_)};
+  spec.log_path = log_;
+  EXPECT_TRUE(Run(spec).success());
+  EXPECT_EQ(ReadFile(log_), absl::StrCat("hello from ", script, "\n"));
+}
+
+TEST_F(ProcessTest, MissingProgramOnPathIsNamed) {
+  ProcessLaunchSpec spec;
+  spec.argv = {"no-such-program-for-sweep"};
+  spec.env = {"PATH=" + dir_};
+  spec.log_path = log_;
+  auto process = TrialProcess::Start(spec);
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(process.status().message()),
+              StartsWith("cannot run 'no-such-program-for-sweep': No such "
+                         "file or directory"));
+}
+
+TEST_F(ProcessTest, MissingProgramPathIsNamed) {
+  ProcessLaunchSpec spec;
+  spec.argv = {dir_ + "/missing"};
+  spec.log_path = log_;
+  auto process = TrialProcess::Start(spec);
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(std::string(process.status().message()),
+            absl::StrCat("cannot run '", dir_,
+                         "/missing': No such file or directory"));
+}
+
+TEST_F(ProcessTest, NonExecutableProgramIsPermissionDenied) {
+  const std::string script = dir_ + "/script";
+  WriteFile(script, "#!/bin/sh\n");
+  ProcessLaunchSpec spec;
+  spec.argv = {script};
+  spec.log_path = log_;
+  auto process = TrialProcess::Start(spec);
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(process.status().message()),
+              HasSubstr("Permission denied"));
+}
+
+TEST_F(ProcessTest, MissingInterpreterLineIsExplained) {
+  const std::string script = dir_ + "/train.py";
+  WriteFile(script, "#!/nonexistent/python\n");
+  ASSERT_EQ(chmod(script.c_str(), 0755), 0);
+  ProcessLaunchSpec spec;
+  spec.argv = {script};
+  spec.log_path = log_;
+  auto process = TrialProcess::Start(spec);
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(process.status().message()), HasSubstr("#! line"));
+}
+
+TEST_F(ProcessTest, MissingWorkingDirectoryIsNamed) {
+  ProcessLaunchSpec spec = PythonSpec("pass");
+  spec.working_dir = dir_ + "/nowhere";
+  auto process = TrialProcess::Start(spec);
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(
+      std::string(process.status().message()),
+      HasSubstr(absl::StrCat("working directory '", dir_, "/nowhere'")));
+}
+
+TEST_F(ProcessTest, RefusesMalformedSpecs) {
+  ProcessLaunchSpec empty;
+  empty.log_path = log_;
+  EXPECT_EQ(TrialProcess::Start(empty).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ProcessLaunchSpec bad_env = PythonSpec("pass");
+  bad_env.env.push_back("NO_EQUALS_SIGN");
+  EXPECT_THAT(std::string(TrialProcess::Start(bad_env).status().message()),
+              HasSubstr("'NO_EQUALS_SIGN') is not NAME=VALUE"));
+}
+
+// A program whose child ignores SIGTERM and writes its pid to argv[1]. The
+// program ignores SIGTERM too when argv[2] is "ignore", exits once the
+// grandchild is up when it is "exit", and else just sleeps.
+constexpr char kGrandchild[] = R"(
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+with open(sys.argv[1] + '.tmp', 'w') as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[1] + '.tmp', sys.argv[1])
+time.sleep(600)
+)";
+constexpr char kParent[] = R"(
+import os, signal, subprocess, sys, time
+pid_file, mode, grandchild = sys.argv[1:4]
+if mode == 'ignore':
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+subprocess.Popen([sys.executable, '-c', grandchild, pid_file])
+while mode == 'exit' and not os.path.exists(pid_file):
+    time.sleep(0.01)
+if mode != 'exit':
+    time.sleep(600)
+)";
+
+class ProcessGroupTest : public ProcessTest {
+ protected:
+  // Starts kParent in `mode` and returns the grandchild's pid.
+  pid_t StartFamily(const std::string& mode) {
+    const std::string pid_file = dir_ + "/grandchild.pid";
+    auto process =
+        TrialProcess::Start(PythonSpec(kParent, {pid_file, mode, kGrandchild}));
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (!process.ok()) return -1;
+    process_ = *std::move(process);
+    EXPECT_TRUE(WaitUntil([&] { return !ReadFile(pid_file).empty(); }))
+        << ReadFile(log_);
+    return std::atoi(ReadFile(pid_file).c_str());
+  }
+
+  std::unique_ptr<TrialProcess> process_;
+};
+
+TEST_F(ProcessGroupTest, StopEscalatesToKillAfterTheGracePeriod) {
+  const pid_t grandchild = StartFamily("ignore");
+  ASSERT_GT(grandchild, 0);
+  const auto start = TrialProcess::Clock::now();
+  ASSERT_TRUE(process_->RequestStop(start, std::chrono::seconds(30)).ok());
+  EXPECT_TRUE(process_->stop_requested());
+
+  // Both ignore SIGTERM: before the grace period ends nothing else happens.
+  EXPECT_FALSE(process_->Tick(start + std::chrono::seconds(29)).has_value());
+  EXPECT_FALSE(process_->kill_sent());
+  EXPECT_FALSE(ProcessIsGone(grandchild));
+
+  std::optional<ProcessExit> exit;
+  EXPECT_TRUE(WaitUntil([&] {
+    return (exit = process_->Tick(start + std::chrono::seconds(30)))
+        .has_value();
+  }));
+  EXPECT_TRUE(process_->kill_sent());
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->kind, Kind::kSignaled);
+  EXPECT_EQ(exit->code, SIGKILL);
+  EXPECT_TRUE(WaitUntil([&] { return ProcessIsGone(grandchild); }));
+}
+
+TEST_F(ProcessGroupTest, TerminateLeavesNoGrandchildBehind) {
+  const pid_t grandchild = StartFamily("sleep");
+  ASSERT_GT(grandchild, 0);
+  ASSERT_TRUE(process_->Terminate().ok());
+  std::optional<ProcessExit> exit = WaitForExit(*process_);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->kind, Kind::kSignaled);
+  EXPECT_EQ(exit->code, SIGTERM);
+  EXPECT_TRUE(WaitUntil([&] { return ProcessIsGone(grandchild); }));
+}
+
+TEST_F(ProcessGroupTest, ProgramExitKillsWhatItLeftRunning) {
+  const pid_t grandchild = StartFamily("exit");
+  ASSERT_GT(grandchild, 0);
+  std::optional<ProcessExit> exit = WaitForExit(*process_);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_TRUE(exit->success()) << exit->ToString();
+  EXPECT_TRUE(WaitUntil([&] { return ProcessIsGone(grandchild); }));
+  // Signals after the end are harmless no-ops.
+  EXPECT_TRUE(process_->Terminate().ok());
+  EXPECT_TRUE(process_->Kill().ok());
+}
+
+TEST_F(ProcessTest, DestructorKillsAndReapsARunningProgram) {
+  auto process =
+      TrialProcess::Start(PythonSpec("import time; time.sleep(600)"));
+  ASSERT_TRUE(process.ok()) << process.status();
+  const pid_t pid = (*process)->pid();
+  process->reset();
+  EXPECT_EQ(kill(pid, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+}
+
+TEST_F(ProcessTest, LogTailKeepsTheLastLines) {
+  std::string log;
+  for (int i = 1; i <= 100; ++i) absl::StrAppend(&log, "line ", i, "\n");
+  WriteFile(log_, log);
+  EXPECT_EQ(ReadLogTail(log_, 3, 1 << 20).value(),
+            "line 98\nline 99\nline 100\n");
+  // 20 bytes cut "line 98" short: that partial line is dropped.
+  EXPECT_EQ(ReadLogTail(log_, 3, 20).value(), "line 99\nline 100\n");
+  EXPECT_EQ(ReadLogTail(log_, 0, 1 << 20).value(), "");
+
+  WriteFile(log_, "a\nb\nno newline");
+  EXPECT_EQ(ReadLogTail(log_, 2, 1 << 20).value(), "b\nno newline");
+  WriteFile(log_, "one very long line");
+  EXPECT_EQ(ReadLogTail(log_, 2, 4).value(), "line");
+  EXPECT_EQ(ReadLogTail(dir_ + "/missing", 2, 4).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ProcessTest, LogTailIsValidUtf8) {
+  WriteFile(log_, "caf\xC3\xA9 \xFF\xC3\n");
+  EXPECT_EQ(ReadLogTail(log_, 5, 1 << 20).value(),
+            "caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD\n");
+  EXPECT_EQ(ToValidUtf8("\xED\xA0\x80"),  // A surrogate.
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(ToValidUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // Overlong.
+  EXPECT_EQ(ToValidUtf8("\xF0\x9F\x98\x80 ok"), "\xF0\x9F\x98\x80 ok");
+}
+
+TEST_F(ProcessTest, ResolvesProgramsLikeExecvp) {
+  const std::string first = dir_ + "/first";
+  const std::string second = dir_ + "/second";
+  std::filesystem::create_directories(first);
+  std::filesystem::create_directories(second);
+  WriteFile(first + "/tool", "");  // Not executable: skipped.
+  WriteFile(second + "/tool", "");
+  ASSERT_EQ(chmod((second + "/tool").c_str(), 0755), 0);
+  const std::string path = absl::StrCat(first, "::relative:", second);
+  EXPECT_EQ(ResolveProgram("tool", path).value(), second + "/tool");
+  EXPECT_EQ(ResolveProgram("tool", first).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ResolveProgram("./tool", "").value(), "./tool");
+  EXPECT_EQ(ResolveProgram("tool", "").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ProcessTest, DefaultInterpreterPrefersPython) {
+  EXPECT_EQ(DefaultInterpreter(dir_), "python3");
+  WriteFile(dir_ + "/python", "");
+  ASSERT_EQ(chmod((dir_ + "/python").c_str(), 0755), 0);
+  EXPECT_EQ(DefaultInterpreter(dir_), "python");
+}
+
+TEST(FindEnvValueTest, FindsTheFirstEntry) {
+  const std::vector<std::string> env = {"PATHX=no", "PATH=/a", "PATH=/b",
+                                        "EMPTY="};
+  EXPECT_EQ(FindEnvValue(env, "PATH"), "/a");
+  EXPECT_EQ(FindEnvValue(env, "EMPTY"), "");
+  EXPECT_EQ(FindEnvValue(env, "HOME"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace sweep

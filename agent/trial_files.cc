@@ -1,0 +1,112 @@
+#include "agent/trial_files.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+
+extern char** environ;
+
+namespace sweep {
+namespace {
+
+absl::Status WriteFile(const std::string& path, const std::string& content) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) {
+      return absl::InternalError(
+          absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
+    }
+  }
+  // Renamed into place: a program never reads a half-written file.
+  if (rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MakeDirectories(const std::string& path) {
+  std::string partial;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || (path[i] == '/' && i > 0)) {
+      partial = path.substr(0, i);
+      if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+        return absl::InternalError(absl::StrCat(
+            "cannot create directory ", partial, ": ", std::strerror(errno)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string WandbParamsYaml(const Value& config) {
+  std::string out = "wandb_version: 1\n";
+  for (const auto& [key, value] : config.items()) {
+    absl::StrAppend(&out, Value(key).dump(), ": {\"value\": ", value.dump(),
+                    "}\n");
+  }
+  return out;
+}
+
+absl::StatusOr<TrialFiles> PrepareTrialFiles(const std::string& workdir,
+                                             const std::string& sweep_id,
+                                             int64_t number,
+                                             const Value& config) {
+  TrialFiles files;
+  files.dir = absl::StrCat(workdir, "/", sweep_id, "/trial-", number);
+  if (absl::Status s = MakeDirectories(files.dir); !s.ok()) return s;
+  files.params_json = files.dir + "/params.json";
+  files.params_yaml = files.dir + "/params.yaml";
+  files.metrics = files.dir + "/metrics.jsonl";
+  files.log = files.dir + "/output.log";
+  if (unlink(files.metrics.c_str()) != 0 && errno != ENOENT) {
+    return absl::InternalError(absl::StrCat(
+        "cannot remove stale ", files.metrics, ": ", std::strerror(errno)));
+  }
+  if (absl::Status s = WriteFile(files.params_json, config.dump() + "\n");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = WriteFile(files.params_yaml, WandbParamsYaml(config));
+      !s.ok()) {
+    return s;
+  }
+  return files;
+}
+
+std::vector<std::string> MergeEnvironment(
+    const std::vector<std::string>& base,
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
+  std::vector<std::string> merged;
+  for (const std::string& entry : base) {
+    const std::string name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const auto& [key, value] : overrides) replaced |= key == name;
+    if (!replaced) merged.push_back(entry);
+  }
+  for (const auto& [key, value] : overrides) {
+    merged.push_back(absl::StrCat(key, "=", value));
+  }
+  return merged;
+}
+
+std::vector<std::string> CurrentEnvironment() {
+  std::vector<std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr;
+       ++entry) {
+    env.emplace_back(*entry);
+  }
+  return env;
+}
+
+}  // namespace sweep

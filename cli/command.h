@@ -1,0 +1,66 @@
+// How a subcommand plugs into the `sweep` binary: its Register function adds
+// it to the CLI11 app and, once it is parsed, sets the CommandRun that main()
+// calls. Thread-compatible.
+#ifndef SWEEP_CLI_COMMAND_H_
+#define SWEEP_CLI_COMMAND_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "cli/controller_client.h"
+
+namespace sweep {
+
+// The chosen subcommand with its parsed options bound; returns the process
+// exit status.
+using CommandRun = std::function<int()>;
+
+// Options every command that talks to the controller has.
+struct ControllerCommandOptions {
+  std::string controller;  // --controller; empty means SWEEP_CONTROLLER or
+                           // the default.
+};
+
+// Options of the query commands, which print tables or, with --json, the
+// controller's reply.
+struct QueryCommandOptions : ControllerCommandOptions {
+  bool json = false;
+};
+
+// A command body: parsed options and a client in, exit status out.
+template <typename Options>
+using ControllerCommand = int (*)(const Options&, ControllerClient&,
+                                  std::ostream& out, std::ostream& err);
+
+// Prints "sweep: MESSAGE" on `err`; returns the exit status 1.
+int ReportFailure(const absl::Status& status, std::ostream& err);
+
+// Adds --json, which prints the controller's reply instead of a table.
+void AddJsonFlag(CLI::App* command, bool* json);
+
+// Adds --controller to `command`, and makes *run call `body` with
+// the options and a client for the resolved address when `command` is the
+// one parsed.
+template <typename Options>
+void BindControllerCommand(CLI::App* command, std::shared_ptr<Options> options,
+                           ControllerCommand<Options> body, CommandRun* run) {
+  command->add_option("--controller", options->controller,
+                      "Controller address host:port (default: $" +
+                          std::string(kControllerEnvironmentVariable) +
+                          ", else " + kDefaultControllerAddress + ")");
+  command->callback([options, body, run] {
+    *run = [options, body] {
+      ControllerClient client(ResolveControllerAddress(options->controller));
+      return body(*options, client, std::cout, std::cerr);
+    };
+  });
+}
+
+}  // namespace sweep
+
+#endif  // SWEEP_CLI_COMMAND_H_

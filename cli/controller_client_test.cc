@@ -1,0 +1,127 @@
+#include "cli/controller_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sweep {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(ResolveControllerAddressTest, FlagBeatsEnvironmentBeatsDefault) {
+  EXPECT_EQ(ResolveControllerAddress("flag:1", "env:2"), "flag:1");
+  EXPECT_EQ(ResolveControllerAddress("", "env:2"), "env:2");
+  EXPECT_EQ(ResolveControllerAddress("", nullptr), "localhost:7420");
+  EXPECT_EQ(ResolveControllerAddress("", ""), "localhost:7420");
+}
+
+TEST(ControllerClientTest, KnowsWhetherItUsesTheDefaultAddress) {
+  EXPECT_TRUE(ControllerClient("localhost:7420").is_default_address());
+  EXPECT_FALSE(ControllerClient("10.0.0.5:7420").is_default_address());
+}
+
+// Nothing listens on port 1: one actionable line, no gRPC internals.
+TEST(ControllerClientTest, AnUnreachableControllerGivesOneClearLine) {
+  ControllerClient client("127.0.0.1:1", absl::Seconds(5));
+  const absl::StatusOr<v1::ListSweepsResponse> reply = client.ListSweeps();
+  ASSERT_FALSE(reply.ok());
+  EXPECT_TRUE(absl::IsUnavailable(reply.status())) << reply.status();
+  EXPECT_EQ(reply.status().message(),
+            "cannot reach the controller at 127.0.0.1:1 (connection "
+            "refused); start one with `sweep server` or set --controller / "
+            "SWEEP_CONTROLLER");
+}
+
+TEST(DescribeRpcFailureTest, UnreachableWhileNotConnected) {
+  const absl::Status status = DescribeRpcFailure(
+      grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"),
+      "gpu-head:7420", /*connected=*/false, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsUnavailable(status));
+  EXPECT_EQ(status.message(),
+            "cannot reach the controller at gpu-head:7420 (no answer within "
+            "10s); start one with `sweep server` or set --controller / "
+            "SWEEP_CONTROLLER");
+}
+
+TEST(DescribeRpcFailureTest, UnknownHostAndUnrecognizedTransportErrors) {
+  EXPECT_THAT(DescribeRpcFailure(
+                  grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "DNS resolution failed for nohost:7420: C-ares "
+                               "status is not ARES_SUCCESS"),
+                  "nohost:7420", false, absl::Seconds(10))
+                  .message(),
+              HasSubstr("(unknown host)"));
+  const absl::Status other = DescribeRpcFailure(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "weird: ipv4:1.2.3.4"), "a:1",
+      false, absl::Seconds(10));
+  EXPECT_THAT(other.message(), HasSubstr("(unavailable)"));
+  EXPECT_THAT(other.message(), Not(HasSubstr("ipv4")));
+}
+
+TEST(DescribeRpcFailureTest, AConnectedControllerKeepsItsOwnMessage) {
+  // UNAVAILABLE from a controller that answered: its store cannot write.
+  const absl::Status unavailable = DescribeRpcFailure(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "store: disk full"), "a:1",
+      /*connected=*/true, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsUnavailable(unavailable));
+  EXPECT_EQ(unavailable.message(), "store: disk full");
+  const absl::Status not_found = DescribeRpcFailure(
+      grpc::Status(grpc::StatusCode::NOT_FOUND, "no sweep with id zzz"), "a:1",
+      true, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsNotFound(not_found));
+  EXPECT_EQ(not_found.message(), "no sweep with id zzz");
+  EXPECT_EQ(DescribeRpcFailure(grpc::Status(grpc::StatusCode::INTERNAL, ""),
+                               "a:1", true, absl::Seconds(10))
+                .message(),
+            "the controller at a:1 failed: INTERNAL");
+}
+
+TEST(DescribeRpcFailureTest, AServerWithoutTheSweepApi) {
+  const absl::Status status = DescribeRpcFailure(
+      grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "Method not found"), "a:1",
+      true, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsUnimplemented(status));
+  EXPECT_THAT(status.message(), HasSubstr("is it a sweep controller?"));
+}
+
+// A controller that accepts the call but answers only when released.
+class StalledSweepService final : public v1::SweepService::Service {
+ public:
+  grpc::Status ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest*,
+                          v1::ListSweepsResponse*) override {
+    release_.WaitForNotificationWithTimeout(absl::Seconds(30));
+    return grpc::Status::OK;
+  }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Notification release_;
+};
+
+TEST(ControllerClientTest, AConnectedControllerThatDoesNotAnswerInTime) {
+  StalledSweepService service;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+
+  ControllerClient client(address, absl::Milliseconds(300));
+  const absl::StatusOr<v1::ListSweepsResponse> reply = client.ListSweeps();
+  service.Release();
+  server->Shutdown();
+  ASSERT_FALSE(reply.ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(reply.status())) << reply.status();
+  EXPECT_EQ(reply.status().message(),
+            "the controller at " + address + " did not answer within 300ms");
+}
+
+}  // namespace
+}  // namespace sweep

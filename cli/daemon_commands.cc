@@ -1,0 +1,159 @@
+#include "cli/daemon_commands.h"
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/str_split.h"
+#include "agent/agent.h"
+#include "agent/program_lookup.h"
+#include "controller/server.h"
+
+namespace sweep {
+
+std::string PythonClientDir() {
+  if (const char* dir = std::getenv("SWEEP_PYTHON_DIR"); dir && *dir) {
+    return dir;
+  }
+  return SWEEP_PYTHON_CLIENT_DIR;
+}
+
+void RegisterServerCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<ServerOptions>();
+  auto sync = std::make_shared<std::string>("full");
+  CLI::App* command = app.add_subcommand(
+      "server",
+      "Run the controller: the gRPC API, with state in SQLite under the data "
+      "dir");
+  command->add_option("--listen", options->listen,
+                      "host:port to listen on (port 0 picks a free one)")
+      ->capture_default_str();
+  command->add_option("--data-dir", options->data_dir,
+                      "Where the state lives (default: $SWEEP_DATA_DIR, else "
+                      "$XDG_DATA_HOME/sweep, else ~/.local/share/sweep)");
+  command->add_option("--lease-timeout-ms", options->manager.lease_timeout_ms,
+                      "A running trial whose agent is silent this long is "
+                      "marked crashed")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{200}, int64_t{86'400'000}));
+  command
+      ->add_option("--heartbeat-interval-ms",
+                   options->manager.heartbeat_interval_ms,
+                   "How often agents are asked to heartbeat")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{50}, int64_t{3'600'000}));
+  command
+      ->add_option("--sync", *sync,
+                   "full: fsync each group commit (survives power loss); "
+                   "normal: survives a controller crash only")
+      ->check(CLI::IsMember({"full", "normal"}))
+      ->capture_default_str();
+  command->callback([options, sync, run] {
+    *run = [options, sync] {
+      if (options->data_dir.empty()) options->data_dir = DefaultDataDir();
+      options->store.synchronous_full = *sync == "full";
+      return RunServerCommand(*options);
+    };
+  });
+}
+
+void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<AgentOptions>();
+  auto gpus = std::make_shared<std::string>();
+  auto grace_seconds = std::make_shared<double>(10.0);
+  CLI::App* command = app.add_subcommand(
+      "agent", "Pull trials of a sweep and run them until the sweep is done");
+  command->add_option("sweep_id", options->sweep_id, "The sweep's id")
+      ->required();
+  command->add_option("--controller", options->controller,
+                      "Controller address host:port (default: "
+                      "$SWEEP_CONTROLLER, else localhost:7420)");
+  command->add_option("--count", options->count,
+                      "Run at most this many trials, then exit")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--gpus", *gpus,
+                      "auto (ask nvidia-smi) or a list like 0,1,3; each "
+                      "trial gets its own CUDA_VISIBLE_DEVICES");
+  command->add_option("--gpus-per-trial", options->gpus_per_trial,
+                      "GPUs each trial gets")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  command->add_option("--slots", options->slots,
+                      "Trials run at once (default: 1, or one per GPU group)")
+      ->check(CLI::Range(1, 1024));
+  command->add_option("--workdir", options->workdir,
+                      "Where trial directories (params, metrics, logs) go")
+      ->capture_default_str();
+  command
+      ->add_option("--max-consecutive-failures",
+                   options->max_consecutive_failures,
+                   "Exit (status 2) after this many failed trials in a row; "
+                   "0 never")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command
+      ->add_option("--kill-grace", *grace_seconds,
+                   "Seconds between SIGTERM and SIGKILL when stopping a "
+                   "trial")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  command->add_option("--interpreter", options->interpreter,
+                      "What ${interpreter} runs (default: python, or python3 "
+                      "where there is no python)");
+  command->add_flag("--wandb-shim", options->wandb_shim,
+                    "Put a W&B-compatible `wandb` module first on PYTHONPATH "
+                    "so unmodified W&B scripts report here");
+  command->add_flag("--stdout-metrics", options->stdout_metrics,
+                    "Also read `name=value` metrics from the program's "
+                    "output");
+  command->add_option("--name", options->name,
+                      "A stable identity: a restarted agent with the same "
+                      "name learns which of its trials were lost");
+  command->callback([options, gpus, grace_seconds, run, command] {
+    *run = [options, gpus, grace_seconds, command] {
+      AgentOptions resolved = *options;
+      if (resolved.controller.empty()) {
+        const char* env = std::getenv("SWEEP_CONTROLLER");
+        resolved.controller = env && *env ? env : "localhost:7420";
+      }
+      if (*gpus == "auto") {
+        std::string note;
+        resolved.gpus = DetectGpus(&note);
+        if (!note.empty()) std::cerr << "sweep agent: " << note << "\n";
+      } else if (!gpus->empty()) {
+        for (absl::string_view id : absl::StrSplit(*gpus, ',')) {
+          if (!id.empty()) resolved.gpus.emplace_back(id);
+        }
+      }
+      if (!resolved.gpus.empty()) {
+        const int groups = static_cast<int>(resolved.gpus.size()) /
+                           resolved.gpus_per_trial;
+        if (groups == 0) {
+          std::cerr << "sweep agent: --gpus-per-trial "
+                    << resolved.gpus_per_trial << " but only "
+                    << resolved.gpus.size() << " GPUs\n";
+          return 1;
+        }
+        resolved.slots = command->count("--slots") > 0
+                             ? std::min(resolved.slots, groups)
+                             : groups;
+      }
+      resolved.kill_grace = std::chrono::milliseconds(
+          static_cast<int64_t>(*grace_seconds * 1000));
+      if (resolved.interpreter.empty()) {
+        const char* path = std::getenv("PATH");
+        resolved.interpreter =
+            DefaultInterpreter(path ? path : kDefaultSearchPath);
+      }
+      if (resolved.name.empty()) {
+        char host[256] = {0};
+        gethostname(host, sizeof host - 1);
+        resolved.name = std::string(host) + ":" + resolved.workdir;
+      }
+      resolved.python_client_dir = PythonClientDir();
+      return RunAgentCommand(resolved);
+    };
+  });
+}
+
+}  // namespace sweep

@@ -1,0 +1,20 @@
+// The long-running subcommands: `sweep server` and `sweep agent`.
+#ifndef SWEEP_CLI_DAEMON_COMMANDS_H_
+#define SWEEP_CLI_DAEMON_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+
+namespace sweep {
+
+void RegisterServerCommand(CLI::App& app, CommandRun* run);
+void RegisterAgentCommand(CLI::App& app, CommandRun* run);
+
+// Where sweep_client.py and the W&B shim live: $SWEEP_PYTHON_DIR, else the
+// source tree's clients/python.
+std::string PythonClientDir();
+
+}  // namespace sweep
+
+#endif  // SWEEP_CLI_DAEMON_COMMANDS_H_

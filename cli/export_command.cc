@@ -1,0 +1,203 @@
+#include "cli/export_command.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cli/display_format.h"
+#include "cli/trial_config.h"
+
+namespace sweep {
+namespace {
+
+constexpr const char* kTrialColumns[] = {
+    "number",     "state",     "best_value", "created", "ended",
+    "duration_s", "exit_code", "signal",     "agent",   "host"};
+constexpr char kConfigPrefix[] = "config.";
+constexpr char kSummaryPrefix[] = "summary.";
+
+Value NullIfEmpty(const std::string& text) {
+  return text.empty() ? Value(nullptr) : Value(text);
+}
+
+// The columns every trial has, before its parameters and metrics.
+Value TrialFields(const v1::Trial& trial) {
+  const bool ended = trial.ended_ms() != 0;
+  Value row = Value::object();
+  row["number"] = trial.number();
+  row["state"] = TrialStateName(trial.state());
+  row["best_value"] =
+      trial.has_best_value() ? Value(trial.best_value()) : Value(nullptr);
+  row["created"] = NullIfEmpty(FormatIsoTime(trial.created_ms()));
+  row["ended"] = NullIfEmpty(FormatIsoTime(trial.ended_ms()));
+  row["duration_s"] =
+      ended && trial.created_ms() != 0
+          ? Value(static_cast<double>(trial.ended_ms() - trial.created_ms()) /
+                  1000.0)
+          : Value(nullptr);
+  row["exit_code"] = ended ? Value(trial.exit_code()) : Value(nullptr);
+  row["signal"] = trial.signal() != 0 ? Value(trial.signal()) : Value(nullptr);
+  row["agent"] = NullIfEmpty(trial.agent_id());
+  row["host"] = NullIfEmpty(trial.host());
+  return row;
+}
+
+// The parameters and metrics of a trial under their prefixed column names.
+Value ParameterAndMetricFields(const v1::Trial& trial) {
+  Value fields = Value::object();
+  for (auto& [name, value] :
+       FlattenConfig(ParseTrialConfig(trial.config_json()))) {
+    fields[absl::StrCat(kConfigPrefix, name)] = std::move(value);
+  }
+  for (const auto& [name, value] : trial.summary()) {
+    fields[absl::StrCat(kSummaryPrefix, name)] = value;
+  }
+  return fields;
+}
+
+std::string CsvCell(const Value& value) {
+  if (value.is_null()) return "";
+  if (value.is_number_float()) {
+    const double number = value.get<double>();
+    if (std::isnan(number)) return "";
+    if (std::isinf(number)) return number > 0 ? "inf" : "-inf";
+    return value.dump();
+  }
+  return CsvField(FormatConfigValue(value));
+}
+
+std::string CsvLine(const std::vector<std::string>& fields) {
+  return absl::StrCat(absl::StrJoin(fields, ","), "\n");
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (file) file << contents;
+  if (file) file.close();
+  if (!file) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string CsvField(absl::string_view text) {
+  if (text.find_first_of(",\"\r\n") == absl::string_view::npos) {
+    return std::string(text);
+  }
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+ExportTable BuildExportTable(const TrialList& trials) {
+  std::vector<Value> fixed;
+  std::vector<Value> dynamic;
+  std::set<std::string> config_columns;
+  std::set<std::string> summary_columns;
+  for (const v1::Trial& trial : trials) {
+    fixed.push_back(TrialFields(trial));
+    dynamic.push_back(ParameterAndMetricFields(trial));
+    for (const auto& [name, value] : dynamic.back().items()) {
+      (name.rfind(kConfigPrefix, 0) == 0 ? config_columns : summary_columns)
+          .insert(name);
+    }
+  }
+  ExportTable table;
+  table.columns.assign(std::begin(kTrialColumns), std::end(kTrialColumns));
+  table.columns.insert(table.columns.end(), config_columns.begin(),
+                       config_columns.end());
+  table.columns.insert(table.columns.end(), summary_columns.begin(),
+                       summary_columns.end());
+  for (std::size_t i = 0; i < fixed.size(); ++i) {
+    Value row = std::move(fixed[i]);
+    for (const std::string& column : table.columns) {
+      if (row.contains(column)) continue;
+      const auto it = dynamic[i].find(column);
+      row[column] = it == dynamic[i].end() ? Value(nullptr) : *it;
+    }
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+std::string FormatExportCsv(const ExportTable& table) {
+  std::vector<std::string> header;
+  for (const std::string& column : table.columns) {
+    header.push_back(CsvField(column));
+  }
+  std::string csv = CsvLine(header);
+  for (const Value& row : table.rows) {
+    std::vector<std::string> cells;
+    for (const std::string& column : table.columns) {
+      cells.push_back(CsvCell(row.at(column)));
+    }
+    csv += CsvLine(cells);
+  }
+  return csv;
+}
+
+std::string FormatExportJson(const ExportTable& table) {
+  if (table.rows.empty()) return "[]\n";
+  // One object per line: still one JSON document, and easy to grep.
+  std::vector<std::string> objects;
+  for (const Value& row : table.rows) {
+    objects.push_back(row.dump(-1, ' ', /*ensure_ascii=*/false,
+                               Value::error_handler_t::replace));
+  }
+  return absl::StrCat("[\n", absl::StrJoin(objects, ",\n"), "\n]\n");
+}
+
+int RunExport(const ExportOptions& options, ControllerClient& client,
+              std::ostream& out, std::ostream& err) {
+  const absl::StatusOr<v1::ListTrialsResponse> trials =
+      client.ListTrials(options.sweep_id, /*after_number=*/0, /*limit=*/0,
+                        /*include_history=*/false);
+  if (!trials.ok()) return ReportFailure(trials.status(), err);
+  const ExportTable table = BuildExportTable(trials->trials());
+  const std::string text = options.format == "json" ? FormatExportJson(table)
+                                                    : FormatExportCsv(table);
+  if (options.output.empty()) {
+    out << text;
+    return 0;
+  }
+  const absl::Status written = WriteFile(options.output, text);
+  if (!written.ok()) return ReportFailure(written, err);
+  out << "Exported " << table.rows.size() << " trials of sweep "
+      << options.sweep_id << " to " << options.output << "\n";
+  return 0;
+}
+
+void RegisterExportCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<ExportOptions>();
+  CLI::App* command = app.add_subcommand(
+      "export", "Write every trial of a sweep as one flat row, CSV or JSON");
+  command->footer(
+      "Columns: number, state, best_value, created, ended (ISO 8601 UTC), "
+      "duration_s, exit_code, signal, agent, host, then config.<param> for "
+      "each parameter (nested ones dotted: config.optimizer.lr) and "
+      "summary.<metric> for the last logged value of each metric, the names "
+      "pandas.json_normalize gives. Columns are the union over all trials; "
+      "missing values are empty (CSV) or null (JSON), NaN too.\n"
+      "  pandas: pd.read_csv(\"trials.csv\") or pd.read_json(\"trials.json\")");
+  command->add_option("sweep_id", options->sweep_id, "The sweep's id")
+      ->required();
+  command->add_option("--format", options->format, "csv or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"csv", "json"}));
+  command->add_option("--output,-o", options->output,
+                      "Write to this file instead of stdout");
+  BindControllerCommand<ExportOptions>(command, options, RunExport, run);
+}
+
+}  // namespace sweep

@@ -1,0 +1,61 @@
+// `sweep export ID --format csv|json [--output FILE]`: every trial of a
+// sweep as one flat row, for pandas, spreadsheets and jq.
+//
+// Columns, in this order:
+//   number, state, best_value, created, ended (ISO 8601 UTC), duration_s,
+//   exit_code, signal, agent, host,
+//   config.<name> for each parameter, nested ones dotted
+//     (config.optimizer.lr), sorted,
+//   summary.<metric> for the last value of each logged metric, sorted.
+// These are the names pandas.json_normalize gives the nested trial, and the
+// prefixes keep a parameter and a metric of the same name apart. The
+// columns are the union over all trials; a trial without a value has an
+// empty CSV cell or a JSON null. Integers and floats of the config keep
+// their type (3 vs 3.0).
+#ifndef SWEEP_CLI_EXPORT_COMMAND_H_
+#define SWEEP_CLI_EXPORT_COMMAND_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "cli/command.h"
+#include "cli/controller_client.h"
+#include "cli/trial_format.h"
+#include "search/value.h"
+
+namespace sweep {
+
+struct ExportOptions : ControllerCommandOptions {
+  std::string sweep_id;
+  std::string format = "csv";  // "csv" or "json".
+  std::string output;          // Empty: stdout.
+};
+int RunExport(const ExportOptions& options, ControllerClient& client,
+              std::ostream& out, std::ostream& err);
+void RegisterExportCommand(CLI::App& app, CommandRun* run);
+
+// The trials as rows: `columns` in the order above, and one JSON object per
+// trial holding every column (null when the trial has no value).
+struct ExportTable {
+  std::vector<std::string> columns;
+  std::vector<Value> rows;
+};
+ExportTable BuildExportTable(const TrialList& trials);
+
+// RFC 4180 CSV: a header line, then one line per row, lines ending in "\n".
+// Fields holding a comma, a quote, CR or LF are quoted, quotes doubled.
+// Null and NaN are empty cells, infinities "inf" and "-inf" (pandas reads
+// them), lists compact JSON, booleans true and false.
+std::string FormatExportCsv(const ExportTable& table);
+
+// A JSON array of the rows, one object per trial; NaN and infinities null.
+std::string FormatExportJson(const ExportTable& table);
+
+// One CSV field, quoted when it must be.
+std::string CsvField(absl::string_view text);
+
+}  // namespace sweep
+
+#endif  // SWEEP_CLI_EXPORT_COMMAND_H_

@@ -1,0 +1,271 @@
+#include "cli/query_commands.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "cli/definition_file.h"
+#include "cli/display_format.h"
+#include "cli/sweep_format.h"
+#include "cli/trial_format.h"
+
+namespace sweep {
+namespace {
+
+void AddSweepIdArgument(CLI::App* command, std::string* sweep_id) {
+  command->add_option("sweep_id", *sweep_id, "The sweep's id")->required();
+}
+
+// The validator's diagnostics, which the controller sends one per line, and
+// a last line saying what failed.
+int ReportInvalidDefinition(const absl::Status& status, const std::string& file,
+                            std::ostream& err) {
+  err << status.message();
+  if (!absl::EndsWith(status.message(), "\n")) err << "\n";
+  err << "sweep: " << file
+      << " is not a valid sweep definition (`sweep validate " << file
+      << "` checks it offline)\n";
+  return 1;
+}
+
+int RunOneTrial(const TrialsOptions& options, ControllerClient& client,
+                std::ostream& out, std::ostream& err) {
+  const absl::StatusOr<v1::Trial> trial =
+      client.GetTrial(options.sweep_id, options.number, options.history);
+  if (!trial.ok()) return ReportFailure(trial.status(), err);
+  if (options.json) {
+    out << ProtoToJson(*trial) << "\n";
+    return 0;
+  }
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
+  if (!sweep.ok()) return ReportFailure(sweep.status(), err);
+  out << FormatTrialDetail(*sweep, *trial, absl::Now(), absl::LocalTimeZone(),
+                           options.log_lines);
+  return 0;
+}
+
+void PrintTrialTable(const TrialsOptions& options, const v1::Sweep& sweep,
+                     const v1::ListTrialsResponse& trials, std::ostream& out) {
+  if (trials.trials().empty()) {
+    out << "No trials yet. Run an agent with: sweep agent " << sweep.id()
+        << "\n";
+    return;
+  }
+  const std::vector<std::string> metrics =
+      options.metrics.empty()
+          ? ChooseSummaryMetrics(trials.trials(), sweep.metric_name(),
+                                 kDefaultSummaryColumns)
+          : options.metrics;
+  out << FormatTrialTable(sweep, trials.trials(), metrics, absl::Now());
+  if (trials.next_after_number() != 0) {
+    out << "Showing " << trials.trials_size() << " of "
+        << sweep.counts().total() << " trials; --all shows every trial, "
+        << "--limit N the first N.\n";
+  }
+}
+
+}  // namespace
+
+int RunCreate(const CreateOptions& options, ControllerClient& client,
+              std::ostream& out, std::ostream& err) {
+  std::string text;
+  Diagnostic read_error;
+  if (!ReadDefinitionText(options.file, &text, &read_error)) {
+    err << "sweep: " << read_error.ToString() << "\n";
+    return 1;
+  }
+  const absl::StatusOr<v1::CreateSweepResponse> created =
+      client.CreateSweep(text, options.file);
+  if (absl::IsInvalidArgument(created.status())) {
+    return ReportInvalidDefinition(created.status(), options.file, err);
+  }
+  if (!created.ok()) return ReportFailure(created.status(), err);
+  for (const std::string& warning : created->warnings()) err << warning << "\n";
+  if (options.json) {
+    out << ProtoToJson(*created) << "\n";
+  } else {
+    out << FormatCreatedSweep(created->sweep(), client.address(),
+                              client.is_default_address());
+  }
+  return 0;
+}
+
+int RunList(const ListOptions& options, ControllerClient& client,
+            std::ostream& out, std::ostream& err) {
+  const absl::StatusOr<v1::ListSweepsResponse> sweeps = client.ListSweeps();
+  if (!sweeps.ok()) return ReportFailure(sweeps.status(), err);
+  out << (options.json ? ProtoToJson(*sweeps) + "\n"
+                       : FormatSweepTable(*sweeps, absl::LocalTimeZone()));
+  return 0;
+}
+
+int RunStatus(const StatusOptions& options, ControllerClient& client,
+              std::ostream& out, std::ostream& err) {
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
+  if (!sweep.ok()) return ReportFailure(sweep.status(), err);
+  if (options.json) {
+    out << ProtoToJson(*sweep) << "\n";
+    return 0;
+  }
+  // Trials are numbered 1..total, so the last few follow total - N.
+  const int64_t after =
+      std::max<int64_t>(0, sweep->counts().total() - options.recent_trials);
+  const absl::StatusOr<v1::ListTrialsResponse> recent =
+      client.ListTrials(options.sweep_id, after, options.recent_trials,
+                        /*include_history=*/false);
+  if (!recent.ok()) return ReportFailure(recent.status(), err);
+  out << FormatSweepStatus(*sweep, recent->trials(), absl::Now(),
+                           absl::LocalTimeZone());
+  return 0;
+}
+
+int RunTrials(const TrialsOptions& options, ControllerClient& client,
+              std::ostream& out, std::ostream& err) {
+  if (options.number != 0) return RunOneTrial(options, client, out, err);
+  const absl::StatusOr<v1::ListTrialsResponse> trials = client.ListTrials(
+      options.sweep_id, /*after_number=*/0, options.all ? 0 : options.limit,
+      /*include_history=*/false);
+  if (!trials.ok()) return ReportFailure(trials.status(), err);
+  if (options.json) {
+    out << ProtoToJson(*trials) << "\n";
+    return 0;
+  }
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
+  if (!sweep.ok()) return ReportFailure(sweep.status(), err);
+  PrintTrialTable(options, *sweep, *trials, out);
+  return 0;
+}
+
+int RunBest(const BestOptions& options, ControllerClient& client,
+            std::ostream& out, std::ostream& err) {
+  const absl::StatusOr<v1::Trial> best = client.GetBestTrial(options.sweep_id);
+  if (!best.ok()) return ReportFailure(best.status(), err);
+  if (options.json) {
+    out << ProtoToJson(*best) << "\n";
+    return 0;
+  }
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
+  if (!sweep.ok()) return ReportFailure(sweep.status(), err);
+  out << FormatBestTrial(*sweep, *best, absl::Now());
+  return 0;
+}
+
+int RunStateChange(const StateChangeOptions& options, ControllerClient& client,
+                   std::ostream& out, std::ostream& err) {
+  const absl::StatusOr<v1::Sweep> sweep =
+      client.UpdateSweepState(options.sweep_id, options.action);
+  if (!sweep.ok()) return ReportFailure(sweep.status(), err);
+  out << (options.json ? ProtoToJson(*sweep) + "\n"
+                       : FormatStateChange(*sweep));
+  return 0;
+}
+
+void RegisterCreateCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<CreateOptions>();
+  CLI::App* command = app.add_subcommand(
+      "create",
+      "Register a sweep with the controller; prints its id and the agent "
+      "command to run");
+  command->add_option("file", options->file, "Sweep definition (YAML)")
+      ->required();
+  AddJsonFlag(command, &options->json);
+  BindControllerCommand<CreateOptions>(command, options, RunCreate, run);
+}
+
+void RegisterListCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<ListOptions>();
+  CLI::App* command =
+      app.add_subcommand("ls", "List the controller's sweeps, newest first");
+  AddJsonFlag(command, &options->json);
+  BindControllerCommand<ListOptions>(command, options, RunList, run);
+}
+
+void RegisterStatusCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<StatusOptions>();
+  CLI::App* command = app.add_subcommand(
+      "status",
+      "Show a sweep: state, metric, trial counts, best trial, progress, "
+      "early termination and the latest trials");
+  AddSweepIdArgument(command, &options->sweep_id);
+  command
+      ->add_option("--recent", options->recent_trials,
+                   "How many of the latest trials to show")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1000}));
+  AddJsonFlag(command, &options->json);
+  BindControllerCommand<StatusOptions>(command, options, RunStatus, run);
+}
+
+void RegisterTrialsCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<TrialsOptions>();
+  CLI::App* command = app.add_subcommand(
+      "trials",
+      "List a sweep's trials, or with a trial number show that trial in "
+      "full (config, summary, prediction, stop decision, exit, log tail)");
+  AddSweepIdArgument(command, &options->sweep_id);
+  CLI::Option* number =
+      command->add_option("number", options->number, "A trial number")
+          ->check(CLI::PositiveNumber);
+  CLI::Option* all =
+      command->add_flag("--all", options->all, "Every trial, all pages");
+  command->add_option("--limit", options->limit, "Show the first N trials")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->excludes(all);
+  command
+      ->add_option("--metrics", options->metrics,
+                   "Summary metrics to show as columns (default: the "
+                   "first few by name)")
+      ->delimiter(',');
+  command
+      ->add_flag("--history", options->history,
+                 "With a trial number: include its metric history")
+      ->needs(number);
+  command
+      ->add_option("--log-lines", options->log_lines,
+                   "With a trial number: lines of the log tail to show")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->needs(number);
+  AddJsonFlag(command, &options->json);
+  BindControllerCommand<TrialsOptions>(command, options, RunTrials, run);
+}
+
+void RegisterBestCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<BestOptions>();
+  CLI::App* command = app.add_subcommand(
+      "best",
+      "Show a sweep's best trial: its value, config and how to rerun it");
+  AddSweepIdArgument(command, &options->sweep_id);
+  AddJsonFlag(command, &options->json);
+  BindControllerCommand<BestOptions>(command, options, RunBest, run);
+}
+
+void RegisterStateChangeCommands(CLI::App& app, CommandRun* run) {
+  struct StateCommand {
+    const char* name;
+    v1::SweepAction action;
+    const char* description;
+  };
+  static constexpr StateCommand kCommands[] = {
+      {"pause", v1::SWEEP_ACTION_PAUSE,
+       "Pause a sweep: running trials go on, no new ones start"},
+      {"resume", v1::SWEEP_ACTION_RESUME, "Resume a paused sweep"},
+      {"stop", v1::SWEEP_ACTION_STOP,
+       "Stop a sweep: running trials finish, no new ones start"},
+      {"cancel", v1::SWEEP_ACTION_CANCEL,
+       "Cancel a sweep: running trials are killed"},
+  };
+  for (const StateCommand& spec : kCommands) {
+    auto options = std::make_shared<StateChangeOptions>();
+    options->action = spec.action;
+    CLI::App* command = app.add_subcommand(spec.name, spec.description);
+    AddSweepIdArgument(command, &options->sweep_id);
+    AddJsonFlag(command, &options->json);
+    BindControllerCommand<StateChangeOptions>(command, options, RunStateChange,
+                                              run);
+  }
+}
+
+}  // namespace sweep

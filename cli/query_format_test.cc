@@ -1,0 +1,240 @@
+// The text of the query commands, from proto messages (sweep_format.h,
+// trial_format.h, display_format.h).
+#include <limits>
+
+#include "cli/display_format.h"
+#include "cli/sweep_format.h"
+#include "cli/trial_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sweep {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int64_t kCreatedMs = 1714566896000;  // 2024-05-01T12:34:56Z
+
+v1::Sweep MakeSweep() {
+  v1::Sweep sweep;
+  sweep.set_id("abc123de");
+  sweep.set_name("lr-search");
+  sweep.set_method("grid");
+  sweep.set_state(v1::SWEEP_STATE_RUNNING);
+  sweep.set_created_ms(kCreatedMs);
+  sweep.set_metric_name("val_loss");
+  sweep.set_goal("minimize");
+  sweep.set_grid_points(144);
+  v1::TrialCounts& counts = *sweep.mutable_counts();
+  counts.set_total(12);
+  counts.set_running(3);
+  counts.set_finished(7);
+  counts.set_failed(1);
+  counts.set_stopped(1);
+  sweep.set_best_trial(7);
+  sweep.set_best_value(0.2345);
+  return sweep;
+}
+
+v1::Trial MakeTrial(int64_t number) {
+  v1::Trial trial;
+  trial.set_sweep_id("abc123de");
+  trial.set_number(number);
+  trial.set_state(v1::TRIAL_STATE_FINISHED);
+  trial.set_config_json(R"({"lr": 0.001, "optimizer": {"name": "adam"}})");
+  trial.set_host("gpu-01");
+  trial.set_agent_id("agent-7");
+  trial.set_created_ms(kCreatedMs);
+  trial.set_ended_ms(kCreatedMs + 185000);
+  trial.set_best_value(0.5);
+  (*trial.mutable_summary())["val_loss"] = 0.6;
+  (*trial.mutable_summary())["acc"] = 0.8;
+  (*trial.mutable_summary())["_step"] = 10;
+  return trial;
+}
+
+TEST(DisplayFormatTest, StatesDurationsAndTimes) {
+  EXPECT_EQ(SweepStateName(v1::SWEEP_STATE_CANCELED), "canceled");
+  EXPECT_EQ(TrialStateName(v1::TRIAL_STATE_STOPPED), "stopped");
+  EXPECT_EQ(TrialStateName(static_cast<v1::TrialState>(99)), "unknown");
+  EXPECT_EQ(FormatCompactDuration(absl::Seconds(42)), "42s");
+  EXPECT_EQ(FormatCompactDuration(absl::Seconds(185)), "3m05s");
+  EXPECT_EQ(FormatCompactDuration(absl::Minutes(123)), "2h03m");
+  EXPECT_EQ(FormatCompactDuration(absl::Hours(103)), "4d07h");
+  EXPECT_EQ(FormatIsoTime(kCreatedMs + 7), "2024-05-01T12:34:56.007Z");
+  EXPECT_EQ(FormatIsoTime(0), "");
+  EXPECT_EQ(FormatLocalTime(kCreatedMs, absl::UTCTimeZone()),
+            "2024-05-01 12:34:56");
+  EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::quiet_NaN()), "nan");
+}
+
+TEST(DisplayFormatTest, ProtoJsonKeepsProtoFieldNamesAndDefaults) {
+  const std::string json = ProtoToJson(MakeTrial(1));
+  EXPECT_THAT(json, HasSubstr("\"config_json\""));
+  EXPECT_THAT(json, HasSubstr("\"exit_code\": 0"));
+  EXPECT_THAT(json, Not(HasSubstr("configJson")));
+}
+
+TEST(SweepFormatTest, CreatedSweepNamesTheControllerOnlyWhenNotDefault) {
+  EXPECT_EQ(FormatCreatedSweep(MakeSweep(), "localhost:7420", true),
+            "Created sweep abc123de (grid, 144 points)\n"
+            "Run an agent with:\n"
+            "  sweep agent abc123de\n");
+  v1::Sweep bayes = MakeSweep();
+  bayes.set_method("bayes");
+  bayes.set_grid_points(0);
+  bayes.set_run_cap(50);
+  EXPECT_EQ(FormatCreatedSweep(bayes, "head:9000", false),
+            "Created sweep abc123de (bayes, run_cap 50)\n"
+            "Run an agent with:\n"
+            "  sweep agent abc123de --controller head:9000\n");
+}
+
+TEST(SweepFormatTest, SweepTable) {
+  v1::ListSweepsResponse response;
+  *response.add_sweeps() = MakeSweep();
+  v1::Sweep fresh = MakeSweep();
+  fresh.set_id("zz99yy88");
+  fresh.clear_best_value();
+  fresh.set_best_trial(0);
+  fresh.set_name("");
+  *response.add_sweeps() = fresh;
+  EXPECT_EQ(FormatSweepTable(response, absl::UTCTimeZone()),
+            "ID        NAME       METHOD  STATE    TRIALS         BEST  "
+            "CREATED\n"
+            "abc123de  lr-search  grid    running    3/12  0.2345 (#7)  "
+            "2024-05-01 12:34:56\n"
+            "zz99yy88  -          grid    running    3/12            -  "
+            "2024-05-01 12:34:56\n");
+  EXPECT_THAT(FormatSweepTable(v1::ListSweepsResponse(), absl::UTCTimeZone()),
+              HasSubstr("No sweeps yet"));
+}
+
+TEST(SweepFormatTest, StatusShowsCountsBestProgressAndEarlyTermination) {
+  v1::Sweep sweep = MakeSweep();
+  sweep.set_run_cap(50);
+  sweep.set_state(v1::SWEEP_STATE_PAUSED);
+  sweep.set_state_reason("paused by user");
+  sweep.set_early_terminate_json(R"({"type":"hyperband","bands":[3,9]})");
+  TrialList recent;
+  *recent.Add() = MakeTrial(12);
+  const std::string status = FormatSweepStatus(
+      sweep, recent, absl::FromUnixMillis(kCreatedMs), absl::UTCTimeZone());
+  EXPECT_THAT(status, HasSubstr("Sweep abc123de: lr-search\n"));
+  EXPECT_THAT(status, HasSubstr("  state:     paused (paused by user)\n"));
+  EXPECT_THAT(status, HasSubstr("  metric:    val_loss (minimize)\n"));
+  EXPECT_THAT(status, HasSubstr("  trials:    12: 3 running, 7 finished, 1 "
+                                "failed, 1 stopped\n"));
+  EXPECT_THAT(status, HasSubstr("  best:      #7, val_loss = 0.2345\n"));
+  EXPECT_THAT(status, HasSubstr("  progress:  12 of 144 grid points (8%); 12 "
+                                "of run_cap 50 (24%)\n"));
+  EXPECT_THAT(status, HasSubstr("Early termination:\n  {\n    \"type\": "
+                                "\"hyperband\",\n    \"bands\": [\n"));
+  EXPECT_THAT(status, HasSubstr("Recent trials:\n   #  STATE"));
+}
+
+TEST(SweepFormatTest, StateChange) {
+  v1::Sweep sweep = MakeSweep();
+  sweep.set_state(v1::SWEEP_STATE_FINISHED);
+  sweep.set_state_reason("stopped by user");
+  EXPECT_EQ(FormatStateChange(sweep),
+            "Sweep abc123de is now finished (stopped by user).\n");
+}
+
+TEST(TrialFormatTest, SummaryMetricsSkipTheSweepMetricAndBookkeeping) {
+  TrialList trials;
+  *trials.Add() = MakeTrial(1);
+  (*trials.Add() = MakeTrial(2)).mutable_summary()->insert({"zeta", 1});
+  EXPECT_THAT(ChooseSummaryMetrics(trials, "val_loss", 3),
+              ElementsAre("acc", "zeta"));
+  EXPECT_THAT(ChooseSummaryMetrics(trials, "val_loss", 1), ElementsAre("acc"));
+}
+
+TEST(TrialFormatTest, TableWithAStoppedTrial) {
+  TrialList trials;
+  *trials.Add() = MakeTrial(1);
+  v1::Trial& stopped = *trials.Add() = MakeTrial(2);
+  stopped.set_state(v1::TRIAL_STATE_STOPPED);
+  stopped.mutable_stop_decision()->set_rule("hyperband");
+  stopped.mutable_stop_decision()->set_band(9);
+  stopped.mutable_stop_decision()->set_value(0.532);
+  stopped.mutable_stop_decision()->set_threshold(0.41);
+  v1::Trial& running = *trials.Add() = MakeTrial(3);
+  running.set_state(v1::TRIAL_STATE_RUNNING);
+  running.set_ended_ms(0);
+  running.clear_best_value();
+  const std::string table =
+      FormatTrialTable(MakeSweep(), trials, {"acc"},
+                       absl::FromUnixMillis(kCreatedMs) + absl::Seconds(42));
+  EXPECT_EQ(table,
+            "#  STATE     BEST val_loss  acc  CONFIG                        "
+            "HOST    DURATION  STOP\n"
+            "1  finished            0.5  0.8  lr=0.001 optimizer.name=adam  "
+            "gpu-01     3m05s\n"
+            "2  stopped             0.5  0.8  lr=0.001 optimizer.name=adam  "
+            "gpu-01     3m05s  band 9: 0.532 vs 0.41\n"
+            "3  running               -  0.8  lr=0.001 optimizer.name=adam  "
+            "gpu-01       42s\n");
+}
+
+TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
+  v1::Trial trial = MakeTrial(4);
+  trial.set_state(v1::TRIAL_STATE_STOPPED);
+  trial.set_end_reason("early-terminated by hyperband");
+  trial.set_signal(15);
+  trial.set_metric_points(120);
+  trial.set_malformed_metric_lines(2);
+  trial.mutable_prediction()->set_mean(0.25);
+  trial.mutable_prediction()->set_stddev(0.03);
+  trial.mutable_prediction()->set_acquisition(1.5);
+  trial.mutable_stop_decision()->set_rule("hyperband");
+  trial.mutable_stop_decision()->set_band(9);
+  trial.mutable_stop_decision()->set_value(0.532);
+  trial.mutable_stop_decision()->set_threshold(0.41);
+  std::string log;
+  for (int i = 1; i <= 30; ++i) log += "line " + std::to_string(i) + "\n";
+  trial.set_log_tail(log);
+  v1::MetricPoint& point = *trial.add_history();
+  point.set_step(1);
+  point.set_time_ms(kCreatedMs + 5000);
+  (*point.mutable_values())["val_loss"] = 0.9;
+
+  const std::string detail =
+      FormatTrialDetail(MakeSweep(), trial, absl::FromUnixMillis(kCreatedMs),
+                        absl::UTCTimeZone(), /*log_lines=*/3);
+  EXPECT_THAT(detail, HasSubstr("Trial #4 of sweep abc123de\n"));
+  EXPECT_THAT(detail, HasSubstr("  end reason:     early-terminated by "
+                                "hyperband\n"));
+  EXPECT_THAT(detail, HasSubstr("  agent:          agent-7 on gpu-01\n"));
+  EXPECT_THAT(detail, HasSubstr("  exit:           signal 15\n"));
+  EXPECT_THAT(detail,
+              HasSubstr("  metric:         val_loss = 0.5 (best, minimize)\n"));
+  EXPECT_THAT(detail, HasSubstr("  metric points:  120 stored, 2 malformed "
+                                "lines ignored\n"));
+  EXPECT_THAT(detail, HasSubstr("  prediction:     mean 0.25 \u00b1 0.03, "
+                                "acquisition 1.5\n"));
+  EXPECT_THAT(detail, HasSubstr("  stopped:        hyperband at band 9: value "
+                                "0.532, threshold 0.41\n"));
+  EXPECT_THAT(detail, HasSubstr("Config:\n  {\n    \"lr\": 0.001,\n"));
+  EXPECT_THAT(detail, HasSubstr("Summary (last values):\n  _step:     10\n"
+                                "  acc:       0.8\n  val_loss:  0.6\n"));
+  EXPECT_THAT(detail, HasSubstr("History:\n  STEP  ELAPSED  val_loss\n"
+                                "     1       5s       0.9\n"));
+  EXPECT_THAT(detail, HasSubstr("Log tail:\n  (27 earlier lines not shown; "
+                                "--json prints all)\n  line 28\n  line 29\n"
+                                "  line 30\n"));
+}
+
+TEST(TrialFormatTest, BestTrialShowsValueAndConfig) {
+  const std::string best = FormatBestTrial(MakeSweep(), MakeTrial(7),
+                                           absl::FromUnixMillis(kCreatedMs));
+  EXPECT_THAT(best, HasSubstr("Best trial of sweep abc123de: #7, val_loss = "
+                              "0.5 (minimize)\n"));
+  EXPECT_THAT(best, HasSubstr("\"optimizer\": {\n    \"name\": \"adam\"\n"));
+  EXPECT_THAT(best, HasSubstr("sweep trials abc123de 7"));
+}
+
+}  // namespace
+}  // namespace sweep

@@ -1,0 +1,175 @@
+#include "cli/sweep_format.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cli/display_format.h"
+#include "cli/table.h"
+#include "cli/trial_format.h"
+#include "search/value.h"
+
+namespace sweep {
+namespace {
+
+using Align = TableColumn::Align;
+
+std::string MethodSummary(const v1::Sweep& sweep) {
+  std::string summary = sweep.method();
+  if (sweep.grid_points() > 0) {
+    absl::StrAppend(&summary, ", ", sweep.grid_points(),
+                    sweep.grid_points() == 1 ? " point" : " points");
+  }
+  if (sweep.run_cap() > 0)
+    absl::StrAppend(&summary, ", run_cap ", sweep.run_cap());
+  return summary;
+}
+
+std::string StateWithReason(const v1::Sweep& sweep) {
+  std::string state = SweepStateName(sweep.state());
+  if (!sweep.state_reason().empty()) {
+    absl::StrAppend(&state, " (", sweep.state_reason(), ")");
+  }
+  return state;
+}
+
+std::string BestCell(const v1::Sweep& sweep) {
+  if (sweep.best_trial() == 0 || !sweep.has_best_value()) return kMissingCell;
+  return absl::StrCat(FormatMetricValue(sweep.best_value()), " (#",
+                      sweep.best_trial(), ")");
+}
+
+// "12: 3 running, 7 finished, 2 failed", naming only states that occur.
+std::string CountsField(const v1::TrialCounts& counts) {
+  const std::pair<const char*, int64_t> by_state[] = {
+      {"running", counts.running()}, {"finished", counts.finished()},
+      {"failed", counts.failed()},   {"crashed", counts.crashed()},
+      {"killed", counts.killed()},   {"stopped", counts.stopped()}};
+  std::vector<std::string> parts;
+  for (const auto& [state, count] : by_state) {
+    if (count > 0) parts.push_back(absl::StrCat(count, " ", state));
+  }
+  std::string field = absl::StrCat(counts.total());
+  if (!parts.empty()) absl::StrAppend(&field, ": ", absl::StrJoin(parts, ", "));
+  return field;
+}
+
+std::string MetricField(const v1::Sweep& sweep) {
+  if (sweep.metric_name().empty()) return "none";
+  return absl::StrCat(sweep.metric_name(), " (", sweep.goal(), ")");
+}
+
+std::string BestField(const v1::Sweep& sweep) {
+  if (sweep.best_trial() == 0 || !sweep.has_best_value()) return "none yet";
+  return absl::StrCat("#", sweep.best_trial(), ", ", sweep.metric_name(), " = ",
+                      FormatMetricValue(sweep.best_value()));
+}
+
+std::string Percent(int64_t part, uint64_t whole) {
+  return absl::StrCat(static_cast<int64_t>(100.0 * static_cast<double>(part) /
+                                           static_cast<double>(whole)),
+                      "%");
+}
+
+// Trials started against the sweep's bounds: grid points and run_cap.
+std::string ProgressField(const v1::Sweep& sweep) {
+  const int64_t total = sweep.counts().total();
+  std::vector<std::string> parts;
+  if (sweep.grid_points() > 0) {
+    parts.push_back(absl::StrCat(total, " of ", sweep.grid_points(),
+                                 " grid points (",
+                                 Percent(total, sweep.grid_points()), ")"));
+  }
+  if (sweep.run_cap() > 0) {
+    parts.push_back(absl::StrCat(
+        total, " of run_cap ", sweep.run_cap(), " (",
+        Percent(total, static_cast<uint64_t>(sweep.run_cap())), ")"));
+  }
+  return absl::StrJoin(parts, "; ");
+}
+
+// The JSON indented under a heading; text that is not JSON is shown as is.
+std::string PrettyJson(const std::string& json) {
+  const Value parsed =
+      Value::parse(json, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return json;
+  return parsed.dump(2, ' ', /*ensure_ascii=*/false,
+                     Value::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string FormatCreatedSweep(const v1::Sweep& sweep,
+                               const std::string& controller_address,
+                               bool is_default_address) {
+  std::string command = absl::StrCat("sweep agent ", sweep.id());
+  if (!is_default_address) {
+    absl::StrAppend(&command, " --controller ", controller_address);
+  }
+  return absl::StrCat("Created sweep ", sweep.id(), " (", MethodSummary(sweep),
+                      ")\nRun an agent with:\n  ", command, "\n");
+}
+
+std::string FormatTrialProgress(const v1::TrialCounts& counts) {
+  return absl::StrCat(counts.running(), "/", counts.total());
+}
+
+std::string FormatSweepTable(const v1::ListSweepsResponse& response,
+                             absl::TimeZone zone) {
+  if (response.sweeps().empty()) {
+    return "No sweeps yet. Create one with `sweep create FILE.yaml`.\n";
+  }
+  TextTable table({{"ID", Align::kLeft, 12},
+                   {"NAME", Align::kLeft, 32},
+                   {"METHOD", Align::kLeft, 8},
+                   {"STATE", Align::kLeft, 10},
+                   {"TRIALS", Align::kRight, 16},
+                   {"BEST", Align::kRight, 24},
+                   {"CREATED", Align::kLeft, 20}});
+  for (const v1::Sweep& sweep : response.sweeps()) {
+    table.AddRow({sweep.id(),
+                  sweep.name().empty() ? kMissingCell : sweep.name(),
+                  sweep.method(), SweepStateName(sweep.state()),
+                  FormatTrialProgress(sweep.counts()), BestCell(sweep),
+                  FormatLocalTime(sweep.created_ms(), zone)});
+  }
+  return table.Render();
+}
+
+std::string FormatSweepStatus(
+    const v1::Sweep& sweep,
+    const google::protobuf::RepeatedPtrField<v1::Trial>& recent_trials,
+    absl::Time now, absl::TimeZone zone) {
+  std::string out = absl::StrCat("Sweep ", sweep.id());
+  if (!sweep.name().empty()) absl::StrAppend(&out, ": ", sweep.name());
+  absl::StrAppend(&out, "\n");
+  absl::StrAppend(
+      &out,
+      FormatFieldList({{"method", sweep.method()},
+                       {"state", StateWithReason(sweep)},
+                       {"metric", MetricField(sweep)},
+                       {"trials", CountsField(sweep.counts())},
+                       {"best", BestField(sweep)},
+                       {"progress", ProgressField(sweep)},
+                       {"created", FormatLocalTime(sweep.created_ms(), zone)}},
+                      2));
+  if (!sweep.early_terminate_json().empty()) {
+    absl::StrAppend(&out, "Early termination:\n",
+                    IndentLines(PrettyJson(sweep.early_terminate_json()), 2));
+  }
+  if (!recent_trials.empty()) {
+    const std::vector<std::string> metrics = ChooseSummaryMetrics(
+        recent_trials, sweep.metric_name(), kDefaultSummaryColumns);
+    absl::StrAppend(
+        &out, "Recent trials:\n",
+        IndentLines(FormatTrialTable(sweep, recent_trials, metrics, now), 2));
+  }
+  return out;
+}
+
+std::string FormatStateChange(const v1::Sweep& sweep) {
+  return absl::StrCat("Sweep ", sweep.id(), " is now ", StateWithReason(sweep),
+                      ".\n");
+}
+
+}  // namespace sweep

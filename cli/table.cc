@@ -1,0 +1,92 @@
+#include "cli/table.h"
+
+#include <algorithm>
+
+namespace sweep {
+namespace {
+
+bool IsContinuationByte(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
+bool IsControl(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte < 0x20 || byte == 0x7F;
+}
+
+void AppendPadding(std::size_t count, std::string* line) {
+  line->append(count, ' ');
+}
+
+}  // namespace
+
+std::size_t DisplayWidth(absl::string_view text) {
+  return static_cast<std::size_t>(std::count_if(
+      text.begin(), text.end(), [](char c) { return !IsContinuationByte(c); }));
+}
+
+std::string FitCell(absl::string_view text, std::size_t max_width) {
+  std::string clean(text);
+  std::replace_if(clean.begin(), clean.end(), IsControl, ' ');
+  if (DisplayWidth(clean) <= max_width) return clean;
+  if (max_width == 0) return "";
+  // Keep max_width - 1 characters, then the ellipsis.
+  std::size_t kept = 0;
+  std::size_t end = 0;
+  while (end < clean.size()) {
+    if (!IsContinuationByte(clean[end])) {
+      if (kept == max_width - 1) break;
+      ++kept;
+    }
+    ++end;
+  }
+  clean.resize(end);
+  return clean + "\u2026";
+}
+
+TextTable::TextTable(std::vector<TableColumn> columns)
+    : columns_(std::move(columns)) {}
+
+void TextTable::AddRow(std::vector<std::string> cells) {
+  cells.resize(columns_.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    cells[i] = FitCell(cells[i], columns_[i].max_width);
+  }
+  rows_.push_back(std::move(cells));
+}
+
+std::string TextTable::Render() const {
+  std::vector<std::size_t> widths(columns_.size());
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    widths[i] = DisplayWidth(columns_[i].header);
+    for (const std::vector<std::string>& row : rows_) {
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    }
+  }
+  auto render_line = [&](auto cell_at) {
+    std::string line;
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+      const std::string& cell = cell_at(i);
+      const std::size_t padding = widths[i] - DisplayWidth(cell);
+      if (i > 0) line += "  ";
+      if (columns_[i].align == TableColumn::Align::kRight) {
+        AppendPadding(padding, &line);
+        line += cell;
+      } else {
+        line += cell;
+        AppendPadding(padding, &line);
+      }
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    return line + "\n";
+  };
+  std::string out = render_line(
+      [&](std::size_t i) -> const std::string& { return columns_[i].header; });
+  for (const std::vector<std::string>& row : rows_) {
+    out += render_line(
+        [&](std::size_t i) -> const std::string& { return row[i]; });
+  }
+  return out;
+}
+
+}  // namespace sweep

@@ -1,0 +1,54 @@
+// A small aligned text table for terminal output: a header row, then data
+// rows, columns separated by two spaces. Widths count UTF-8 code points, so
+// non-ASCII parameter values line up. Thread-compatible.
+#ifndef SWEEP_CLI_TABLE_H_
+#define SWEEP_CLI_TABLE_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace sweep {
+
+struct TableColumn {
+  enum class Align { kLeft, kRight };
+
+  std::string header;
+  Align align = Align::kLeft;
+  // Longer cells are cut to this many code points, the last one an ellipsis.
+  std::size_t max_width = 40;
+};
+
+class TextTable {
+ public:
+  explicit TextTable(std::vector<TableColumn> columns);
+
+  // A row with fewer cells than columns is padded with empty cells; extra
+  // cells are dropped. Control characters (newlines, tabs) become spaces so
+  // a row stays on one line.
+  void AddRow(std::vector<std::string> cells);
+
+  std::size_t row_count() const { return rows_.size(); }
+
+  // The header and every row, each line ending in '\n', without trailing
+  // spaces.
+  std::string Render() const;
+
+ private:
+  std::vector<TableColumn> columns_;
+  std::vector<std::vector<std::string>> rows_;  // Already sanitized and cut.
+};
+
+// The number of code points in UTF-8 text: the bytes that start a character.
+std::size_t DisplayWidth(absl::string_view text);
+
+// `text` with control characters replaced by spaces, cut to at most
+// `max_width` code points: a cut text ends in "…". Never splits a UTF-8
+// sequence.
+std::string FitCell(absl::string_view text, std::size_t max_width);
+
+}  // namespace sweep
+
+#endif  // SWEEP_CLI_TABLE_H_

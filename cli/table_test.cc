@@ -1,0 +1,67 @@
+#include "cli/table.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sweep {
+namespace {
+
+using Align = TableColumn::Align;
+
+TEST(TextTableTest, AlignsColumnsWithoutTrailingSpaces) {
+  TextTable table({{"#", Align::kRight}, {"STATE"}, {"VALUE", Align::kRight}});
+  table.AddRow({"1", "running", "0.5"});
+  table.AddRow({"12", "finished", "0.25"});
+  EXPECT_EQ(table.Render(),
+            " #  STATE     VALUE\n"
+            " 1  running     0.5\n"
+            "12  finished   0.25\n");
+}
+
+TEST(TextTableTest, LastLeftAlignedColumnHasNoPadding) {
+  TextTable table({{"A"}, {"B"}});
+  table.AddRow({"x", "long value"});
+  table.AddRow({"y", "v"});
+  EXPECT_EQ(table.Render(), "A  B\nx  long value\ny  v\n");
+}
+
+TEST(TextTableTest, LongCellsAreCutWithAnEllipsis) {
+  TextTable table({{"CONFIG", Align::kLeft, 8}});
+  table.AddRow({"lr=0.001 batch=32"});
+  EXPECT_EQ(table.Render(), "CONFIG\nlr=0.00\u2026\n");
+}
+
+TEST(TextTableTest, ShortRowsArePaddedAndExtraCellsDropped) {
+  TextTable table({{"A"}, {"B"}});
+  table.AddRow({"1"});
+  table.AddRow({"2", "b", "dropped"});
+  EXPECT_EQ(table.Render(), "A  B\n1\n2  b\n");
+  EXPECT_EQ(table.row_count(), 2u);
+}
+
+TEST(TextTableTest, NonAsciiCellsAlignByCodePoints) {
+  TextTable table({{"NAME"}, {"X"}});
+  table.AddRow({"\u00e9t\u00e9", "1"});  // "été": 3 code points, 5 bytes.
+  table.AddRow({"abcd", "2"});
+  EXPECT_EQ(table.Render(), "NAME  X\n\u00e9t\u00e9   1\nabcd  2\n");
+}
+
+TEST(FitCellTest, ReplacesControlCharactersSoARowStaysOnOneLine) {
+  EXPECT_EQ(FitCell("a\nb\tc\rd", 40), "a b c d");
+}
+
+TEST(FitCellTest, NeverSplitsAMultiByteCharacter) {
+  // Each "ü" is 2 bytes; a cut after 2 code points keeps whole characters.
+  EXPECT_EQ(FitCell("\u00fc\u00fc\u00fc\u00fc", 3), "\u00fc\u00fc\u2026");
+  EXPECT_EQ(DisplayWidth(FitCell("\u00fc\u00fc\u00fc\u00fc", 3)), 3u);
+}
+
+TEST(FitCellTest, EdgeWidths) {
+  EXPECT_EQ(FitCell("abc", 3), "abc");
+  EXPECT_EQ(FitCell("abcd", 1), "\u2026");
+  EXPECT_EQ(FitCell("abcd", 0), "");
+  EXPECT_EQ(FitCell("", 0), "");
+}
+
+}  // namespace
+}  // namespace sweep

@@ -1,0 +1,293 @@
+#include "cli/trial_format.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cli/display_format.h"
+#include "cli/table.h"
+#include "cli/trial_config.h"
+
+namespace sweep {
+namespace {
+
+using Align = TableColumn::Align;
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+std::optional<double> BestValue(const v1::Trial& trial) {
+  if (!trial.has_best_value()) return std::nullopt;
+  return trial.best_value();
+}
+
+std::string SummaryCell(const v1::Trial& trial, const std::string& metric) {
+  const auto it = trial.summary().find(metric);
+  return it == trial.summary().end() ? kMissingCell
+                                     : FormatMetricValue(it->second);
+}
+
+std::string HostCell(const v1::Trial& trial) {
+  if (!trial.host().empty()) return trial.host();
+  return trial.agent_id().empty() ? kMissingCell : trial.agent_id();
+}
+
+std::string DurationCell(const v1::Trial& trial, absl::Time now) {
+  const std::optional<absl::Duration> duration = TrialDuration(trial, now);
+  return duration ? FormatCompactDuration(*duration) : kMissingCell;
+}
+
+bool AnyStopDecision(const TrialList& trials) {
+  return std::any_of(trials.begin(), trials.end(),
+                     [](const v1::Trial& t) { return t.has_stop_decision(); });
+}
+
+std::vector<TableColumn> TrialTableColumns(
+    const v1::Sweep& sweep, const std::vector<std::string>& summary_metrics,
+    bool with_stop) {
+  std::vector<TableColumn> columns = {{"#", Align::kRight, 10},
+                                      {"STATE", Align::kLeft, 10}};
+  if (!sweep.metric_name().empty()) {
+    columns.push_back(
+        {absl::StrCat("BEST ", sweep.metric_name()), Align::kRight, 14});
+  }
+  for (const std::string& metric : summary_metrics) {
+    columns.push_back({metric, Align::kRight, 14});
+  }
+  columns.push_back({"CONFIG", Align::kLeft, 60});
+  columns.push_back({"HOST", Align::kLeft, 20});
+  columns.push_back({"DURATION", Align::kRight, 10});
+  if (with_stop) columns.push_back({"STOP", Align::kLeft, 40});
+  return columns;
+}
+
+std::string ExitCell(const v1::Trial& trial) {
+  if (trial.ended_ms() == 0) return "";
+  if (trial.signal() != 0) return absl::StrCat("signal ", trial.signal());
+  return absl::StrCat(trial.exit_code());
+}
+
+std::string BestValueField(const v1::Sweep& sweep, const v1::Trial& trial) {
+  if (sweep.metric_name().empty()) return "";
+  return absl::StrCat(sweep.metric_name(), " = ",
+                      FormatOptionalValue(BestValue(trial)), " (best, ",
+                      sweep.goal(), ")");
+}
+
+std::string PredictionField(const v1::Trial& trial) {
+  if (!trial.has_prediction()) return "";
+  const v1::Prediction& p = trial.prediction();
+  return absl::StrCat("mean ", FormatMetricValue(p.mean()), " \u00b1 ",
+                      FormatMetricValue(p.stddev()), ", acquisition ",
+                      FormatMetricValue(p.acquisition()));
+}
+
+std::string StopDecisionField(const v1::Trial& trial) {
+  if (!trial.has_stop_decision()) return "";
+  const v1::StopDecision& d = trial.stop_decision();
+  return absl::StrCat(d.rule().empty() ? "stopping rule" : d.rule(),
+                      " at band ", d.band(), ": value ",
+                      FormatMetricValue(d.value()), ", threshold ",
+                      FormatMetricValue(d.threshold()));
+}
+
+std::string MetricPointsField(const v1::Trial& trial) {
+  std::string field = absl::StrCat(trial.metric_points(), " stored");
+  if (trial.malformed_metric_lines() > 0) {
+    absl::StrAppend(&field, ", ", trial.malformed_metric_lines(),
+                    " malformed lines ignored");
+  }
+  return field;
+}
+
+std::string AgentField(const v1::Trial& trial) {
+  if (trial.agent_id().empty()) return trial.host();
+  if (trial.host().empty()) return trial.agent_id();
+  return absl::StrCat(trial.agent_id(), " on ", trial.host());
+}
+
+Fields TrialFields(const v1::Sweep& sweep, const v1::Trial& trial,
+                   absl::Time now, absl::TimeZone zone) {
+  return {
+      {"state", TrialStateName(trial.state())},
+      {"end reason", trial.end_reason()},
+      {"agent", AgentField(trial)},
+      {"created", FormatLocalTime(trial.created_ms(), zone)},
+      {"ended",
+       trial.ended_ms() == 0 ? "" : FormatLocalTime(trial.ended_ms(), zone)},
+      {"duration", DurationCell(trial, now)},
+      {"exit", ExitCell(trial)},
+      {"metric", BestValueField(sweep, trial)},
+      {"metric points", MetricPointsField(trial)},
+      {"prediction", PredictionField(trial)},
+      {"stopped", StopDecisionField(trial)},
+  };
+}
+
+// Every metric the summary holds, aligned, in name order.
+std::string FormatSummary(const v1::Trial& trial) {
+  const std::map<std::string, double> sorted(trial.summary().begin(),
+                                             trial.summary().end());
+  Fields fields;
+  for (const auto& [name, value] : sorted) {
+    fields.emplace_back(name, FormatMetricValue(value));
+  }
+  return FormatFieldList(fields, 2);
+}
+
+std::string FormatHistory(const v1::Sweep& sweep, const v1::Trial& trial) {
+  std::set<std::string> names;
+  for (const v1::MetricPoint& point : trial.history()) {
+    for (const auto& [name, value] : point.values()) names.insert(name);
+  }
+  std::vector<std::string> ordered;
+  if (names.erase(sweep.metric_name()) > 0) {
+    ordered.push_back(sweep.metric_name());
+  }
+  ordered.insert(ordered.end(), names.begin(), names.end());
+  std::vector<TableColumn> columns = {{"STEP", Align::kRight, 12},
+                                      {"ELAPSED", Align::kRight, 10}};
+  for (const std::string& name : ordered) {
+    columns.push_back({name, Align::kRight, 14});
+  }
+  TextTable table(std::move(columns));
+  for (const v1::MetricPoint& point : trial.history()) {
+    std::vector<std::string> row = {absl::StrCat(point.step()),
+                                    FormatCompactDuration(absl::Milliseconds(
+                                        point.time_ms() - trial.created_ms()))};
+    for (const std::string& name : ordered) {
+      const auto it = point.values().find(name);
+      row.push_back(it == point.values().end() ? ""
+                                               : FormatMetricValue(it->second));
+    }
+    table.AddRow(std::move(row));
+  }
+  return table.Render();
+}
+
+// The last `count` lines of the log, each indented, with a note on how many
+// came before.
+std::string FormatLogTail(const std::string& log_tail, int count) {
+  std::vector<absl::string_view> lines = absl::StrSplit(log_tail, '\n');
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  const std::size_t shown =
+      std::min(lines.size(), static_cast<std::size_t>(std::max(count, 0)));
+  std::string out;
+  if (shown < lines.size()) {
+    absl::StrAppend(&out, "  (", lines.size() - shown,
+                    " earlier lines not shown; --json prints all)\n");
+  }
+  for (std::size_t i = lines.size() - shown; i < lines.size(); ++i) {
+    absl::StrAppend(&out, "  ", lines[i], "\n");
+  }
+  return out;
+}
+
+std::string PrettyConfig(const std::string& config_json) {
+  return ParseTrialConfig(config_json)
+      .dump(2, ' ', /*ensure_ascii=*/false, Value::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::vector<std::string> ChooseSummaryMetrics(const TrialList& trials,
+                                              const std::string& sweep_metric,
+                                              std::size_t limit) {
+  std::set<std::string> names;
+  for (const v1::Trial& trial : trials) {
+    for (const auto& [name, value] : trial.summary()) {
+      if (name != sweep_metric && !absl::StartsWith(name, "_")) {
+        names.insert(name);
+      }
+    }
+  }
+  std::vector<std::string> chosen(names.begin(), names.end());
+  if (chosen.size() > limit) chosen.resize(limit);
+  return chosen;
+}
+
+std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
+                             const std::vector<std::string>& summary_metrics,
+                             absl::Time now) {
+  const bool with_stop = AnyStopDecision(trials);
+  TextTable table(TrialTableColumns(sweep, summary_metrics, with_stop));
+  for (const v1::Trial& trial : trials) {
+    std::vector<std::string> row = {absl::StrCat(trial.number()),
+                                    TrialStateName(trial.state())};
+    if (!sweep.metric_name().empty()) {
+      row.push_back(FormatOptionalValue(BestValue(trial)));
+    }
+    for (const std::string& metric : summary_metrics) {
+      row.push_back(SummaryCell(trial, metric));
+    }
+    row.push_back(CompactConfig(trial.config_json()));
+    row.push_back(HostCell(trial));
+    row.push_back(DurationCell(trial, now));
+    if (with_stop) {
+      row.push_back(trial.has_stop_decision()
+                        ? FormatStopDecisionShort(trial.stop_decision())
+                        : "");
+    }
+    table.AddRow(std::move(row));
+  }
+  return table.Render();
+}
+
+std::string FormatStopDecisionShort(const v1::StopDecision& decision) {
+  return absl::StrCat("band ", decision.band(), ": ",
+                      FormatMetricValue(decision.value()), " vs ",
+                      FormatMetricValue(decision.threshold()));
+}
+
+std::string FormatTrialDetail(const v1::Sweep& sweep, const v1::Trial& trial,
+                              absl::Time now, absl::TimeZone zone,
+                              int log_lines) {
+  std::string out = absl::StrCat("Trial #", trial.number(), " of sweep ",
+                                 trial.sweep_id(), "\n");
+  absl::StrAppend(&out,
+                  FormatFieldList(TrialFields(sweep, trial, now, zone), 2));
+  absl::StrAppend(&out, "Config:\n",
+                  IndentLines(PrettyConfig(trial.config_json()), 2));
+  if (!trial.summary().empty()) {
+    absl::StrAppend(&out, "Summary (last values):\n", FormatSummary(trial));
+  }
+  if (!trial.history().empty()) {
+    absl::StrAppend(&out, "History:\n",
+                    IndentLines(FormatHistory(sweep, trial), 2));
+  }
+  if (!trial.log_tail().empty()) {
+    absl::StrAppend(&out, "Log tail:\n",
+                    FormatLogTail(trial.log_tail(), log_lines));
+  }
+  return out;
+}
+
+std::string FormatBestTrial(const v1::Sweep& sweep, const v1::Trial& trial,
+                            absl::Time now) {
+  std::string out = absl::StrCat("Best trial of sweep ", trial.sweep_id(),
+                                 ": #", trial.number());
+  if (!sweep.metric_name().empty()) {
+    absl::StrAppend(&out, ", ", sweep.metric_name(), " = ",
+                    FormatOptionalValue(BestValue(trial)), " (", sweep.goal(),
+                    ")");
+  }
+  absl::StrAppend(&out, "\n");
+  absl::StrAppend(&out,
+                  FormatFieldList({{"state", TrialStateName(trial.state())},
+                                   {"host", HostCell(trial)},
+                                   {"duration", DurationCell(trial, now)}},
+                                  2));
+  absl::StrAppend(&out, "Config:\n", PrettyConfig(trial.config_json()), "\n");
+  absl::StrAppend(
+      &out,
+      "To rerun it, start the sweep's program with this config (it is what "
+      "${args_json} held); `sweep trials ",
+      trial.sweep_id(), " ", trial.number(), "` shows the trial in full.\n");
+  return out;
+}
+
+}  // namespace sweep
