@@ -59,6 +59,7 @@ void RegisterServerCommand(CLI::App& app, CommandRun* run) {
 
 void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
   auto options = std::make_shared<AgentOptions>();
+  options->controller.clear();  // Empty: $SWEEP_CONTROLLER, else the default.
   auto gpus = std::make_shared<std::string>();
   auto grace_seconds = std::make_shared<double>(10.0);
   CLI::App* command = app.add_subcommand(

@@ -593,6 +593,9 @@ absl::Status ReadFailure(const absl::Status& status) {
 // ---------------------------------------------------------------------------
 // The store.
 
+// Thread-safe. One writer thread owns the write connection and commits
+// whatever is queued as one transaction; reads share one read connection,
+// which in WAL mode sees the last commit and never blocks the writer.
 class Store::Impl {
  public:
   static absl::StatusOr<std::unique_ptr<Impl>> Open(
