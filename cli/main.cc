@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/daemon_commands.h"
+#include "cli/run_command.h"
 #include "cli/export_command.h"
 #include "cli/query_commands.h"
 #include "cli/validate_command.h"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   sweep::RegisterExportCommand(app, &run);
   sweep::RegisterServerCommand(app, &run);
   sweep::RegisterAgentCommand(app, &run);
+  sweep::RegisterRunCommand(app, &run);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,322 @@
+#include "cli/run_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "agent/agent.h"
+#include "agent/program_lookup.h"
+#include "cli/daemon_commands.h"
+#include "cli/definition_file.h"
+#include "cli/display_format.h"
+#include "cli/trial_format.h"
+#include "controller/server.h"
+#include "search/command_template.h"
+
+namespace sweep {
+namespace {
+
+struct RunOptions {
+  std::string file;
+  int agents = 2;
+  int64_t count = 0;
+  std::string data_dir;
+  std::string workdir = "sweep-runs";
+  std::string interpreter;
+  bool wandb_shim = false;
+  bool stdout_metrics = false;
+  double kill_grace_seconds = 10;
+};
+
+// Calls an asynchronous manager method and waits for its completion.
+template <typename Request, typename Response, typename Method>
+absl::Status CallManager(SweepManager& manager, Method method,
+                         const Request& request, Response* response) {
+  absl::Notification done;
+  absl::Status result;
+  (manager.*method)(request, response, [&](const absl::Status& status) {
+    result = status;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+std::string ProgressLine(const v1::Sweep& sweep, absl::Duration elapsed) {
+  const v1::TrialCounts& c = sweep.counts();
+  std::string line = absl::StrFormat(
+      "[%s] %s: %d trials, %d running, %d finished", FormatCompactDuration(elapsed),
+      SweepStateName(sweep.state()), c.total(), c.running(), c.finished());
+  if (c.stopped() > 0) absl::StrAppend(&line, ", ", c.stopped(), " stopped");
+  if (c.failed() > 0) absl::StrAppend(&line, ", ", c.failed(), " failed");
+  if (c.crashed() > 0) absl::StrAppend(&line, ", ", c.crashed(), " crashed");
+  if (c.killed() > 0) absl::StrAppend(&line, ", ", c.killed(), " killed");
+  if (sweep.grid_points() > 0) {
+    absl::StrAppend(&line, " of ", sweep.grid_points(), " grid points");
+  } else if (sweep.run_cap() > 0) {
+    absl::StrAppend(&line, " of run_cap ", sweep.run_cap());
+  }
+  if (sweep.has_best_value()) {
+    absl::StrAppend(&line, " | best ", sweep.metric_name(), " ",
+                    FormatMetricValue(sweep.best_value()), " (#",
+                    sweep.best_trial(), ")");
+  }
+  return line;
+}
+
+// The argv that reruns a trial, shell-quoted for display.
+std::string RerunCommand(const v1::Sweep& sweep, const v1::Trial& trial,
+                         const std::string& interpreter) {
+  ParsedDefinition parsed =
+      ParseSweepDefinition(sweep.definition_yaml(), "sweep.yaml");
+  if (!parsed.ok()) return "";
+  CommandEnvironment env;
+  env.interpreter = interpreter;
+  env.args_json_file = "params.json";
+  env.getenv = [](absl::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+  const Value config = Value::parse(trial.config_json(), nullptr, false);
+  absl::StatusOr<std::vector<std::string>> argv = ExpandCommandTokens(
+      parsed.spec->command, parsed.spec->program.value_or(""), config, env);
+  if (!argv.ok()) return "";
+  std::vector<std::string> shown;
+  for (const std::string& token : *argv) {
+    if (!token.empty() && token.find_first_of(" \t\n'\"\\$`!*?[]{}()<>|&;#~") ==
+                              std::string::npos) {
+      shown.push_back(token);
+      continue;
+    }
+    std::string quoted = "'";
+    for (char ch : token) {
+      quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    }
+    shown.push_back(quoted + "'");
+  }
+  return absl::StrJoin(shown, " ");
+}
+
+void PrintSummary(SweepManager& manager, const std::string& sweep_id,
+                  const std::string& interpreter) {
+  v1::GetSweepRequest get;
+  get.set_sweep_id(sweep_id);
+  v1::Sweep sweep;
+  if (!manager.GetSweep(get, &sweep).ok()) return;
+  v1::ListTrialsRequest list;
+  list.set_sweep_id(sweep_id);
+  list.set_page_size(10'000);
+  v1::ListTrialsResponse trials;
+  if (manager.ListTrials(list, &trials).ok() && trials.trials_size() > 0) {
+    // The best few, or the last few when there is no metric.
+    TrialList shown = trials.trials();
+    if (sweep.has_best_value()) {
+      const bool maximize = sweep.goal() == "maximize";
+      std::stable_sort(shown.begin(), shown.end(),
+                       [maximize](const v1::Trial& a, const v1::Trial& b) {
+                         if (a.has_best_value() != b.has_best_value()) {
+                           return a.has_best_value();
+                         }
+                         return maximize ? a.best_value() > b.best_value()
+                                         : a.best_value() < b.best_value();
+                       });
+    }
+    while (shown.size() > 10) shown.RemoveLast();
+    std::cout << "\n"
+              << (sweep.has_best_value() ? "Best trials:\n" : "Trials:\n")
+              << FormatTrialTable(
+                     sweep, shown,
+                     ChooseSummaryMetrics(shown, sweep.metric_name(),
+                                          kDefaultSummaryColumns),
+                     absl::Now());
+  }
+  if (!sweep.has_best_value()) return;
+  v1::GetBestTrialRequest best_request;
+  best_request.set_sweep_id(sweep_id);
+  v1::Trial best;
+  if (!manager.GetBestTrial(best_request, &best).ok()) return;
+  std::cout << "\nBest: trial " << best.number() << ", "
+            << sweep.metric_name() << " = "
+            << FormatMetricValue(best.best_value()) << "\n  config:  "
+            << best.config_json() << "\n";
+  const std::string command = RerunCommand(sweep, best, interpreter);
+  if (!command.empty()) std::cout << "  command: " << command << "\n";
+}
+
+int RunLocalSweep(RunOptions options) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::string text;
+  Diagnostic read_error;
+  if (!ReadDefinitionText(options.file, &text, &read_error)) {
+    std::cerr << read_error.ToString() << "\n";
+    return 1;
+  }
+  ServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  server_options.data_dir =
+      options.data_dir.empty() ? DefaultDataDir() : options.data_dir;
+  absl::StatusOr<std::unique_ptr<ControllerServer>> server =
+      ControllerServer::Start(server_options);
+  if (!server.ok()) {
+    std::cerr << "sweep run: " << server.status().message() << "\n";
+    return 1;
+  }
+  SweepManager& manager = *(*server)->manager();
+  v1::CreateSweepRequest create;
+  create.set_definition_yaml(text);
+  create.set_file_name(options.file);
+  v1::CreateSweepResponse created;
+  const absl::Status create_status = CallManager(
+      manager, &SweepManager::CreateSweep, create, &created);
+  for (const std::string& warning : created.warnings()) {
+    std::cerr << warning << "\n";
+  }
+  if (!create_status.ok()) {
+    std::cerr << create_status.message() << "\n";
+    return 1;
+  }
+  const std::string sweep_id = created.sweep().id();
+  const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
+  std::cout << "Sweep " << sweep_id << " (" << created.sweep().method()
+            << ") from " << options.file << ", " << options.agents
+            << (options.agents == 1 ? " agent" : " agents")
+            << "; state in " << server_options.data_dir << ", trial files in "
+            << options.workdir << "/" << sweep_id << "\n"
+            << "Inspect it meanwhile with: sweep status " << sweep_id
+            << " --controller " << address << "\n";
+
+  if (options.interpreter.empty()) {
+    const char* path = std::getenv("PATH");
+    options.interpreter = DefaultInterpreter(path ? path : kDefaultSearchPath);
+  }
+  std::vector<std::unique_ptr<Agent>> agents;
+  for (int i = 0; i < options.agents; ++i) {
+    AgentOptions agent;
+    agent.sweep_id = sweep_id;
+    agent.controller = address;
+    agent.count = options.count;
+    agent.workdir = options.workdir;
+    agent.interpreter = options.interpreter;
+    agent.wandb_shim = options.wandb_shim;
+    agent.stdout_metrics = options.stdout_metrics;
+    agent.kill_grace = std::chrono::milliseconds(
+        static_cast<int64_t>(options.kill_grace_seconds * 1000));
+    agent.name = absl::StrCat("run-", sweep_id, "-", i);
+    agent.python_client_dir = PythonClientDir();
+    agent.quiet = true;
+    agents.push_back(std::make_unique<Agent>(std::move(agent)));
+  }
+  std::vector<AgentResult> results(agents.size());
+  std::atomic<int> agents_left{static_cast<int>(agents.size())};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < agents.size(); ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = agents[i]->Run();
+      --agents_left;
+    });
+  }
+
+  const bool tty = isatty(STDOUT_FILENO);
+  const absl::Time start = absl::Now();
+  int signals_received = 0;
+  std::string last_line;
+  while (agents_left.load() > 0) {
+    const timespec wait{0, 250'000'000};
+    if (sigtimedwait(&signals, nullptr, &wait) >= 0) {
+      signals_received = std::min(signals_received + 1, 3);
+      static constexpr const char* kMessages[] = {
+          "finishing running trials (Ctrl-C again to terminate them)",
+          "terminating running trials (Ctrl-C again to kill them)",
+          "killing running trials"};
+      std::cout << (tty ? "\n" : "") << "sweep run: "
+                << kMessages[signals_received - 1] << std::endl;
+      for (auto& agent : agents) agent->Shutdown(signals_received);
+    }
+    v1::GetSweepRequest get;
+    get.set_sweep_id(sweep_id);
+    v1::Sweep sweep;
+    if (!manager.GetSweep(get, &sweep).ok()) continue;
+    const std::string line = ProgressLine(sweep, absl::Now() - start);
+    if (tty) {
+      std::cout << "\r\033[K" << line << std::flush;
+    } else if (line != last_line &&
+               absl::Now() - start > absl::Seconds(0)) {
+      std::cout << line << "\n";
+    }
+    last_line = line;
+  }
+  for (std::thread& t : threads) t.join();
+  if (tty) std::cout << "\n";
+  int exit_code = 0;
+  for (const AgentResult& r : results) {
+    if (r.exit_code != 0) {
+      std::cerr << "sweep run: an agent stopped: " << r.reason << "\n";
+      exit_code = r.exit_code;
+    }
+  }
+  v1::GetSweepRequest get;
+  get.set_sweep_id(sweep_id);
+  v1::Sweep sweep;
+  if (manager.GetSweep(get, &sweep).ok()) {
+    std::cout << ProgressLine(sweep, absl::Now() - start) << "\n";
+    if (!sweep.state_reason().empty()) {
+      std::cout << "Sweep " << SweepStateName(sweep.state()) << ": "
+                << sweep.state_reason() << "\n";
+    }
+  }
+  PrintSummary(manager, sweep_id, options.interpreter);
+  return exit_code;
+}
+
+}  // namespace
+
+void RegisterRunCommand(CLI::App& app, CommandRun* run) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* command = app.add_subcommand(
+      "run",
+      "Run a sweep locally: an embedded controller, N local agents, a live "
+      "progress line, the best trial at the end");
+  command->add_option("file", options->file, "Sweep YAML file")->required();
+  command->add_option("--agents", options->agents, "Local agents (trials at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  command->add_option("--count", options->count,
+                      "Trials each agent runs at most (0: until done)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--data-dir", options->data_dir,
+                      "Where the state lives (default: $SWEEP_DATA_DIR, else "
+                      "$XDG_DATA_HOME/sweep, else ~/.local/share/sweep)");
+  command->add_option("--workdir", options->workdir,
+                      "Where trial directories (params, metrics, logs) go")
+      ->capture_default_str();
+  command->add_option("--interpreter", options->interpreter,
+                      "What ${interpreter} runs (default: python, or python3)");
+  command->add_flag("--wandb-shim", options->wandb_shim,
+                    "Run unmodified W&B scripts against this sweep");
+  command->add_flag("--stdout-metrics", options->stdout_metrics,
+                    "Also read `name=value` metrics from program output");
+  command->add_option("--kill-grace", options->kill_grace_seconds,
+                      "Seconds between SIGTERM and SIGKILL")
+      ->capture_default_str();
+  command->callback([options, run] {
+    *run = [options] { return RunLocalSweep(*options); };
+  });
+}
+
+}  // namespace sweep
