@@ -1,0 +1,232 @@
+// The spec's Hyperband vectors (from W&B's own tests), and ASHA and median
+// stopping on hand-computed cases.
+#include "search/early_stopping.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "search/spec_parser.h"
+
+namespace sweep {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+SweepSpec Spec(const std::string& goal, const std::string& rule) {
+  ParsedDefinition parsed = ParseSweepDefinition(
+      "method: random\nprogram: p.py\nmetric: {name: loss, goal: " + goal +
+          "}\n" + rule + "parameters:\n  x: {min: 0.0, max: 1.0}\n",
+      "t.yaml");
+  EXPECT_TRUE(parsed.ok()) << parsed.Format();
+  return parsed.ok() ? *parsed.spec : SweepSpec{};
+}
+
+void Log(EarlyStopper& stopper, int64_t trial,
+         const std::vector<double>& values) {
+  for (double v : values) stopper.Observe(trial, v);
+}
+
+TEST(HyperbandBandsTest, FromMaxIterAndS) {
+  HyperbandSpec spec;
+  spec.max_iter = 81;
+  spec.s = 3;
+  spec.eta = 3;
+  EXPECT_THAT(HyperbandBands(spec), ElementsAre(3, 9, 27));
+  spec.max_iter = 18;
+  spec.s = 2;
+  EXPECT_THAT(HyperbandBands(spec), ElementsAre(2, 6));
+  spec.max_iter = 5;
+  spec.s = 2;
+  spec.eta = 2;
+  EXPECT_THAT(HyperbandBands(spec), ElementsAre(1, 2));
+}
+
+TEST(HyperbandBandsTest, FromMinIterAreCapped) {
+  HyperbandSpec spec;
+  spec.min_iter = 3;
+  spec.eta = 3;
+  const std::vector<int64_t> bands = HyperbandBands(spec);
+  ASSERT_GE(bands.size(), 4u);
+  EXPECT_THAT(std::vector<int64_t>(bands.begin(), bands.begin() + 4),
+              ElementsAre(3, 9, 27, 81));
+  EXPECT_LE(bands.size(), static_cast<size_t>(kMaxBands));
+  spec.min_iter = 30;
+  spec.eta = 1.5;
+  const std::vector<int64_t> slow = HyperbandBands(spec);
+  EXPECT_THAT(std::vector<int64_t>(slow.begin(), slow.begin() + 5),
+              ElementsAre(30, 45, 67, 101, 151));
+  EXPECT_LE(slow.size(), static_cast<size_t>(kMaxBands));
+}
+
+TEST(HyperbandTest, WandbVectorMinIterMinimize) {
+  const SweepSpec spec = Spec(
+      "minimize", "early_terminate: {type: hyperband, min_iter: 3, eta: 3}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {10, 10, 10, 10});
+  Log(*stopper, 2, {10, 9, 8, 7, 6, 5, 4, 3, 2, 1});
+  const std::optional<StopVerdict> first = stopper->Judge(1);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->band, 3);
+  EXPECT_EQ(first->value, 10);
+  EXPECT_EQ(first->threshold, 8);
+  EXPECT_FALSE(stopper->Judge(2).has_value());
+}
+
+TEST(HyperbandTest, WandbVectorMinIterMaximize) {
+  const SweepSpec spec = Spec(
+      "maximize", "early_terminate: {type: hyperband, min_iter: 3, eta: 3}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {10, 10, 10, 10});
+  Log(*stopper, 2, {10, 11, 12, 13, 14, 15, 16, 17, 18, 19});
+  const std::optional<StopVerdict> first = stopper->Judge(1);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->value, 10);
+  EXPECT_EQ(first->threshold, 12);  // In the metric's own units.
+  EXPECT_FALSE(stopper->Judge(2).has_value());
+}
+
+TEST(HyperbandTest, WandbVectorMaxIterThresholds) {
+  const SweepSpec spec =
+      Spec("minimize",
+           "early_terminate: {type: hyperband, max_iter: 5, eta: 2, s: 2}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {10, 9});     // a, finished
+  Log(*stopper, 2, {10, 10});    // b
+  Log(*stopper, 3, {10, 8, 8});  // c
+  Log(*stopper, 4, {10, 7, 7});  // d
+  Log(*stopper, 5, {10, 6, 6});  // e, finished
+  stopper->Forget(1);
+  stopper->Forget(5);
+  const Value described = stopper->Describe();
+  EXPECT_EQ(described["bands"][0]["threshold"], 10.0);
+  EXPECT_EQ(described["bands"][1]["threshold"], 8.0);
+  EXPECT_TRUE(stopper->Judge(2).has_value());
+  EXPECT_FALSE(stopper->Judge(3).has_value());
+  EXPECT_FALSE(stopper->Judge(4).has_value());
+}
+
+TEST(HyperbandTest, WandbVectorMaxIterSecondCase) {
+  const SweepSpec spec =
+      Spec("minimize",
+           "early_terminate: {type: hyperband, max_iter: 5, eta: 2, s: 2}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {10});        // a, finished
+  Log(*stopper, 2, {11});        // b
+  Log(*stopper, 3, {10, 8, 8});  // c
+  Log(*stopper, 4, {10, 7, 7});  // d
+  Log(*stopper, 5, {10, 6, 6});  // e, finished
+  stopper->Forget(1);
+  stopper->Forget(5);
+  EXPECT_TRUE(stopper->Judge(2).has_value());
+  EXPECT_TRUE(stopper->Judge(3).has_value());
+  EXPECT_FALSE(stopper->Judge(4).has_value());
+}
+
+TEST(HyperbandTest, LoneTrialIsNeverStoppedAndNonFiniteIsNoIteration) {
+  const SweepSpec spec = Spec(
+      "minimize", "early_terminate: {type: hyperband, min_iter: 1, eta: 3}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {100, std::nan(""), 1000, 1e9});
+  EXPECT_FALSE(stopper->Judge(1).has_value());
+  EXPECT_EQ(stopper->Describe()["bands"][1]["trials"], 1);  // Band 3.
+}
+
+TEST(HyperbandTest, NotStrictJudgesTheBestValueSoFar) {
+  const SweepSpec spec = Spec(
+      "minimize",
+      "early_terminate: {type: hyperband, min_iter: 2, eta: 3, strict: "
+      "false}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {1, 1});
+  Log(*stopper, 2, {0.5, 3});  // h[1] = 3 is worse, but min(h) = 0.5 is not.
+  EXPECT_FALSE(stopper->Judge(2).has_value());
+  const SweepSpec strict = Spec(
+      "minimize", "early_terminate: {type: hyperband, min_iter: 2, eta: 3}\n");
+  auto strict_stopper = MakeEarlyStopper(strict);
+  Log(*strict_stopper, 1, {1, 1});
+  Log(*strict_stopper, 2, {0.5, 3});
+  EXPECT_TRUE(strict_stopper->Judge(2).has_value());
+}
+
+TEST(AshaTest, RungsAndTopFraction) {
+  AshaSpec spec;
+  spec.min_resource = 1;
+  spec.max_resource = 27;
+  spec.reduction_factor = 3;
+  EXPECT_THAT(AshaRungs(spec), ElementsAre(1, 3, 9));
+
+  const SweepSpec sweep = Spec(
+      "minimize",
+      "sweep:\n  early_terminate: {type: asha, min_resource: 1, "
+      "max_resource: 27, reduction_factor: 3}\n");
+  auto stopper = MakeEarlyStopper(sweep);
+  // Rung 1 values arrive 5, 4, 3, 2, 6: each is judged on arrival against
+  // the top floor(n/3) (at least 1) of those that reached it so far.
+  stopper->Observe(1, 5);
+  EXPECT_FALSE(stopper->Judge(1).has_value());  // n=1: keeps 1.
+  stopper->Observe(2, 4);
+  EXPECT_FALSE(stopper->Judge(2).has_value());  // n=2: best of {4,5} is 4.
+  stopper->Observe(3, 3);
+  EXPECT_FALSE(stopper->Judge(3).has_value());  // n=3: keeps 1, 3 is best.
+  stopper->Observe(4, 2);
+  EXPECT_FALSE(stopper->Judge(4).has_value());
+  stopper->Observe(5, 6);
+  const std::optional<StopVerdict> v = stopper->Judge(5);  // n=5: keeps 1.
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->band, 1);
+  EXPECT_EQ(v->threshold, 2);
+  // Judged once per rung: asking again says nothing new.
+  EXPECT_FALSE(stopper->Judge(5).has_value());
+  // Trial 2 reaches rung 3 alone and goes on.
+  stopper->Observe(2, 4);
+  stopper->Observe(2, 4);
+  EXPECT_FALSE(stopper->Judge(2).has_value());
+}
+
+TEST(MedianTest, StopsBelowTheMedianOfOthersAfterWarmup) {
+  const SweepSpec spec = Spec(
+      "minimize",
+      "sweep:\n  early_terminate: {type: median, warmup_steps: 2, min_trials: "
+      "3}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {5, 4, 3});
+  Log(*stopper, 2, {6, 5, 4});
+  Log(*stopper, 3, {7, 6, 5});
+  Log(*stopper, 4, {9, 8, 7});
+  // Step 3: others' best values 3, 4, 5 -> median 4; trial 4's best is 7.
+  const std::optional<StopVerdict> v = stopper->Judge(4);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->band, 3);
+  EXPECT_EQ(v->value, 7);
+  EXPECT_EQ(v->threshold, 4);
+  EXPECT_FALSE(stopper->Judge(1).has_value());
+  // During the warm-up nothing is judged.
+  Log(*stopper, 5, {100, 100});
+  EXPECT_FALSE(stopper->Judge(5).has_value());
+  // Step 3 of trial 5: others 3, 4, 5, 7 -> median 4.5.
+  stopper->Observe(5, 4.4);
+  EXPECT_FALSE(stopper->Judge(5).has_value());
+  EXPECT_THAT(v->Reason("loss"),
+              HasSubstr("median iteration 3: loss 7.0 is worse than the "
+                        "median 4.0"));
+}
+
+TEST(MedianTest, NeedsMinTrialsOthers) {
+  const SweepSpec spec = Spec(
+      "minimize",
+      "sweep:\n  early_terminate: {type: median, warmup_steps: 0, min_trials: "
+      "2}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {1});
+  Log(*stopper, 2, {9});
+  EXPECT_FALSE(stopper->Judge(2).has_value());  // Only one other trial.
+  Log(*stopper, 3, {2});
+  EXPECT_TRUE(stopper->Judge(2).has_value());
+}
+
+TEST(EarlyStopperTest, NoneWithoutARule) {
+  EXPECT_EQ(MakeEarlyStopper(Spec("minimize", "")), nullptr);
+}
+
+}  // namespace
+}  // namespace sweep
