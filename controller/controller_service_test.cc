@@ -14,6 +14,7 @@
 #include "controller/server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "sweep/v1/sweep.grpc.pb.h"
 
 namespace sweep {
@@ -425,6 +426,65 @@ TEST_F(ControllerServiceTest, OversizedAndMalformedRequestsAreRefused) {
   // Nothing stored was lost.
   EXPECT_EQ(GetSweep(id).counts().running(), 1);
   ASSERT_TRUE(Report(trial.trial(), 1, {{{"loss", 1.0}}}).ok());
+}
+
+
+TEST_F(ControllerServiceTest, HyperbandStopsAWeakTrialVisibly) {
+  const std::string id = CreateSweep(
+      "method: random\nprogram: t.py\nmetric: {name: loss}\n"
+      "early_terminate: {type: hyperband, min_iter: 3, eta: 3}\n"
+      "parameters:\n  x: {min: 0.0, max: 1.0}\n");
+  const std::string agent = Register(id);
+  const v1::TrialAssignment strong = Acquire(agent).trial();
+  const v1::TrialAssignment weak = Acquire(agent).trial();
+  ASSERT_TRUE(Report(strong, 1, {{{"loss", 10}}, {{"loss", 9}}, {{"loss", 8}}})
+                  .ok());
+  v1::ReportMetricsResponse reply;
+  ASSERT_TRUE(Report(weak, 1, {{{"loss", 10}}, {{"loss", 10}}}, &reply).ok());
+  EXPECT_FALSE(reply.has_order());  // Not at a band yet.
+  ASSERT_TRUE(Report(weak, 2, {{{"loss", 10}}}, &reply).ok());
+  ASSERT_TRUE(reply.has_order());
+  EXPECT_EQ(reply.order().action(), v1::ORDER_ACTION_STOP);
+  EXPECT_THAT(reply.order().reason(),
+              HasSubstr("hyperband band 3: loss 10.0 is worse than the "
+                        "threshold 8.0"));
+  // The strong trial goes on.
+  v1::ReportMetricsResponse strong_reply;
+  ASSERT_TRUE(Report(strong, 2, {{{"loss", 7}}}, &strong_reply).ok());
+  EXPECT_FALSE(strong_reply.has_order());
+
+  grpc::ClientContext context;
+  v1::FinishTrialRequest finish;
+  finish.set_sweep_id(id);
+  finish.set_number(weak.number());
+  finish.set_lease_id(weak.lease_id());
+  finish.set_outcome(v1::FINISH_OUTCOME_STOPPED);
+  finish.set_signal(15);
+  v1::FinishTrialResponse finished;
+  ASSERT_TRUE(agents_->FinishTrial(&context, finish, &finished).ok());
+  EXPECT_EQ(finished.state(), v1::TRIAL_STATE_STOPPED);
+
+  const v1::Trial stopped = GetTrial(id, weak.number());
+  EXPECT_EQ(stopped.stop_decision().rule(), "hyperband");
+  EXPECT_EQ(stopped.stop_decision().band(), 3);
+  EXPECT_EQ(stopped.stop_decision().value(), 10);
+  EXPECT_EQ(stopped.stop_decision().threshold(), 8);
+  EXPECT_EQ(stopped.history_size(), 3);  // Its metrics are kept.
+  EXPECT_EQ(stopped.best_value(), 10);
+
+  const auto check_bands = [&] {
+    const nlohmann::json bands =
+        nlohmann::json::parse(GetSweep(id).early_terminate_json());
+    EXPECT_EQ(bands["rule"], "hyperband");
+    EXPECT_EQ(bands["bands"][0]["band"], 3);
+    EXPECT_EQ(bands["bands"][0]["trials"], 2);
+    EXPECT_EQ(bands["bands"][0]["threshold"], 8.0);
+    EXPECT_EQ(bands["bands"][0]["stopped"], 1);
+  };
+  check_bands();
+  Restart();
+  check_bands();  // Rebuilt from the stored metrics.
+  EXPECT_EQ(GetSweep(id).counts().stopped(), 1);
 }
 
 }  // namespace

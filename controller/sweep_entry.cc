@@ -31,7 +31,8 @@ SweepManager::SweepEntry::SweepEntry(SweepRow sweep_row, SweepSpec sweep_spec)
     : row(std::move(sweep_row)),
       spec(std::move(sweep_spec)),
       searcher(MakeSearcher(spec)),
-      grid_points(GridPointsOf(spec)) {}
+      grid_points(GridPointsOf(spec)),
+      stopper(MakeEarlyStopper(spec)) {}
 
 void SweepManager::SweepEntry::ToProto(v1::Sweep* out) const {
   out->set_id(row.id);
@@ -52,6 +53,25 @@ void SweepManager::SweepEntry::ToProto(v1::Sweep* out) const {
   if (best_value) out->set_best_value(*best_value);
   out->set_grid_points(grid_points);
   out->set_run_cap(spec.run_cap.value_or(0));
+  if (stopper) out->set_early_terminate_json(stopper->Describe().dump());
+}
+
+void SweepManager::SweepEntry::MaybeStop(RunningTrial& trial) {
+  if (!stopper || trial.order) return;
+  std::optional<StopVerdict> verdict = stopper->Judge(trial.row.number);
+  if (!verdict) return;
+  v1::TrialOrder order;
+  order.set_sweep_id(row.id);
+  order.set_number(trial.row.number);
+  order.set_action(v1::ORDER_ACTION_STOP);
+  order.set_reason(verdict->Reason(spec.metric->name));
+  trial.order = order;
+  trial.row.stop_json = nlohmann::json{{"rule", verdict->rule},
+                                       {"band", verdict->band},
+                                       {"value", verdict->value},
+                                       {"threshold", verdict->threshold}}
+                            .dump();
+  stopper->CountStop(verdict->band);
 }
 
 void SweepManager::SweepEntry::CountEnded(int state) {
@@ -106,6 +126,7 @@ TrialRow SweepManager::SweepEntry::EndTrial(int64_t number, int state,
   record.objective = trial.row.best_value;
   ended.push_back(std::move(record));
   CountEnded(state);
+  if (stopper) stopper->Forget(number);
   TrialRow row_copy = std::move(trial.row);
   running.erase(it);
   return row_copy;

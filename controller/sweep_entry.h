@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "controller/store.h"
 #include "controller/sweep_manager.h"
+#include "search/early_stopping.h"
 #include "search/searcher.h"
 #include "search/spec.h"
 #include "sweep/v1/sweep.pb.h"
@@ -44,6 +45,8 @@ class SweepManager::SweepEntry {
   const SweepSpec spec;
   const std::unique_ptr<Searcher> searcher;
   const uint64_t grid_points;  // 0 unless method is grid.
+  // The early termination rule, or null.
+  const std::unique_ptr<EarlyStopper> stopper ABSL_PT_GUARDED_BY(mu);
 
   // The searcher's view of every ended trial, in the order they ended.
   std::vector<TrialRecord> ended ABSL_GUARDED_BY(mu);
@@ -67,6 +70,9 @@ class SweepManager::SweepEntry {
   // Finishes a grid sweep whose every point is covered and none runs.
   // Returns true when it changed the state.
   bool FinishIfGridCovered() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Asks the stopping rule about a running trial without an order yet; on a
+  // stop, gives it a STOP order and records why in its row.
+  void MaybeStop(RunningTrial& trial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Sets the state and its reason.
   void SetState(v1::SweepState state, const std::string& reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

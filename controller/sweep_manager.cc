@@ -149,6 +149,24 @@ absl::Status SweepManager::Recover() {
   return absl::OkStatus();
 }
 
+absl::Status SweepManager::RecoverStopping(SweepEntry& entry,
+                                           const TrialRow& row) {
+  if (!entry.stopper) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<double> series,
+                   store_->LoadMetricSeries(row.sweep_id, row.number,
+                                            entry.spec.metric->name));
+  for (double value : series) entry.stopper->Observe(row.number, value);
+  if (!row.stop_json.empty()) {
+    const nlohmann::json stop = nlohmann::json::parse(
+        row.stop_json, nullptr, /*allow_exceptions=*/false);
+    if (stop.is_object()) {
+      entry.stopper->CountStop(stop.value("band", int64_t{0}));
+    }
+  }
+  if (row.state != v1::TRIAL_STATE_RUNNING) entry.stopper->Forget(row.number);
+  return absl::OkStatus();
+}
+
 absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
   SweepEntry* entry = &sweep;
   absl::MutexLock sweep_lock(&entry->mu);
@@ -169,6 +187,7 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
         entry->counts.set_total(entry->counts.total() + 1);
         entry->counts.set_running(entry->counts.running() + 1);
         if (row.best_value) entry->OfferBest(row.number, *row.best_value);
+        RETURN_IF_ERROR(RecoverStopping(*entry, row));
         if (row.state == v1::TRIAL_STATE_RUNNING) {
           RunningTrial trial;
           trial.summary = SummaryFromJson(row.summary_json);
@@ -176,6 +195,19 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
           trial.point = std::move(*point);
           // A fresh lease: agents carry on through a controller restart.
           trial.lease_expires_ms = now + options_.lease_timeout_ms;
+          if (!trial.row.stop_json.empty()) {
+            // A stop decided before the restart still stands.
+            const nlohmann::json stop = nlohmann::json::parse(
+                trial.row.stop_json, nullptr, /*allow_exceptions=*/false);
+            v1::TrialOrder order;
+            order.set_sweep_id(trial.row.sweep_id);
+            order.set_number(trial.row.number);
+            order.set_action(v1::ORDER_ACTION_STOP);
+            order.set_reason(absl::StrCat(
+                stop.is_object() ? stop.value("rule", "") : "",
+                " stopped it before the controller restarted"));
+            trial.order = order;
+          }
           const int64_t number = trial.row.number;
           entry->running.emplace(number, std::move(trial));
         } else {
@@ -655,6 +687,9 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
       continue;
     }
     it->second.lease_expires_ms = now + options_.lease_timeout_ms;
+    // Thresholds move as other trials log: judge again. (The stop reason
+    // lands in the store with the trial's next report or its finish.)
+    entry->MaybeStop(it->second);
     if (it->second.order) *response->add_orders() = *it->second.order;
   }
   response->set_lease_timeout_ms(options_.lease_timeout_ms);
@@ -697,6 +732,7 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
         if (metric == nullptr || key != *metric || !std::isfinite(value)) {
           continue;
         }
+        if (entry->stopper) entry->stopper->Observe(row.number, value);
         if (!row.best_value ||
             IsBetter(entry->spec.metric->goal, value, *row.best_value)) {
           row.best_value = value;
@@ -719,6 +755,7 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
         mutation.sweeps.push_back(entry->row);
       }
     }
+    entry->MaybeStop(trial);
     response->set_stored_through_sequence(row.last_sequence);
     if (trial.order) *response->mutable_order() = *trial.order;
     mutation.trials.push_back(row);

@@ -99,6 +99,8 @@ class SweepManager {
   SweepManager(Store* store, const Clock* clock, const ManagerOptions& options);
   absl::Status Recover();
   absl::Status RecoverTrials(SweepEntry& entry, int64_t now);
+  // Replays a stored trial's metric into the sweep's stopping rule.
+  absl::Status RecoverStopping(SweepEntry& entry, const TrialRow& row);
   // Ends a running trial its agent finished; fills the reply and the rows to
   // commit. Requires entry.mu.
   void EndFinishedTrial(SweepEntry& entry, RunningTrial& trial,
