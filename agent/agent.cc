@@ -98,6 +98,8 @@ class Agent::Impl {
   AgentOptions options_;
   ControllerConnection connection_;
   std::atomic<bool> abandon_retries_{false};  // Level 3: stop retrying.
+  // Any shutdown level: stop registering and asking for trials.
+  std::atomic<bool> stop_acquiring_{false};
 
   absl::Mutex mu_;
   int shutdown_level_ ABSL_GUARDED_BY(mu_) = 0;
@@ -120,6 +122,7 @@ class Agent::Impl {
 void Agent::Impl::Shutdown(int level) {
   absl::MutexLock lock(&mu_);
   if (level > shutdown_level_) shutdown_level_ = level;
+  if (level >= 1) stop_acquiring_ = true;
   if (level >= 3) abandon_retries_ = true;
 }
 
@@ -136,7 +139,7 @@ absl::Status Agent::Impl::Register() {
       [&](grpc::ClientContext* context) {
         return connection_.agents().RegisterAgent(context, request, &response);
       },
-      &abandon_retries_,
+      &stop_acquiring_,
       [this](const grpc::Status& s, std::chrono::milliseconds wait) {
         Log(absl::StrCat("cannot reach the controller at ",
                          connection_.address(), " (", s.error_message(),
@@ -223,7 +226,7 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
         [&](grpc::ClientContext* context) {
           return connection_.agents().AcquireTrial(context, request, &response);
         },
-        &abandon_retries_,
+        &stop_acquiring_,
         [this](const grpc::Status& s, std::chrono::milliseconds wait) {
           Log(absl::StrCat("controller unavailable (", s.error_message(),
                            "); asking again in ", wait.count(), " ms"));
@@ -379,6 +382,9 @@ void Agent::Impl::HeartbeatLoop() {
         });
     if (!status.ok()) {
       Log(absl::StrCat("heartbeat failed: ", status.message()));
+      // The controller lost this agent (e.g. its data dir was replaced):
+      // register again; the leases are renewed by the next heartbeat.
+      if (absl::IsNotFound(status)) Register().IgnoreError();
       continue;
     }
     absl::MutexLock lock(&mu_);

@@ -37,7 +37,9 @@ struct AgentOptions {
   std::string interpreter;  // Empty: python, or python3 where none.
   bool wandb_shim = false;
   bool stdout_metrics = false;  // Also parse `name=value` lines of stdout.
-  // A stable identity across agent restarts (default host:workdir:slots).
+  // A stable identity across agent restarts (default: none, every agent is
+  // new). An agent registering again under its name learns which of its
+  // previous trials were lost.
   std::string name;
   // Where sweep_client.py and the wandb shim live.
   std::string python_client_dir;

@@ -146,11 +146,8 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
         resolved.interpreter =
             DefaultInterpreter(path ? path : kDefaultSearchPath);
       }
-      if (resolved.name.empty()) {
-        char host[256] = {0};
-        gethostname(host, sizeof host - 1);
-        resolved.name = std::string(host) + ":" + resolved.workdir;
-      }
+      // No default name: agents sharing a host and directory must not take
+      // each other for a restarted agent. With --name, a restart is noticed.
       resolved.python_client_dir = PythonClientDir();
       return RunAgentCommand(resolved);
     };

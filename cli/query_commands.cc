@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "cli/definition_file.h"
 #include "cli/display_format.h"
+#include "cli/rerun_command.h"
 #include "cli/sweep_format.h"
 #include "cli/trial_format.h"
 
@@ -46,9 +47,12 @@ int RunOneTrial(const TrialsOptions& options, ControllerClient& client,
 }
 
 void PrintTrialTable(const TrialsOptions& options, const v1::Sweep& sweep,
-                     const v1::ListTrialsResponse& trials, std::ostream& out) {
+                     const v1::ListTrialsResponse& trials,
+                     const ControllerClient& client, std::ostream& out) {
   if (trials.trials().empty()) {
-    out << "No trials yet. Run an agent with: sweep agent " << sweep.id()
+    out << "No trials yet. Run an agent with: "
+        << AgentCommand(sweep.id(), client.address(),
+                        client.is_default_address())
         << "\n";
     return;
   }
@@ -108,14 +112,18 @@ int RunStatus(const StatusOptions& options, ControllerClient& client,
     out << ProtoToJson(*sweep) << "\n";
     return 0;
   }
-  // Trials are numbered 1..total, so the last few follow total - N.
-  const int64_t after =
-      std::max<int64_t>(0, sweep->counts().total() - options.recent_trials);
-  const absl::StatusOr<v1::ListTrialsResponse> recent =
-      client.ListTrials(options.sweep_id, after, options.recent_trials,
-                        /*include_history=*/false);
-  if (!recent.ok()) return ReportFailure(recent.status(), err);
-  out << FormatSweepStatus(*sweep, recent->trials(), absl::Now(),
+  v1::ListTrialsResponse recent;
+  if (options.recent_trials > 0) {
+    // Trials are numbered 1..total, so the last few follow total - N.
+    const int64_t after =
+        std::max<int64_t>(0, sweep->counts().total() - options.recent_trials);
+    absl::StatusOr<v1::ListTrialsResponse> listed =
+        client.ListTrials(options.sweep_id, after, options.recent_trials,
+                          /*include_history=*/false);
+    if (!listed.ok()) return ReportFailure(listed.status(), err);
+    recent = *std::move(listed);
+  }
+  out << FormatSweepStatus(*sweep, recent.trials(), absl::Now(),
                            absl::LocalTimeZone());
   return 0;
 }
@@ -133,7 +141,7 @@ int RunTrials(const TrialsOptions& options, ControllerClient& client,
   }
   const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
-  PrintTrialTable(options, *sweep, *trials, out);
+  PrintTrialTable(options, *sweep, *trials, client, out);
   return 0;
 }
 
@@ -147,7 +155,8 @@ int RunBest(const BestOptions& options, ControllerClient& client,
   }
   const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
-  out << FormatBestTrial(*sweep, *best, absl::Now());
+  out << FormatBestTrial(*sweep, *best, MakeRerunCommand(*sweep, *best),
+                         absl::Now());
   return 0;
 }
 

@@ -201,8 +201,12 @@ TEST_F(QueryCommandsTest, TrialsAllFollowsEveryPage) {
   options.all = true;
   ASSERT_EQ(RunTrials(options, *client_, out_, err_), 0) << err_.str();
   EXPECT_THAT(service_.list_after_numbers(), ElementsAre(0, 2, 4));
-  EXPECT_THAT(out_.str(), StartsWith("#  STATE     BEST loss  CONFIG  HOST  DURATION\n"));
-  EXPECT_THAT(out_.str(), HasSubstr("\n5  finished        0.2  lr=0.5  "));
+  EXPECT_THAT(
+      out_.str(),
+      StartsWith(
+          "#  STATE     BEST loss  CONFIG (differing)  HOST  DURATION\n"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("\n5  finished        0.2  lr=0.5              -"));
   EXPECT_THAT(out_.str(), Not(HasSubstr("Showing")));
 }
 
@@ -246,6 +250,15 @@ TEST_F(QueryCommandsTest, StatusShowsTheLastTrials) {
   EXPECT_THAT(out_.str(), HasSubstr("lr=0.4"));
   EXPECT_THAT(out_.str(), HasSubstr("lr=0.5"));
   EXPECT_THAT(out_.str(), Not(HasSubstr("lr=0.3")));
+}
+
+TEST_F(QueryCommandsTest, StatusWithoutRecentTrialsListsNone) {
+  StatusOptions options;
+  options.sweep_id = "abc123de";
+  options.recent_trials = 0;
+  ASSERT_EQ(RunStatus(options, *client_, out_, err_), 0) << err_.str();
+  EXPECT_THAT(service_.list_after_numbers(), IsEmpty());
+  EXPECT_THAT(out_.str(), Not(HasSubstr("Recent trials")));
 }
 
 TEST_F(QueryCommandsTest, PausePrintsTheNewState) {

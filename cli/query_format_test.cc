@@ -125,8 +125,8 @@ TEST(SweepFormatTest, StatusShowsCountsBestProgressAndEarlyTermination) {
   EXPECT_THAT(status, HasSubstr("Sweep abc123de: lr-search\n"));
   EXPECT_THAT(status, HasSubstr("  state:     paused (paused by user)\n"));
   EXPECT_THAT(status, HasSubstr("  metric:    val_loss (minimize)\n"));
-  EXPECT_THAT(status, HasSubstr("  trials:    12: 3 running, 7 finished, 1 "
-                                "failed, 1 stopped\n"));
+  EXPECT_THAT(status, HasSubstr("  trials:    12 (3 running, 7 finished, 1 "
+                                "failed, 1 stopped)\n"));
   EXPECT_THAT(status, HasSubstr("  best:      #7, val_loss = 0.2345\n"));
   EXPECT_THAT(status, HasSubstr("  progress:  12 of 144 grid points (8%); 12 "
                                 "of run_cap 50 (24%)\n"));
@@ -179,6 +179,22 @@ TEST(TrialFormatTest, TableWithAStoppedTrial) {
             "gpu-01       42s\n");
 }
 
+TEST(TrialFormatTest, ConfigShowsOnlyTheParametersThatDiffer) {
+  TrialList trials;
+  (*trials.Add() = MakeTrial(1))
+      .set_config_json(R"({"epochs": 10, "lr": 0.1, "opt": {"name": "sgd"}})");
+  (*trials.Add() = MakeTrial(2))
+      .set_config_json(R"({"epochs": 10, "lr": 0.2, "opt": {"name": "sgd"}})");
+  (*trials.Add() = MakeTrial(3))
+      .set_config_json(R"({"epochs": 10.0, "lr": 0.2, "extra": true})");
+  const std::string table = FormatTrialTable(MakeSweep(), trials, {},
+                                             absl::FromUnixMillis(kCreatedMs));
+  EXPECT_THAT(table, HasSubstr("  CONFIG (differing)  "));
+  EXPECT_THAT(table, HasSubstr("  lr=0.1 opt.name=sgd  "));
+  EXPECT_THAT(table, HasSubstr("  lr=0.2 extra=true    "));
+  EXPECT_THAT(table, Not(HasSubstr("epochs")));  // 10 equals 10.0.
+}
+
 TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
   v1::Trial trial = MakeTrial(4);
   trial.set_state(v1::TRIAL_STATE_STOPPED);
@@ -227,13 +243,22 @@ TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
                                 "  line 30\n"));
 }
 
-TEST(TrialFormatTest, BestTrialShowsValueAndConfig) {
-  const std::string best = FormatBestTrial(MakeSweep(), MakeTrial(7),
+TEST(TrialFormatTest, BestTrialShowsValueConfigAndRerunCommand) {
+  const RerunCommand rerun{"python train.py --lr=0.001", false};
+  const std::string best = FormatBestTrial(MakeSweep(), MakeTrial(7), rerun,
                                            absl::FromUnixMillis(kCreatedMs));
   EXPECT_THAT(best, HasSubstr("Best trial of sweep abc123de: #7, val_loss = "
                               "0.5 (minimize)\n"));
   EXPECT_THAT(best, HasSubstr("\"optimizer\": {\n    \"name\": \"adam\"\n"));
-  EXPECT_THAT(best, HasSubstr("sweep trials abc123de 7"));
+  EXPECT_THAT(best, HasSubstr("Rerun it:\n  python train.py --lr=0.001\n"));
+  const RerunCommand from_file{"python train.py params.json", true};
+  EXPECT_THAT(FormatBestTrial(MakeSweep(), MakeTrial(7), from_file,
+                              absl::FromUnixMillis(kCreatedMs)),
+              HasSubstr("save the config above as params.json, then\n"));
+  EXPECT_THAT(FormatBestTrial(MakeSweep(), MakeTrial(7),
+                              absl::NotFoundError("${envvar:DATA} is unset"),
+                              absl::FromUnixMillis(kCreatedMs)),
+              HasSubstr("(No rerun command: ${envvar:DATA} is unset.)\n"));
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ std::string BestCell(const v1::Sweep& sweep) {
                       sweep.best_trial(), ")");
 }
 
-// "12: 3 running, 7 finished, 2 failed", naming only states that occur.
+// "12 (3 running, 7 finished, 2 failed)", naming only states that occur.
 std::string CountsField(const v1::TrialCounts& counts) {
   const std::pair<const char*, int64_t> by_state[] = {
       {"running", counts.running()}, {"finished", counts.finished()},
@@ -50,7 +50,8 @@ std::string CountsField(const v1::TrialCounts& counts) {
     if (count > 0) parts.push_back(absl::StrCat(count, " ", state));
   }
   std::string field = absl::StrCat(counts.total());
-  if (!parts.empty()) absl::StrAppend(&field, ": ", absl::StrJoin(parts, ", "));
+  if (!parts.empty())
+    absl::StrAppend(&field, " (", absl::StrJoin(parts, ", "), ")");
   return field;
 }
 
@@ -99,15 +100,23 @@ std::string PrettyJson(const std::string& json) {
 
 }  // namespace
 
-std::string FormatCreatedSweep(const v1::Sweep& sweep,
-                               const std::string& controller_address,
-                               bool is_default_address) {
-  std::string command = absl::StrCat("sweep agent ", sweep.id());
+std::string AgentCommand(const std::string& sweep_id,
+                         const std::string& controller_address,
+                         bool is_default_address) {
+  std::string command = absl::StrCat("sweep agent ", sweep_id);
   if (!is_default_address) {
     absl::StrAppend(&command, " --controller ", controller_address);
   }
-  return absl::StrCat("Created sweep ", sweep.id(), " (", MethodSummary(sweep),
-                      ")\nRun an agent with:\n  ", command, "\n");
+  return command;
+}
+
+std::string FormatCreatedSweep(const v1::Sweep& sweep,
+                               const std::string& controller_address,
+                               bool is_default_address) {
+  return absl::StrCat(
+      "Created sweep ", sweep.id(), " (", MethodSummary(sweep),
+      ")\nRun an agent with:\n  ",
+      AgentCommand(sweep.id(), controller_address, is_default_address), "\n");
 }
 
 std::string FormatTrialProgress(const v1::TrialCounts& counts) {

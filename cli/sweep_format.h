@@ -13,6 +13,12 @@
 
 namespace sweep {
 
+// "sweep agent ID", with `--controller ADDRESS` unless the address is the
+// default.
+std::string AgentCommand(const std::string& sweep_id,
+                         const std::string& controller_address,
+                         bool is_default_address);
+
 // "Created sweep abc123de (grid, 144 points)", then the agent command to
 // run; `--controller ADDRESS` is part of it unless the address is the
 // default.

@@ -7,7 +7,7 @@ namespace sweep {
 namespace {
 
 void FlattenInto(const Value& node, const std::string& prefix,
-                 std::vector<std::pair<std::string, Value>>* leaves) {
+                 ConfigLeaves* leaves) {
   for (const auto& [key, child] : node.items()) {
     const std::string name =
         prefix.empty() ? key : absl::StrCat(prefix, ".", key);
@@ -29,8 +29,8 @@ Value ParseTrialConfig(const std::string& config_json) {
   return Value{{"", config_json}};
 }
 
-std::vector<std::pair<std::string, Value>> FlattenConfig(const Value& config) {
-  std::vector<std::pair<std::string, Value>> leaves;
+ConfigLeaves FlattenConfig(const Value& config) {
+  ConfigLeaves leaves;
   if (config.is_object()) FlattenInto(config, "", &leaves);
   return leaves;
 }
@@ -41,9 +41,9 @@ std::string FormatConfigValue(const Value& value) {
                     Value::error_handler_t::replace);
 }
 
-std::string CompactConfig(const std::string& config_json) {
+std::string CompactConfig(const ConfigLeaves& leaves) {
   return absl::StrJoin(
-      FlattenConfig(ParseTrialConfig(config_json)), " ",
+      leaves, " ",
       [](std::string* out, const std::pair<std::string, Value>& leaf) {
         absl::StrAppend(out, leaf.first, "=", FormatConfigValue(leaf.second));
       });

@@ -18,17 +18,19 @@ namespace sweep {
 // controller sent is hidden.
 Value ParseTrialConfig(const std::string& config_json);
 
+using ConfigLeaves = std::vector<std::pair<std::string, Value>>;
+
 // Every leaf of `config` with its dotted name, in the object's order. Nested
 // objects are descended into (an empty one has no leaves); lists and scalars
 // are leaves.
-std::vector<std::pair<std::string, Value>> FlattenConfig(const Value& config);
+ConfigLeaves FlattenConfig(const Value& config);
 
 // A leaf as one short piece of text: strings bare, everything else as
-// compact JSON (0.001, 3.0, true, [1, 2]).
+// compact JSON (0.001, 3.0, true, [1,2]).
 std::string FormatConfigValue(const Value& value);
 
 // "lr=0.001 optimizer.name=adam epochs=10" for a table cell.
-std::string CompactConfig(const std::string& config_json);
+std::string CompactConfig(const ConfigLeaves& leaves);
 
 }  // namespace sweep
 

@@ -13,6 +13,7 @@
 #include "cli/display_format.h"
 #include "cli/table.h"
 #include "cli/trial_config.h"
+#include "search/value.h"
 
 namespace sweep {
 namespace {
@@ -46,9 +47,44 @@ bool AnyStopDecision(const TrialList& trials) {
                      [](const v1::Trial& t) { return t.has_stop_decision(); });
 }
 
+// Each trial's config leaves, keeping only the keys whose values differ
+// between the trials (or that some trials lack): constants say nothing when
+// comparing trials and would push the keys that matter out of the cell.
+// Every key stays when none differ; *filtered tells which happened.
+std::vector<ConfigLeaves> DifferingConfigLeaves(const TrialList& trials,
+                                                bool* filtered) {
+  std::vector<ConfigLeaves> configs;
+  std::map<std::string, const Value*> first_value;
+  std::map<std::string, int> trials_with_key;
+  std::set<std::string> differing;
+  for (const v1::Trial& trial : trials) {
+    configs.push_back(FlattenConfig(ParseTrialConfig(trial.config_json())));
+  }
+  for (const ConfigLeaves& leaves : configs) {
+    for (const auto& [name, value] : leaves) {
+      ++trials_with_key[name];
+      const auto [it, inserted] = first_value.emplace(name, &value);
+      if (!inserted && !ValuesEqual(*it->second, value)) differing.insert(name);
+    }
+  }
+  for (const auto& [name, count] : trials_with_key) {
+    if (count != trials.size()) differing.insert(name);
+  }
+  *filtered = !differing.empty();
+  if (!*filtered) return configs;
+  for (ConfigLeaves& leaves : configs) {
+    leaves.erase(std::remove_if(leaves.begin(), leaves.end(),
+                                [&](const auto& leaf) {
+                                  return differing.count(leaf.first) == 0;
+                                }),
+                 leaves.end());
+  }
+  return configs;
+}
+
 std::vector<TableColumn> TrialTableColumns(
     const v1::Sweep& sweep, const std::vector<std::string>& summary_metrics,
-    bool with_stop) {
+    bool config_filtered, bool with_stop) {
   std::vector<TableColumn> columns = {{"#", Align::kRight, 10},
                                       {"STATE", Align::kLeft, 10}};
   if (!sweep.metric_name().empty()) {
@@ -58,7 +94,8 @@ std::vector<TableColumn> TrialTableColumns(
   for (const std::string& metric : summary_metrics) {
     columns.push_back({metric, Align::kRight, 14});
   }
-  columns.push_back({"CONFIG", Align::kLeft, 60});
+  columns.push_back(
+      {config_filtered ? "CONFIG (differing)" : "CONFIG", Align::kLeft, 60});
   columns.push_back({"HOST", Align::kLeft, 20});
   columns.push_back({"DURATION", Align::kRight, 10});
   if (with_stop) columns.push_back({"STOP", Align::kLeft, 40});
@@ -214,8 +251,13 @@ std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
                              const std::vector<std::string>& summary_metrics,
                              absl::Time now) {
   const bool with_stop = AnyStopDecision(trials);
-  TextTable table(TrialTableColumns(sweep, summary_metrics, with_stop));
-  for (const v1::Trial& trial : trials) {
+  bool config_filtered = false;
+  const std::vector<ConfigLeaves> configs =
+      DifferingConfigLeaves(trials, &config_filtered);
+  TextTable table(
+      TrialTableColumns(sweep, summary_metrics, config_filtered, with_stop));
+  for (int i = 0; i < trials.size(); ++i) {
+    const v1::Trial& trial = trials[i];
     std::vector<std::string> row = {absl::StrCat(trial.number()),
                                     TrialStateName(trial.state())};
     if (!sweep.metric_name().empty()) {
@@ -224,7 +266,7 @@ std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
     for (const std::string& metric : summary_metrics) {
       row.push_back(SummaryCell(trial, metric));
     }
-    row.push_back(CompactConfig(trial.config_json()));
+    row.push_back(CompactConfig(configs[static_cast<std::size_t>(i)]));
     row.push_back(HostCell(trial));
     row.push_back(DurationCell(trial, now));
     if (with_stop) {
@@ -267,6 +309,7 @@ std::string FormatTrialDetail(const v1::Sweep& sweep, const v1::Trial& trial,
 }
 
 std::string FormatBestTrial(const v1::Sweep& sweep, const v1::Trial& trial,
+                            const absl::StatusOr<RerunCommand>& rerun,
                             absl::Time now) {
   std::string out = absl::StrCat("Best trial of sweep ", trial.sweep_id(),
                                  ": #", trial.number());
@@ -282,11 +325,16 @@ std::string FormatBestTrial(const v1::Sweep& sweep, const v1::Trial& trial,
                                    {"duration", DurationCell(trial, now)}},
                                   2));
   absl::StrAppend(&out, "Config:\n", PrettyConfig(trial.config_json()), "\n");
-  absl::StrAppend(
-      &out,
-      "To rerun it, start the sweep's program with this config (it is what "
-      "${args_json} held); `sweep trials ",
-      trial.sweep_id(), " ", trial.number(), "` shows the trial in full.\n");
+  if (!rerun.ok()) {
+    absl::StrAppend(&out, "(No rerun command: ", rerun.status().message(),
+                    ".)\n");
+  } else if (rerun->reads_args_json_file) {
+    absl::StrAppend(&out, "Rerun it: save the config above as ",
+                    kRerunArgsJsonFile, ", then\n  ", rerun->command_line,
+                    "\n");
+  } else {
+    absl::StrAppend(&out, "Rerun it:\n  ", rerun->command_line, "\n");
+  }
   return out;
 }
 

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cli/rerun_command.h"
 #include "sweep/v1/sweep.pb.h"
 
 namespace sweep {
@@ -28,8 +30,10 @@ std::vector<std::string> ChooseSummaryMetrics(const TrialList& trials,
                                               std::size_t limit);
 
 // The trials table: #, STATE, the best value of the sweep metric, one column
-// per `summary_metrics` (their last values), CONFIG, HOST, DURATION (up to
-// `now` for running trials) and, when any trial was early-terminated, STOP.
+// per `summary_metrics` (their last values), CONFIG (only the parameters
+// whose values differ between the trials, when some do), HOST, DURATION (up
+// to `now` for running trials) and, when any trial was early-terminated,
+// STOP.
 std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
                              const std::vector<std::string>& summary_metrics,
                              absl::Time now);
@@ -45,8 +49,10 @@ std::string FormatTrialDetail(const v1::Sweep& sweep, const v1::Trial& trial,
                               absl::Time now, absl::TimeZone zone,
                               int log_lines);
 
-// The best trial: number and value, its config as JSON, and how to rerun it.
+// The best trial: number and value, its config as JSON, and how to rerun
+// it: `rerun` or, when it could not be made, why.
 std::string FormatBestTrial(const v1::Sweep& sweep, const v1::Trial& trial,
+                            const absl::StatusOr<RerunCommand>& rerun,
                             absl::Time now);
 
 }  // namespace sweep

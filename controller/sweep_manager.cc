@@ -140,7 +140,9 @@ absl::Status SweepManager::Recover() {
   }
   ASSIGN_OR_RETURN(std::vector<AgentRow> agents, store_->LoadAgents());
   for (AgentRow& agent : agents) {
-    if (!agent.name.empty()) agent_names_[agent.name] = agent.id;
+    if (!agent.name.empty()) {
+      agent_names_[absl::StrCat(agent.sweep_id, "/", agent.name)] = agent.id;
+    }
     auto entry = std::make_unique<AgentEntry>();
     entry->row = std::move(agent);
     const std::string id = entry->row.id;
@@ -531,9 +533,11 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
     absl::MutexLock lock(&mu_);
     agent.id = absl::StrCat("a-", RandomToken(TokenRng(), 10));
     if (!agent.name.empty()) {
-      auto it = agent_names_.find(agent.name);
+      // Names are per sweep: the same name in another sweep is another agent.
+      const std::string key = absl::StrCat(agent.sweep_id, "/", agent.name);
+      auto it = agent_names_.find(key);
       if (it != agent_names_.end()) previous_id = it->second;
-      agent_names_[agent.name] = agent.id;
+      agent_names_[key] = agent.id;
     }
     if (!previous_id.empty()) agents_.erase(previous_id);
     auto agent_entry = std::make_unique<AgentEntry>();
@@ -848,7 +852,7 @@ int SweepManager::ExpireLeases() {
       mutation.trials.push_back(entry->EndTrial(
           number, v1::TRIAL_STATE_CRASHED,
           absl::StrCat("lease expired: no heartbeat for ",
-                       options_.lease_timeout_ms / 1000, " s"),
+                       options_.lease_timeout_ms, " ms"),
           now));
     }
     expired += static_cast<int>(lost.size());

@@ -1,0 +1,39 @@
+// The command line that reruns a finished trial by hand, for `sweep best`.
+// Thread-safe.
+#ifndef SWEEP_CLI_RERUN_COMMAND_H_
+#define SWEEP_CLI_RERUN_COMMAND_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "sweep/v1/sweep.pb.h"
+
+namespace sweep {
+
+// What `${args_json_file}` shows in a rerun command: the agent wrote the
+// file into the trial's directory, which a rerun by hand does not have.
+inline constexpr char kRerunArgsJsonFile[] = "params.json";
+
+struct RerunCommand {
+  std::string command_line;  // Quoted for a POSIX shell.
+  // The command reads the config from kRerunArgsJsonFile, which must be
+  // written first.
+  bool reads_args_json_file = false;
+};
+
+// The sweep's command template expanded with the trial's config, as the
+// agent would run it (`${interpreter}` as on this machine's PATH). Errors:
+// the definition or config does not parse, or an `${envvar:NAME}` is unset
+// here.
+absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
+                                              const v1::Trial& trial);
+
+// `token` as a POSIX shell reads it back: bare when it holds only safe
+// characters, else in single quotes.
+std::string ShellQuote(absl::string_view token);
+
+}  // namespace sweep
+
+#endif  // SWEEP_CLI_RERUN_COMMAND_H_

@@ -1,0 +1,720 @@
+// The agent through the real binary: real `sweep agent` processes against a
+// real `sweep server`, running real Python programs the tests write into
+// their own directory. Metrics, stop and kill orders, failures, the W&B shim,
+// argv without a shell, --count, --max-consecutive-failures, GPUs and the
+// first-SIGTERM drain.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/subprocess.h"
+#include "tests/sweep_cli.h"
+
+namespace sweep {
+namespace {
+
+using ::nlohmann::json;
+using ::sweep::testing::BackgroundProcess;
+using ::sweep::testing::ExitStatus;
+using ::sweep::testing::JsonInt;
+using ::sweep::testing::PollUntil;
+using ::sweep::testing::ProcessIsGone;
+using ::sweep::testing::ProcessResult;
+using ::sweep::testing::ReadFile;
+using ::sweep::testing::ScopedTempDir;
+using ::sweep::testing::ServerProcess;
+using ::sweep::testing::SourceDir;
+using ::sweep::testing::StartServer;
+using ::sweep::testing::StateName;
+using ::sweep::testing::Stream;
+using ::sweep::testing::SweepCli;
+using ::sweep::testing::WriteFile;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::chrono::seconds kAgentTimeout(60);
+constexpr std::chrono::seconds kConditionTimeout(30);
+
+// A YAML double-quoted scalar holding `text` (no newlines in it).
+std::string YamlQuoted(const std::string& text) {
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '\\' || c == '"') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+// A grid sweep running `program`: `parameters` is the YAML body of the
+// parameters block, indented by two spaces.
+std::string GridSweep(const std::string& program, const std::string& parameters,
+                      const std::string& extra = "") {
+  return "name: e2e-agent\n"
+         "program: " +
+         program +
+         "\n"
+         "method: grid\n"
+         "metric:\n"
+         "  name: value\n"
+         "  goal: minimize\n" +
+         extra + "parameters:\n" + parameters;
+}
+
+bool FileExists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+class AgentEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    server_ = StartServer(dir_.Path("data"), 0, ServerArgs());
+    ASSERT_NE(server_.process, nullptr) << server_.error;
+    cli_ = SweepCli(server_.address);
+  }
+
+  // Frequent heartbeats so that orders (cancel) reach agents promptly.
+  virtual std::vector<std::string> ServerArgs() const {
+    return {"--heartbeat-interval-ms", "200"};
+  }
+
+  // Writes the program and the sweep, creates it; returns its id.
+  std::string CreateSweep(const std::string& program_name,
+                          const std::string& program, const std::string& yaml) {
+    if (!program.empty()) {
+      EXPECT_TRUE(WriteFile(dir_.Path(program_name), program));
+    }
+    const std::string file =
+        dir_.Path("sweep-" + std::to_string(++sweeps_) + ".yaml");
+    EXPECT_TRUE(WriteFile(file, yaml));
+    return cli_.Create(file);
+  }
+
+  // An agent in the test's directory (where the programs are).
+  std::unique_ptr<BackgroundProcess> StartAgent(
+      const std::string& id, std::vector<std::string> args,
+      const std::vector<std::string>& extra_env = {},
+      const std::string& working_dir = "") {
+    if (std::find(args.begin(), args.end(), "--workdir") == args.end()) {
+      args.push_back("--workdir");
+      args.push_back(dir_.Path("runs"));
+    }
+    return cli_.StartAgent(id, working_dir.empty() ? dir_.path() : working_dir,
+                           args, extra_env);
+  }
+
+  // Waits for `agent` to exit by itself.
+  ExitStatus AwaitAgent(BackgroundProcess& agent) {
+    const std::optional<ExitStatus> exit = agent.WaitForExit(kAgentTimeout);
+    EXPECT_TRUE(exit.has_value()) << "the agent did not exit; stderr:\n"
+                                  << agent.Output(Stream::kStderr);
+    return exit.value_or(ExitStatus{});
+  }
+
+  json SweepStatus(const std::string& id) { return cli_.Json({"status", id}); }
+
+  json Config(const json& trial) {
+    return json::parse(trial["config_json"].get<std::string>());
+  }
+
+  ScopedTempDir dir_{"agent-e2e"};  // Destroyed last.
+  ServerProcess server_;
+  SweepCli cli_{""};
+  int sweeps_ = 0;
+};
+
+// Logs 20 points at steps 0..19: value = 100 * x + step, fraction =
+// step / 7 + x; the first ten at once, the rest spread out, so that they
+// travel in several batches.
+constexpr char kTwentyPoints[] = R"(import time
+
+import sweep_client
+
+x = sweep_client.config()["x"]
+for step in range(20):
+    sweep_client.log({"value": 100 * x + step, "fraction": step / 7 + x},
+                     step=step)
+    if step >= 10:
+        time.sleep(0.03)
+)";
+
+void ExpectTwentyPointsInOrder(const json& trial, int64_t x) {
+  const json& history = trial["history"];
+  ASSERT_EQ(history.size(), 20u) << trial.dump();
+  EXPECT_EQ(JsonInt(trial["metric_points"]), 20);
+  for (int step = 0; step < 20; ++step) {
+    const json& point = history[step];
+    EXPECT_EQ(JsonInt(point["step"]), step) << point.dump();
+    EXPECT_EQ(point["values"]["value"].get<double>(), 100.0 * x + step);
+    EXPECT_EQ(point["values"]["fraction"].get<double>(),
+              static_cast<double>(step) / 7.0 + static_cast<double>(x));
+  }
+}
+
+// Reads every trial of `id` with its history; checks each logged its twenty
+// points in order and returns how many trials each agent ran.
+std::map<std::string, int> ExpectEveryPointOfEveryTrial(const SweepCli& cli,
+                                                        const std::string& id) {
+  std::map<std::string, int> trials_per_agent;
+  std::set<int64_t> xs;
+  for (const json& listed : cli.Trials(id)) {
+    const json trial = cli.TrialWithHistory(id, JsonInt(listed["number"]));
+    if (!trial.is_object()) continue;
+    EXPECT_EQ(StateName(trial["state"]), "finished")
+        << trial.value("end_reason", "") << "\n"
+        << trial.dump();
+    ++trials_per_agent[trial["agent_id"]];
+    const int64_t x = json::parse(trial["config_json"].get<std::string>())["x"];
+    xs.insert(x);
+    ExpectTwentyPointsInOrder(trial, x);
+    EXPECT_EQ(JsonInt(trial["malformed_metric_lines"]), 0);
+  }
+  EXPECT_EQ(xs, (std::set<int64_t>{1, 2, 3, 4}));
+  return trials_per_agent;
+}
+
+TEST_F(AgentEndToEndTest, TwoAgentsDeliverEveryPointInOrder) {
+  const std::string id =
+      CreateSweep("twenty.py", kTwentyPoints,
+                  GridSweep("twenty.py", "  x:\n    values: [1, 2, 3, 4]\n"));
+  ASSERT_FALSE(id.empty());
+  // Each agent takes exactly two of the four trials.
+  std::unique_ptr<BackgroundProcess> first =
+      StartAgent(id, {"--count", "2", "--workdir", dir_.Path("runs-a")});
+  std::unique_ptr<BackgroundProcess> second =
+      StartAgent(id, {"--count", "2", "--workdir", dir_.Path("runs-b")});
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(AwaitAgent(*first).exit_code, 0) << first->Output(Stream::kStderr);
+  EXPECT_EQ(AwaitAgent(*second).exit_code, 0)
+      << second->Output(Stream::kStderr);
+  EXPECT_THAT(first->Output(Stream::kStderr),
+              HasSubstr("exiting after 2 trials"));
+  EXPECT_THAT(second->Output(Stream::kStderr),
+              HasSubstr("exiting after 2 trials"));
+
+  const std::map<std::string, int> trials_per_agent =
+      ExpectEveryPointOfEveryTrial(cli_, id);
+  ASSERT_EQ(trials_per_agent.size(), 2u);
+  for (const auto& [agent, trials] : trials_per_agent) {
+    EXPECT_EQ(trials, 2) << agent;
+  }
+  EXPECT_EQ(StateName(SweepStatus(id)["state"]), "finished");
+}
+
+// Two terminals in one directory, `sweep agent ID` in each (as W&B users run
+// one agent per GPU): neither may take the other for its own restart.
+TEST_F(AgentEndToEndTest, TwoAgentsInOneDirectoryDoNotDisplaceEachOther) {
+  const std::string id =
+      CreateSweep("twenty.py", kTwentyPoints,
+                  GridSweep("twenty.py", "  x:\n    values: [1, 2, 3, 4]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> first = StartAgent(id, {"--count", "2"});
+  std::unique_ptr<BackgroundProcess> second = StartAgent(id, {"--count", "2"});
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(AwaitAgent(*first).exit_code, 0) << first->Output(Stream::kStderr);
+  EXPECT_EQ(AwaitAgent(*second).exit_code, 0)
+      << second->Output(Stream::kStderr);
+  const json status = SweepStatus(id);
+  EXPECT_EQ(JsonInt(status["counts"]["crashed"]), 0)
+      << first->Output(Stream::kStderr) << second->Output(Stream::kStderr);
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 4);
+  ExpectEveryPointOfEveryTrial(cli_, id);
+}
+
+// A lease shorter than a trial: only heartbeats keep trials alive.
+class ShortLeaseAgentEndToEndTest : public AgentEndToEndTest {
+ protected:
+  std::vector<std::string> ServerArgs() const override {
+    return {"--heartbeat-interval-ms", "200", "--lease-timeout-ms", "1500"};
+  }
+};
+
+// kTwentyPoints after 3 s without a word, as a real epoch would.
+constexpr char kSlowTwentyPoints[] = R"(import time
+
+import sweep_client
+
+time.sleep(3)
+x = sweep_client.config()["x"]
+for step in range(20):
+    sweep_client.log({"value": 100 * x + step, "fraction": step / 7 + x},
+                     step=step)
+)";
+
+// Two projects on one host, each with its own sweep, each agent started in
+// its project's directory with the default --workdir.
+TEST_F(ShortLeaseAgentEndToEndTest, AgentsOfDifferentSweepsDoNotInterfere) {
+  std::vector<std::string> ids;
+  std::vector<std::unique_ptr<BackgroundProcess>> agents;
+  for (const std::string project : {"a", "b"}) {
+    const std::string project_dir = dir_.Path(project);
+    ASSERT_EQ(mkdir(project_dir.c_str(), 0755), 0);
+    ASSERT_TRUE(WriteFile(project_dir + "/twenty.py", kSlowTwentyPoints));
+    const std::string file = project_dir + "/sweep.yaml";
+    ASSERT_TRUE(
+        WriteFile(file, GridSweep("twenty.py", "  x:\n    values: [1, 2]\n")));
+    ids.push_back(cli_.Create(file));
+    ASSERT_FALSE(ids.back().empty());
+    agents.push_back(
+        cli_.StartAgent(ids.back(), project_dir, {"--slots", "2"}));
+    ASSERT_NE(agents.back(), nullptr);
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(AwaitAgent(*agents[i]).exit_code, 0)
+        << agents[i]->Output(Stream::kStderr);
+    const std::string err = agents[i]->Output(Stream::kStderr);
+    EXPECT_THAT(err, Not(HasSubstr("no agent with id"))) << err;
+    for (const json& listed : cli_.Trials(ids[i])) {
+      const json trial =
+          cli_.TrialWithHistory(ids[i], JsonInt(listed["number"]));
+      EXPECT_EQ(StateName(trial["state"]), "finished")
+          << trial.value("end_reason", "");
+      EXPECT_EQ(trial["history"].size(), 20u);
+    }
+  }
+}
+
+constexpr char kQuickProgram[] = R"(import sweep_client
+
+sweep_client.log({"value": sweep_client.config()["x"]})
+)";
+
+TEST_F(AgentEndToEndTest, CountIsPerAgentAndAgentsExitWhenTheGridIsDone) {
+  const std::string id =
+      CreateSweep("quick.py", kQuickProgram,
+                  GridSweep("quick.py", "  x:\n    values: [1, 2, 3, 4, 5]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> counted =
+      StartAgent(id, {"--count", "2", "--slots", "2"});
+  ASSERT_NE(counted, nullptr);
+  EXPECT_EQ(AwaitAgent(*counted).exit_code, 0)
+      << counted->Output(Stream::kStderr);
+  json status = SweepStatus(id);
+  EXPECT_EQ(JsonInt(status["counts"]["total"]), 2);
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 2);
+  EXPECT_EQ(StateName(status["state"]), "running");
+
+  // No --count: it runs what is left and exits by itself.
+  std::unique_ptr<BackgroundProcess> rest = StartAgent(id, {});
+  ASSERT_NE(rest, nullptr);
+  EXPECT_EQ(AwaitAgent(*rest).exit_code, 0) << rest->Output(Stream::kStderr);
+  EXPECT_THAT(rest->Output(Stream::kStderr),
+              HasSubstr("exiting after 3 trials"));
+  status = SweepStatus(id);
+  EXPECT_EQ(StateName(status["state"]), "finished");
+  EXPECT_EQ(JsonInt(status["counts"]["total"]), 5);
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 5);
+}
+
+// Ignores SIGTERM ("ignore") or dies of it ("die"); either way it starts a
+// grandchild that notes SIGTERM and carries on, logs three points and waits
+// to be killed (for 60 s at most).
+constexpr char kStubbornProgram[] = R"(import os
+import signal
+import subprocess
+import sys
+import time
+
+import sweep_client
+
+GRANDCHILD = """
+import os, signal, sys, time
+def note(signum, frame):
+    with open(sys.argv[1] + ".term", "a") as f:
+        f.write("TERM\\n")
+signal.signal(signal.SIGTERM, note)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1] + ".pid")
+for _ in range(600):
+    time.sleep(0.1)
+"""
+
+trial = os.environ["SWEEP_TRIAL_ID"]
+if sweep_client.config()["mode"] == "ignore":
+    def note_term(signum, frame):
+        with open(f"main-{trial}.term", "a") as f:
+            f.write(f"{time.time()}\n")
+    signal.signal(signal.SIGTERM, note_term)
+subprocess.Popen([sys.executable, "-c", GRANDCHILD, f"grandchild-{trial}"])
+deadline = time.time() + 20
+while not os.path.exists(f"grandchild-{trial}.pid"):
+    if time.time() > deadline:
+        sys.exit("the grandchild did not start")
+    time.sleep(0.02)
+for step in range(3):
+    sweep_client.log({"value": step}, step=step)
+for _ in range(600):
+    time.sleep(0.1)
+sys.exit("nobody killed me")
+)";
+
+TEST_F(AgentEndToEndTest, CancelKillsTheWholeProcessGroupAfterTheGrace) {
+  const std::string id = CreateSweep(
+      "stubborn.py", kStubbornProgram,
+      GridSweep("stubborn.py", "  mode:\n    values: [ignore, die]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--slots", "2", "--kill-grace", "1"});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const std::vector<json> trials = cli_.Trials(id);
+        int logged = 0;
+        for (const json& trial : trials) {
+          logged += JsonInt(trial["metric_points"]) == 3 &&
+                    StateName(trial["state"]) == "running";
+        }
+        return logged == 2;
+      },
+      kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+
+  const ProcessResult cancel = cli_.Run({"cancel", id});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.err;
+  // A canceled sweep sends its agents home.
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+
+  for (const json& listed : cli_.Trials(id)) {
+    const int64_t number = JsonInt(listed["number"]);
+    const json trial = cli_.TrialWithHistory(id, number);
+    const std::string mode = Config(trial)["mode"];
+    SCOPED_TRACE("trial " + std::to_string(number) + " (" + mode + ")");
+    EXPECT_EQ(StateName(trial["state"]), "killed") << trial.dump();
+    EXPECT_EQ(JsonInt(trial["metric_points"]), 3) << "metrics are kept";
+    EXPECT_EQ(trial["history"].size(), 3u);
+    EXPECT_EQ(trial["summary"]["value"], 2.0);
+
+    const std::string prefix =
+        dir_.Path("grandchild-" + std::to_string(number));
+    const std::optional<std::string> pid_text = ReadFile(prefix + ".pid");
+    ASSERT_TRUE(pid_text.has_value());
+    const int grandchild = std::stoi(*pid_text);
+    EXPECT_TRUE(PollUntil([&] { return ProcessIsGone(grandchild); },
+                          std::chrono::seconds(10)))
+        << "the grandchild " << grandchild << " outlived its trial";
+    if (!ProcessIsGone(grandchild)) kill(grandchild, SIGKILL);
+    EXPECT_TRUE(FileExists(prefix + ".term"))
+        << "the group gets SIGTERM before SIGKILL";
+
+    if (mode == "ignore") {
+      // Only SIGKILL ends it, once the grace (1 s) after SIGTERM is over.
+      EXPECT_EQ(trial["signal"], SIGKILL);
+      const std::optional<std::string> term =
+          ReadFile(dir_.Path("main-" + std::to_string(number) + ".term"));
+      ASSERT_TRUE(term.has_value()) << "the program got no SIGTERM";
+      const double term_ms = std::stod(*term) * 1000;
+      EXPECT_GE(JsonInt(trial["ended_ms"]) - term_ms, 900)
+          << "SIGKILL came before the grace was over";
+    } else {
+      EXPECT_EQ(trial["signal"], SIGTERM);
+    }
+  }
+  EXPECT_EQ(StateName(SweepStatus(id)["state"]), "canceled");
+}
+
+constexpr char kCrashingProgram[] = R"(import sys
+
+print("warming up")
+print("E2E-DISTINCTIVE-CRASH-LINE 4711", flush=True)
+sys.exit(3)
+)";
+
+TEST_F(AgentEndToEndTest, ACrashingProgramFailsWithItsLogTail) {
+  const std::string id =
+      CreateSweep("crash.py", kCrashingProgram,
+                  GridSweep("crash.py", "  x:\n    value: 1\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+
+  const json trial = cli_.Json({"trials", id, "1"});
+  EXPECT_EQ(StateName(trial["state"]), "failed") << trial.dump();
+  EXPECT_EQ(trial["exit_code"], 3);
+  EXPECT_THAT(trial.value("log_tail", ""),
+              HasSubstr("E2E-DISTINCTIVE-CRASH-LINE 4711"));
+  const ProcessResult detail = cli_.Run({"trials", id, "1"});
+  EXPECT_EQ(detail.exit_code, 0) << detail.err;
+  EXPECT_THAT(detail.out, HasSubstr("E2E-DISTINCTIVE-CRASH-LINE 4711"));
+  EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["failed"]), 1);
+}
+
+constexpr char kFailingProgram[] = R"(import sys
+
+sys.exit("failing on purpose")
+)";
+
+TEST_F(AgentEndToEndTest, TooManyConsecutiveFailuresStopTheAgent) {
+  const std::string id = CreateSweep(
+      "fail.py", kFailingProgram,
+      GridSweep("fail.py", "  x:\n    values: [1, 2, 3, 4, 5, 6]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--max-consecutive-failures", "2"});
+  ASSERT_NE(agent, nullptr);
+  const ExitStatus exit = AwaitAgent(*agent);
+  const std::string err = agent->Output(Stream::kStderr);
+  EXPECT_EQ(exit.exit_code, 2) << err;
+  EXPECT_THAT(err, HasSubstr("2 trials failed in a row"));
+  EXPECT_THAT(err, HasSubstr("--max-consecutive-failures"));
+  const json status = SweepStatus(id);
+  EXPECT_EQ(JsonInt(status["counts"]["total"]), 2);
+  EXPECT_EQ(JsonInt(status["counts"]["failed"]), 2);
+  EXPECT_EQ(StateName(status["state"]), "running");
+}
+
+// An unmodified W&B-style script: wandb.init with defaults, wandb.log,
+// wandb.finish.
+constexpr char kWandbProgram[] = R"(import wandb
+
+defaults = {"lr": 0.5, "epochs": 4, "tag": "default"}
+run = wandb.init(project="e2e", config=defaults)
+for i in range(wandb.config.epochs):
+    wandb.log({"loss": wandb.config.lr * (i + 1), "val": {"acc": i / 10}})
+run.summary["tag_is_default"] = wandb.config.tag == "default"
+wandb.finish()
+)";
+
+TEST_F(AgentEndToEndTest, WandbScriptsReportUnderTheShim) {
+  const std::string id = CreateSweep(
+      "wandb_style.py", kWandbProgram,
+      GridSweep("wandb_style.py",
+                "  lr:\n    values: [0.25]\n  epochs:\n    value: 3\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--wandb-shim"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+  const json& history = trial["history"];
+  ASSERT_GE(history.size(), 3u) << trial.dump();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(JsonInt(history[i]["step"]), i);
+    EXPECT_EQ(history[i]["values"]["loss"].get<double>(), 0.25 * (i + 1));
+    EXPECT_EQ(history[i]["values"]["val.acc"].get<double>(), i / 10.0);
+  }
+  EXPECT_EQ(trial["summary"]["loss"], 0.75);
+  EXPECT_EQ(trial["summary"]["tag_is_default"], 1.0);
+
+  // The repository's example script, run from configs/ as written.
+  const std::string example =
+      CreateSweep("", "",
+                  GridSweep("train_wandb.py",
+                            "  lr:\n    values: [0.001, 0.01]\n"
+                            "  epochs:\n    value: 3\n"
+                            "  epoch_seconds:\n    value: 0.0\n"));
+  ASSERT_FALSE(example.empty());
+  std::unique_ptr<BackgroundProcess> example_agent =
+      StartAgent(example, {"--wandb-shim"}, {}, SourceDir() + "/configs");
+  ASSERT_NE(example_agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*example_agent).exit_code, 0)
+      << example_agent->Output(Stream::kStderr);
+  const std::vector<json> trials = cli_.Trials(example);
+  ASSERT_EQ(trials.size(), 2u);
+  for (const json& listed : trials) {
+    const json full = cli_.TrialWithHistory(example, JsonInt(listed["number"]));
+    EXPECT_EQ(StateName(full["state"]), "finished") << full.dump();
+    EXPECT_GE(JsonInt(full["metric_points"]), 3);
+    EXPECT_EQ(full["summary"]["epoch"], 3.0) << full.dump();
+    EXPECT_TRUE(full["summary"].contains("val_loss"));
+    EXPECT_TRUE(full["summary"].contains("best_val_loss"));
+    EXPECT_THAT(full.value("log_tail", ""),
+                HasSubstr("\"lr\": " + Config(full)["lr"].dump()));
+  }
+}
+
+// Writes its arguments as a JSON list.
+constexpr char kArgvProgram[] = R"(import json
+import os
+import sys
+
+with open(f"argv-{os.environ['SWEEP_TRIAL_ID']}.json", "w") as out:
+    json.dump(sys.argv[1:], out)
+)";
+
+TEST_F(AgentEndToEndTest, ShellMetacharactersReachArgvVerbatim) {
+  const std::vector<std::string> payloads = {
+      "$(touch " + dir_.Path("PWNED_x") + "); echo 'hi' | cat > y && rm -rf z",
+      "*",
+      ";",
+      "`touch " + dir_.Path("PWNED_bt") + "`",
+      "a  b \"c\" \\d $HOME ${HOME} |&<> #",
+      "${envvar:HOME}",
+  };
+  std::string values;
+  for (const std::string& p : payloads) {
+    values += "      - " + YamlQuoted(p) + "\n";
+  }
+  const std::string id = CreateSweep(
+      "argv.py", kArgvProgram,
+      GridSweep("argv.py", "  payload:\n    values:\n" + values,
+                "command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n"
+                "  - ${args}\n  - \"--\"\n  - ${args_no_equals}\n"
+                "  - ${args_json}\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--slots", "2"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+
+  std::set<std::string> seen;
+  for (const json& trial : cli_.Trials(id)) {
+    const int64_t number = JsonInt(trial["number"]);
+    EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+    const std::string payload = Config(trial)["payload"];
+    seen.insert(payload);
+    const std::optional<std::string> written =
+        ReadFile(dir_.Path("argv-" + std::to_string(number) + ".json"));
+    ASSERT_TRUE(written.has_value()) << "trial " << number;
+    const json argv = json::parse(*written);
+    ASSERT_EQ(argv.size(), 5u) << argv.dump();
+    EXPECT_EQ(argv[0], "--payload=" + payload);
+    EXPECT_EQ(argv[1], "--");
+    EXPECT_EQ(argv[2], "--payload");
+    EXPECT_EQ(argv[3], payload);
+    EXPECT_EQ(json::parse(argv[4].get<std::string>()),
+              (json{{"payload", payload}}));
+  }
+  EXPECT_EQ(seen, std::set<std::string>(payloads.begin(), payloads.end()));
+  for (const char* file : {"PWNED_x", "PWNED_bt", "y"}) {
+    EXPECT_FALSE(FileExists(dir_.Path(file))) << file << ": a shell ran";
+  }
+}
+
+TEST_F(AgentEndToEndTest, GpusAutoGivesEachRunningTrialItsOwnDevice) {
+  ASSERT_EQ(mkdir(dir_.Path("bin").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(dir_.Path("bin/nvidia-smi"),
+                        "#!/bin/sh\nprintf '0\\n1\\n'\n", /*executable=*/true));
+  // Each trial records its GPUs and when it ran; the first two wait for each
+  // other, so they certainly overlap.
+  constexpr char kGpuProgram[] = R"(import glob
+import json
+import os
+import sys
+import time
+
+trial = os.environ["SWEEP_TRIAL_ID"]
+start = time.time()
+open(f"started-{trial}", "w").close()
+deadline = start + 20
+while len(glob.glob("started-*")) < 2:
+    if time.time() > deadline:
+        sys.exit("ran alone")
+    time.sleep(0.02)
+time.sleep(0.3)
+with open(f"gpu-{trial}.json", "w") as out:
+    json.dump({"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"),
+               "start": start, "end": time.time()}, out)
+)";
+  const std::string id =
+      CreateSweep("gpu.py", kGpuProgram,
+                  GridSweep("gpu.py", "  x:\n    values: [1, 2, 3, 4]\n"));
+  ASSERT_FALSE(id.empty());
+  const char* path = std::getenv("PATH");
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(
+      id, {"--gpus", "auto"},
+      {"PATH=" + dir_.Path("bin") + ":" + (path != nullptr ? path : "")});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_THAT(agent->Output(Stream::kStderr), HasSubstr("GPUs 0,1"));
+
+  struct Run {
+    std::string gpus;
+    double start, end;
+  };
+  std::vector<Run> runs;
+  for (const json& trial : cli_.Trials(id)) {
+    const int64_t number = JsonInt(trial["number"]);
+    EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+    const std::optional<std::string> written =
+        ReadFile(dir_.Path("gpu-" + std::to_string(number) + ".json"));
+    ASSERT_TRUE(written.has_value()) << "trial " << number;
+    const json record = json::parse(*written);
+    ASSERT_TRUE(record["gpus"].is_string()) << "no CUDA_VISIBLE_DEVICES";
+    runs.push_back({record["gpus"], record["start"], record["end"]});
+    EXPECT_THAT(runs.back().gpus, ::testing::AnyOf("0", "1"));
+  }
+  ASSERT_EQ(runs.size(), 4u);
+  int overlapping = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    for (size_t j = i + 1; j < runs.size(); ++j) {
+      if (runs[i].start < runs[j].end && runs[j].start < runs[i].end) {
+        ++overlapping;
+        EXPECT_NE(runs[i].gpus, runs[j].gpus)
+            << "trials " << i + 1 << " and " << j + 1 << " ran at once";
+      }
+    }
+  }
+  EXPECT_GE(overlapping, 1);
+}
+
+// Logs a point, says it started, then waits for a "release" file (20 s at
+// most) and logs a second one. SIGTERM leaves a mark.
+constexpr char kDrainProgram[] = R"(import os
+import signal
+import sys
+import time
+
+import sweep_client
+
+trial = os.environ["SWEEP_TRIAL_ID"]
+
+def on_term(signum, frame):
+    open(f"term-{trial}", "w").close()
+    sys.exit(143)
+
+signal.signal(signal.SIGTERM, on_term)
+sweep_client.log({"value": 0}, step=0)
+open(f"started-{trial}", "w").close()
+deadline = time.time() + 20
+while not os.path.exists("release"):
+    if time.time() > deadline:
+        sys.exit("never released")
+    time.sleep(0.02)
+sweep_client.log({"value": 1}, step=1)
+)";
+
+TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {
+  const std::string id =
+      CreateSweep("drain.py", kDrainProgram,
+                  GridSweep("drain.py", "  x:\n    values: [1, 2, 3]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
+                        kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+
+  ASSERT_TRUE(agent->Signal(SIGTERM));
+  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, "taking no new ones",
+                                 kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  const ExitStatus exit = AwaitAgent(*agent);
+  EXPECT_EQ(exit.exit_code, 0) << agent->Output(Stream::kStderr);
+
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+  EXPECT_EQ(trial["exit_code"], 0);
+  EXPECT_EQ(trial["history"].size(), 2u);
+  EXPECT_FALSE(FileExists(dir_.Path("term-1")))
+      << "the running trial got SIGTERM";
+  const json status = SweepStatus(id);
+  EXPECT_EQ(JsonInt(status["counts"]["total"]), 1) << "a new trial started";
+  EXPECT_FALSE(FileExists(dir_.Path("started-2")));
+}
+
+}  // namespace
+}  // namespace sweep

@@ -1,0 +1,457 @@
+// The controller through the real binary: `sweep server` on 127.0.0.1, driven
+// by the CLI (create, ls, status, the state changes and their errors), a real
+// agent running a real Python program, and a SIGKILL of the server in the
+// middle of a sweep after which nothing acknowledged is lost and the agent
+// carries on.
+#include <signal.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/subprocess.h"
+#include "tests/sweep_cli.h"
+
+namespace sweep {
+namespace {
+
+using ::nlohmann::json;
+using ::sweep::testing::BackgroundProcess;
+using ::sweep::testing::CountLines;
+using ::sweep::testing::ExitStatus;
+using ::sweep::testing::JsonInt;
+using ::sweep::testing::PickFreePort;
+using ::sweep::testing::PollUntil;
+using ::sweep::testing::ProcessResult;
+using ::sweep::testing::ScopedTempDir;
+using ::sweep::testing::ServerProcess;
+using ::sweep::testing::SourceDir;
+using ::sweep::testing::StartServer;
+using ::sweep::testing::StateName;
+using ::sweep::testing::Stream;
+using ::sweep::testing::SweepCli;
+using ::sweep::testing::WriteFile;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr std::chrono::seconds kAgentTimeout(60);
+constexpr std::chrono::seconds kConditionTimeout(30);
+
+// Logs `steps` points through sweep_client: loss = 1000 * x + step, one
+// every `delay` seconds.
+constexpr char kCountingProgram[] = R"(import time
+
+import sweep_client
+
+config = sweep_client.config()
+for step in range(int(config["steps"])):
+    sweep_client.log({"loss": config["x"] * 1000 + step, "half": step / 2},
+                     step=step)
+    time.sleep(float(config["delay"]))
+)";
+
+// A grid over x = 1..points; every trial logs `steps` points.
+std::string CountingSweep(int points, int steps, double delay) {
+  std::string values;
+  for (int x = 1; x <= points; ++x) {
+    values += (x > 1 ? ", " : "") + std::to_string(x);
+  }
+  return "name: e2e-controller\n"
+         "program: count.py\n"
+         "method: grid\n"
+         "metric:\n"
+         "  name: loss\n"
+         "  goal: minimize\n"
+         "parameters:\n"
+         "  x:\n"
+         "    values: [" +
+         values +
+         "]\n"
+         "  steps:\n"
+         "    value: " +
+         std::to_string(steps) +
+         "\n"
+         "  delay:\n"
+         "    value: " +
+         std::to_string(delay) + "\n";
+}
+
+class ControllerEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    ASSERT_TRUE(WriteFile(dir_.Path("count.py"), kCountingProgram));
+  }
+
+  // Starts the server on `port` (0: any) and points cli_ at it.
+  void StartController(int port = 0) {
+    server_ = StartServer(dir_.Path("data"), port);
+    ASSERT_NE(server_.process, nullptr) << server_.error;
+    cli_ = SweepCli(server_.address);
+  }
+
+  std::string CreateSweep(const std::string& yaml,
+                          const std::string& name = "sweep.yaml") {
+    const std::string file = dir_.Path(name);
+    EXPECT_TRUE(WriteFile(file, yaml));
+    return cli_.Create(file);
+  }
+
+  std::string SweepState(const std::string& id) {
+    const json sweep = cli_.Json({"status", id});
+    return sweep.is_object() ? StateName(sweep["state"]) : "";
+  }
+
+  // Runs an agent in the test's directory until it exits by itself.
+  ExitStatus RunAgent(const std::string& id,
+                      const std::vector<std::string>& args) {
+    std::vector<std::string> all = {"--workdir", dir_.Path("runs")};
+    all.insert(all.end(), args.begin(), args.end());
+    std::unique_ptr<BackgroundProcess> agent =
+        cli_.StartAgent(id, dir_.path(), all);
+    EXPECT_NE(agent, nullptr);
+    if (agent == nullptr) return {};
+    const std::optional<ExitStatus> exit = agent->WaitForExit(kAgentTimeout);
+    EXPECT_TRUE(exit.has_value()) << "the agent did not exit; stderr:\n"
+                                  << agent->Output(Stream::kStderr);
+    if (!exit) return {};
+    EXPECT_EQ(exit->exit_code, 0) << agent->Output(Stream::kStderr);
+    return *exit;
+  }
+
+  ScopedTempDir dir_{"controller-e2e"};  // Destroyed last.
+  ServerProcess server_;
+  SweepCli cli_{""};
+};
+
+TEST_F(ControllerEndToEndTest, CreateListAndStatus) {
+  StartController();
+  const std::string file = dir_.Path("grid.yaml");
+  ASSERT_TRUE(WriteFile(file, CountingSweep(3, 2, 0)));
+  const ProcessResult created = cli_.Run({"create", file});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_THAT(created.out, StartsWith("Created sweep "));
+  EXPECT_THAT(created.out, HasSubstr("(grid, 3 points)"));
+  EXPECT_THAT(created.out, HasSubstr("sweep agent "));
+
+  const std::string first = CreateSweep(CountingSweep(4, 2, 0));
+  const std::string second = CreateSweep(CountingSweep(5, 2, 0));
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(second.empty());
+  EXPECT_NE(first, second);
+  EXPECT_THAT(first, ::testing::MatchesRegex("[a-z0-9]{8}"));
+
+  const json list = cli_.Json({"ls"});
+  ASSERT_TRUE(list.contains("sweeps")) << list.dump();
+  std::vector<std::string> ids;
+  for (const json& sweep : list["sweeps"]) ids.push_back(sweep["id"]);
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], second) << "newest first";
+  EXPECT_EQ(ids[1], first);
+
+  const json status = cli_.Json({"status", first});
+  EXPECT_EQ(status["id"], first);
+  EXPECT_EQ(StateName(status["state"]), "pending");
+  EXPECT_EQ(status["method"], "grid");
+  EXPECT_EQ(JsonInt(status["grid_points"]), 4);
+  EXPECT_EQ(status["metric_name"], "loss");
+  EXPECT_EQ(JsonInt(status["counts"]["total"]), 0);
+
+  const ProcessResult table = cli_.Run({"status", first});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr(first));
+  EXPECT_THAT(table.out, HasSubstr("pending"));
+
+  // An invalid definition: every diagnostic with its position, exit 1.
+  const std::string broken = SourceDir() + "/configs/invalid/broken.yaml";
+  const ProcessResult refused = cli_.Run({"create", broken});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr(broken + ":15:9: metric.goal"));
+  EXPECT_THAT(refused.err, HasSubstr("is not a valid sweep definition"));
+  EXPECT_EQ(JsonInt(cli_.Json({"status", first})["counts"]["total"]), 0);
+  EXPECT_EQ(cli_.Json({"ls"})["sweeps"].size(), 3u);
+}
+
+TEST_F(ControllerEndToEndTest, StateChangesAndTheirRefusals) {
+  StartController();
+  const std::string id = CreateSweep(CountingSweep(4, 2, 0));
+  ASSERT_FALSE(id.empty());
+
+  ProcessResult r = cli_.Run({"pause", id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Sweep " + id + " is now paused"));
+  EXPECT_EQ(SweepState(id), "paused");
+  r = cli_.Run({"pause", id});
+  EXPECT_EQ(r.exit_code, 0) << "repeating the current state is OK: " << r.err;
+  EXPECT_EQ(SweepState(id), "paused");
+
+  r = cli_.Run({"resume", id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(SweepState(id), ::testing::AnyOf("pending", "running"));
+
+  r = cli_.Run({"stop", id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Sweep " + id + " is now finished"));
+  EXPECT_EQ(SweepState(id), "finished");
+  r = cli_.Run({"resume", id});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(id));
+  EXPECT_THAT(r.err, HasSubstr("cannot be resumed"));
+  EXPECT_EQ(SweepState(id), "finished");
+
+  const std::string other = CreateSweep(CountingSweep(4, 2, 0));
+  ASSERT_FALSE(other.empty());
+  r = cli_.Run({"cancel", other});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Sweep " + other + " is now canceled"));
+  EXPECT_EQ(SweepState(other), "canceled");
+  r = cli_.Run({"cancel", other});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  r = cli_.Run({"resume", other});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(other));
+  EXPECT_THAT(r.err, HasSubstr("canceled"));
+  EXPECT_THAT(r.err, HasSubstr("cannot be resumed"));
+  r = cli_.Run({"pause", other});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(other));
+  EXPECT_EQ(SweepState(other), "canceled");
+
+  // An agent for a canceled sweep has nothing to do and says so.
+  const ExitStatus agent = RunAgent(other, {});
+  EXPECT_EQ(agent.exit_code, 0);
+  EXPECT_EQ(JsonInt(cli_.Json({"status", other})["counts"]["total"]), 0);
+}
+
+TEST_F(ControllerEndToEndTest, UnknownIdsAreNamedOnOneLine) {
+  StartController();
+  const std::string id = CreateSweep(CountingSweep(2, 2, 0));
+  ASSERT_FALSE(id.empty());
+  const std::vector<std::vector<std::string>> commands = {
+      {"status", "nosuch99"},      {"trials", "nosuch99"},
+      {"trials", "nosuch99", "1"}, {"best", "nosuch99"},
+      {"pause", "nosuch99"},       {"resume", "nosuch99"},
+      {"stop", "nosuch99"},        {"cancel", "nosuch99"},
+      {"export", "nosuch99"},      {"status", "nosuch99", "--json"},
+  };
+  for (const std::vector<std::string>& command : commands) {
+    const ProcessResult r = cli_.Run(command);
+    EXPECT_EQ(r.exit_code, 1) << command[0];
+    EXPECT_EQ(r.out, "") << command[0];
+    EXPECT_EQ(CountLines(r.err), 1) << command[0] << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("'nosuch99'")) << command[0];
+    EXPECT_THAT(r.err, HasSubstr("no sweep")) << command[0];
+  }
+  const ProcessResult trial = cli_.Run({"trials", id, "7"});
+  EXPECT_EQ(trial.exit_code, 1);
+  EXPECT_EQ(CountLines(trial.err), 1) << trial.err;
+  EXPECT_THAT(trial.err, HasSubstr("no trial 7"));
+  EXPECT_THAT(trial.err, HasSubstr(id));
+}
+
+TEST_F(ControllerEndToEndTest, UnreachableControllerGivesOneClearLine) {
+  // Nothing listens there: the port was free a moment ago.
+  const int port = PickFreePort();
+  ASSERT_NE(port, 0);
+  const SweepCli cli("127.0.0.1:" + std::to_string(port));
+  const std::string file = dir_.Path("grid.yaml");
+  ASSERT_TRUE(WriteFile(file, CountingSweep(2, 2, 0)));
+  const std::vector<std::vector<std::string>> commands = {
+      {"ls"},
+      {"status", "abcd1234"},
+      {"create", file},
+      {"cancel", "abcd1234"},
+      {"export", "abcd1234", "--format", "json"}};
+  for (const std::vector<std::string>& command : commands) {
+    const auto start = std::chrono::steady_clock::now();
+    const ProcessResult r = cli.Run(command);
+    EXPECT_LT(std::chrono::steady_clock::now() - start,
+              std::chrono::seconds(20))
+        << command[0] << " should fail fast";
+    EXPECT_EQ(r.exit_code, 1) << command[0];
+    EXPECT_EQ(CountLines(r.err), 1) << command[0] << ": " << r.err;
+    EXPECT_THAT(r.err,
+                HasSubstr("cannot reach the controller at " + cli.controller()))
+        << command[0];
+  }
+}
+
+TEST_F(ControllerEndToEndTest, AnAgentProducesTrialsWithMetrics) {
+  StartController();
+  const std::string id = CreateSweep(CountingSweep(4, 5, 0));
+  ASSERT_FALSE(id.empty());
+  RunAgent(id, {"--slots", "2"});
+
+  const json status = cli_.Json({"status", id});
+  EXPECT_EQ(StateName(status["state"]), "finished");
+  EXPECT_EQ(JsonInt(status["counts"]["total"]), 4);
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 4);
+  EXPECT_GT(JsonInt(status["best_trial"]), 0);
+  EXPECT_DOUBLE_EQ(status.value("best_value", -1.0), 1000.0);
+
+  std::set<int64_t> xs;
+  for (const json& trial : cli_.Trials(id)) {
+    EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+    EXPECT_EQ(JsonInt(trial["metric_points"]), 5) << trial.dump();
+    const json config = json::parse(trial["config_json"].get<std::string>());
+    const int64_t x = config["x"];
+    xs.insert(x);
+    EXPECT_DOUBLE_EQ(trial["summary"]["loss"].get<double>(), x * 1000.0 + 4);
+    EXPECT_DOUBLE_EQ(trial["summary"]["half"].get<double>(), 2.0);
+  }
+  EXPECT_EQ(xs, (std::set<int64_t>{1, 2, 3, 4}));
+
+  const json best = cli_.Json({"best", id});
+  EXPECT_EQ(json::parse(best["config_json"].get<std::string>())["x"], 1);
+
+  const ProcessResult csv = cli_.Run({"export", id, "--format", "csv"});
+  EXPECT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(CountLines(csv.out), 5) << csv.out;
+  EXPECT_THAT(csv.out, StartsWith("number,state,"));
+  EXPECT_THAT(csv.out, HasSubstr("summary.loss"));
+}
+
+// What the CLI saw of one trial.
+struct TrialSnapshot {
+  std::string state;
+  json config;
+  json history;  // The points, in order.
+};
+
+std::map<int64_t, TrialSnapshot> Snapshot(const SweepCli& cli,
+                                          const std::string& id) {
+  std::map<int64_t, TrialSnapshot> trials;
+  for (const json& trial : cli.Trials(id)) {
+    const int64_t number = JsonInt(trial["number"]);
+    const json full = cli.TrialWithHistory(id, number);
+    if (!full.is_object()) continue;
+    trials[number] = {StateName(full["state"]),
+                      json::parse(full["config_json"].get<std::string>()),
+                      full.value("history", json::array())};
+  }
+  return trials;
+}
+
+bool IsTerminal(const std::string& state) {
+  return state != "running" && !state.empty();
+}
+
+// Every trial and point in `before` is in `after`, unchanged; a trial that
+// had ended is still ended the same way.
+void ExpectNothingLost(const std::map<int64_t, TrialSnapshot>& before,
+                       const std::map<int64_t, TrialSnapshot>& after) {
+  for (const auto& [number, seen] : before) {
+    const auto found = after.find(number);
+    ASSERT_NE(found, after.end()) << "trial " << number << " was lost";
+    const TrialSnapshot& now = found->second;
+    EXPECT_EQ(now.config, seen.config) << "trial " << number;
+    if (IsTerminal(seen.state)) {
+      EXPECT_EQ(now.state, seen.state) << "trial " << number;
+    }
+    ASSERT_GE(now.history.size(), seen.history.size())
+        << "trial " << number << " lost metric points";
+    for (size_t i = 0; i < seen.history.size(); ++i) {
+      EXPECT_EQ(JsonInt(now.history[i]["step"]),
+                JsonInt(seen.history[i]["step"]))
+          << "trial " << number << " point " << i;
+      EXPECT_EQ(now.history[i]["values"], seen.history[i]["values"])
+          << "trial " << number << " point " << i;
+    }
+  }
+}
+
+TEST_F(ControllerEndToEndTest, KilledServerRestartsWithoutLosingAnything) {
+  // The same address across the restart, so the agent finds it again.
+  const int port = PickFreePort();
+  ASSERT_NE(port, 0);
+  StartController(port);
+  constexpr int kTrials = 8;
+  constexpr int kSteps = 20;
+  const std::string id = CreateSweep(CountingSweep(kTrials, kSteps, 0.05));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = cli_.StartAgent(
+      id, dir_.path(), {"--slots", "2", "--workdir", dir_.Path("runs")});
+  ASSERT_NE(agent, nullptr);
+
+  // In the middle: a trial has ended and another one is logging.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        bool ended = false, logging = false;
+        for (const json& trial : cli_.Trials(id)) {
+          const std::string state = StateName(trial["state"]);
+          ended = ended || state == "finished";
+          logging = logging || (state == "running" &&
+                                JsonInt(trial["metric_points"]) >= 3);
+        }
+        return ended && logging;
+      },
+      kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  const std::map<int64_t, TrialSnapshot> before = Snapshot(cli_, id);
+  const ProcessResult export_before =
+      cli_.Run({"export", id, "--format", "json"});
+  ASSERT_EQ(export_before.exit_code, 0) << export_before.err;
+
+  ASSERT_TRUE(server_.process->Signal(SIGKILL));
+  const std::optional<ExitStatus> killed =
+      server_.process->WaitForExit(std::chrono::seconds(10));
+  ASSERT_TRUE(killed.has_value());
+  EXPECT_EQ(killed->term_signal, SIGKILL);
+
+  StartController(port);
+  ExpectNothingLost(before, Snapshot(cli_, id));
+  const ProcessResult export_after =
+      cli_.Run({"export", id, "--format", "json"});
+  ASSERT_EQ(export_after.exit_code, 0) << export_after.err;
+  std::map<int64_t, json> exported_after;
+  for (const json& row : json::parse(export_after.out)) {
+    exported_after[row["number"].get<int64_t>()] = row;
+  }
+  for (const json& row : json::parse(export_before.out)) {
+    const int64_t number = row["number"];
+    ASSERT_TRUE(exported_after.count(number)) << "trial " << number;
+    const json& now = exported_after[number];
+    for (const auto& [column, value] : row.items()) {
+      if (column.rfind("config.", 0) == 0) {
+        EXPECT_EQ(now[column], value) << "trial " << number << " " << column;
+      }
+    }
+    if (row["state"] != "running") {
+      EXPECT_EQ(now["state"], row["state"]) << "trial " << number;
+      EXPECT_EQ(now["summary.loss"], row["summary.loss"]) << "trial " << number;
+    }
+  }
+
+  // The agent carries on and the grid completes.
+  const std::optional<ExitStatus> exit = agent->WaitForExit(kAgentTimeout);
+  ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(exit->exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::map<int64_t, TrialSnapshot> final_trials = Snapshot(cli_, id);
+  ExpectNothingLost(before, final_trials);
+  EXPECT_EQ(SweepState(id), "finished");
+  ASSERT_EQ(final_trials.size(), static_cast<size_t>(kTrials));
+  for (const auto& [number, trial] : final_trials) {
+    EXPECT_EQ(trial.state, "finished") << "trial " << number;
+    ASSERT_EQ(trial.history.size(), static_cast<size_t>(kSteps))
+        << "trial " << number << ": every point exactly once";
+    const int64_t x = trial.config["x"];
+    for (int step = 0; step < kSteps; ++step) {
+      EXPECT_EQ(JsonInt(trial.history[step]["step"]), step);
+      EXPECT_DOUBLE_EQ(trial.history[step]["values"]["loss"].get<double>(),
+                       x * 1000.0 + step);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sweep
