@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up (Debian packages), builds with warnings as errors and runs every
+# Sets up (Debian packages), builds with warnings on and runs every
 # test. Usage: scripts/test.sh [ctest arguments...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
