@@ -345,7 +345,8 @@ void MetricsFileReader::HandleLine(absl::string_view line, int64_t now_ms,
   }
   if (parsed->values.empty()) return;
   const int64_t step = parsed->step.value_or(next_step_);
-  next_step_ = step + 1;
+  // Saturates: after a _step of INT64_MAX, the next line takes it again.
+  next_step_ = step < std::numeric_limits<int64_t>::max() ? step + 1 : step;
   out->push_back(MetricPoint{step, now_ms, std::move(parsed->values)});
 }
 

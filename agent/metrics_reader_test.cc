@@ -269,5 +269,15 @@ TEST(ParseStdoutMetricLineTest, IgnoresWhatIsNotAMetric) {
               ElementsAre(Pair("ok", 1.0)));
 }
 
+// UBSan in fuzz/metrics_line_fuzzer: the step after a _step of INT64_MAX
+// overflowed.
+TEST_F(MetricsFileReaderTest, LargestUnderscoreStepDoesNotOverflow) {
+  MetricsFileReader reader(path_);
+  Append("{\"a\": 1, \"_step\": 9223372036854775807}\n{\"a\": 2}\n");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_THAT(Steps(Read(reader)), ElementsAre(kMax, kMax));
+  EXPECT_EQ(reader.malformed_lines(), 0);
+}
+
 }  // namespace
 }  // namespace sweep

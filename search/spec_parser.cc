@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <exception>
+#include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_cat.h"
@@ -129,12 +131,63 @@ bool CheckRawText(absl::string_view text, Diagnostics& diag) {
   return ok;
 }
 
+// Finds where yaml-cpp 0.7's YAML::LoadAll would loop forever, allocating
+// as it goes: on a ',' outside [] or {} its parser yields an empty document
+// without consuming the token, again and again (jbeder/yaml-cpp#1040, fixed
+// upstream after 0.8.0). Every other document consumes at least one token.
+class StalledDocumentFinder : public YAML::EventHandler {
+ public:
+  // Parses `text` the way LoadAll does; the mark of the token the parser
+  // stalls on, or nullopt. Throws what LoadAll would throw.
+  static std::optional<YAML::Mark> Find(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    StalledDocumentFinder finder;
+    while (parser.HandleNextDocument(finder)) {
+      if (finder.stalled_) return finder.last_start_;
+    }
+    return std::nullopt;
+  }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    stalled_ = started_ && mark.pos == last_start_.pos;
+    started_ = true;
+    last_start_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  bool started_ = false;
+  bool stalled_ = false;
+  YAML::Mark last_start_;
+};
+
 // Loads the single YAML document of `text`, or reports why it cannot.
 std::optional<YAML::Node> LoadDocument(absl::string_view text,
                                        Diagnostics& diag) {
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    const std::string input(text);
+    if (std::optional<YAML::Mark> stall = StalledDocumentFinder::Find(input)) {
+      const bool comma = stall->pos >= 0 &&
+                         static_cast<size_t>(stall->pos) < input.size() &&
+                         input[stall->pos] == ',';
+      diag.Error({stall->line + 1, stall->column + 1}, "",
+                 comma ? "YAML syntax error: ',' outside [] or {}"
+                       : "YAML syntax error: unexpected token");
+      return std::nullopt;
+    }
+    documents = YAML::LoadAll(input);
   } catch (const YAML::Exception& e) {
     SourceLocation at{};
     if (!e.mark.is_null()) at = {e.mark.line + 1, e.mark.column + 1};

@@ -367,5 +367,24 @@ TEST(SpecParserErrorsTest, YamlSyntaxErrorsCarryTheirPosition) {
               Contains(HasSubstr("sweep.yaml:")));
 }
 
+// Found by fuzz/spec_parser_fuzzer: on a ',' outside [] or {}, yaml-cpp
+// 0.7's LoadAll loops forever, allocating (jbeder/yaml-cpp#1040).
+TEST(SpecParserErrorsTest, StrayCommaIsAnErrorNotAHang) {
+  EXPECT_THAT(Errors(","),
+              Contains("sweep.yaml:1:1: YAML syntax error: ',' outside [] or "
+                       "{}"));
+  EXPECT_THAT(Errors("# comment\n, sgd, -rmsprop]\n  batch_size:\n"),
+              Contains(HasSubstr("sweep.yaml:2:1: YAML syntax error")));
+  EXPECT_THAT(Errors("!a ,\n"), Contains(HasSubstr("YAML syntax error")));
+  EXPECT_THAT(Errors("a: 1\n---\n,\n"),
+              Contains(HasSubstr("sweep.yaml:3:1: YAML syntax error")));
+  // Commas inside flow collections and plain scalars stay fine.
+  EXPECT_TRUE(ParseSweepDefinition(
+                  "method: grid\nprogram: a, b.py\nparameters:\n  x: "
+                  "{values: [1, 2]}\n",
+                  "sweep.yaml")
+                  .ok());
+}
+
 }  // namespace
 }  // namespace sweep
