@@ -148,9 +148,9 @@ absl::Status Agent::Impl::Register() {
   if (!status.ok()) return status;
   absl::MutexLock lock(&mu_);
   agent_id_ = response.agent_id();
-  heartbeat_interval_ms_ = std::max<int64_t>(
-      100, std::min(response.heartbeat_interval_ms(),
-                    response.lease_timeout_ms() / 3));
+  heartbeat_interval_ms_ =
+      std::max<int64_t>(100, std::min(response.heartbeat_interval_ms(),
+                                      response.lease_timeout_ms() / 3));
   for (int64_t lost : response.lost_trials()) {
     Log(absl::StrCat("trial ", lost,
                      " of this agent's previous run was marked crashed"));
@@ -160,20 +160,20 @@ absl::Status Agent::Impl::Register() {
 
 AgentResult Agent::Impl::Run() {
   if (absl::Status s = Register(); !s.ok()) {
-    return {1, absl::StrCat("cannot register with the controller at ",
-                            options_.controller, ": ", s.message()),
+    return {1,
+            absl::StrCat("cannot register with the controller at ",
+                         options_.controller, ": ", s.message()),
             0};
   }
   {
     absl::MutexLock lock(&mu_);
-    Log(absl::StrCat("registered as ", agent_id_, " for sweep ",
-                     options_.sweep_id, " (", options_.slots,
-                     options_.slots == 1 ? " slot" : " slots",
-                     options_.gpus.empty()
-                         ? ""
-                         : absl::StrCat(", GPUs ",
-                                        absl::StrJoin(options_.gpus, ",")),
-                     ")"));
+    Log(absl::StrCat(
+        "registered as ", agent_id_, " for sweep ", options_.sweep_id, " (",
+        options_.slots, options_.slots == 1 ? " slot" : " slots",
+        options_.gpus.empty()
+            ? ""
+            : absl::StrCat(", GPUs ", absl::StrJoin(options_.gpus, ",")),
+        ")"));
     free_gpus_ = options_.gpus;
     workers_running_ = options_.slots;
   }
@@ -200,8 +200,8 @@ AgentResult Agent::Impl::Run() {
     result.reason = shutdown_level_ > 0 ? "stopped by a signal" : "done";
   }
   if (!outbox_.empty()) {
-    result.reason += absl::StrCat("; ", outbox_.size(),
-                                  " reports were not delivered");
+    result.reason +=
+        absl::StrCat("; ", outbox_.size(), " reports were not delivered");
   }
   return result;
 }
@@ -269,16 +269,15 @@ void Agent::Impl::WorkerLoop() {
     RunTrial(*trial);
     absl::MutexLock lock(&mu_);
     if (options_.max_consecutive_failures > 0 &&
-        consecutive_failures_ >= options_.max_consecutive_failures &&
-        !done_) {
+        consecutive_failures_ >= options_.max_consecutive_failures && !done_) {
       done_ = true;
       exit_code_ = 2;
-      reason_ = absl::StrCat(consecutive_failures_,
-                             " trials failed in a row (limit ",
-                             options_.max_consecutive_failures,
-                             ", --max-consecutive-failures); see their logs "
-                             "under ",
-                             options_.workdir);
+      reason_ =
+          absl::StrCat(consecutive_failures_, " trials failed in a row (limit ",
+                       options_.max_consecutive_failures,
+                       ", --max-consecutive-failures); see their logs "
+                       "under ",
+                       options_.workdir);
     }
   }
 }
@@ -359,13 +358,12 @@ void Agent::Impl::HeartbeatLoop() {
     {
       absl::MutexLock lock(&mu_);
       interval_ms = heartbeat_interval_ms_;
-      mu_.AwaitWithTimeout(
-          absl::Condition(
-              +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                return self->workers_running_ == 0;
-              },
-              this),
-          absl::Milliseconds(interval_ms));
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 return self->workers_running_ == 0;
+                               },
+                               this),
+                           absl::Milliseconds(interval_ms));
       if (workers_running_ == 0) return;
       request.set_agent_id(agent_id_);
       for (const auto& [number, trial] : running_) {
@@ -513,24 +511,25 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
       config.is_object()
           ? PrepareTrialFiles(options_.workdir, assignment.sweep_id(), number,
                               config)
-          : absl::InvalidArgumentError("the trial's configuration is not a "
-                                       "JSON object");
+          : absl::InvalidArgumentError(
+                "the trial's configuration is not a "
+                "JSON object");
   absl::StatusOr<std::vector<std::string>> argv;
   std::unique_ptr<TrialProcess> process;
   if (files.ok()) {
     CommandEnvironment command_env;
     command_env.interpreter = options_.interpreter;
     command_env.args_json_file = files->params_json;
-    command_env.getenv = [](absl::string_view name)
-        -> std::optional<std::string> {
+    command_env.getenv =
+        [](absl::string_view name) -> std::optional<std::string> {
       const char* value = std::getenv(std::string(name).c_str());
       if (value == nullptr) return std::nullopt;
       return std::string(value);
     };
     const std::vector<std::string> command(assignment.command().begin(),
                                            assignment.command().end());
-    argv = ExpandCommandTokens(command, assignment.program(), config,
-                               command_env);
+    argv =
+        ExpandCommandTokens(command, assignment.program(), config, command_env);
     if (argv.ok()) {
       std::vector<std::pair<std::string, std::string>> overrides = {
           {"SWEEP_ID", assignment.sweep_id()},
@@ -578,8 +577,8 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
     finish.set_message(std::string(why.message()));
     failed = true;
   } else {
-    Log(absl::StrCat("trial ", number, " started: ",
-                     absl::StrJoin(*argv, " ")));
+    Log(absl::StrCat("trial ", number,
+                     " started: ", absl::StrJoin(*argv, " ")));
     TrialWatch watch(options_, run, *files);
     std::vector<MetricPoint> batch;
     int64_t reported_malformed = 0;
@@ -637,20 +636,19 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
         process->RequestStop(now, options_.kill_grace).IgnoreError();
       }
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(
-          absl::Condition(
-              +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                return self->shutdown_level_ >= 3;
-              },
-              this),
-          absl::FromChrono(options_.poll_interval));
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 return self->shutdown_level_ >= 3;
+                               },
+                               this),
+                           absl::FromChrono(options_.poll_interval));
     }
     watch.ReadMetrics(true, batch);
     send_batch(true);
     absl::StatusOr<std::string> tail = ReadLogTail(files->log, 40, 16 << 10);
     if (tail.ok()) finish.set_log_tail(*tail);
     finish.set_exit_code(exit->kind == ProcessExit::Kind::kExited ? exit->code
-                                                                 : -1);
+                                                                  : -1);
     finish.set_signal(exit->kind == ProcessExit::Kind::kSignaled ? exit->code
                                                                  : 0);
     int level;
@@ -668,13 +666,12 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
     }
     const double seconds =
         std::chrono::duration<double>(SteadyClock::now() - started).count();
-    Log(absl::StrCat("trial ", number, " ended: ", exit->ToString(), " after ",
-                     absl::StrFormat("%.1f", seconds), " s",
-                     run->order != 0 ? absl::StrCat(" (", run->order == 1
-                                                             ? "stopped"
-                                                             : "killed",
-                                                    ")")
-                                     : ""));
+    Log(absl::StrCat(
+        "trial ", number, " ended: ", exit->ToString(), " after ",
+        absl::StrFormat("%.1f", seconds), " s",
+        run->order != 0
+            ? absl::StrCat(" (", run->order == 1 ? "stopped" : "killed", ")")
+            : ""));
   }
   OutboxItem done_item;
   done_item.trial = run;

@@ -20,9 +20,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 
 ControllerConnection::ControllerConnection(const std::string& address,
                                            RetryPolicy policy)
-    : address_(address),
-      policy_(policy),
-      jitter_(std::random_device{}()) {
+    : address_(address), policy_(policy), jitter_(std::random_device{}()) {
   grpc::ChannelArguments args;
   // Reconnect promptly once a restarted controller is back.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);

@@ -102,8 +102,7 @@ std::vector<std::string> MergeEnvironment(
 
 std::vector<std::string> CurrentEnvironment() {
   std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr;
-       ++entry) {
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     env.emplace_back(*entry);
   }
   return env;

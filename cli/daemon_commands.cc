@@ -25,15 +25,17 @@ void RegisterServerCommand(CLI::App& app, CommandRun* run) {
       "server",
       "Run the controller: the gRPC API, with state in SQLite under the data "
       "dir");
-  command->add_option("--listen", options->listen,
-                      "host:port to listen on (port 0 picks a free one)")
+  command
+      ->add_option("--listen", options->listen,
+                   "host:port to listen on (port 0 picks a free one)")
       ->capture_default_str();
   command->add_option("--data-dir", options->data_dir,
                       "Where the state lives (default: $SWEEP_DATA_DIR, else "
                       "$XDG_DATA_HOME/sweep, else ~/.local/share/sweep)");
-  command->add_option("--lease-timeout-ms", options->manager.lease_timeout_ms,
-                      "A running trial whose agent is silent this long is "
-                      "marked crashed")
+  command
+      ->add_option("--lease-timeout-ms", options->manager.lease_timeout_ms,
+                   "A running trial whose agent is silent this long is "
+                   "marked crashed")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{200}, int64_t{86'400'000}));
   command
@@ -69,21 +71,25 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
   command->add_option("--controller", options->controller,
                       "Controller address host:port (default: "
                       "$SWEEP_CONTROLLER, else localhost:7420)");
-  command->add_option("--count", options->count,
-                      "Run at most this many trials, then exit")
+  command
+      ->add_option("--count", options->count,
+                   "Run at most this many trials, then exit")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--gpus", *gpus,
                       "auto (ask nvidia-smi) or a list like 0,1,3; each "
                       "trial gets its own CUDA_VISIBLE_DEVICES");
-  command->add_option("--gpus-per-trial", options->gpus_per_trial,
-                      "GPUs each trial gets")
+  command
+      ->add_option("--gpus-per-trial", options->gpus_per_trial,
+                   "GPUs each trial gets")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  command->add_option("--slots", options->slots,
-                      "Trials run at once (default: 1, or one per GPU group)")
+  command
+      ->add_option("--slots", options->slots,
+                   "Trials run at once (default: 1, or one per GPU group)")
       ->check(CLI::Range(1, 1024));
-  command->add_option("--workdir", options->workdir,
-                      "Where trial directories (params, metrics, logs) go")
+  command
+      ->add_option("--workdir", options->workdir,
+                   "Where trial directories (params, metrics, logs) go")
       ->capture_default_str();
   command
       ->add_option("--max-consecutive-failures",
@@ -127,8 +133,8 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
         }
       }
       if (!resolved.gpus.empty()) {
-        const int groups = static_cast<int>(resolved.gpus.size()) /
-                           resolved.gpus_per_trial;
+        const int groups =
+            static_cast<int>(resolved.gpus.size()) / resolved.gpus_per_trial;
         if (groups == 0) {
           std::cerr << "sweep agent: --gpus-per-trial "
                     << resolved.gpus_per_trial << " but only "

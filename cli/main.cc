@@ -7,9 +7,9 @@
 
 #include "cli/command.h"
 #include "cli/daemon_commands.h"
-#include "cli/run_command.h"
 #include "cli/export_command.h"
 #include "cli/query_commands.h"
+#include "cli/run_command.h"
 #include "cli/validate_command.h"
 
 namespace {

@@ -19,9 +19,9 @@
 #include "cli/daemon_commands.h"
 #include "cli/definition_file.h"
 #include "cli/display_format.h"
+#include "cli/rerun_command.h"
 #include "cli/trial_format.h"
 #include "controller/server.h"
-#include "search/command_template.h"
 
 namespace sweep {
 namespace {
@@ -55,8 +55,9 @@ absl::Status CallManager(SweepManager& manager, Method method,
 std::string ProgressLine(const v1::Sweep& sweep, absl::Duration elapsed) {
   const v1::TrialCounts& c = sweep.counts();
   std::string line = absl::StrFormat(
-      "[%s] %s: %d trials, %d running, %d finished", FormatCompactDuration(elapsed),
-      SweepStateName(sweep.state()), c.total(), c.running(), c.finished());
+      "[%s] %s: %d trials, %d running, %d finished",
+      FormatCompactDuration(elapsed), SweepStateName(sweep.state()), c.total(),
+      c.running(), c.finished());
   if (c.stopped() > 0) absl::StrAppend(&line, ", ", c.stopped(), " stopped");
   if (c.failed() > 0) absl::StrAppend(&line, ", ", c.failed(), " failed");
   if (c.crashed() > 0) absl::StrAppend(&line, ", ", c.crashed(), " crashed");
@@ -74,42 +75,7 @@ std::string ProgressLine(const v1::Sweep& sweep, absl::Duration elapsed) {
   return line;
 }
 
-// The argv that reruns a trial, shell-quoted for display.
-std::string RerunCommand(const v1::Sweep& sweep, const v1::Trial& trial,
-                         const std::string& interpreter) {
-  ParsedDefinition parsed =
-      ParseSweepDefinition(sweep.definition_yaml(), "sweep.yaml");
-  if (!parsed.ok()) return "";
-  CommandEnvironment env;
-  env.interpreter = interpreter;
-  env.args_json_file = "params.json";
-  env.getenv = [](absl::string_view name) -> std::optional<std::string> {
-    const char* value = std::getenv(std::string(name).c_str());
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
-  };
-  const Value config = Value::parse(trial.config_json(), nullptr, false);
-  absl::StatusOr<std::vector<std::string>> argv = ExpandCommandTokens(
-      parsed.spec->command, parsed.spec->program.value_or(""), config, env);
-  if (!argv.ok()) return "";
-  std::vector<std::string> shown;
-  for (const std::string& token : *argv) {
-    if (!token.empty() && token.find_first_of(" \t\n'\"\\$`!*?[]{}()<>|&;#~") ==
-                              std::string::npos) {
-      shown.push_back(token);
-      continue;
-    }
-    std::string quoted = "'";
-    for (char ch : token) {
-      quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    }
-    shown.push_back(quoted + "'");
-  }
-  return absl::StrJoin(shown, " ");
-}
-
-void PrintSummary(SweepManager& manager, const std::string& sweep_id,
-                  const std::string& interpreter) {
+void PrintSummary(SweepManager& manager, const std::string& sweep_id) {
   v1::GetSweepRequest get;
   get.set_sweep_id(sweep_id);
   v1::Sweep sweep;
@@ -146,12 +112,11 @@ void PrintSummary(SweepManager& manager, const std::string& sweep_id,
   best_request.set_sweep_id(sweep_id);
   v1::Trial best;
   if (!manager.GetBestTrial(best_request, &best).ok()) return;
-  std::cout << "\nBest: trial " << best.number() << ", "
-            << sweep.metric_name() << " = "
-            << FormatMetricValue(best.best_value()) << "\n  config:  "
-            << best.config_json() << "\n";
-  const std::string command = RerunCommand(sweep, best, interpreter);
-  if (!command.empty()) std::cout << "  command: " << command << "\n";
+  std::cout << "\nBest: trial " << best.number() << ", " << sweep.metric_name()
+            << " = " << FormatMetricValue(best.best_value())
+            << "\n  config:  " << best.config_json() << "\n";
+  absl::StatusOr<RerunCommand> command = MakeRerunCommand(sweep, best);
+  if (command.ok()) std::cout << "  command: " << command->command_line << "\n";
 }
 
 int RunLocalSweep(RunOptions options) {
@@ -182,8 +147,8 @@ int RunLocalSweep(RunOptions options) {
   create.set_definition_yaml(text);
   create.set_file_name(options.file);
   v1::CreateSweepResponse created;
-  const absl::Status create_status = CallManager(
-      manager, &SweepManager::CreateSweep, create, &created);
+  const absl::Status create_status =
+      CallManager(manager, &SweepManager::CreateSweep, create, &created);
   for (const std::string& warning : created.warnings()) {
     std::cerr << warning << "\n";
   }
@@ -195,9 +160,9 @@ int RunLocalSweep(RunOptions options) {
   const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
   std::cout << "Sweep " << sweep_id << " (" << created.sweep().method()
             << ") from " << options.file << ", " << options.agents
-            << (options.agents == 1 ? " agent" : " agents")
-            << "; state in " << server_options.data_dir << ", trial files in "
-            << options.workdir << "/" << sweep_id << "\n"
+            << (options.agents == 1 ? " agent" : " agents") << "; state in "
+            << server_options.data_dir << ", trial files in " << options.workdir
+            << "/" << sweep_id << "\n"
             << "Inspect it meanwhile with: sweep status " << sweep_id
             << " --controller " << address << "\n";
 
@@ -244,8 +209,9 @@ int RunLocalSweep(RunOptions options) {
           "finishing running trials (Ctrl-C again to terminate them)",
           "terminating running trials (Ctrl-C again to kill them)",
           "killing running trials"};
-      std::cout << (tty ? "\n" : "") << "sweep run: "
-                << kMessages[signals_received - 1] << std::endl;
+      std::cout << (tty ? "\n" : "")
+                << "sweep run: " << kMessages[signals_received - 1]
+                << std::endl;
       for (auto& agent : agents) agent->Shutdown(signals_received);
     }
     v1::GetSweepRequest get;
@@ -255,8 +221,7 @@ int RunLocalSweep(RunOptions options) {
     const std::string line = ProgressLine(sweep, absl::Now() - start);
     if (tty) {
       std::cout << "\r\033[K" << line << std::flush;
-    } else if (line != last_line &&
-               absl::Now() - start > absl::Seconds(0)) {
+    } else if (line != last_line && absl::Now() - start > absl::Seconds(0)) {
       std::cout << line << "\n";
     }
     last_line = line;
@@ -280,7 +245,7 @@ int RunLocalSweep(RunOptions options) {
                 << sweep.state_reason() << "\n";
     }
   }
-  PrintSummary(manager, sweep_id, options.interpreter);
+  PrintSummary(manager, sweep_id);
   return exit_code;
 }
 
@@ -293,17 +258,20 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
       "Run a sweep locally: an embedded controller, N local agents, a live "
       "progress line, the best trial at the end");
   command->add_option("file", options->file, "Sweep YAML file")->required();
-  command->add_option("--agents", options->agents, "Local agents (trials at once)")
+  command
+      ->add_option("--agents", options->agents, "Local agents (trials at once)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  command->add_option("--count", options->count,
-                      "Trials each agent runs at most (0: until done)")
+  command
+      ->add_option("--count", options->count,
+                   "Trials each agent runs at most (0: until done)")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--data-dir", options->data_dir,
                       "Where the state lives (default: $SWEEP_DATA_DIR, else "
                       "$XDG_DATA_HOME/sweep, else ~/.local/share/sweep)");
-  command->add_option("--workdir", options->workdir,
-                      "Where trial directories (params, metrics, logs) go")
+  command
+      ->add_option("--workdir", options->workdir,
+                   "Where trial directories (params, metrics, logs) go")
       ->capture_default_str();
   command->add_option("--interpreter", options->interpreter,
                       "What ${interpreter} runs (default: python, or python3)");
@@ -311,12 +279,12 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
                     "Run unmodified W&B scripts against this sweep");
   command->add_flag("--stdout-metrics", options->stdout_metrics,
                     "Also read `name=value` metrics from program output");
-  command->add_option("--kill-grace", options->kill_grace_seconds,
-                      "Seconds between SIGTERM and SIGKILL")
+  command
+      ->add_option("--kill-grace", options->kill_grace_seconds,
+                   "Seconds between SIGTERM and SIGKILL")
       ->capture_default_str();
-  command->callback([options, run] {
-    *run = [options] { return RunLocalSweep(*options); };
-  });
+  command->callback(
+      [options, run] { *run = [options] { return RunLocalSweep(*options); }; });
 }
 
 }  // namespace sweep

@@ -7,7 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "agent/program_lookup.h"
 #include "cli/definition_file.h"
+#include "cli/rerun_command.h"
 #include "cli/yaml_output.h"
 #include "search/command_template.h"
 #include "search/distribution.h"
@@ -22,37 +24,6 @@ struct PreviewTrial {
   std::string command;  // The argv joined for display, or why it fails.
 };
 
-// `python` when it is on PATH, else `python3` (spec section 6).
-std::string DefaultInterpreter() {
-  const char* path = std::getenv("PATH");
-  if (path != nullptr) {
-    for (absl::string_view dir : absl::StrSplit(path, ':')) {
-      const std::string candidate = absl::StrCat(dir, "/python");
-      if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) {
-        return "python";
-      }
-    }
-  }
-  return "python3";
-}
-
-std::string ShellQuoteForDisplay(const std::string& token) {
-  if (!token.empty() &&
-      token.find_first_of(" \t\n'\"\\$`!*?[]{}()<>|&;#~") ==
-          std::string::npos) {
-    return token;
-  }
-  std::string out = "'";
-  for (char c : token) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 std::vector<PreviewTrial> Preview(const SweepSpec& spec, int count,
                                   std::string* problem) {
   std::vector<PreviewTrial> trials;
@@ -60,7 +31,8 @@ std::vector<PreviewTrial> Preview(const SweepSpec& spec, int count,
   RandomEngine rng(spec.extension.seed.value_or(0));
   std::vector<Point> pending;
   CommandEnvironment env;
-  env.interpreter = DefaultInterpreter();
+  const char* path = std::getenv("PATH");
+  env.interpreter = DefaultInterpreter(path ? path : kDefaultSearchPath);
   env.args_json_file = "<trial dir>/params.json";
   env.getenv = [](absl::string_view name) -> std::optional<std::string> {
     const char* value = std::getenv(std::string(name).c_str());
@@ -82,12 +54,12 @@ std::vector<PreviewTrial> Preview(const SweepSpec& spec, int count,
     if (argv.ok()) {
       std::vector<std::string> shown;
       for (const std::string& token : *argv) {
-        shown.push_back(ShellQuoteForDisplay(token));
+        shown.push_back(ShellQuote(token));
       }
       trial.command = absl::StrJoin(shown, " ");
     } else {
-      trial.command = absl::StrCat("(cannot run: ", argv.status().message(),
-                                   ")");
+      trial.command =
+          absl::StrCat("(cannot run: ", argv.status().message(), ")");
     }
     pending.push_back(trial.point);
     trials.push_back(std::move(trial));
@@ -161,14 +133,15 @@ void PrintHuman(const std::string& file, const ParsedDefinition& parsed,
   err << parsed.Format();
   if (!parsed.ok()) {
     const size_t errors = parsed.diagnostics.size() - warnings;
-    err << file << ": invalid (" << errors << (errors == 1 ? " error" : " errors")
-        << ")\n";
+    err << file << ": invalid (" << errors
+        << (errors == 1 ? " error" : " errors") << ")\n";
     return;
   }
   const SweepSpec& spec = *parsed.spec;
   out << file << ": valid";
   if (warnings > 0) {
-    out << " (" << warnings << (warnings == 1 ? " warning" : " warnings") << ")";
+    out << " (" << warnings << (warnings == 1 ? " warning" : " warnings")
+        << ")";
   }
   out << "\n";
   out << ToYaml(NormalizedDefinition(spec), 2);

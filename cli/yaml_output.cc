@@ -25,9 +25,9 @@ bool NeedsQuotes(const std::string& s) {
   const Value reread = Value::parse(s, nullptr, /*allow_exceptions=*/false);
   if (!reread.is_discarded() && !reread.is_string()) return true;
   static constexpr std::string_view kWords[] = {
-      "~",   "null", "Null", "NULL", "true", "True", "TRUE", "false",
-      "False", "FALSE", "yes", "Yes", "YES",  "no",   "No",   "NO",
-      "on",  "On",   "ON",   "off",  "Off",  "OFF", ".inf", ".nan", "-.inf"};
+      "~",     "null", "Null", "NULL", "true", "True", "TRUE", "false", "False",
+      "FALSE", "yes",  "Yes",  "YES",  "no",   "No",   "NO",   "on",    "On",
+      "ON",    "off",  "Off",  "OFF",  ".inf", ".nan", "-.inf"};
   for (std::string_view w : kWords) {
     if (s == w) return true;
   }

@@ -1,5 +1,6 @@
 // The controller through its gRPC services, on an in-process channel, with a
 // real SQLite store in a temporary directory.
+#include <grpcpp/grpcpp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <limits>
 #include <set>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "controller/server.h"
 #include "gmock/gmock.h"
@@ -197,9 +196,9 @@ TEST_F(ControllerServiceTest, UnknownIdsAreNotFoundWithTheId) {
   v1::AcquireTrialRequest acquire;
   acquire.set_agent_id("a-ghost");
   v1::AcquireTrialResponse response;
-  EXPECT_EQ(agents_->AcquireTrial(&acquire_context, acquire, &response)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      agents_->AcquireTrial(&acquire_context, acquire, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 
   const std::string id = CreateSweep(kGridYaml);
   grpc::ClientContext trial_context;
@@ -302,8 +301,7 @@ TEST_F(ControllerServiceTest, StateChangesAndOrders) {
   finish.set_outcome(v1::FINISH_OUTCOME_KILLED);
   finish.set_signal(15);
   v1::FinishTrialResponse finished;
-  ASSERT_TRUE(
-      agents_->FinishTrial(&finish_context, finish, &finished).ok());
+  ASSERT_TRUE(agents_->FinishTrial(&finish_context, finish, &finished).ok());
   EXPECT_EQ(finished.state(), v1::TRIAL_STATE_KILLED);
 }
 
@@ -353,8 +351,7 @@ TEST_F(ControllerServiceTest, ConcurrentAcquiresOnAGridGetDistinctPoints) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(configs.size(), 150u);
-  EXPECT_EQ(std::set<std::string>(configs.begin(), configs.end()).size(),
-            150u);
+  EXPECT_EQ(std::set<std::string>(configs.begin(), configs.end()).size(), 150u);
   EXPECT_EQ(waits, 50);
   EXPECT_EQ(GetSweep(id).counts().total(), 150);
 }
@@ -420,14 +417,13 @@ TEST_F(ControllerServiceTest, OversizedAndMalformedRequestsAreRefused) {
   const v1::AcquireTrialResponse trial = Acquire(Register(id));
   EXPECT_EQ(Report(trial.trial(), 0, {{{"loss", 1.0}}}).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Report(trial.trial(), 1, {{{std::string(300, 'k'), 1.0}}})
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Report(trial.trial(), 1, {{{std::string(300, 'k'), 1.0}}}).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
   // Nothing stored was lost.
   EXPECT_EQ(GetSweep(id).counts().running(), 1);
   ASSERT_TRUE(Report(trial.trial(), 1, {{{"loss", 1.0}}}).ok());
 }
-
 
 TEST_F(ControllerServiceTest, HyperbandStopsAWeakTrialVisibly) {
   const std::string id = CreateSweep(
@@ -437,8 +433,8 @@ TEST_F(ControllerServiceTest, HyperbandStopsAWeakTrialVisibly) {
   const std::string agent = Register(id);
   const v1::TrialAssignment strong = Acquire(agent).trial();
   const v1::TrialAssignment weak = Acquire(agent).trial();
-  ASSERT_TRUE(Report(strong, 1, {{{"loss", 10}}, {{"loss", 9}}, {{"loss", 8}}})
-                  .ok());
+  ASSERT_TRUE(
+      Report(strong, 1, {{{"loss", 10}}, {{"loss", 9}}, {{"loss", 8}}}).ok());
   v1::ReportMetricsResponse reply;
   ASSERT_TRUE(Report(weak, 1, {{{"loss", 10}}, {{"loss", 10}}}, &reply).ok());
   EXPECT_FALSE(reply.has_order());  // Not at a band yet.

@@ -1,12 +1,11 @@
 #include "controller/server.h"
 
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "search/status_macros.h"
@@ -83,7 +82,8 @@ int RunServerCommand(const ServerOptions& options) {
             << " (data dir " << options.data_dir << ")" << std::endl;
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::cout << "sweep server: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+  std::cout << "sweep server: "
+            << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ", shutting down" << std::endl;
   server->reset();
   std::cout << "sweep server: stopped" << std::endl;

@@ -28,8 +28,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 grpc::ServerUnaryReactor* SweepServiceImpl::CreateSweep(
-    grpc::CallbackServerContext* context,
-    const v1::CreateSweepRequest* request,
+    grpc::CallbackServerContext* context, const v1::CreateSweepRequest* request,
     v1::CreateSweepResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   manager_->CreateSweep(*request, response, FinishWith(reactor));
@@ -108,8 +107,7 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ReportMetrics(
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::FinishTrial(
-    grpc::CallbackServerContext* context,
-    const v1::FinishTrialRequest* request,
+    grpc::CallbackServerContext* context, const v1::FinishTrialRequest* request,
     v1::FinishTrialResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   manager_->FinishTrial(*request, response, FinishWith(reactor));

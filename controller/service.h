@@ -20,22 +20,23 @@ class SweepServiceImpl final : public v1::SweepService::CallbackService {
   grpc::ServerUnaryReactor* GetSweep(grpc::CallbackServerContext* context,
                                      const v1::GetSweepRequest* request,
                                      v1::Sweep* response) override;
-  grpc::ServerUnaryReactor* ListSweeps(grpc::CallbackServerContext* context,
-                                       const v1::ListSweepsRequest* request,
-                                       v1::ListSweepsResponse* response) override;
+  grpc::ServerUnaryReactor* ListSweeps(
+      grpc::CallbackServerContext* context,
+      const v1::ListSweepsRequest* request,
+      v1::ListSweepsResponse* response) override;
   grpc::ServerUnaryReactor* UpdateSweepState(
       grpc::CallbackServerContext* context,
-      const v1::UpdateSweepStateRequest* request,
-      v1::Sweep* response) override;
-  grpc::ServerUnaryReactor* ListTrials(grpc::CallbackServerContext* context,
-                                       const v1::ListTrialsRequest* request,
-                                       v1::ListTrialsResponse* response) override;
+      const v1::UpdateSweepStateRequest* request, v1::Sweep* response) override;
+  grpc::ServerUnaryReactor* ListTrials(
+      grpc::CallbackServerContext* context,
+      const v1::ListTrialsRequest* request,
+      v1::ListTrialsResponse* response) override;
   grpc::ServerUnaryReactor* GetTrial(grpc::CallbackServerContext* context,
                                      const v1::GetTrialRequest* request,
                                      v1::Trial* response) override;
-  grpc::ServerUnaryReactor* GetBestTrial(
-      grpc::CallbackServerContext* context,
-      const v1::GetBestTrialRequest* request, v1::Trial* response) override;
+  grpc::ServerUnaryReactor* GetBestTrial(grpc::CallbackServerContext* context,
+                                         const v1::GetBestTrialRequest* request,
+                                         v1::Trial* response) override;
 
  private:
   SweepManager* const manager_;

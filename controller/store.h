@@ -46,11 +46,11 @@ struct TrialRow {
   int exit_code = 0;
   int signal = 0;
   std::string log_tail;
-  int64_t last_sequence = 0;      // Highest metric report stored.
-  std::string summary_json;       // {"key": last value, ...}
+  int64_t last_sequence = 0;         // Highest metric report stored.
+  std::string summary_json;          // {"key": last value, ...}
   std::optional<double> best_value;  // Of the sweep metric.
-  std::string prediction_json;    // {"mean":..,"stddev":..,"acquisition":..}
-  std::string stop_json;          // The StopDecision, when stopped.
+  std::string prediction_json;       // {"mean":..,"stddev":..,"acquisition":..}
+  std::string stop_json;             // The StopDecision, when stopped.
   std::string end_reason;
   int64_t metric_points = 0;
   int64_t malformed_lines = 0;

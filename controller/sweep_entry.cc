@@ -66,11 +66,12 @@ void SweepManager::SweepEntry::MaybeStop(RunningTrial& trial) {
   order.set_action(v1::ORDER_ACTION_STOP);
   order.set_reason(verdict->Reason(spec.metric->name));
   trial.order = order;
-  trial.row.stop_json = nlohmann::json{{"rule", verdict->rule},
-                                       {"band", verdict->band},
-                                       {"value", verdict->value},
-                                       {"threshold", verdict->threshold}}
-                            .dump();
+  trial.row.stop_json = nlohmann::json{
+      {"rule", verdict->rule},
+      {"band", verdict->band},
+      {"value", verdict->value},
+      {"threshold",
+       verdict->threshold}}.dump();
   stopper->CountStop(verdict->band);
 }
 

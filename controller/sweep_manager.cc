@@ -56,9 +56,9 @@ absl::Status CheckReport(const v1::ReportMetricsRequest& request) {
   for (const v1::MetricPoint& point : request.points()) {
     for (const auto& [key, value] : point.values()) {
       if (key.empty() || key.size() > kMaxMetricNameBytes) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "metric names must be 1 to ", kMaxMetricNameBytes,
-            " bytes long, got one of ", key.size(), " bytes"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("metric names must be 1 to ", kMaxMetricNameBytes,
+                         " bytes long, got one of ", key.size(), " bytes"));
       }
     }
   }
@@ -182,9 +182,9 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
       for (TrialRow& row : rows) {
         std::optional<Point> point = PointOfRow(row, entry->spec);
         if (!point) {
-          return absl::DataLossError(absl::StrCat(
-              "stored ", TrialName(row.sweep_id, row.number),
-              " has a configuration that does not fit its sweep"));
+          return absl::DataLossError(
+              absl::StrCat("stored ", TrialName(row.sweep_id, row.number),
+                           " has a configuration that does not fit its sweep"));
         }
         entry->counts.set_total(entry->counts.total() + 1);
         entry->counts.set_running(entry->counts.running() + 1);
@@ -205,9 +205,9 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
             order.set_sweep_id(trial.row.sweep_id);
             order.set_number(trial.row.number);
             order.set_action(v1::ORDER_ACTION_STOP);
-            order.set_reason(absl::StrCat(
-                stop.is_object() ? stop.value("rule", "") : "",
-                " stopped it before the controller restarted"));
+            order.set_reason(
+                absl::StrCat(stop.is_object() ? stop.value("rule", "") : "",
+                             " stopped it before the controller restarted"));
             trial.order = order;
           }
           const int64_t number = trial.row.number;
@@ -393,8 +393,8 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
         if (done_state) {
           return done(absl::FailedPreconditionError(absl::StrCat(
               "sweep ", entry->row.id, " is ",
-              state == v1::SWEEP_STATE_CANCELED ? "canceled" : "finished",
-              " (", entry->row.state_reason,
+              state == v1::SWEEP_STATE_CANCELED ? "canceled" : "finished", " (",
+              entry->row.state_reason,
               ") and cannot be resumed; create a new sweep")));
         }
         entry->SetState(entry->counts.total() > 0 ? v1::SWEEP_STATE_RUNNING
@@ -464,8 +464,8 @@ absl::Status SweepManager::GetTrial(const v1::GetTrialRequest& request,
   absl::StatusOr<TrialRow> row =
       store_->LoadTrial(request.sweep_id(), request.number());
   if (absl::IsNotFound(row.status())) {
-    return absl::NotFoundError(absl::StrCat(
-        "no ", TrialName(request.sweep_id(), request.number())));
+    return absl::NotFoundError(
+        absl::StrCat("no ", TrialName(request.sweep_id(), request.number())));
   }
   RETURN_IF_ERROR(row.status());
   TrialToProto(*row, response);
@@ -492,9 +492,9 @@ absl::Status SweepManager::GetBestTrial(const v1::GetBestTrialRequest& request,
     best = entry->best_trial;
   }
   if (best == 0) {
-    return absl::NotFoundError(absl::StrCat(
-        "no trial of sweep ", request.sweep_id(),
-        " has logged a value of its metric yet"));
+    return absl::NotFoundError(
+        absl::StrCat("no trial of sweep ", request.sweep_id(),
+                     " has logged a value of its metric yet"));
   }
   v1::GetTrialRequest get;
   get.set_sweep_id(request.sweep_id());
@@ -554,9 +554,9 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
       if (trial.row.agent_id == previous_id) lost.push_back(number);
     }
     for (int64_t number : lost) {
-      mutation.trials.push_back(entry->EndTrial(
-          number, v1::TRIAL_STATE_CRASHED,
-          "its agent restarted and lost the program", now));
+      mutation.trials.push_back(
+          entry->EndTrial(number, v1::TRIAL_STATE_CRASHED,
+                          "its agent restarted and lost the program", now));
       response->add_lost_trials(number);
     }
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
@@ -568,8 +568,7 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
 }
 
 void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
-                                v1::AcquireTrialResponse* response,
-                                Done done) {
+                                v1::AcquireTrialResponse* response, Done done) {
   if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
   absl::StatusOr<const AgentEntry*> agent = FindAgent(request.agent_id());
   if (!agent.ok()) return done(agent.status());
@@ -585,7 +584,7 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
       response->set_exit_reason(absl::StrCat(
           "sweep ", entry->row.id, " is ",
           entry->row.state == v1::SWEEP_STATE_CANCELED ? "canceled"
-                                                        : "finished",
+                                                       : "finished",
           ": ", entry->row.state_reason));
       return done(absl::OkStatus());
     }
@@ -607,9 +606,9 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
     if (!next.ok()) return done(next.status());
     if (!next->has_value()) {
       if (entry->FinishIfGridCovered()) {
-        response->set_exit_reason(absl::StrCat("sweep ", entry->row.id,
-                                               " is finished: ",
-                                               entry->row.state_reason));
+        response->set_exit_reason(
+            absl::StrCat("sweep ", entry->row.id,
+                         " is finished: ", entry->row.state_reason));
         mutation.sweeps.push_back(entry->row);
       } else {
         response->set_retry_after_ms(options_.retry_after_ms);
@@ -664,7 +663,8 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
       if (entry->row.state == v1::SWEEP_STATE_PENDING) {
         entry->SetState(v1::SWEEP_STATE_RUNNING, "");
       }
-      if (entry->spec.run_cap && entry->counts.total() >= *entry->spec.run_cap) {
+      if (entry->spec.run_cap &&
+          entry->counts.total() >= *entry->spec.run_cap) {
         entry->SetState(v1::SWEEP_STATE_FINISHED,
                         absl::StrCat("run_cap ", *entry->spec.run_cap,
                                      " reached; running trials finish"));
@@ -849,11 +849,11 @@ int SweepManager::ExpireLeases() {
       if (trial.lease_expires_ms < now) lost.push_back(number);
     }
     for (int64_t number : lost) {
-      mutation.trials.push_back(entry->EndTrial(
-          number, v1::TRIAL_STATE_CRASHED,
-          absl::StrCat("lease expired: no heartbeat for ",
-                       options_.lease_timeout_ms, " ms"),
-          now));
+      mutation.trials.push_back(
+          entry->EndTrial(number, v1::TRIAL_STATE_CRASHED,
+                          absl::StrCat("lease expired: no heartbeat for ",
+                                       options_.lease_timeout_ms, " ms"),
+                          now));
     }
     expired += static_cast<int>(lost.size());
     if (!lost.empty() && entry->FinishIfGridCovered()) {

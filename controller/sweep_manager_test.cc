@@ -50,8 +50,8 @@ class SweepManagerTest : public ::testing::Test {
     request.set_definition_yaml(
         "method: grid\nprogram: t.py\nparameters:\n  a: {values: [1, 2]}\n");
     v1::CreateSweepResponse response;
-    EXPECT_TRUE(Call(*manager_, &SweepManager::CreateSweep, request, &response)
-                    .ok());
+    EXPECT_TRUE(
+        Call(*manager_, &SweepManager::CreateSweep, request, &response).ok());
     return response.sweep().id();
   }
 

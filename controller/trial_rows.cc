@@ -94,8 +94,8 @@ void TrialToProto(const TrialRow& row, v1::Trial* out) {
     out->mutable_prediction()->set_acquisition(
         prediction.value("acquisition", 0.0));
   }
-  const nlohmann::json stop = nlohmann::json::parse(
-      row.stop_json, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json stop =
+      nlohmann::json::parse(row.stop_json, nullptr, /*allow_exceptions=*/false);
   if (stop.is_object()) {
     out->mutable_stop_decision()->set_rule(stop.value("rule", ""));
     out->mutable_stop_decision()->set_band(stop.value("band", int64_t{0}));

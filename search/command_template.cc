@@ -54,9 +54,9 @@ absl::StatusOr<std::string> ExpandEnvVars(absl::string_view token,
       std::optional<std::string> value =
           env.getenv ? env.getenv(name) : std::nullopt;
       if (!value) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the command uses ${envvar:", name, "} but ", name,
-            " is not set in the agent's environment"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("the command uses ${envvar:", name, "} but ", name,
+                         " is not set in the agent's environment"));
       }
       out.append(*value);
     } else {
@@ -115,9 +115,9 @@ bool CheckCommandToken(absl::string_view token, std::string* error) {
       }
     } else if (IsListMacro(name)) {
       if (token.size() != name.size() + 3) {
-        *error = absl::StrCat("macro ${", name,
-                              "} must be a whole token, not part of '", token,
-                              "'");
+        *error =
+            absl::StrCat("macro ${", name,
+                         "} must be a whole token, not part of '", token, "'");
         return false;
       }
     } else {

@@ -56,9 +56,9 @@ TEST(CommandTemplateTest, EveryListMacro) {
               ElementsAre("/usr/bin/env", "python3", "train.py"));
   EXPECT_THAT(Expand({"${args_no_hyphens}"}),
               ElementsAre("a=True", "b=False", "c=1", "d=None"));
-  EXPECT_THAT(Expand({"${args_no_equals}"}),
-              ElementsAre("--a", "True", "--b", "False", "--c", "1", "--d",
-                          "None"));
+  EXPECT_THAT(
+      Expand({"${args_no_equals}"}),
+      ElementsAre("--a", "True", "--b", "False", "--c", "1", "--d", "None"));
   EXPECT_THAT(Expand({"${args_append_hydra}"}),
               ElementsAre("+a=True", "+b=False", "+c=1", "+d=None"));
   EXPECT_THAT(Expand({"${args_override_hydra}"}),

@@ -4,9 +4,9 @@
 #define SWEEP_SEARCH_DIAGNOSTICS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "search/spec.h"
 
 namespace sweep {

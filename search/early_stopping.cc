@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
 #include <functional>
 #include <map>
 #include <utility>
-
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -246,7 +245,8 @@ class MedianStopper : public EarlyStopper {
     if (p.count <= options_.warmup_steps) return std::nullopt;
     const OrderedValues& at = steps_[static_cast<size_t>(p.count - 1)];
     const size_t others = at.size() - 1;
-    if (others < static_cast<size_t>(std::max<int64_t>(1, options_.min_trials))) {
+    if (others <
+        static_cast<size_t>(std::max<int64_t>(1, options_.min_trials))) {
       return std::nullopt;
     }
     const size_t own_rank = at.RankOf(p.best, p.entry_id);
@@ -294,8 +294,9 @@ class MedianStopper : public EarlyStopper {
 }  // namespace
 
 std::string StopVerdict::Reason(const std::string& metric_name) const {
-  const char* unit = rule == "median" ? "iteration" : rule == "asha" ? "rung"
-                                                                     : "band";
+  const char* unit = rule == "median" ? "iteration"
+                     : rule == "asha" ? "rung"
+                                      : "band";
   return absl::StrCat(rule, " ", unit, " ", band, ": ", metric_name, " ",
                       PythonFloatRepr(value), " is worse than ",
                       rule == "median" ? "the median " : "the threshold ",

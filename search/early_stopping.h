@@ -26,7 +26,7 @@ namespace sweep {
 struct StopVerdict {
   std::string rule;  // "hyperband", "asha", "median".
   int64_t band = 0;  // The band, rung or step (iterations) it was judged at.
-  double value = 0;      // The trial's value there, as logged.
+  double value = 0;  // The trial's value there, as logged.
   double threshold = 0;  // What it had to be no worse than, as logged.
   // "hyperband band 3: val_loss 0.52 is worse than the threshold 0.41".
   std::string Reason(const std::string& metric_name) const;

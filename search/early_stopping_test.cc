@@ -132,10 +132,10 @@ TEST(HyperbandTest, LoneTrialIsNeverStoppedAndNonFiniteIsNoIteration) {
 }
 
 TEST(HyperbandTest, NotStrictJudgesTheBestValueSoFar) {
-  const SweepSpec spec = Spec(
-      "minimize",
-      "early_terminate: {type: hyperband, min_iter: 2, eta: 3, strict: "
-      "false}\n");
+  const SweepSpec spec =
+      Spec("minimize",
+           "early_terminate: {type: hyperband, min_iter: 2, eta: 3, strict: "
+           "false}\n");
   auto stopper = MakeEarlyStopper(spec);
   Log(*stopper, 1, {1, 1});
   Log(*stopper, 2, {0.5, 3});  // h[1] = 3 is worse, but min(h) = 0.5 is not.
@@ -155,10 +155,10 @@ TEST(AshaTest, RungsAndTopFraction) {
   spec.reduction_factor = 3;
   EXPECT_THAT(AshaRungs(spec), ElementsAre(1, 3, 9));
 
-  const SweepSpec sweep = Spec(
-      "minimize",
-      "sweep:\n  early_terminate: {type: asha, min_resource: 1, "
-      "max_resource: 27, reduction_factor: 3}\n");
+  const SweepSpec sweep =
+      Spec("minimize",
+           "sweep:\n  early_terminate: {type: asha, min_resource: 1, "
+           "max_resource: 27, reduction_factor: 3}\n");
   auto stopper = MakeEarlyStopper(sweep);
   // Rung 1 values arrive 5, 4, 3, 2, 6: each is judged on arrival against
   // the top floor(n/3) (at least 1) of those that reached it so far.

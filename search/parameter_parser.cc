@@ -18,8 +18,9 @@ namespace {
 // Every key a parameter may hold; which apply depends on the distribution.
 const std::vector<absl::string_view>& ParameterKeys() {
   static const auto* keys = new std::vector<absl::string_view>{
-      "distribution", "value", "values", "probabilities", "min", "max",
-      "q",            "mu",    "sigma",  "a",             "b",   "parameters"};
+      "distribution", "value", "values", "probabilities",
+      "min",          "max",   "q",      "mu",
+      "sigma",        "a",     "b",      "parameters"};
   return *keys;
 }
 
@@ -245,8 +246,8 @@ class ParameterParser {
     for (absl::string_view key : FormOf(spec.distribution).required) {
       if (FieldReader::Find(fields, key) == nullptr) {
         diag.Error(entry.key_location, param_path,
-                   absl::StrCat(DistributionName(spec.distribution),
-                                " needs '", key, "'"));
+                   absl::StrCat(DistributionName(spec.distribution), " needs '",
+                                key, "'"));
         ok = false;
       }
     }
@@ -343,13 +344,13 @@ class ParameterParser {
     for (size_t i = 0; i < list.size(); ++i) {
       auto [it, inserted] = first_index.emplace(CanonicalKey(list[i]), i);
       if (!inserted) {
-        diag.Warning(LocationOf(f.value[i]), param_path,
-                     absl::StrFormat(
-                         "values[%d] (%s) repeats values[%d] (%s): the grid "
-                         "tries it once; random search draws it by its "
-                         "written weight",
-                         i, PythonRepr(list[i]), it->second,
-                         PythonRepr(spec.values[it->second])));
+        diag.Warning(
+            LocationOf(f.value[i]), param_path,
+            absl::StrFormat("values[%d] (%s) repeats values[%d] (%s): the grid "
+                            "tries it once; random search draws it by its "
+                            "written weight",
+                            i, PythonRepr(list[i]), it->second,
+                            PythonRepr(spec.values[it->second])));
       }
       spec.values.push_back(std::move(list[i]));
     }
@@ -471,8 +472,8 @@ class ParameterParser {
 std::vector<ParameterSpec> ParseParameters(const YamlEntry& parameters,
                                            FieldReader& reader) {
   ParameterParser parser(reader);
-  parser.ParseMap(parameters.value, {}, "parameters",
-                  parameters.value_location, 0);
+  parser.ParseMap(parameters.value, {}, "parameters", parameters.value_location,
+                  0);
   return parser.Release();
 }
 

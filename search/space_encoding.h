@@ -8,9 +8,8 @@
 #ifndef SWEEP_SEARCH_SPACE_ENCODING_H_
 #define SWEEP_SEARCH_SPACE_ENCODING_H_
 
-#include <vector>
-
 #include <Eigen/Core>
+#include <vector>
 
 #include "search/spec.h"
 

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "search/value.h"
 
 namespace sweep {
@@ -59,7 +59,7 @@ struct ParameterSpec {
   Distribution distribution = Distribution::kConstant;
   SourceLocation location;
 
-  Value value;                      // kConstant.
+  Value value;                // kConstant.
   std::vector<Value> values;  // Categoricals, as written: random search draws
                               // a repeated value by its written weight, as
                               // W&B does; the grid tries it once.

@@ -1,11 +1,11 @@
 #include "search/spec_parser.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <exception>
 #include <sstream>
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -30,9 +30,9 @@ const std::vector<absl::string_view>& IgnoredWandbKeys() {
 const std::vector<absl::string_view>& TopLevelKeys() {
   static const auto* keys = [] {
     auto* k = new std::vector<absl::string_view>{
-        "method",  "parameters", "metric",      "early_terminate",
-        "run_cap", "command",    "program",     "name",
-        "description", "project", "entity",     kExtensionKey};
+        "method",      "parameters", "metric",  "early_terminate",
+        "run_cap",     "command",    "program", "name",
+        "description", "project",    "entity",  kExtensionKey};
     k->insert(k->end(), IgnoredWandbKeys().begin(), IgnoredWandbKeys().end());
     return k;
   }();
@@ -224,7 +224,8 @@ class DefinitionParser {
   explicit DefinitionParser(Diagnostics& diag) : reader_(diag) {}
 
   std::optional<SweepSpec> Parse(const YAML::Node& root) {
-    const std::vector<YamlEntry> top = reader_.Entries(root, "", TopLevelKeys());
+    const std::vector<YamlEntry> top =
+        reader_.Entries(root, "", TopLevelKeys());
     SweepSpec spec;
     ParseMethod(FieldReader::Find(top, "method"), spec);
     if (const YamlEntry* e = FieldReader::Find(top, "parameters")) {
@@ -285,9 +286,9 @@ class DefinitionParser {
                    "'custom' (W&B's externally driven search) is not "
                    "supported; use grid, random or bayes");
     } else {
-      diag().Error(e->value_location, "method",
-                   absl::StrCat("must be grid, random or bayes, got '",
-                                *method, "'"));
+      diag().Error(
+          e->value_location, "method",
+          absl::StrCat("must be grid, random or bayes, got '", *method, "'"));
     }
   }
 
@@ -323,9 +324,9 @@ class DefinitionParser {
         metric.goal = Goal::kMaximize;
       } else if (goal) {
         // W&B silently turns a misspelled goal into minimize.
-        diag().Error(f->value_location, "metric.goal",
-                     absl::StrCat("must be minimize or maximize, got '", *goal,
-                                  "'"));
+        diag().Error(
+            f->value_location, "metric.goal",
+            absl::StrCat("must be minimize or maximize, got '", *goal, "'"));
         ok = false;
       }
     }
@@ -338,7 +339,8 @@ class DefinitionParser {
       ok &= impute.has_value();
       metric.impute = impute.value_or(Impute::kWorst);
     }
-    if (const YamlEntry* f = FieldReader::Find(fields, "impute_while_running")) {
+    if (const YamlEntry* f =
+            FieldReader::Find(fields, "impute_while_running")) {
       const Value v = f->value.IsScalar() ? ScalarToValue(f->value) : Value();
       if (!(v.is_boolean() && !v.get<bool>())) {
         std::optional<Impute> impute = ParseImpute(*f);
@@ -357,11 +359,11 @@ class DefinitionParser {
       if (s == "best") return Impute::kBest;
       if (s == "latest") return Impute::kLatest;
     }
-    diag().Error(f.value_location, JoinPath("metric", f.key),
-                 absl::StrCat("must be worst, best or latest",
-                              f.key == "impute_while_running" ? " (or false)"
-                                                              : "",
-                              ", got ", DescribeNode(f.value)));
+    diag().Error(
+        f.value_location, JoinPath("metric", f.key),
+        absl::StrCat("must be worst, best or latest",
+                     f.key == "impute_while_running" ? " (or false)" : "",
+                     ", got ", DescribeNode(f.value)));
     return std::nullopt;
   }
 
@@ -381,15 +383,14 @@ class DefinitionParser {
     bool ok = true;
     const YamlEntry* type = FieldReader::Find(fields, "type");
     if (type == nullptr) {
-      diag().Error(e.key_location, "early_terminate",
-                   "needs type: hyperband");
+      diag().Error(e.key_location, "early_terminate", "needs type: hyperband");
       ok = false;
     } else if (!type->value.IsScalar() || type->value.Scalar() != "hyperband") {
-      diag().Error(type->value_location, "early_terminate.type",
-                   absl::StrCat("must be hyperband, got ",
-                                DescribeNode(type->value),
-                                " (ASHA and median stopping go under ",
-                                kExtensionKey, ".early_terminate)"));
+      diag().Error(
+          type->value_location, "early_terminate.type",
+          absl::StrCat("must be hyperband, got ", DescribeNode(type->value),
+                       " (ASHA and median stopping go under ", kExtensionKey,
+                       ".early_terminate)"));
       ok = false;
     }
     HyperbandSpec& hb = et.hyperband;
@@ -402,14 +403,15 @@ class DefinitionParser {
           v.reset();
         }
         ok &= v.has_value();
-        (f.key == "min_iter" ? hb.min_iter
-                             : f.key == "max_iter" ? hb.max_iter : hb.s) = v;
+        (f.key == "min_iter"   ? hb.min_iter
+         : f.key == "max_iter" ? hb.max_iter
+                               : hb.s) = v;
       } else if (f.key == "eta") {
         std::optional<double> v = reader_.Number(f, "early_terminate");
         if (v && *v <= 1) {
-          diag().Error(f.value_location, "early_terminate.eta",
-                       absl::StrCat("must be greater than 1, got ",
-                                    f.value.Scalar()));
+          diag().Error(
+              f.value_location, "early_terminate.eta",
+              absl::StrCat("must be greater than 1, got ", f.value.Scalar()));
           v.reset();
         }
         ok &= v.has_value();
@@ -470,9 +472,9 @@ class DefinitionParser {
         const YAML::Node& token = e->value[i];
         const std::string path = absl::StrCat("command[", i, "]");
         if (!token.IsScalar()) {
-          diag().Error(LocationOf(token), path,
-                       absl::StrCat("must be a string, got ",
-                                    DescribeNode(token)));
+          diag().Error(
+              LocationOf(token), path,
+              absl::StrCat("must be a string, got ", DescribeNode(token)));
           continue;
         }
         std::string error;
@@ -487,10 +489,9 @@ class DefinitionParser {
         spec.command.end();
     if (uses_program && !spec.program) {
       diag().Error(e == nullptr ? kFileStart : e->key_location, "program",
-                   e == nullptr
-                       ? "is required: the default command runs "
-                         "${env} ${interpreter} ${program} ${args}"
-                       : "is required: the command uses ${program}");
+                   e == nullptr ? "is required: the default command runs "
+                                  "${env} ${interpreter} ${program} ${args}"
+                                : "is required: the command uses ${program}");
     }
   }
 
@@ -578,10 +579,10 @@ void DefinitionParser::ParseExtensionStopper(const YamlEntry& e,
                               DescribeNode(e.value)));
     return;
   }
-  const std::vector<YamlEntry> fields = reader_.Entries(
-      e.value, path,
-      {"type", "min_resource", "max_resource", "reduction_factor",
-       "warmup_steps", "min_trials"});
+  const std::vector<YamlEntry> fields =
+      reader_.Entries(e.value, path,
+                      {"type", "min_resource", "max_resource",
+                       "reduction_factor", "warmup_steps", "min_trials"});
   EarlyTerminateSpec et;
   et.location = e.key_location;
   const YamlEntry* type = FieldReader::Find(fields, "type");
@@ -635,8 +636,7 @@ void DefinitionParser::ParseExtensionStopper(const YamlEntry& e,
     if (f.key == "warmup_steps") et.median.warmup_steps = *v;
     if (f.key == "min_trials") et.median.min_trials = *v;
   }
-  if (et.type == EarlyTerminateSpec::Type::kAsha &&
-      et.asha.max_resource != 0 &&
+  if (et.type == EarlyTerminateSpec::Type::kAsha && et.asha.max_resource != 0 &&
       et.asha.max_resource <= et.asha.min_resource) {
     diag().Error(e.key_location, path,
                  "max_resource must be greater than min_resource");

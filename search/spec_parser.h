@@ -7,9 +7,9 @@
 #include <cstddef>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "search/diagnostics.h"
 #include "search/spec.h"
 

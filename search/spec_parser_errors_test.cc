@@ -104,8 +104,9 @@ TEST(SpecParserErrorsTest, KeysThatDoNotApplyToTheDistribution) {
                             "2}\n")),
       Contains("sweep.yaml:4:46: parameters.x: 'q' does not apply to "
                "distribution uniform"));
-  EXPECT_THAT(Errors(WithParameters("  x: {distribution: q_uniform, max: 1}\n")),
-              Contains(HasSubstr("parameters.x: q_uniform needs 'min'")));
+  EXPECT_THAT(
+      Errors(WithParameters("  x: {distribution: q_uniform, max: 1}\n")),
+      Contains(HasSubstr("parameters.x: q_uniform needs 'min'")));
 }
 
 TEST(SpecParserErrorsTest, ProbabilitiesOfTheWrongLengthOrSum) {
@@ -143,8 +144,9 @@ TEST(SpecParserErrorsTest, EmptyOrMissingParameters) {
                                  "mapping")));
   EXPECT_THAT(Errors(WithParameters("  x: {values: []}\n")),
               Contains(HasSubstr("values must hold at least one value")));
-  EXPECT_THAT(Errors(WithParameters("  x: {}\n")),
-              Contains(HasSubstr("parameters.x: cannot tell the distribution")));
+  EXPECT_THAT(
+      Errors(WithParameters("  x: {}\n")),
+      Contains(HasSubstr("parameters.x: cannot tell the distribution")));
 }
 
 TEST(SpecParserErrorsTest, BayesOrEarlyTerminateWithoutMetric) {
@@ -170,10 +172,11 @@ TEST(SpecParserErrorsTest, EarlyTerminateThatIsNotAMapping) {
                      "hyperband}\nparameters:\n  x: {value: 1}\n"),
               Contains(HasSubstr("early_terminate: needs min_iter, or max_iter "
                                  "and s")));
-  EXPECT_THAT(Errors(std::string(kHeader) +
-                     "metric: {name: loss}\nearly_terminate: {type: "
-                     "hyperband, max_iter: 27}\nparameters:\n  x: {value: 1}\n"),
-              Contains(HasSubstr("max_iter needs s")));
+  EXPECT_THAT(
+      Errors(std::string(kHeader) +
+             "metric: {name: loss}\nearly_terminate: {type: "
+             "hyperband, max_iter: 27}\nparameters:\n  x: {value: 1}\n"),
+      Contains(HasSubstr("max_iter needs s")));
   EXPECT_THAT(Errors(std::string(kHeader) +
                      "metric: {name: loss}\nearly_terminate: {type: "
                      "hyperband, min_iter: 3, eta: 1}\nparameters:\n  x: "
@@ -221,7 +224,8 @@ TEST(SpecParserErrorsTest, InvalidUtf8) {
 }
 
 TEST(SpecParserErrorsTest, FiftyMegabyteFile) {
-  const std::string huge = std::string(kHeader) + "parameters:\n  x: {value: '" +
+  const std::string huge = std::string(kHeader) +
+                           "parameters:\n  x: {value: '" +
                            std::string(50 << 20, 'a') + "'}\n";
   EXPECT_THAT(Errors(huge),
               Contains("sweep.yaml: file is 50.0 MiB; a sweep definition may "
@@ -248,7 +252,8 @@ TEST(SpecParserErrorsTest, DeeplyNestedYamlIsBounded) {
 }
 
 TEST(SpecParserErrorsTest, AliasExpansionIsBounded) {
-  std::string text = std::string(kHeader) + "a0: &a0 [x, x, x, x, x, x, x, x]\n";
+  std::string text =
+      std::string(kHeader) + "a0: &a0 [x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i < 12; ++i) {
     text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
     for (int k = 0; k < 8; ++k) {
@@ -256,11 +261,12 @@ TEST(SpecParserErrorsTest, AliasExpansionIsBounded) {
     }
     text += "]\n";
   }
-  text = std::string(kHeader) + "parameters:\n  x:\n    value: &a0 [x, x, x, "
+  text = std::string(kHeader) +
+         "parameters:\n  x:\n    value: &a0 [x, x, x, "
          "x, x, x, x, x]\n";
   for (int i = 1; i < 12; ++i) {
-    text += "  y" + std::to_string(i) + ":\n    value: &a" +
-            std::to_string(i) + " [";
+    text += "  y" + std::to_string(i) + ":\n    value: &a" + std::to_string(i) +
+            " [";
     for (int k = 0; k < 8; ++k) {
       text += (k ? ", *a" : "*a") + std::to_string(i - 1);
     }
@@ -278,11 +284,12 @@ TEST(SpecParserErrorsTest, MisspelledGoalIsAnErrorNotMinimize) {
 }
 
 TEST(SpecParserErrorsTest, UnknownAndMisplacedMacros) {
-  EXPECT_THAT(Errors(std::string(kHeader) +
-                     "command:\n  - ${env}\n  - ${foo}\nparameters:\n  x: {value: "
-                     "1}\n"),
-              Contains(HasSubstr("sweep.yaml:5:5: command[1]: unknown macro "
-                                 "${foo}")));
+  EXPECT_THAT(
+      Errors(std::string(kHeader) +
+             "command:\n  - ${env}\n  - ${foo}\nparameters:\n  x: {value: "
+             "1}\n"),
+      Contains(HasSubstr("sweep.yaml:5:5: command[1]: unknown macro "
+                         "${foo}")));
   EXPECT_THAT(Errors(std::string(kHeader) +
                      "command:\n  - python\n  - --x=${args}\nparameters:\n  x: "
                      "{value: 1}\n"),
@@ -291,10 +298,11 @@ TEST(SpecParserErrorsTest, UnknownAndMisplacedMacros) {
                      "command: [python, '${envvar:}']\nparameters:\n  x: "
                      "{value: 1}\n"),
               Contains(HasSubstr("does not name an environment variable")));
-  EXPECT_THAT(Errors("method: grid\ncommand:\n  - ${program}\nparameters:\n  x: "
-                     "{value: 1}\n"),
-              Contains(HasSubstr("program: is required: the command uses "
-                                 "${program}")));
+  EXPECT_THAT(
+      Errors("method: grid\ncommand:\n  - ${program}\nparameters:\n  x: "
+             "{value: 1}\n"),
+      Contains(HasSubstr("program: is required: the command uses "
+                         "${program}")));
 }
 
 TEST(SpecParserErrorsTest, MethodProblems) {
@@ -363,8 +371,7 @@ parameters:
 TEST(SpecParserErrorsTest, YamlSyntaxErrorsCarryTheirPosition) {
   EXPECT_THAT(Errors("method: grid\nparameters:\n  x: {value: 1\n"),
               Contains(HasSubstr("YAML syntax error")));
-  EXPECT_THAT(Errors("method: [grid\n"),
-              Contains(HasSubstr("sweep.yaml:")));
+  EXPECT_THAT(Errors("method: [grid\n"), Contains(HasSubstr("sweep.yaml:")));
 }
 
 // Found by fuzz/spec_parser_fuzzer: on a ',' outside [] or {}, yaml-cpp
@@ -379,11 +386,11 @@ TEST(SpecParserErrorsTest, StrayCommaIsAnErrorNotAHang) {
   EXPECT_THAT(Errors("a: 1\n---\n,\n"),
               Contains(HasSubstr("sweep.yaml:3:1: YAML syntax error")));
   // Commas inside flow collections and plain scalars stay fine.
-  EXPECT_TRUE(ParseSweepDefinition(
-                  "method: grid\nprogram: a, b.py\nparameters:\n  x: "
-                  "{values: [1, 2]}\n",
-                  "sweep.yaml")
-                  .ok());
+  EXPECT_TRUE(
+      ParseSweepDefinition("method: grid\nprogram: a, b.py\nparameters:\n  x: "
+                           "{values: [1, 2]}\n",
+                           "sweep.yaml")
+          .ok());
 }
 
 }  // namespace

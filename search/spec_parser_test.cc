@@ -40,11 +40,11 @@ std::vector<std::string> Warnings(const std::string& text) {
 constexpr char kHeader[] = "method: random\nprogram: train.py\n";
 
 TEST(SpecParserTest, MinimalDefinitionGetsDefaults) {
-  const SweepSpec spec =
-      ParseOk("method: grid\nprogram: train.py\nparameters:\n  x: {value: 1}\n");
+  const SweepSpec spec = ParseOk(
+      "method: grid\nprogram: train.py\nparameters:\n  x: {value: 1}\n");
   EXPECT_EQ(spec.method, Method::kGrid);
-  EXPECT_THAT(spec.command, ElementsAre("${env}", "${interpreter}",
-                                        "${program}", "${args}"));
+  EXPECT_THAT(spec.command,
+              ElementsAre("${env}", "${interpreter}", "${program}", "${args}"));
   EXPECT_TRUE(spec.command_is_default);
   EXPECT_EQ(spec.program, "train.py");
   EXPECT_FALSE(spec.metric.has_value());
@@ -120,15 +120,15 @@ TEST(SpecParserTest, EveryDistributionWithDefaults) {
   EXPECT_EQ(Param(spec, "a17").value, Value::parse("[1, 2]"));
   using D = Distribution;
   const Distribution expected[] = {
-      D::kIntUniform,         D::kUniform,
-      D::kQUniform,           D::kQUniform,
-      D::kLogUniform,         D::kLogUniformValues,
-      D::kQLogUniform,        D::kQLogUniformValues,
-      D::kInvLogUniform,      D::kInvLogUniformValues,
-      D::kNormal,             D::kQNormal,
-      D::kLogNormal,          D::kQLogNormal,
-      D::kBeta,               D::kQBeta,
-      D::kConstant,           D::kCategoricalWithProbabilities};
+      D::kIntUniform,    D::kUniform,
+      D::kQUniform,      D::kQUniform,
+      D::kLogUniform,    D::kLogUniformValues,
+      D::kQLogUniform,   D::kQLogUniformValues,
+      D::kInvLogUniform, D::kInvLogUniformValues,
+      D::kNormal,        D::kQNormal,
+      D::kLogNormal,     D::kQLogNormal,
+      D::kBeta,          D::kQBeta,
+      D::kConstant,      D::kCategoricalWithProbabilities};
   for (int i = 0; i < 18; ++i) {
     EXPECT_EQ(spec.parameters[i].distribution, expected[i])
         << spec.parameters[i].name;
@@ -143,7 +143,8 @@ TEST(SpecParserTest, DeprecatedExponentFormsWarnWithTheValuesForm) {
   inv: {distribution: inv_log_uniform, min: 0, max: 2}
 )");
   ASSERT_EQ(warnings.size(), 3u);
-  EXPECT_THAT(warnings[0], HasSubstr("sweep.yaml:4:40: warning: parameters.lr"));
+  EXPECT_THAT(warnings[0],
+              HasSubstr("sweep.yaml:4:40: warning: parameters.lr"));
   EXPECT_THAT(warnings[0], HasSubstr("use log_uniform_values with min: "
                                      "0.000100034, max: 0.100259"));
   EXPECT_THAT(warnings[1], HasSubstr("use q_log_uniform_values with min: 1, "
@@ -219,7 +220,8 @@ TEST(SpecParserTest, RepeatedValuesAreKeptAndWarned) {
   EXPECT_EQ(Param(spec, "x").values.size(), 6u);
   const std::vector<std::string> warnings = Warnings(text);
   ASSERT_EQ(warnings.size(), 2u);
-  EXPECT_THAT(warnings[0], HasSubstr("values[1] (3000000.0) repeats values[0]"));
+  EXPECT_THAT(warnings[0],
+              HasSubstr("values[1] (3000000.0) repeats values[0]"));
   EXPECT_THAT(warnings[1], HasSubstr("values[5] (1) repeats values[3]"));
 }
 
@@ -348,9 +350,9 @@ parameters:
 }
 
 TEST(SpecParserTest, WandbCloudKeysAreIgnoredWithAWarning) {
-  const std::vector<std::string> warnings = Warnings(
-      std::string(kHeader) +
-      "controller: {type: local}\nparameters:\n  x: {value: 1}\n");
+  const std::vector<std::string> warnings =
+      Warnings(std::string(kHeader) +
+               "controller: {type: local}\nparameters:\n  x: {value: 1}\n");
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_THAT(warnings[0], HasSubstr("sweep.yaml:3:1: warning: controller"));
 }

@@ -90,10 +90,10 @@ std::vector<YamlEntry> FieldReader::Entries(
       if (all[k].key == all[i].key) last = k;
     }
     if (last != i) {
-      diag_.Warning(all[last].key_location, path,
-                    absl::StrCat("duplicate key '", all[i].key, "' (line ",
-                                 all[i].key_location.line,
-                                 "); the last one wins"));
+      diag_.Warning(
+          all[last].key_location, path,
+          absl::StrCat("duplicate key '", all[i].key, "' (line ",
+                       all[i].key_location.line, "); the last one wins"));
       continue;
     }
     entries.push_back(all[i]);
@@ -122,9 +122,9 @@ std::optional<double> FieldReader::Number(const YamlEntry& e,
       return std::nullopt;
     }
   }
-  diag_.Error(e.value_location, path,
-              absl::StrCat(e.key, " must be a number, got ",
-                           DescribeNode(e.value)));
+  diag_.Error(
+      e.value_location, path,
+      absl::StrCat(e.key, " must be a number, got ", DescribeNode(e.value)));
   return std::nullopt;
 }
 
@@ -139,9 +139,9 @@ std::optional<int64_t> FieldReader::Integer(const YamlEntry& e,
       return static_cast<int64_t>(v.get<uint64_t>());
     }
   }
-  diag_.Error(e.value_location, path,
-              absl::StrCat(e.key, " must be an integer, got ",
-                           DescribeNode(e.value)));
+  diag_.Error(
+      e.value_location, path,
+      absl::StrCat(e.key, " must be an integer, got ", DescribeNode(e.value)));
   return std::nullopt;
 }
 
@@ -161,9 +161,9 @@ std::optional<std::string> FieldReader::String(const YamlEntry& e,
                                                absl::string_view path) {
   // Any scalar reads as its text: `name: 2024` is the name "2024".
   if (e.value.IsScalar()) return e.value.Scalar();
-  diag_.Error(e.value_location, path,
-              absl::StrCat(e.key, " must be a string, got ",
-                           DescribeNode(e.value)));
+  diag_.Error(
+      e.value_location, path,
+      absl::StrCat(e.key, " must be a string, got ", DescribeNode(e.value)));
   return std::nullopt;
 }
 

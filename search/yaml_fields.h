@@ -4,14 +4,14 @@
 #ifndef SWEEP_SEARCH_YAML_FIELDS_H_
 #define SWEEP_SEARCH_YAML_FIELDS_H_
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
+#include "absl/strings/string_view.h"
 #include "search/diagnostics.h"
 #include "search/spec.h"
 

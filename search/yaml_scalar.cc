@@ -4,15 +4,16 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include "absl/strings/string_view.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace sweep {
 namespace {
 
-bool IsOneOf(absl::string_view s, std::initializer_list<absl::string_view> set) {
+bool IsOneOf(absl::string_view s,
+             std::initializer_list<absl::string_view> set) {
   for (absl::string_view candidate : set) {
     if (s == candidate) return true;
   }
@@ -72,9 +73,8 @@ bool ParseInteger(absl::string_view s, Value* out) {
   if (!negative && magnitude <= kMaxPositive) {
     *out = static_cast<int64_t>(magnitude);
   } else if (negative && magnitude <= kMaxPositive + 1) {
-    *out = magnitude == kMaxPositive + 1
-               ? std::numeric_limits<int64_t>::min()
-               : -static_cast<int64_t>(magnitude);
+    *out = magnitude == kMaxPositive + 1 ? std::numeric_limits<int64_t>::min()
+                                         : -static_cast<int64_t>(magnitude);
   } else if (!negative) {
     *out = magnitude;  // Fits uint64 only.
   } else {

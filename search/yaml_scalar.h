@@ -5,9 +5,9 @@
 #ifndef SWEEP_SEARCH_YAML_SCALAR_H_
 #define SWEEP_SEARCH_YAML_SCALAR_H_
 
-#include <string>
-
 #include <yaml-cpp/yaml.h>
+
+#include <string>
 
 #include "search/spec.h"
 #include "search/value.h"

@@ -44,9 +44,8 @@ TEST(ValidateEndToEndTest, EveryExampleConfigIsValidAndReportsItsSize) {
   const std::vector<std::string> files = ExampleConfigs();
   ASSERT_GE(files.size(), 8u);
   for (const std::string& file : files) {
-    const ProcessResult r =
-        RunProcess({SweepBinary(), "validate", file, "--preview", "3"},
-                   kTimeout);
+    const ProcessResult r = RunProcess(
+        {SweepBinary(), "validate", file, "--preview", "3"}, kTimeout);
     EXPECT_EQ(r.exit_code, 0) << file << "\n" << r.err;
     EXPECT_THAT(r.out, HasSubstr("grid points: ")) << file;
     EXPECT_THAT(r.out, HasSubstr("first 3 trials")) << file;
@@ -64,8 +63,8 @@ TEST(ValidateEndToEndTest, GridSizeIsPrinted) {
 
 TEST(ValidateEndToEndTest, MalformedFileReportsEveryErrorWithLineAndColumn) {
   const std::string file = SourceDir() + "/configs/invalid/broken.yaml";
-  const ProcessResult r = RunProcess({SweepBinary(), "validate", file},
-                                     kTimeout);
+  const ProcessResult r =
+      RunProcess({SweepBinary(), "validate", file}, kTimeout);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(file + ":15:9: metric.goal: must be minimize or "
                                       "maximize, got 'maximise'"));
@@ -76,10 +75,10 @@ TEST(ValidateEndToEndTest, MalformedFileReportsEveryErrorWithLineAndColumn) {
 }
 
 TEST(ValidateEndToEndTest, JsonOutputIsMachineReadable) {
-  const ProcessResult r = RunProcess(
-      {SweepBinary(), "validate", "--json",
-       SourceDir() + "/configs/invalid/broken.yaml"},
-      kTimeout);
+  const ProcessResult r =
+      RunProcess({SweepBinary(), "validate", "--json",
+                  SourceDir() + "/configs/invalid/broken.yaml"},
+                 kTimeout);
   EXPECT_EQ(r.exit_code, 1);
   const nlohmann::json report = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << r.out;
@@ -89,8 +88,7 @@ TEST(ValidateEndToEndTest, JsonOutputIsMachineReadable) {
   EXPECT_EQ(report["errors"][0]["path"], "metric.goal");
 
   const ProcessResult ok = RunProcess(
-      {SweepBinary(), "validate", "--json",
-       SourceDir() + "/configs/grid.yaml"},
+      {SweepBinary(), "validate", "--json", SourceDir() + "/configs/grid.yaml"},
       kTimeout);
   EXPECT_EQ(ok.exit_code, 0);
   const nlohmann::json good = nlohmann::json::parse(ok.out, nullptr, false);
