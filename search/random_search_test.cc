@@ -230,10 +230,9 @@ TEST(RandomSearcherTest, AlwaysSuggestsSomething) {
   EXPECT_THAT(SuggestWhilePending(spec, 3, rng), Each(Point{1}));
 }
 
-TEST(MakeSearcherTest, RandomAndBayesGiveRandomSearcher) {
-  SweepSpec spec = SmallDiscreteSpec();
-  EXPECT_NE(dynamic_cast<RandomSearcher*>(MakeSearcher(spec).get()), nullptr);
-  spec.method = Method::kBayes;
+// Bayes has its own searcher now (bayes_search_test.cc).
+TEST(MakeSearcherTest, RandomGivesRandomSearcher) {
+  const SweepSpec spec = SmallDiscreteSpec();
   EXPECT_NE(dynamic_cast<RandomSearcher*>(MakeSearcher(spec).get()), nullptr);
 }
 

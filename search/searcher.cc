@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "search/bayes_search.h"
 #include "search/grid_search.h"
 #include "search/random_search.h"
 
@@ -14,9 +15,7 @@ std::unique_ptr<Searcher> MakeSearcher(const SweepSpec& spec) {
     case Method::kRandom:
       return std::make_unique<RandomSearcher>();
     case Method::kBayes:
-      // Until the Bayesian search exists, bayes sweeps draw at random (with
-      // random search's no-repeat rule on discrete spaces).
-      return std::make_unique<RandomSearcher>();
+      return std::make_unique<BayesSearcher>();
   }
   return std::make_unique<RandomSearcher>();  // Unreachable: every Method.
 }

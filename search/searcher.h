@@ -71,8 +71,7 @@ class Searcher {
       const SearchContext& context, RandomEngine& rng) const = 0;
 };
 
-// The searcher for spec.method. Bayes falls back to random until the Bayesian
-// search exists.
+// The searcher for spec.method: GridSearcher, RandomSearcher or BayesSearcher.
 std::unique_ptr<Searcher> MakeSearcher(const SweepSpec& spec);
 
 }  // namespace sweep

@@ -1,0 +1,395 @@
+#include "search/bayes_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "search/bayes_model.h"
+#include "search/bayes_observations.h"
+#include "search/distribution.h"
+#include "search/gp/acquisition.h"
+#include "search/gp/quasi_random.h"
+#include "search/random_search.h"
+#include "search/space_encoding.h"
+#include "search/value.h"
+
+namespace sweep {
+namespace {
+
+using Kind = EncodedDimension::Kind;
+
+// The scrambling of the initial design when the spec sets no seed.
+constexpr uint64_t kDefaultDesignSeed = 0x5eed;
+constexpr uint64_t kDesignSalt = 0xde51;
+// Design points tried past the first unvisited index before giving up.
+constexpr int kDesignLookahead = 256;
+
+// Candidate budget. Scoring one candidate costs O(m^2) for m observations
+// plus fantasies; up to kFullBudgetRows the counts below apply, beyond they
+// shrink as 1/m^2 (to the minimums) so that a call stays near constant time.
+constexpr int kFullBudgetRows = 600;
+constexpr int kQuasiRandomCandidates = 512;
+constexpr int kLocalCandidates = 256;
+constexpr int kMinQuasiRandomCandidates = 96;
+constexpr int kMinLocalCandidates = 64;
+constexpr int kRefinedStarts = 8;
+constexpr int kRefineEvaluations = 40;
+constexpr int kMinRefineEvaluations = 12;
+constexpr int kScoreBatch = 128;
+
+// A string equal for two points exactly when every coordinate is W&B-equal.
+std::string PointKey(const Point& point) {
+  std::string key;
+  for (const Value& v : point) {
+    const std::string coordinate = CanonicalKey(v);
+    absl::StrAppend(&key, coordinate.size(), ":", coordinate);
+  }
+  return key;
+}
+
+absl::flat_hash_set<std::string> VisitedKeys(const SearchContext& context) {
+  absl::flat_hash_set<std::string> visited;
+  for (const TrialRecord& trial : context.finished) {
+    visited.insert(PointKey(trial.point));
+  }
+  for (const Point& point : context.pending) visited.insert(PointKey(point));
+  return visited;
+}
+
+int InitialDesignSize(const SpaceEncoding& encoding) {
+  return std::max(5, std::min(encoding.dimensions() + 1, 20));
+}
+
+// The first unvisited point of the initial design from index `first` on: a
+// scrambled Halton sequence over the quantiles of the non-constant
+// parameters.
+std::optional<Point> DesignPoint(
+    const SweepSpec& spec, uint64_t first,
+    const absl::flat_hash_set<std::string>& visited) {
+  int free_parameters = 0;
+  for (const ParameterSpec& p : spec.parameters) {
+    if (p.distribution != Distribution::kConstant) ++free_parameters;
+  }
+  const gp::ScrambledHalton halton(
+      free_parameters,
+      gp::MixSeed(spec.extension.seed.value_or(kDefaultDesignSeed),
+                  kDesignSalt));
+  for (uint64_t index = first; index < first + kDesignLookahead; ++index) {
+    const Eigen::VectorXd u = halton.Point(index);
+    Point point;
+    int k = 0;
+    for (const ParameterSpec& p : spec.parameters) {
+      point.push_back(p.distribution == Distribution::kConstant
+                          ? p.value
+                          : ValueAtQuantile(p, u[k++]));
+    }
+    if (!visited.contains(PointKey(point))) return point;
+  }
+  return std::nullopt;
+}
+
+double StandardNormal(RandomEngine& rng) {
+  const double u1 = 1.0 - UniformUnit(rng);  // In (0, 1].
+  const double u2 = UniformUnit(rng);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+// A copy of `x` moved a random step: numeric coordinates by a Gaussian of a
+// random scale (each with probability max(0.2, 4/numeric dims)), a
+// categorical switched to a random category with probability 0.2.
+Eigen::VectorXd Perturbed(const SpaceEncoding& encoding,
+                          const Eigen::VectorXd& x, RandomEngine& rng) {
+  static constexpr double kScales[] = {0.01, 0.05, 0.15};
+  const double scale = kScales[static_cast<int>(UniformUnit(rng) * 3)];
+  const auto& dims = encoding.dims();
+  int numeric = 0;
+  for (const EncodedDimension& dim : dims)
+    numeric += dim.kind != Kind::kCategory;
+  const double move = std::max(0.2, 4.0 / std::max(numeric, 1));
+  Eigen::VectorXd y = x;
+  for (std::size_t j = 0; j < dims.size(); ++j) {
+    const auto jj = static_cast<Eigen::Index>(j);
+    if (dims[j].kind != Kind::kCategory) {
+      if (UniformUnit(rng) < move) {
+        y[jj] = std::clamp(y[jj] + scale * StandardNormal(rng), 0.0, 1.0);
+      }
+      continue;
+    }
+    // The first dimension of a group decides for the whole group.
+    if (j > 0 && dims[j - 1].kind == Kind::kCategory &&
+        dims[j - 1].parameter == dims[j].parameter) {
+      continue;
+    }
+    std::size_t end = j;
+    while (end < dims.size() && dims[end].kind == Kind::kCategory &&
+           dims[end].parameter == dims[j].parameter) {
+      ++end;
+    }
+    if (UniformUnit(rng) < 0.2) {
+      const auto size = static_cast<double>(end - j);
+      const auto pick = j + static_cast<std::size_t>(UniformUnit(rng) * size);
+      for (std::size_t c = j; c < end; ++c) {
+        y[static_cast<Eigen::Index>(c)] = c == pick ? 1.0 : 0.0;
+      }
+    }
+  }
+  return y;
+}
+
+// How much of the full candidate budget a model of `rows` rows affords.
+double BudgetFraction(Eigen::Index rows) {
+  const double ratio = static_cast<double>(kFullBudgetRows) /
+                       static_cast<double>(std::max<Eigen::Index>(rows, 1));
+  return std::min(1.0, ratio * ratio);
+}
+
+int Scaled(int full, int minimum, double fraction) {
+  return std::max(minimum, static_cast<int>(full * fraction));
+}
+
+// The screening candidates, canonical: quasi-random points, and
+// perturbations of the best observations.
+Eigen::MatrixXd Candidates(const SpaceEncoding& encoding,
+                           const BayesObservations& observations,
+                           const BayesModel& model, double fraction,
+                           RandomEngine& rng) {
+  const int quasi_random =
+      Scaled(kQuasiRandomCandidates, kMinQuasiRandomCandidates, fraction);
+  const int local = Scaled(kLocalCandidates, kMinLocalCandidates, fraction);
+  const int d = encoding.dimensions();
+  const gp::ScrambledHalton halton(d, rng());
+  Eigen::MatrixXd candidates(quasi_random + local, d);
+  for (int i = 0; i < quasi_random; ++i) {
+    candidates.row(i) =
+        encoding.Canonicalize(halton.Point(static_cast<uint64_t>(i)))
+            .transpose();
+  }
+  const auto& best = model.best_observations;
+  for (int i = 0; i < local; ++i) {
+    const Eigen::VectorXd base =
+        observations.points.row(best[static_cast<std::size_t>(i) % best.size()])
+            .transpose();
+    candidates.row(quasi_random + i) =
+        encoding.Canonicalize(Perturbed(encoding, base, rng)).transpose();
+  }
+  return candidates;
+}
+
+// log EI under `model`; gradients are zero along categorical dimensions.
+gp::BatchAcquisition LogEiOf(const BayesModel& model,
+                             const SpaceEncoding& encoding) {
+  return [&model, &encoding](const Eigen::MatrixXd& points,
+                             Eigen::VectorXd* values,
+                             Eigen::MatrixXd* gradients) {
+    const gp::Prediction prediction =
+        model.posterior->Predict(points, gradients != nullptr);
+    values->resize(points.rows());
+    if (gradients != nullptr) gradients->resize(points.rows(), points.cols());
+    for (Eigen::Index i = 0; i < points.rows(); ++i) {
+      const double stddev = std::sqrt(prediction.variance[i]);
+      const gp::LogEi ei = gp::LogExpectedImprovement(prediction.mean[i],
+                                                      stddev, model.incumbent);
+      (*values)[i] = ei.value;
+      if (gradients == nullptr) continue;
+      gradients->row(i) =
+          ei.d_mean * prediction.mean_gradient.row(i) +
+          (ei.d_stddev / (2.0 * stddev)) * prediction.variance_gradient.row(i);
+      for (int j = 0; j < encoding.dimensions(); ++j) {
+        if (encoding.dims()[j].kind == Kind::kCategory) (*gradients)(i, j) = 0;
+      }
+    }
+  };
+}
+
+// The categories of a candidate, as a string (empty without categoricals).
+std::string CategorySignature(const SpaceEncoding& encoding,
+                              const Eigen::RowVectorXd& x) {
+  std::string signature;
+  for (int j = 0; j < encoding.dimensions(); ++j) {
+    if (encoding.dims()[j].kind == Kind::kCategory) {
+      signature.push_back(x[j] > 0.5 ? '1' : '0');
+    }
+  }
+  return signature;
+}
+
+// The candidates to refine (rows of `candidates`), from `order` (best
+// first). Refinement keeps categories fixed, so up to half the starts go to
+// the best candidate of each category combination, best first: a category
+// whose good region lies elsewhere in the numeric dimensions gets its own
+// local search. The rest are the best remaining candidates.
+std::vector<int> StartRows(const SpaceEncoding& encoding,
+                           const Eigen::MatrixXd& candidates,
+                           const std::vector<int>& order) {
+  const std::size_t starts =
+      std::min<std::size_t>(kRefinedStarts, order.size());
+  std::vector<int> chosen;
+  std::vector<bool> taken(order.size(), false);
+  absl::flat_hash_set<std::string> signatures;
+  for (std::size_t i = 0; i < order.size() && chosen.size() < starts / 2; ++i) {
+    if (signatures.insert(CategorySignature(encoding, candidates.row(order[i])))
+            .second) {
+      chosen.push_back(order[i]);
+      taken[i] = true;
+    }
+  }
+  for (std::size_t i = 0; i < order.size() && chosen.size() < starts; ++i) {
+    if (!taken[i]) chosen.push_back(order[i]);
+  }
+  return chosen;
+}
+
+struct Ranked {
+  Eigen::MatrixXd points;  // Canonical, best first.
+  Eigen::VectorXd values;
+};
+
+// Screens `candidates`, refines the best few, and ranks them all by their
+// canonical form's log EI.
+Ranked RankCandidates(const gp::BatchAcquisition& acquisition,
+                      const SpaceEncoding& encoding,
+                      const Eigen::MatrixXd& candidates, double fraction) {
+  const Eigen::VectorXd scores =
+      gp::ScoreInBatches(acquisition, candidates, kScoreBatch);
+  std::vector<int> order(static_cast<std::size_t>(candidates.rows()));
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return scores[a] > scores[b]; });
+  const std::vector<int> chosen = StartRows(encoding, candidates, order);
+  const int starts = static_cast<int>(chosen.size());
+  Eigen::MatrixXd start_points(starts, candidates.cols());
+  for (int s = 0; s < starts; ++s) {
+    start_points.row(s) = candidates.row(chosen[s]);
+  }
+  const gp::RefinedPoints refined = gp::RefineJointly(
+      acquisition, start_points,
+      Scaled(kRefineEvaluations, kMinRefineEvaluations, fraction));
+  Eigen::MatrixXd canonical(starts, candidates.cols());
+  for (int s = 0; s < starts; ++s) {
+    canonical.row(s) =
+        encoding.Canonicalize(refined.points.row(s).transpose()).transpose();
+  }
+  Eigen::VectorXd canonical_scores;
+  acquisition(canonical, &canonical_scores, nullptr);
+
+  // Merge: refined points, then the screened ones, by score.
+  std::vector<std::pair<double, Eigen::VectorXd>> all;
+  all.reserve(static_cast<std::size_t>(starts + candidates.rows()));
+  for (int s = 0; s < starts; ++s) {
+    all.emplace_back(canonical_scores[s], canonical.row(s).transpose());
+  }
+  for (const int i : order) {
+    all.emplace_back(scores[i], candidates.row(i).transpose());
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first;
+  });
+  Ranked ranked{
+      Eigen::MatrixXd(static_cast<Eigen::Index>(all.size()), candidates.cols()),
+      Eigen::VectorXd(static_cast<Eigen::Index>(all.size()))};
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    ranked.points.row(static_cast<Eigen::Index>(i)) = all[i].second.transpose();
+    ranked.values[static_cast<Eigen::Index>(i)] = all[i].first;
+  }
+  return ranked;
+}
+
+// The model's prediction at `x`, in the objective's units.
+Prediction PredictionAt(const BayesModel& model, const Eigen::VectorXd& x,
+                        Goal goal) {
+  const gp::Prediction p = model.posterior->Predict(x.transpose(), false);
+  const double mean = p.mean[0];
+  const double stddev = std::sqrt(p.variance[0]);
+  const double low = model.transform.Inverse(mean - stddev);
+  const double high = model.transform.Inverse(mean + stddev);
+  const double sign = goal == Goal::kMaximize ? -1.0 : 1.0;
+  Prediction out;
+  out.mean = sign * model.transform.Inverse(mean);
+  out.stddev = 0.5 * std::abs(high - low);
+  out.acquisition =
+      gp::LogExpectedImprovement(mean, stddev, model.incumbent).value;
+  return out;
+}
+
+absl::StatusOr<std::optional<Suggestion>> RandomSuggestion(
+    const SearchContext& context, RandomEngine& rng) {
+  return RandomSearcher().Suggest(context, rng);
+}
+
+}  // namespace
+
+BayesSearcher::BayesSearcher() : memo_(std::make_unique<ModelMemo>()) {}
+
+BayesSearcher::~BayesSearcher() = default;
+
+std::unique_ptr<ModelMemo> BayesSearcher::TakeMemo() const {
+  absl::MutexLock lock(&mu_);
+  if (memo_ == nullptr) return std::make_unique<ModelMemo>();
+  return std::move(memo_);
+}
+
+void BayesSearcher::ReturnMemo(std::unique_ptr<ModelMemo> memo) const {
+  absl::MutexLock lock(&mu_);
+  memo_ = std::move(memo);
+}
+
+absl::StatusOr<std::optional<Suggestion>> BayesSearcher::Suggest(
+    const SearchContext& context, RandomEngine& rng) const {
+  const SweepSpec& spec = context.spec;
+  if (!spec.metric.has_value()) {
+    return absl::InvalidArgumentError(
+        "method bayes needs a metric to optimize");
+  }
+  const SpaceEncoding encoding(spec);
+  if (encoding.dimensions() == 0) return RandomSuggestion(context, rng);
+  const absl::flat_hash_set<std::string> visited = VisitedKeys(context);
+  const BayesObservations observations = CollectObservations(context, encoding);
+
+  if (observations.points.rows() < InitialDesignSize(encoding)) {
+    std::optional<Point> design =
+        DesignPoint(spec, static_cast<uint64_t>(visited.size()), visited);
+    if (design.has_value()) return Suggestion{std::move(*design), std::nullopt};
+    return RandomSuggestion(context, rng);
+  }
+
+  std::unique_ptr<ModelMemo> memo = TakeMemo();
+  absl::StatusOr<std::optional<Suggestion>> result =
+      [&]() -> absl::StatusOr<std::optional<Suggestion>> {
+    absl::StatusOr<BayesModel> model =
+        BuildModel(observations, LengthScaleGroups(encoding), memo.get());
+    // A model that cannot be built (a covariance no jitter repairs) must not
+    // stop the sweep: this suggestion is random.
+    if (!model.ok()) return RandomSuggestion(context, rng);
+    const Eigen::Index rows = observations.points.rows() +
+                              observations.pending.rows() +
+                              observations.unvalued.rows();
+    const double fraction = BudgetFraction(rows);
+    const gp::BatchAcquisition acquisition = LogEiOf(*model, encoding);
+    const Ranked ranked = RankCandidates(
+        acquisition, encoding,
+        Candidates(encoding, observations, *model, fraction, rng), fraction);
+    for (Eigen::Index i = 0; i < ranked.points.rows(); ++i) {
+      const Eigen::VectorXd x = ranked.points.row(i).transpose();
+      Point point = encoding.Decode(x);
+      if (visited.contains(PointKey(point))) continue;
+      return Suggestion{std::move(point),
+                        PredictionAt(*model, x, spec.metric->goal)};
+    }
+    absl::StatusOr<std::optional<Suggestion>> fallback =
+        RandomSuggestion(context, rng);
+    if (fallback.ok() && fallback->has_value()) {
+      (*fallback)->prediction = PredictionAt(
+          *model, encoding.Encode((*fallback)->point), spec.metric->goal);
+    }
+    return fallback;
+  }();
+  ReturnMemo(std::move(memo));
+  return result;
+}
+
+}  // namespace sweep
