@@ -456,9 +456,16 @@ bool PollUntil(const std::function<bool()>& condition,
 ServerProcess StartServer(const std::string& data_dir, int port,
                           const std::vector<std::string>& extra_args,
                           std::chrono::milliseconds timeout) {
+  return StartServerOn("127.0.0.1", data_dir, port, extra_args, timeout);
+}
+
+ServerProcess StartServerOn(const std::string& host,
+                            const std::string& data_dir, int port,
+                            const std::vector<std::string>& extra_args,
+                            std::chrono::milliseconds timeout) {
   ServerProcess server;
   std::vector<std::string> argv = {
-      SweepBinary(), "server", "--listen", "127.0.0.1:" + std::to_string(port),
+      SweepBinary(), "server", "--listen", host + ":" + std::to_string(port),
       "--data-dir",  data_dir};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   std::unique_ptr<BackgroundProcess> process = BackgroundProcess::Start(argv);
@@ -466,8 +473,7 @@ ServerProcess StartServer(const std::string& data_dir, int port,
     server.error = "cannot start " + SweepBinary();
     return server;
   }
-  const std::regex listening(
-      R"(^sweep server listening on 127\.0\.0\.1:([0-9]+) )");
+  const std::regex listening(R"(^sweep server listening on [0-9.]+:([0-9]+) )");
   const std::optional<std::string> line =
       process->WaitForLine(Stream::kStdout, listening, timeout);
   std::smatch match;
@@ -477,7 +483,8 @@ ServerProcess StartServer(const std::string& data_dir, int port,
     return server;
   }
   server.port = std::stoi(match[1].str());
-  server.address = "127.0.0.1:" + match[1].str();
+  server.address = (host == "0.0.0.0" ? std::string("127.0.0.1") : host) + ":" +
+                   match[1].str();
   server.process = std::move(process);
   return server;
 }

@@ -189,6 +189,13 @@ ServerProcess StartServer(
     const std::vector<std::string>& extra_args = {},
     std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// The same, listening on `host` (an IPv4 address; "0.0.0.0" for every
+// interface, whose `address` is then the loopback one).
+ServerProcess StartServerOn(const std::string& host,
+                            const std::string& data_dir, int port,
+                            const std::vector<std::string>& extra_args,
+                            std::chrono::milliseconds timeout);
+
 }  // namespace sweep::testing
 
 #endif  // SWEEP_TESTS_SUBPROCESS_H_
