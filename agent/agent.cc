@@ -39,6 +39,11 @@ std::string HostName() {
   return name;
 }
 
+// How often a trial's loop looks for its program's end right after telling
+// it to stop, and for how long (then every poll_interval).
+constexpr std::chrono::milliseconds kFastPoll(1);
+constexpr std::chrono::milliseconds kFastPollFor(200);
+
 // What the agent knows of one trial it runs; shared by its worker, the
 // heartbeat and the sender.
 struct TrialRun {
@@ -77,6 +82,19 @@ class Agent::Impl {
     absl::MutexLock lock(&mu_);
     return shutdown_level_ >= 1 || done_;
   }
+  // When a trial's loop (RunTrial) must wake before its next poll: a
+  // kill-level shutdown, or, while its program has not been told to stop,
+  // an order or a lost lease. Evaluated with mu_ held.
+  struct WakeForTrial {
+    Impl* self;
+    const TrialRun* run;
+    bool watch_orders;
+    bool Ready() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return self->shutdown_level_ >= 3 ||
+             (watch_orders && (run->order != 0 || run->revoked));
+    }
+  };
+
   absl::Status Register();
   void WorkerLoop();
   void HeartbeatLoop();
@@ -324,6 +342,7 @@ bool Agent::Impl::Deliver(OutboxItem& item) {
     // stopped and the rest of its reports are dropped.
     Log(absl::StrCat("trial ", item.trial->assignment.number(), ": ",
                      status.message()));
+    absl::MutexLock lock(&mu_);  // Wakes the trial's loop (RunTrial).
     item.trial->revoked = true;
   }
   return true;
@@ -612,6 +631,7 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
       batch.clear();
     };
     std::optional<ProcessExit> exit;
+    SteadyClock::time_point process_stop_time;  // When the stop was sent.
     while (!exit) {
       const auto now = SteadyClock::now();
       exit = process->Tick(now);
@@ -635,13 +655,22 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
                  (run->order != 0 || run->revoked || level >= 2)) {
         process->RequestStop(now, options_.kill_grace).IgnoreError();
       }
+      // Until the next poll, or at once on a kill-level shutdown or (before
+      // the stop is sent) an order or a lost lease. While a stopped program
+      // winds down, polls often, so that its end is seen within a
+      // millisecond or so instead of a whole poll interval.
+      const bool stopping = process->stop_requested();
+      if (stopping && process_stop_time == SteadyClock::time_point()) {
+        process_stop_time = now;
+      }
+      const auto since_stop = now - process_stop_time;
+      WakeForTrial wake{this, run.get(), !stopping};
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(
-                               +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                 return self->shutdown_level_ >= 3;
-                               },
-                               this),
-                           absl::FromChrono(options_.poll_interval));
+      mu_.AwaitWithTimeout(
+          absl::Condition(&wake, &WakeForTrial::Ready),
+          absl::FromChrono(stopping && since_stop < kFastPollFor
+                               ? kFastPoll
+                               : options_.poll_interval));
     }
     watch.ReadMetrics(true, batch);
     send_batch(true);

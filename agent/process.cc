@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,18 +81,6 @@ absl::StatusOr<UniqueFd> OpenFd(const std::string& path, int flags,
   return AboveStdio(std::move(fd));
 }
 
-// Everything the child needs, prepared before fork: after fork in a
-// multithreaded agent, the child may only make async-signal-safe calls.
-struct ChildPlan {
-  std::string path;
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-  const char* working_dir = nullptr;
-  int stdin_fd = -1;
-  int log_fd = -1;
-  int error_pipe = -1;
-};
-
 std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
   std::vector<char*> pointers;
   pointers.reserve(strings.size() + 1);
@@ -102,112 +91,58 @@ std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
   return pointers;
 }
 
-// Where in the child a launch failed; sent with errno over the error pipe.
-enum class ChildStage : int { kProcessGroup, kRedirect, kWorkingDir, kExec };
+// posix_spawn's attributes and file actions, destroyed with the object.
+class SpawnPlan {
+ public:
+  SpawnPlan() {
+    posix_spawnattr_init(&attributes_);
+    posix_spawn_file_actions_init(&actions_);
+  }
+  ~SpawnPlan() {
+    posix_spawn_file_actions_destroy(&actions_);
+    posix_spawnattr_destroy(&attributes_);
+  }
+  SpawnPlan(const SpawnPlan&) = delete;
+  SpawnPlan& operator=(const SpawnPlan&) = delete;
 
-struct ChildFailure {
-  ChildStage stage;
-  int error;
+  posix_spawnattr_t* attributes() { return &attributes_; }
+  posix_spawn_file_actions_t* actions() { return &actions_; }
+
+ private:
+  posix_spawnattr_t attributes_;
+  posix_spawn_file_actions_t actions_;
 };
 
-[[noreturn]] void FailChild(int error_pipe, ChildStage stage) {
-  ChildFailure failure{stage, errno};
-  // A single write below PIPE_BUF is atomic; nothing to do if it fails.
-  ssize_t ignored = write(error_pipe, &failure, sizeof(failure));
-  (void)ignored;
-  _exit(127);
-}
-
-void ResetSignals() {
-  struct sigaction default_action;
-  memset(&default_action, 0, sizeof(default_action));
-  default_action.sa_handler = SIG_DFL;
-  for (int signal = 1; signal < NSIG; ++signal) {
-    sigaction(signal, &default_action, nullptr);  // Fails for KILL, STOP.
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-// Runs in the forked child: async-signal-safe calls only.
-[[noreturn]] void RunChild(const ChildPlan& plan) {
-  ResetSignals();
-  if (setpgid(0, 0) != 0) FailChild(plan.error_pipe, ChildStage::kProcessGroup);
-  if (dup2(plan.stdin_fd, STDIN_FILENO) < 0 ||
-      dup2(plan.log_fd, STDOUT_FILENO) < 0 ||
-      dup2(plan.log_fd, STDERR_FILENO) < 0) {
-    FailChild(plan.error_pipe, ChildStage::kRedirect);
-  }
-#ifdef CLOSE_RANGE_CLOEXEC
-  // Descriptors the agent leaked without O_CLOEXEC stay out of the trial.
-  close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC);
-#endif
-  if (plan.working_dir != nullptr && chdir(plan.working_dir) != 0) {
-    FailChild(plan.error_pipe, ChildStage::kWorkingDir);
-  }
-  execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
-  FailChild(plan.error_pipe, ChildStage::kExec);
-}
-
-// Forks a child that runs `plan`; returns its pid.
-absl::StatusOr<pid_t> Fork(const ChildPlan& plan, absl::string_view program) {
-  // Block every signal across fork so that no agent handler runs in the child
-  // before it has reset the dispositions.
-  sigset_t all, previous;
+// The child: every signal at its default and none blocked, a process group
+// of its own, stdin from `stdin_fd`, stdout and stderr to `log_fd`, no other
+// descriptor of the agent's, started in `working_dir` (when set). Errors are
+// errno values from the setup.
+int PrepareSpawn(SpawnPlan& plan, int stdin_fd, int log_fd,
+                 const char* working_dir) {
+  sigset_t all, none;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = fork();
-  if (pid == 0) RunChild(plan);
-  const int fork_error = errno;
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (pid < 0) return CannotRun(program, fork_error, "fork");
-  return pid;
-}
-
-absl::Status ChildFailureStatus(const ChildFailure& failure,
-                                const ProcessLaunchSpec& spec,
-                                const std::string& path) {
-  const std::string& program = spec.argv[0];
-  switch (failure.stage) {
-    case ChildStage::kProcessGroup:
-      return CannotRun(program, failure.error, "setpgid");
-    case ChildStage::kRedirect:
-      return CannotRun(program, failure.error, "redirecting stdio");
-    case ChildStage::kWorkingDir:
-      return CannotRun(
-          program, failure.error,
-          absl::StrCat("working directory '", spec.working_dir, "'"));
-    case ChildStage::kExec:
-      break;
+  sigemptyset(&none);
+  int error = posix_spawnattr_setflags(
+      plan.attributes(),
+      POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  if (error == 0) error = posix_spawnattr_setpgroup(plan.attributes(), 0);
+  if (error == 0)
+    error = posix_spawnattr_setsigdefault(plan.attributes(), &all);
+  if (error == 0) error = posix_spawnattr_setsigmask(plan.attributes(), &none);
+  posix_spawn_file_actions_t* actions = plan.actions();
+  if (error == 0)
+    error = posix_spawn_file_actions_adddup2(actions, stdin_fd, 0);
+  if (error == 0) error = posix_spawn_file_actions_adddup2(actions, log_fd, 1);
+  if (error == 0) error = posix_spawn_file_actions_adddup2(actions, log_fd, 2);
+  // Descriptors the agent leaked without O_CLOEXEC stay out of the trial.
+  if (error == 0) {
+    error =
+        posix_spawn_file_actions_addclosefrom_np(actions, STDERR_FILENO + 1);
   }
-  absl::Status status = CannotRun(program, failure.error, "");
-  if (failure.error == ENOENT && access(path.c_str(), F_OK) == 0) {
-    // The file exists, so what is missing is its "#!" interpreter.
-    return absl::Status(status.code(), absl::StrCat(status.message(),
-                                                    " (the interpreter on "
-                                                    "its #! line?)"));
+  if (error == 0 && working_dir != nullptr) {
+    error = posix_spawn_file_actions_addchdir_np(actions, working_dir);
   }
-  return status;
-}
-
-// Blocks until the child has exec'd (EOF on the close-on-exec pipe) or
-// reported why it could not; in the latter case reaps it.
-absl::Status AwaitExec(int read_end, pid_t pid, const ProcessLaunchSpec& spec,
-                       const std::string& path) {
-  ChildFailure failure;
-  ssize_t n;
-  do {
-    n = read(read_end, &failure, sizeof(failure));
-  } while (n < 0 && errno == EINTR);
-  if (n == 0) return absl::OkStatus();
-  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  if (n != static_cast<ssize_t>(sizeof(failure))) {
-    return absl::InternalError(absl::StrCat(
-        "cannot run '", spec.argv[0], "': lost the child's launch report"));
-  }
-  return ChildFailureStatus(failure, spec, path);
+  return error;
 }
 
 ProcessExit ExitFromSiginfo(const siginfo_t& info) {
@@ -260,28 +195,37 @@ absl::StatusOr<std::unique_ptr<TrialProcess>> TrialProcess::Start(
   absl::StatusOr<UniqueFd> null_input =
       OpenFd("/dev/null", O_RDONLY, program, "stdin");
   if (!null_input.ok()) return null_input.status();
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return CannotRun(program, errno, "pipe");
-  UniqueFd read_end(pipe_fds[0]);
-  absl::StatusOr<UniqueFd> write_end = AboveStdio(UniqueFd(pipe_fds[1]));
-  if (!write_end.ok()) return write_end.status();
-
-  ChildPlan plan;
-  plan.path = *path;
-  plan.argv = NullTerminated(spec.argv);
-  plan.envp = NullTerminated(spec.env);
-  plan.working_dir =
+  // posix_spawn (glibc: clone with CLONE_VM | CLONE_VFORK) does not copy
+  // the agent's page tables as fork would, and reports a failed exec's errno.
+  SpawnPlan plan;
+  const char* working_dir =
       spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
-  plan.stdin_fd = null_input->get();
-  plan.log_fd = log->get();
-  plan.error_pipe = write_end->get();
-
-  absl::StatusOr<pid_t> pid = Fork(plan, program);
-  if (!pid.ok()) return pid.status();
-  write_end->Reset();
-  absl::Status launched = AwaitExec(read_end.get(), *pid, spec, *path);
-  if (!launched.ok()) return launched;
-  return std::unique_ptr<TrialProcess>(new TrialProcess(*pid));
+  if (int error =
+          PrepareSpawn(plan, null_input->get(), log->get(), working_dir);
+      error != 0) {
+    return CannotRun(program, error, "posix_spawn setup");
+  }
+  if (working_dir != nullptr && access(working_dir, X_OK) != 0) {
+    return CannotRun(
+        program, errno,
+        absl::StrCat("working directory '", spec.working_dir, "'"));
+  }
+  std::vector<char*> argv = NullTerminated(spec.argv);
+  std::vector<char*> envp = NullTerminated(spec.env);
+  pid_t child = -1;
+  if (int error = posix_spawn(&child, path->c_str(), plan.actions(),
+                              plan.attributes(), argv.data(), envp.data());
+      error != 0) {
+    absl::Status status = CannotRun(program, error, "");
+    if (error == ENOENT && access(path->c_str(), F_OK) == 0) {
+      // The file exists, so what is missing is its "#!" interpreter.
+      return absl::Status(status.code(), absl::StrCat(status.message(),
+                                                      " (the interpreter on "
+                                                      "its #! line?)"));
+    }
+    return status;
+  }
+  return std::unique_ptr<TrialProcess>(new TrialProcess(child));
 }
 
 TrialProcess::~TrialProcess() {

@@ -1,5 +1,6 @@
 #include "agent/process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ namespace sweep {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using Kind = ProcessExit::Kind;
 
@@ -202,6 +204,46 @@ class BlockingStdin {
   int saved_ = -1;
   int pipe_[2] = {-1, -1};
 };
+
+TEST_F(ProcessTest, ChildStartsWithDefaultSignalsAndNoneBlocked) {
+  // The agent blocks SIGTERM and SIGINT in its threads and may ignore some;
+  // none of that may reach the program, or a stop order would not stop it.
+  sigset_t block, previous;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, &previous);
+  struct sigaction ignore = {}, old_action = {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGUSR2, &ignore, &old_action);
+  Run(PythonSpec(
+      "for line in open('/proc/self/status'):\n"
+      "    if line.startswith(('SigBlk', 'SigIgn')): print(line.strip())"));
+  sigaction(SIGUSR2, &old_action, nullptr);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  const std::string status = ReadFile(log_);
+  EXPECT_THAT(status, HasSubstr("SigBlk:\t0000000000000000"));
+  const size_t ignored_at = status.find("SigIgn:\t");
+  ASSERT_NE(ignored_at, std::string::npos) << status;
+  const unsigned long long ignored =
+      std::stoull(status.substr(ignored_at + 8, 16), nullptr, 16);
+  EXPECT_EQ(ignored & (1ULL << (SIGUSR2 - 1)), 0u) << status;
+}
+
+TEST_F(ProcessTest, LeakedDescriptorsStayOutOfTheChild) {
+  // A descriptor the agent opened without O_CLOEXEC.
+  const int opened = open("/dev/null", O_RDONLY);
+  ASSERT_GE(opened, 0);
+  const int leaked = fcntl(opened, F_DUPFD, 100);  // Not a number Python uses.
+  close(opened);
+  ASSERT_GE(leaked, 100);
+  Run(PythonSpec("import os; print(sorted(os.listdir('/proc/self/fd')))"));
+  close(leaked);
+  // 0, 1, 2 and the one listdir itself opens.
+  const std::string fds = ReadFile(log_);
+  EXPECT_THAT(fds, Not(HasSubstr("'" + std::to_string(leaked) + "',"))) << fds;
+  EXPECT_THAT(fds, StartsWith("['0', '1', '2', '"));
+}
 
 TEST_F(ProcessTest, StdinIsDevNull) {
   BlockingStdin blocking_stdin;
