@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -13,6 +14,8 @@
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "search/status_macros.h"
 
 namespace sweep {
@@ -186,6 +189,39 @@ absl::flat_hash_set<uint64_t> CoveredIndices(const SearchContext& context,
   return covered;
 }
 
+// Whether the values of a q_uniform axis are certainly distinct: when q is
+// far above the spacing of doubles at the axis's magnitude, min + k*q for
+// different k never round to the same double, and CleanLatticeValue never
+// merges neighbours. Otherwise only listing the axis tells.
+bool LatticeValuesAreDistinct(const ParameterSpec& p) {
+  const double magnitude = std::max({std::abs(p.min), std::abs(p.max), p.q});
+  return p.q > 1e-9 * magnitude;
+}
+
+std::vector<GridAxisValues> Listed(std::vector<std::vector<Value>> axes) {
+  std::vector<GridAxisValues> listed;
+  listed.reserve(axes.size());
+  for (std::vector<Value>& axis : axes) {
+    listed.push_back(GridAxisValues::Listed(std::move(axis)));
+  }
+  return listed;
+}
+
+// Everything about the parameters that their grid axes depend on, as a
+// string: the memo of GridSearcher is kept while it does not change.
+std::string ParametersKey(const SweepSpec& spec) {
+  std::string key;
+  for (const ParameterSpec& p : spec.parameters) {
+    absl::StrAppend(&key, p.name.size(), ":", p.name, "|",
+                    static_cast<int>(p.distribution), "|",
+                    CanonicalKey(p.value), "|");
+    for (const Value& v : p.values) absl::StrAppend(&key, CanonicalKey(v), ",");
+    absl::StrAppend(&key, "|", absl::StrFormat("%a|%a|%a", p.min, p.max, p.q),
+                    p.q_is_integer ? "i" : "f", ";");
+  }
+  return key;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<Value>> GridAxis(const ParameterSpec& p) {
@@ -224,13 +260,22 @@ std::optional<uint64_t> GridSize(const SweepSpec& spec) {
     const absl::StatusOr<double> raw_length = RawAxisLength(p);
     if (!raw_length.ok()) return std::nullopt;
     uint64_t length = std::numeric_limits<uint64_t>::max();
-    if (*raw_length <= static_cast<double>(kMaxGridAxisValues)) {
+    if (*raw_length >= std::ldexp(1.0, 64)) {
+      // Saturated.
+    } else if (p.distribution == Distribution::kIntUniform ||
+               p.distribution == Distribution::kConstant ||
+               (p.distribution == Distribution::kQUniform &&
+                LatticeValuesAreDistinct(p)) ||
+               *raw_length > static_cast<double>(kMaxGridAxisValues) ||
+               size == std::numeric_limits<uint64_t>::max()) {
+      // Values that cannot repeat, an axis too long to list, or one that
+      // cannot change a saturated product: counted without listing.
+      length = static_cast<uint64_t>(*raw_length);
+    } else {
       // Exact: duplicates (written or from rounding) are not counted.
       absl::StatusOr<std::vector<Value>> axis = GridAxis(p);
       if (!axis.ok()) return std::nullopt;
       length = axis->size();
-    } else if (*raw_length < std::ldexp(1.0, 64)) {
-      length = static_cast<uint64_t>(*raw_length);  // Too long to list.
     }
     size = SaturatingMultiply(size, length);
   }
@@ -258,11 +303,15 @@ std::size_t GridIndexer::WandbHash::operator()(const Value& v) const {
 }
 
 GridIndexer::GridIndexer(std::vector<std::vector<Value>> axes)
+    : GridIndexer(Listed(std::move(axes))) {}
+
+GridIndexer::GridIndexer(std::vector<GridAxisValues> axes)
     : axes_(std::move(axes)) {
   positions_.resize(axes_.size());
   for (std::size_t i = 0; i < axes_.size(); ++i) {
-    for (std::size_t j = 0; j < axes_[i].size(); ++j) {
-      positions_[i].emplace(axes_[i][j], j);
+    const std::vector<Value>& values = axes_[i].values;
+    for (std::size_t j = 0; j < values.size(); ++j) {
+      positions_[i].emplace(values[j], j);
     }
     const uint64_t product = SaturatingMultiply(size_, axes_[i].size());
     if (product == std::numeric_limits<uint64_t>::max()) saturated_ = true;
@@ -270,13 +319,50 @@ GridIndexer::GridIndexer(std::vector<std::vector<Value>> axes)
   }
 }
 
+Value GridIndexer::ValueAt(std::size_t axis, uint64_t position) const {
+  const GridAxisValues& a = axes_[axis];
+  if (a.int_start.has_value()) {
+    return Value(*a.int_start + static_cast<int64_t>(position));
+  }
+  return a.values[position];
+}
+
+std::optional<uint64_t> GridIndexer::PositionOf(std::size_t axis,
+                                                const Value& v) const {
+  const GridAxisValues& a = axes_[axis];
+  if (!a.int_start.has_value()) {
+    const auto it = positions_[axis].find(v);
+    if (it == positions_[axis].end()) return std::nullopt;
+    return it->second;
+  }
+  // W&B equality: any number equal to an integer of the range.
+  int64_t x = 0;
+  if (v.is_number_integer()) {
+    if (v.is_number_unsigned() &&
+        v.get<uint64_t>() >
+            static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return std::nullopt;
+    }
+    x = v.get<int64_t>();
+  } else if (v.is_number_float() && IsInt64(v.get<double>())) {
+    x = static_cast<int64_t>(v.get<double>());
+  } else {
+    return std::nullopt;
+  }
+  // In unsigned arithmetic: x - start may not fit in int64_t.
+  const uint64_t offset =
+      static_cast<uint64_t>(x) - static_cast<uint64_t>(*a.int_start);
+  if (x < *a.int_start || offset >= a.int_length) return std::nullopt;
+  return offset;
+}
+
 std::optional<uint64_t> GridIndexer::IndexOf(const Point& point) const {
   if (saturated_ || point.size() != axes_.size()) return std::nullopt;
   uint64_t index = 0;
   for (std::size_t i = 0; i < axes_.size(); ++i) {
-    const auto it = positions_[i].find(point[i]);
-    if (it == positions_[i].end()) return std::nullopt;
-    index = index * axes_[i].size() + it->second;
+    const std::optional<uint64_t> position = PositionOf(i, point[i]);
+    if (!position.has_value()) return std::nullopt;
+    index = index * axes_[i].size() + *position;
   }
   return index;
 }
@@ -284,28 +370,54 @@ std::optional<uint64_t> GridIndexer::IndexOf(const Point& point) const {
 Point GridIndexer::PointAt(uint64_t index) const {
   Point point(axes_.size());
   for (std::size_t i = axes_.size(); i-- > 0;) {
-    point[i] = axes_[i][index % axes_[i].size()];
+    point[i] = ValueAt(i, index % axes_[i].size());
     index /= axes_[i].size();
   }
   return point;
 }
 
-absl::StatusOr<std::optional<Suggestion>> GridSearcher::Suggest(
-    const SearchContext& context, RandomEngine& /*rng*/) const {
-  ASSIGN_OR_RETURN(std::vector<std::vector<Value>> axes,
-                   GridAxes(context.spec));
-  const GridIndexer grid(std::move(axes));
-  if (grid.saturated()) {
+absl::StatusOr<std::shared_ptr<const GridIndexer>> GridSearcher::Indexer(
+    const SweepSpec& spec) const {
+  const std::string key = ParametersKey(spec);
+  {
+    absl::MutexLock lock(&mu_);
+    if (memo_ != nullptr && memo_key_ == key) return memo_;
+  }
+  const std::optional<uint64_t> size = GridSize(spec);
+  if (size == std::numeric_limits<uint64_t>::max()) {
     return absl::InvalidArgumentError(
         "the grid has 2^64 points or more; reduce the number of values");
   }
-  const absl::flat_hash_set<uint64_t> covered = CoveredIndices(context, grid);
+  std::vector<GridAxisValues> axes;
+  axes.reserve(spec.parameters.size());
+  for (const ParameterSpec& p : spec.parameters) {
+    if (p.distribution == Distribution::kIntUniform) {
+      ASSIGN_OR_RETURN(const double length, RawAxisLength(p));
+      axes.push_back(GridAxisValues::IntRange(static_cast<int64_t>(p.min),
+                                              static_cast<uint64_t>(length)));
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::vector<Value> values, GridAxis(p));
+    axes.push_back(GridAxisValues::Listed(std::move(values)));
+  }
+  auto indexer = std::make_shared<const GridIndexer>(std::move(axes));
+  absl::MutexLock lock(&mu_);
+  memo_key_ = key;
+  memo_ = indexer;
+  return indexer;
+}
+
+absl::StatusOr<std::optional<Suggestion>> GridSearcher::Suggest(
+    const SearchContext& context, RandomEngine& /*rng*/) const {
+  ASSIGN_OR_RETURN(const std::shared_ptr<const GridIndexer> grid,
+                   Indexer(context.spec));
+  const absl::flat_hash_set<uint64_t> covered = CoveredIndices(context, *grid);
   // At most covered.size() + 1 steps: the covered set is that small.
   uint64_t first = 0;
-  while (first < grid.size() && covered.contains(first)) ++first;
-  if (first == grid.size()) return std::optional<Suggestion>();
+  while (first < grid->size() && covered.contains(first)) ++first;
+  if (first == grid->size()) return std::optional<Suggestion>();
   Suggestion suggestion;
-  suggestion.point = grid.PointAt(first);
+  suggestion.point = grid->PointAt(first);
   return std::optional<Suggestion>(std::move(suggestion));
 }
 

@@ -3,18 +3,23 @@
 // once (lost points again, failed points again when asked).
 //
 // The grid is never materialized: a point is a mixed-radix index over the
-// axes, so a call costs O(trials * parameters + total axis length), whatever
-// the number of grid points. Everything here is thread-safe.
+// axes, so a call costs O(trials * parameters), whatever the number of grid
+// points. Everything here is thread-safe.
 #ifndef SWEEP_SEARCH_GRID_SEARCH_H_
 #define SWEEP_SEARCH_GRID_SEARCH_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "search/searcher.h"
 #include "search/spec.h"
 
@@ -47,6 +52,25 @@ absl::StatusOr<std::vector<std::vector<Value>>> GridAxes(const SweepSpec& spec);
 // axis (GridAxis fails for a reason other than its length).
 std::optional<uint64_t> GridSize(const SweepSpec& spec);
 
+// One axis of a GridIndexer: values listed in order, or the integers
+// int_start, int_start + 1, ... (int_length of them), never listed, so that
+// an int_uniform axis of ten million values costs nothing to hold or search.
+struct GridAxisValues {
+  std::vector<Value> values;
+  std::optional<int64_t> int_start;
+  uint64_t int_length = 0;
+
+  static GridAxisValues Listed(std::vector<Value> values) {
+    return GridAxisValues{std::move(values), std::nullopt, 0};
+  }
+  static GridAxisValues IntRange(int64_t start, uint64_t length) {
+    return GridAxisValues{{}, start, length};
+  }
+  uint64_t size() const {
+    return int_start.has_value() ? int_length : values.size();
+  }
+};
+
 // Numbers the points of a product of finite axes in grid order (the last axis
 // varying fastest) and maps points to those indices and back. Random search
 // uses it for discrete spaces too. Immutable after construction, so
@@ -55,12 +79,16 @@ class GridIndexer {
  public:
   // Every axis must be non-empty and free of duplicates (W&B equality).
   explicit GridIndexer(std::vector<std::vector<Value>> axes);
+  explicit GridIndexer(std::vector<GridAxisValues> axes);
 
   // The number of points, UINT64_MAX when saturated().
   uint64_t size() const { return size_; }
   // True when the product does not fit in 64 bits; IndexOf then fails.
   bool saturated() const { return saturated_; }
-  const std::vector<std::vector<Value>>& axes() const { return axes_; }
+  std::size_t dimensions() const { return axes_.size(); }
+  uint64_t axis_size(std::size_t axis) const { return axes_[axis].size(); }
+  // The value at `position` (below axis_size(axis)) of `axis`.
+  Value ValueAt(std::size_t axis, uint64_t position) const;
 
   // The index of `point`, or nullopt when it is not on the grid (a different
   // length, a coordinate on no axis) or saturated().
@@ -81,8 +109,10 @@ class GridIndexer {
     }
   };
 
-  std::vector<std::vector<Value>> axes_;
-  // Per axis: each value -> its position on the axis.
+  std::optional<uint64_t> PositionOf(std::size_t axis, const Value& v) const;
+
+  std::vector<GridAxisValues> axes_;
+  // Per listed axis: each value -> its position on the axis.
   std::vector<absl::flat_hash_map<Value, std::size_t, WandbHash, WandbEqual>>
       positions_;
   uint64_t size_ = 1;
@@ -101,10 +131,25 @@ class GridIndexer {
 //     only once it has failed N + 1 times.
 // Returns nullopt once every point is covered. Deterministic: `rng` is unused.
 // InvalidArgument when GridAxes fails or the grid has 2^64 points or more.
+//
+// The axes are built once per parameter list and kept (an int_uniform axis
+// as a range, never listed), so a call costs O(trials * parameters) however
+// long the axes; a grid of 2^64 points or more is refused before any axis is
+// built.
 class GridSearcher : public Searcher {
  public:
   absl::StatusOr<std::optional<Suggestion>> Suggest(
       const SearchContext& context, RandomEngine& rng) const override;
+
+ private:
+  // The indexer for `spec`, from the memo when its parameters are the ones
+  // it was built for.
+  absl::StatusOr<std::shared_ptr<const GridIndexer>> Indexer(
+      const SweepSpec& spec) const;
+
+  mutable absl::Mutex mu_;
+  mutable std::string memo_key_ ABSL_GUARDED_BY(mu_);
+  mutable std::shared_ptr<const GridIndexer> memo_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sweep

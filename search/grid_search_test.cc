@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "search/searcher.h"
@@ -255,6 +256,102 @@ TEST(GridSizeTest, NulloptWhenAParameterCannotBeAnAxis) {
   ParameterSpec uniform = QUniform("u", 0, 1, 1);
   uniform.distribution = Distribution::kUniform;
   EXPECT_EQ(GridSize(GridSpec({IntUniform("a", 1, 3), uniform})), std::nullopt);
+}
+
+TEST(GridSizeTest, LongIntegerAxesAreCountedWithoutListingThem) {
+  // A hundred axes of ten million integers: counted, not listed (listing
+  // them took minutes), and saturated.
+  std::vector<ParameterSpec> axes;
+  for (int i = 0; i < 100; ++i) {
+    axes.push_back(IntUniform(absl::StrCat("p", i), 1, 10'000'000));
+  }
+  EXPECT_EQ(GridSize(GridSpec(axes)), std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(GridSize(GridSpec({IntUniform("a", -5'000'000, 4'999'999),
+                               IntUniform("b", 0, 9'999'999)})),
+            uint64_t{100'000'000'000'000});
+}
+
+TEST(GridIndexerTest, IntegerRangeAxesMapLikeListedOnes) {
+  const GridIndexer ranges(
+      {GridAxisValues::IntRange(-2, 5), GridAxisValues::Listed({"x", "y"})});
+  const GridIndexer listed({{-2, -1, 0, 1, 2}, {"x", "y"}});
+  ASSERT_EQ(ranges.size(), listed.size());
+  for (uint64_t index = 0; index < ranges.size(); ++index) {
+    EXPECT_EQ(ranges.PointAt(index), listed.PointAt(index));
+    EXPECT_EQ(ranges.IndexOf(ranges.PointAt(index)), index);
+  }
+  // W&B equality: 1.0 is the integer 1; 1.5, 3, "1" and true are not on it.
+  EXPECT_EQ(ranges.IndexOf({Value(1.0), Value("y")}), 7u);
+  for (const Value& off : {Value(1.5), Value(3), Value(-3), Value("1"),
+                           Value(true), Value(nullptr)}) {
+    EXPECT_EQ(ranges.IndexOf({off, Value("x")}), std::nullopt) << off;
+  }
+  // No overflow at the ends of int64_t.
+  const GridIndexer extreme(
+      {GridAxisValues::IntRange(std::numeric_limits<int64_t>::max() - 1, 2)});
+  EXPECT_EQ(extreme.IndexOf({Value(std::numeric_limits<int64_t>::max())}), 1u);
+  EXPECT_EQ(extreme.IndexOf({Value(std::numeric_limits<int64_t>::min())}),
+            std::nullopt);
+  EXPECT_EQ(extreme.IndexOf({Value(std::numeric_limits<uint64_t>::max())}),
+            std::nullopt);
+}
+
+TEST(GridSearcherTest, LongIntegerAxesAreWalkedWithoutListingThem) {
+  // 10^14 points over two axes of ten million: every call is cheap and
+  // points come in grid order, the last axis fastest.
+  const SweepSpec spec = GridSpec(
+      {IntUniform("a", 1, 10'000'000), IntUniform("b", 1, 10'000'000)});
+  const GridSearcher searcher;
+  std::vector<Point> pending;
+  RandomEngine rng(1);
+  for (int64_t b = 1; b <= 3; ++b) {
+    const SearchContext context{spec, {}, pending};
+    absl::StatusOr<std::optional<Suggestion>> s =
+        searcher.Suggest(context, rng);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE(s->has_value());
+    EXPECT_EQ((*s)->point, (Point{1, b}));
+    pending.push_back((*s)->point);
+  }
+}
+
+TEST(GridSearcherTest, SaturatedGridIsRefusedBeforeBuildingItsAxes) {
+  std::vector<ParameterSpec> axes;
+  for (int i = 0; i < 100; ++i) {
+    axes.push_back(QUniform(absl::StrCat("p", i), 0, 9'999'999, 1));
+  }
+  const SweepSpec spec = GridSpec(axes);
+  const SearchContext context{spec, {}, {}};
+  RandomEngine rng(1);
+  absl::StatusOr<std::optional<Suggestion>> s =
+      GridSearcher().Suggest(context, rng);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("2^64"));
+}
+
+TEST(GridSearcherTest, ASearcherFollowsAChangedParameterList) {
+  // The memo is keyed on the parameters, not on the searcher.
+  const GridSearcher searcher;
+  RandomEngine rng(1);
+  for (const SweepSpec& spec : {GridSpec({Categorical("a", {1, 2})}),
+                                GridSpec({Categorical("a", {"x", "y"})}),
+                                GridSpec({IntUniform("a", 5, 6)})}) {
+    const SearchContext context{spec, {}, {}};
+    absl::StatusOr<std::optional<Suggestion>> s =
+        searcher.Suggest(context, rng);
+    ASSERT_TRUE(s.ok() && s->has_value());
+    EXPECT_EQ((*s)->point[0], GridAxis(spec.parameters[0])->front());
+  }
+}
+
+TEST(GridSizeTest, CountsQuantizedAxesAsTheyAreListed) {
+  for (const ParameterSpec& p :
+       {QUniform("a", 0, 1, 0.1), QUniform("b", -0.3, 0.3, 0.1),
+        QUniform("c", 1e10, 1e10 + 4e-5, 1e-5),
+        QUniform("d", 1e16, 1e16 + 8, 1), QUniform("e", 0.5, 1e6, 0.25),
+        QUniform("f", 1, 1, 3)}) {
+    EXPECT_EQ(GridSize(GridSpec({p})), Axis(p).size()) << p.name;
+  }
 }
 
 TEST(GridIndexerTest, IndexOfInvertsPointAt) {

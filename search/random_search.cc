@@ -146,11 +146,11 @@ VisitedPoints VisitedPointsOf(const SearchContext& context,
 
 // The law's weight of the point at `index`: the product over its coordinates.
 double PointWeight(const DiscreteSpace& space, uint64_t index) {
-  const auto& axes = space.grid.axes();
+  const GridIndexer& grid = space.grid;
   double weight = 1;
-  for (std::size_t i = axes.size(); i-- > 0;) {
-    weight *= space.weights[i][index % axes[i].size()];
-    index /= axes[i].size();
+  for (std::size_t i = grid.dimensions(); i-- > 0;) {
+    weight *= space.weights[i][index % grid.axis_size(i)];
+    index /= grid.axis_size(i);
   }
   return weight;
 }
@@ -192,13 +192,13 @@ Point DrawWeightedUnvisited(const DiscreteSpace& space,
 // unvisited) by rejection; then the first unvisited point after a random one.
 Point DrawUniformUnvisited(const DiscreteSpace& space,
                            const VisitedPoints& visited, RandomEngine& rng) {
-  const auto& axes = space.grid.axes();
-  Point point(axes.size());
+  const GridIndexer& grid = space.grid;
+  Point point(grid.dimensions());
   for (int attempt = 0; attempt < kUniformTries; ++attempt) {
-    for (std::size_t i = 0; i < axes.size(); ++i) {
-      const auto position = static_cast<std::size_t>(
-          UniformUnit(rng) * static_cast<double>(axes[i].size()));
-      point[i] = axes[i][std::min(position, axes[i].size() - 1)];
+    for (std::size_t i = 0; i < grid.dimensions(); ++i) {
+      const auto position = static_cast<uint64_t>(
+          UniformUnit(rng) * static_cast<double>(grid.axis_size(i)));
+      point[i] = grid.ValueAt(i, std::min(position, grid.axis_size(i) - 1));
     }
     if (!visited.keys.contains(PointKey(point))) return point;
   }
