@@ -1,5 +1,6 @@
 #include "agent/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -8,6 +9,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -163,6 +167,43 @@ ProcessExit ExitFromSiginfo(const siginfo_t& info) {
   return exit;
 }
 
+// Whether a live process other than `leader` is in the process group
+// `leader` (zombies do not count): /proc's stat gives each process's state
+// and group.
+bool GroupHasOthers(pid_t leader) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return false;
+  bool found = false;
+  while (dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || pid == leader) continue;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buffer[512];
+    const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buffer[n] = '\0';
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
+    const char* after = strrchr(buffer, ')');
+    char state = 0;
+    long ppid = 0, pgrp = 0;
+    if (after == nullptr ||
+        sscanf(after + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) {
+      continue;
+    }
+    if (pgrp == leader && state != 'Z' && state != 'X') {
+      found = true;
+      break;
+    }
+  }
+  closedir(proc);
+  return found;
+}
+
 }  // namespace
 
 std::string ProcessExit::ToString() const {
@@ -235,23 +276,34 @@ TrialProcess::~TrialProcess() {
   }
 }
 
-std::optional<ProcessExit> TrialProcess::TryWait() {
-  if (exit_.has_value()) return exit_;
+bool TrialProcess::HasExited() {
+  if (exit_.has_value()) return true;
   siginfo_t info;
   memset(&info, 0, sizeof(info));
   // WNOWAIT leaves the program a zombie, which keeps its pid (the group id)
   // from being reused while the rest of the group is killed.
   if (waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-    if (errno == EINTR) return std::nullopt;
+    if (errno == EINTR) return false;
     exit_ = ProcessExit{};  // ECHILD: someone else reaped it.
-    return exit_;
+    return true;
   }
-  if (info.si_pid == 0) return std::nullopt;
+  if (info.si_pid == 0) return false;
+  exited_info_ = info;
+  return true;
+}
+
+std::optional<ProcessExit> TrialProcess::Reap() {
+  if (exit_.has_value()) return exit_;
   kill(-pid_, SIGKILL);
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
-  exit_ = ExitFromSiginfo(info);
+  exit_ = ExitFromSiginfo(exited_info_);
   return exit_;
+}
+
+std::optional<ProcessExit> TrialProcess::TryWait() {
+  if (!HasExited()) return std::nullopt;
+  return Reap();
 }
 
 absl::Status TrialProcess::SignalGroup(int signal) {
@@ -283,7 +335,14 @@ absl::Status TrialProcess::RequestStop(Clock::time_point now,
 }
 
 std::optional<ProcessExit> TrialProcess::Tick(Clock::time_point now) {
-  if (std::optional<ProcessExit> exit = TryWait()) return exit;
+  if (HasExited()) {
+    // After a stop, the rest of the group gets what is left of the grace.
+    const bool grace_left =
+        kill_deadline_.has_value() && !kill_sent_ && now < *kill_deadline_;
+    if (exit_.has_value() || !grace_left || !GroupHasOthers(pid_)) {
+      return Reap();
+    }
+  }
   if (kill_deadline_.has_value() && !kill_sent_ && now >= *kill_deadline_) {
     // Kill() fails only when no member may be signalled (EPERM after a
     // setuid exec); there is nothing better to do then, and the status is

@@ -5,6 +5,7 @@
 #ifndef SWEEP_AGENT_PROCESS_H_
 #define SWEEP_AGENT_PROCESS_H_
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -57,7 +58,10 @@ struct ProcessExit {
 //
 // The group is killed with SIGKILL as soon as the program itself has exited,
 // so helpers it leaves behind (data loader workers, a grandchild ignoring
-// SIGTERM) never outlive the trial. The group is signalled while the program
+// SIGTERM) never outlive the trial; except during a stop (RequestStop), where
+// the whole group gets the grace period: once the program has exited, Tick
+// lets the rest of its group finish their own SIGTERM handling until the
+// group is empty or the grace is over. The group is signalled while the program
 // is still an unreaped zombie, so its pid, hence the group id, cannot have
 // been reused by an unrelated process. A descendant that moves itself to
 // another process group or session escapes this; nothing short of cgroups
@@ -106,8 +110,10 @@ class TrialProcess {
 
   // The stop state machine the agent's loop drives: RequestStop sends
   // SIGTERM to the group (the first call only) and arms a SIGKILL for
-  // `now + grace`; Tick(now) reaps like TryWait and sends that SIGKILL once
-  // due. Call Kill() directly to escalate early (a third Ctrl-C).
+  // `now + grace`; Tick(now) reaps like TryWait, except that after a stop
+  // it waits (returning nullopt) while other members of the group still run
+  // and the grace is not over, and sends that SIGKILL once due. Call Kill()
+  // directly to escalate early (a third Ctrl-C).
   absl::Status RequestStop(Clock::time_point now, Clock::duration grace);
   std::optional<ProcessExit> Tick(Clock::time_point now);
 
@@ -118,11 +124,16 @@ class TrialProcess {
   explicit TrialProcess(pid_t pid) : pid_(pid) {}
 
   absl::Status SignalGroup(int signal);
+  // Whether the program has exited (it stays an unreaped zombie).
+  bool HasExited();
+  // Kills what is left of the group and reaps the exited program.
+  std::optional<ProcessExit> Reap();
 
   const pid_t pid_;
   std::optional<ProcessExit> exit_;
   std::optional<Clock::time_point> kill_deadline_;
   bool kill_sent_ = false;
+  siginfo_t exited_info_{};  // How the program exited, once HasExited().
 };
 
 }  // namespace sweep

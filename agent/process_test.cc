@@ -416,6 +416,34 @@ TEST_F(ProcessGroupTest, StopEscalatesToKillAfterTheGracePeriod) {
   EXPECT_TRUE(WaitUntil([&] { return ProcessIsGone(grandchild); }));
 }
 
+TEST_F(ProcessGroupTest, AfterAStopTheRestOfTheGroupGetsTheGrace) {
+  // The program dies at SIGTERM; its child ignores it. The child, which
+  // might be finishing its own clean-up, is left alone until the grace is
+  // over, then killed; the trial ends with the program's own exit.
+  const pid_t grandchild = StartFamily("sleep");
+  ASSERT_GT(grandchild, 0);
+  const auto start = TrialProcess::Clock::now();
+  ASSERT_TRUE(process_->RequestStop(start, std::chrono::seconds(30)).ok());
+  const std::string stat_path =
+      "/proc/" + std::to_string(process_->pid()) + "/stat";
+  ASSERT_TRUE(WaitUntil([&] {
+    const std::string stat = ReadFile(stat_path);
+    const size_t end = stat.rfind(')');
+    return end != std::string::npos && end + 2 < stat.size() &&
+           stat[end + 2] == 'Z';
+  })) << "the program did not die at SIGTERM";
+  EXPECT_FALSE(process_->Tick(start + std::chrono::seconds(1)).has_value());
+  EXPECT_FALSE(process_->kill_sent());
+  EXPECT_FALSE(ProcessIsGone(grandchild));
+
+  const std::optional<ProcessExit> exit =
+      process_->Tick(start + std::chrono::seconds(30));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->kind, Kind::kSignaled);
+  EXPECT_EQ(exit->code, SIGTERM);
+  EXPECT_TRUE(WaitUntil([&] { return ProcessIsGone(grandchild); }));
+}
+
 TEST_F(ProcessGroupTest, TerminateLeavesNoGrandchildBehind) {
   const pid_t grandchild = StartFamily("sleep");
   ASSERT_GT(grandchild, 0);
