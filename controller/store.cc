@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -603,9 +604,12 @@ class Store::Impl {
 
   // Starts the writer thread.
   Impl(std::unique_ptr<Connection> writer_db,
-       std::unique_ptr<Connection> reader_db)
-      : writer_db_(std::move(writer_db)),
+       std::unique_ptr<Connection> reader_db,
+       std::function<void(const Mutation&)> before_commit)
+      : before_commit_(std::move(before_commit)),
+        writer_db_(std::move(writer_db)),
         reader_db_(std::move(reader_db)),
+        completer_([this] { RunCompleter(); }),
         writer_([this] { RunWriter(); }) {}
 
   ~Impl() {
@@ -614,6 +618,11 @@ class Store::Impl {
       stopping_ = true;
     }
     writer_.join();
+    {
+      absl::MutexLock lock(&completion_mu_);
+      writer_finished_ = true;
+    }
+    completer_.join();
   }
 
   void Write(Mutation mutation, Done done) {
@@ -644,7 +653,17 @@ class Store::Impl {
     Done done;
   };
 
+  // The callbacks of one commit (or failure), with its outcome.
+  struct Completion {
+    std::vector<Done> dones;
+    absl::Status status;
+  };
+
   void RunWriter();
+  // Runs the callbacks of each commit in commit order, on a thread of their
+  // own: a reply's completion (gRPC's Finish, often the socket write) then
+  // overlaps the next commit instead of delaying it.
+  void RunCompleter();
   // Waits for queued writes and takes them all; empty once stopping and
   // drained.
   std::vector<PendingWrite> TakeQueued();
@@ -658,6 +677,7 @@ class Store::Impl {
   }
 
   // Used by the writer thread only.
+  const std::function<void(const Mutation&)> before_commit_;
   const std::unique_ptr<Connection> writer_db_;
 
   absl::Mutex read_mu_;
@@ -668,7 +688,12 @@ class Store::Impl {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Stats stats_ ABSL_GUARDED_BY(mu_);
 
-  // Last, so that it starts once everything it uses is built.
+  absl::Mutex completion_mu_;
+  std::deque<Completion> completions_ ABSL_GUARDED_BY(completion_mu_);
+  bool writer_finished_ ABSL_GUARDED_BY(completion_mu_) = false;
+
+  // Last, so that they start once everything they use is built.
+  std::thread completer_;
   std::thread writer_;
 };
 
@@ -690,13 +715,17 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
   if (!reader_db.ok()) return WithPrefix(reader_db.status(), cannot_open);
   RETURN_IF_ERROR(
       WithPrefix((*reader_db)->Exec("PRAGMA query_only = ON"), cannot_open));
-  return std::make_unique<Impl>(*std::move(writer_db), *std::move(reader_db));
+  return std::make_unique<Impl>(*std::move(writer_db), *std::move(reader_db),
+                                options.before_commit_for_testing);
 }
 
 void Store::Impl::RunWriter() {
   for (;;) {
     std::vector<PendingWrite> batch = TakeQueued();
     if (batch.empty()) return;
+    if (before_commit_) {
+      for (const PendingWrite& write : batch) before_commit_(write.mutation);
+    }
     CommitBatch(batch);
   }
 }
@@ -747,8 +776,32 @@ void Store::Impl::Finish(absl::Span<PendingWrite> writes,
     result = absl::UnavailableError(
         absl::StrCat("store write failed: ", status.message()));
   }
+  Completion completion{{}, result};
+  completion.dones.reserve(writes.size());
   for (PendingWrite& write : writes) {
-    if (write.done) write.done(result);
+    if (write.done) completion.dones.push_back(std::move(write.done));
+  }
+  if (completion.dones.empty()) return;
+  absl::MutexLock lock(&completion_mu_);
+  completions_.push_back(std::move(completion));
+}
+
+void Store::Impl::RunCompleter() {
+  for (;;) {
+    std::deque<Completion> ready;
+    {
+      absl::MutexLock lock(&completion_mu_);
+      completion_mu_.Await(absl::Condition(
+          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return !self->completions_.empty() || self->writer_finished_;
+          },
+          this));
+      if (completions_.empty()) return;  // The writer is done: drained.
+      ready.swap(completions_);
+    }
+    for (Completion& completion : ready) {
+      for (Done& done : completion.dones) done(completion.status);
+    }
   }
 }
 

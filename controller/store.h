@@ -100,6 +100,10 @@ struct StoreOptions {
   // Test-only: caps the database at this many pages (0: no cap) so that a
   // test can make writes fail as on a full disk.
   int64_t max_page_count = 0;
+  // Test-only: the writer thread calls this with each write, in the order
+  // they are applied, before committing them (so a test can see that order,
+  // or hold the writer while it queues more).
+  std::function<void(const Mutation&)> before_commit_for_testing;
 };
 
 class Store {
@@ -116,10 +120,12 @@ class Store {
   // Drains the queue (every queued write is committed or failed) and closes.
   ~Store();
 
-  // Queues `mutation`; `done` runs on the writer thread once it committed or
-  // failed (Unavailable with the cause, e.g. a full disk; nothing of a failed
-  // transaction is kept). `done` must not call Write() synchronously and
-  // wait on it. `done` may be empty.
+  // Queues `mutation`; `done` runs once it committed or failed (Unavailable
+  // with the cause, e.g. a full disk; nothing of a failed transaction is
+  // kept), on the store's completion thread, the callbacks of earlier
+  // commits first, while the writer goes on with the next commit. `done`
+  // must not call WriteSync() or otherwise wait for another write. `done`
+  // may be empty.
   void Write(Mutation mutation, Done done);
   // Write() and wait.
   absl::Status WriteSync(Mutation mutation);

@@ -450,14 +450,21 @@ TEST_F(StoreTest, ReopenRecoversEverything) {
 TEST_F(StoreTest, ConcurrentWritesAreGroupCommitted) {
   constexpr int kThreads = 8;
   constexpr int kWritesPerThread = 500;
-  std::unique_ptr<Store> store = OpenStore();
+  // The writer is held before its first commit until every other write is
+  // queued, so those must share the next commit.
+  absl::Notification first_taken, all_queued;
+  StoreOptions options;
+  options.before_commit_for_testing = [&](const Mutation&) {
+    if (!first_taken.HasBeenNotified()) {
+      first_taken.Notify();
+      all_queued.WaitForNotification();
+    }
+  };
+  std::unique_ptr<Store> store = OpenStore(options);
   ASSERT_NE(store, nullptr);
   DoneRecorder recorder;
-  // The first write's callback holds the writer thread until every other
-  // write is queued, so those must share the next commit.
-  absl::Notification all_queued;
-  store->Write(TrialMutation(MakeTrial("gate", 1)),
-               [&](const absl::Status&) { all_queued.WaitForNotification(); });
+  store->Write(TrialMutation(MakeTrial("gate", 1)), nullptr);
+  first_taken.WaitForNotification();
   std::vector<std::thread> writers;
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&, t] {
