@@ -330,8 +330,8 @@ void SweepManager::CreateSweep(const v1::CreateSweepRequest& request,
       mutation.sweeps.push_back(entry->row);
     }
     sweeps_.emplace(id, std::move(entry));
+    Commit(std::move(mutation), std::move(done));
   }
-  Commit(std::move(mutation), std::move(done));
 }
 
 absl::Status SweepManager::GetSweep(const v1::GetSweepRequest& request,
@@ -425,8 +425,8 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
     }
     entry->ToProto(response);
     mutation.sweeps.push_back(entry->row);
+    Commit(std::move(mutation), std::move(done));
   }
-  Commit(std::move(mutation), std::move(done));
 }
 
 absl::Status SweepManager::ListTrials(const v1::ListTrialsRequest& request,
@@ -544,6 +544,9 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
     agent_entry->row = agent;
     agents_.emplace(agent.id, std::move(agent_entry));
   }
+  response->set_agent_id(agent.id);
+  response->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  response->set_lease_timeout_ms(options_.lease_timeout_ms);
   Mutation mutation;
   mutation.agents.push_back(agent);
   if (!previous_id.empty()) {
@@ -560,10 +563,8 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
       response->add_lost_trials(number);
     }
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
+    return Commit(std::move(mutation), std::move(done));
   }
-  response->set_agent_id(agent.id);
-  response->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
-  response->set_lease_timeout_ms(options_.lease_timeout_ms);
   Commit(std::move(mutation), std::move(done));
 }
 
@@ -671,8 +672,8 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
       }
       mutation.sweeps.push_back(entry->row);
     }
+    Commit(std::move(mutation), std::move(done));
   }
-  Commit(std::move(mutation), std::move(done));
 }
 
 absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
@@ -769,8 +770,8 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
     append.sequence = request.sequence();
     append.points = PointsFromProto(request.points());
     mutation.metrics.push_back(std::move(append));
+    Commit(std::move(mutation), std::move(done));
   }
-  Commit(std::move(mutation), std::move(done));
 }
 
 void SweepManager::FinishTrial(const v1::FinishTrialRequest& request,
@@ -788,9 +789,9 @@ void SweepManager::FinishTrial(const v1::FinishTrialRequest& request,
                   it->second.row.lease_id == request.lease_id();
     if (holds_lease) {
       EndFinishedTrial(*entry, it->second, request, response, mutation);
+      return Commit(std::move(mutation), std::move(done));
     }
   }
-  if (holds_lease) return Commit(std::move(mutation), std::move(done));
   // A repeated finish (its reply was lost) is acknowledged again.
   absl::StatusOr<TrialRow> stored =
       store_->LoadTrial(request.sweep_id(), request.number());
@@ -841,13 +842,21 @@ int SweepManager::ExpireLeases() {
   }
   const int64_t now = clock_->NowMs();
   int expired = 0;
-  Mutation mutation;
+  // Commits not acknowledged yet; shared with their callbacks, which may
+  // still be unlocking it when this call returns.
+  struct Uncommitted {
+    absl::Mutex mu;
+    int count ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto uncommitted = std::make_shared<Uncommitted>();
   for (SweepEntry* entry : entries) {
     absl::MutexLock lock(&entry->mu);
     std::vector<int64_t> lost;
     for (const auto& [number, trial] : entry->running) {
       if (trial.lease_expires_ms < now) lost.push_back(number);
     }
+    if (lost.empty()) continue;
+    Mutation mutation;
     for (int64_t number : lost) {
       mutation.trials.push_back(
           entry->EndTrial(number, v1::TRIAL_STATE_CRASHED,
@@ -856,16 +865,21 @@ int SweepManager::ExpireLeases() {
                           now));
     }
     expired += static_cast<int>(lost.size());
-    if (!lost.empty() && entry->FinishIfGridCovered()) {
-      mutation.sweeps.push_back(entry->row);
+    if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
+    {
+      absl::MutexLock count_lock(&uncommitted->mu);
+      ++uncommitted->count;
     }
+    Commit(std::move(mutation), [uncommitted](const absl::Status&) {
+      absl::MutexLock count_lock(&uncommitted->mu);
+      --uncommitted->count;
+    });
   }
-  if (expired > 0) {
-    absl::Notification committed;
-    Commit(std::move(mutation),
-           [&committed](const absl::Status&) { committed.Notify(); });
-    committed.WaitForNotification();
-  }
+  absl::MutexLock count_lock(&uncommitted->mu);
+  uncommitted->mu.Await(absl::Condition(
+      +[](Uncommitted* u)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return u->count == 0; },
+      uncommitted.get()));
   return expired;
 }
 

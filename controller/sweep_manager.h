@@ -1,9 +1,12 @@
 // The controller's logic: sweeps, trials, leases and agents, apart from the
 // transport (ARCHITECTURE.md; Ray's GCS managers). Every method that changes
-// state first updates the in-memory state under the sweep's lock (so a
-// concurrent AcquireTrial sees every handed-out point), then queues the change
-// on the store's group commit, and calls `done` only once it is committed:
-// a reply sent from `done` acknowledges committed state.
+// state updates the in-memory state under the sweep's lock (so a concurrent
+// AcquireTrial sees every handed-out point) and, still under that lock,
+// queues the change on the store's group commit, so that the store applies a
+// sweep's changes in the order they were made (rows are written whole: a
+// later snapshot must never be overwritten by an earlier one). It calls
+// `done` only once the change is committed: a reply sent from `done`
+// acknowledges committed state.
 //
 // Memory holds what decisions need: per sweep its spec, the searcher's view
 // of each ended trial (state, point, value) and the running trials in full.

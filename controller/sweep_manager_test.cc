@@ -3,7 +3,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
@@ -146,6 +150,83 @@ TEST_F(SweepManagerTest, GridFinishesWhenEveryPointEnded) {
   EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_FINISHED);
   EXPECT_THAT(sweep.state_reason(), HasSubstr("every grid point"));
   EXPECT_THAT(Acquire(agent).exit_reason(), HasSubstr("finished"));
+}
+
+TEST(SweepManagerOrderTest, ConcurrentChangesReachTheStoreInTheirOrder) {
+  // Rows are written whole, so each sweep's changes must reach the store in
+  // the order they were made: were the sweep row of trial 7 stored after
+  // that of trial 8, the store would say the next trial is 8 while trial 8
+  // exists, and a restarted controller would overwrite it. Every sweep row
+  // the writer applies must have a next trial number at least that of the
+  // one before.
+  const std::string dir =
+      ::testing::TempDir() + "/sweep_manager_order_" + std::to_string(getpid());
+  absl::Mutex mu;
+  int64_t last_next = 0;
+  int inversions = 0;
+  int sweep_rows = 0;
+  StoreOptions options;
+  options.before_commit_for_testing = [&](const Mutation& mutation) {
+    absl::MutexLock lock(&mu);
+    for (const SweepRow& row : mutation.sweeps) {
+      ++sweep_rows;
+      if (row.next_trial_number < last_next) ++inversions;
+      last_next = std::max(last_next, row.next_trial_number);
+    }
+  };
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  FakeClock clock;
+  absl::StatusOr<std::unique_ptr<SweepManager>> manager =
+      SweepManager::Create(store->get(), &clock, ManagerOptions{});
+  ASSERT_TRUE(manager.ok()) << manager.status();
+
+  v1::CreateSweepRequest create;
+  create.set_definition_yaml(
+      "method: random\nprogram: t.py\nparameters:\n  x: {min: 0.0, max: "
+      "1.0}\n");
+  v1::CreateSweepResponse created;
+  ASSERT_TRUE(
+      Call(**manager, &SweepManager::CreateSweep, create, &created).ok());
+  v1::RegisterAgentRequest reg;
+  reg.set_sweep_id(created.sweep().id());
+  reg.set_slots(1);
+  v1::RegisterAgentResponse registered;
+  ASSERT_TRUE(
+      Call(**manager, &SweepManager::RegisterAgent, reg, &registered).ok());
+
+  // Many acquires in flight at once from several threads.
+  constexpr int kThreads = 8;
+  constexpr int kAcquires = 200;
+  absl::Mutex done_mu;
+  int answered = 0;
+  std::vector<std::thread> threads;
+  std::vector<v1::AcquireTrialResponse> responses(kThreads * kAcquires);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAcquires; ++i) {
+        v1::AcquireTrialRequest request;
+        request.set_agent_id(registered.agent_id());
+        (*manager)->AcquireTrial(request, &responses[t * kAcquires + i],
+                                 [&](const absl::Status&) {
+                                   absl::MutexLock lock(&done_mu);
+                                   ++answered;
+                                 });
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  {
+    absl::MutexLock lock(&done_mu);
+    done_mu.Await(absl::Condition(
+        +[](int* n) { return *n == kThreads * kAcquires; }, &answered));
+  }
+  manager->reset();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(sweep_rows, 1 + kThreads * kAcquires);
+  EXPECT_EQ(inversions, 0);
+  EXPECT_EQ(last_next, kThreads * kAcquires + 1);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
