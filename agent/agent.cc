@@ -17,6 +17,7 @@
 #include "agent/controller_connection.h"
 #include "agent/log_tail.h"
 #include "agent/metrics_reader.h"
+#include "agent/orphan_guard.h"
 #include "agent/process.h"
 #include "agent/program_lookup.h"
 #include "agent/trial_files.h"
@@ -587,6 +588,9 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
           TrialProcess::Start(spec);
       if (started_process.ok()) {
         process = std::move(*started_process);
+        if (options_.orphan_guard != nullptr) {
+          options_.orphan_guard->Watch(process->pid());
+        }
       } else {
         argv = started_process.status();
       }
@@ -682,6 +686,9 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
                             : options_.poll_interval;
       mu_.AwaitWithTimeout(absl::Condition(&wake, &WakeForTrial::Ready),
                            absl::FromChrono(poll));
+    }
+    if (options_.orphan_guard != nullptr) {
+      options_.orphan_guard->Forget(process->pid());
     }
     watch.ReadMetrics(true, batch);
     send_batch(true);

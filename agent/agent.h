@@ -23,6 +23,8 @@
 
 namespace sweep {
 
+class OrphanGuard;
+
 struct AgentOptions {
   std::string sweep_id;
   std::string controller = "localhost:7420";
@@ -53,6 +55,9 @@ struct AgentOptions {
   // stops reading metrics files (they wait on disk).
   int64_t max_buffered_points = 100'000;
   bool quiet = false;  // No progress lines on stderr.
+  // Told about every trial's process group, so that it can end them should
+  // this process die (agent/orphan_guard.h). Not owned; may be null.
+  OrphanGuard* orphan_guard = nullptr;
 };
 
 // The outcome of Agent::Run.

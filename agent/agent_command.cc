@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "agent/agent.h"
+#include "agent/orphan_guard.h"
 
 extern char** environ;
 
@@ -67,6 +68,16 @@ std::vector<std::string> DetectGpus(std::string* note) {
 }
 
 int RunAgentCommand(AgentOptions options) {
+  // First, while this process has no other thread: the guard that ends the
+  // trials' programs should the agent be killed (destroyed after the agent).
+  absl::StatusOr<std::unique_ptr<OrphanGuard>> guard =
+      OrphanGuard::Start(options.kill_grace);
+  if (guard.ok()) {
+    options.orphan_guard = guard->get();
+  } else {
+    std::cerr << "sweep agent: warning: " << guard.status().message()
+              << "; trials would outlive a killed agent" << std::endl;
+  }
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

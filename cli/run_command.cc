@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "agent/agent.h"
+#include "agent/orphan_guard.h"
 #include "agent/program_lookup.h"
 #include "cli/daemon_commands.h"
 #include "cli/definition_file.h"
@@ -120,6 +121,15 @@ void PrintSummary(SweepManager& manager, const std::string& sweep_id) {
 }
 
 int RunLocalSweep(RunOptions options) {
+  // First, while this process has no other thread: the guard that ends the
+  // trials' programs should this process be killed.
+  absl::StatusOr<std::unique_ptr<OrphanGuard>> guard =
+      OrphanGuard::Start(std::chrono::milliseconds(
+          static_cast<int64_t>(options.kill_grace_seconds * 1000)));
+  if (!guard.ok()) {
+    std::cerr << "sweep run: warning: " << guard.status().message()
+              << "; trials would outlive a killed sweep run" << std::endl;
+  }
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -185,6 +195,7 @@ int RunLocalSweep(RunOptions options) {
     agent.name = absl::StrCat("run-", sweep_id, "-", i);
     agent.python_client_dir = PythonClientDir();
     agent.quiet = true;
+    agent.orphan_guard = guard.ok() ? guard->get() : nullptr;
     agents.push_back(std::make_unique<Agent>(std::move(agent)));
   }
   std::vector<AgentResult> results(agents.size());

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -423,6 +424,49 @@ TEST_F(AgentEndToEndTest, CancelKillsTheWholeProcessGroupAfterTheGrace) {
     }
   }
   EXPECT_EQ(StateName(SweepStatus(id)["state"]), "canceled");
+}
+
+// Starts a grandchild in its process group, writes both pids, then sleeps.
+constexpr char kFamilyProgram[] = R"py(import os
+import subprocess
+import sys
+import time
+
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+with open("family.tmp", "w") as f:
+    f.write(f"{os.getpid()} {child.pid}")
+os.rename("family.tmp", "family.pids")
+time.sleep(600)
+)py";
+
+TEST_F(AgentEndToEndTest, AKilledAgentTakesItsProgramsWithIt) {
+  // SIGKILL gives the agent no chance to stop its trial; its guard process
+  // ends the trial's whole process group instead.
+  const std::string id =
+      CreateSweep("family.py", kFamilyProgram,
+                  GridSweep("family.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--kill-grace", "1"});
+  ASSERT_NE(agent, nullptr);
+  std::optional<std::string> pids;
+  ASSERT_TRUE(PollUntil(
+      [&] { return (pids = ReadFile(dir_.Path("family.pids"))).has_value(); },
+      kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  int program = 0, grandchild = 0;
+  ASSERT_EQ(std::sscanf(pids->c_str(), "%d %d", &program, &grandchild), 2);
+  ASSERT_FALSE(ProcessIsGone(program));
+  ASSERT_FALSE(ProcessIsGone(grandchild));
+
+  ASSERT_TRUE(agent->Signal(SIGKILL));
+  ASSERT_TRUE(agent->WaitForExit(kAgentTimeout).has_value());
+  EXPECT_TRUE(PollUntil(
+      [&] { return ProcessIsGone(program) && ProcessIsGone(grandchild); },
+      kConditionTimeout))
+      << "the trial outlived its killed agent";
+  if (!ProcessIsGone(program)) kill(program, SIGKILL);
+  if (!ProcessIsGone(grandchild)) kill(grandchild, SIGKILL);
 }
 
 constexpr char kCrashingProgram[] = R"(import sys
