@@ -1,8 +1,9 @@
 // Fault injection through the real binary: a real `sweep server` and several
 // real `sweep agent` processes running a real Python program on a grid sweep
 // and a random sweep, while the test SIGKILLs the controller at random
-// moments (restarting it on the same data dir and port) and SIGKILLs agents
-// together with their programs, as a node dying would, starting new ones.
+// moments (restarting it on the same data dir and port) and SIGKILLs agents,
+// now together with their programs as a node dying would, now alone (their
+// guard process then ends their programs), starting new ones.
 // Afterwards: every grid point finished exactly once, no trial left running,
 // every finished trial has each of its metric points exactly once (a crashed
 // one a prefix of them, never a repeat), and run_cap was respected.
@@ -246,8 +247,9 @@ parameters:
   start_agent(random, "");
 
   // Five rounds of faults: the controller killed and restarted, then an
-  // agent killed with its programs and replaced, by one that takes over its
-  // name (and so hears at once about its lost trials) or by a new one.
+  // agent killed, with its programs or alone, and replaced, by one that
+  // takes over its name (and so hears at once about its lost trials) or by a
+  // new one.
   int controller_kills = 0, agent_kills = 0;
   for (int round = 0; round < 5; ++round) {
     std::this_thread::sleep_for(Uniform(200, 1200));
@@ -266,7 +268,12 @@ parameters:
     if (alive.empty()) break;  // Both sweeps are done already.
     Agent& victim = agents[alive[std::uniform_int_distribution<size_t>(
         0, alive.size() - 1)(rng_)]];
-    KillTree(victim.process->pid());
+    if (round % 2 == 0) {
+      KillTree(victim.process->pid());  // Its machine died.
+    } else {
+      // The agent alone (the OOM killer): its guard ends its programs.
+      victim.process->Signal(SIGKILL);
+    }
     ASSERT_TRUE(victim.process->WaitForExit(std::chrono::seconds(10)));
     ++agent_kills;
     const std::string sweep = victim.sweep;
