@@ -22,6 +22,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "bench/search_quality_functions.h"
 #include "nlohmann/json.hpp"
 #include "search/bayes_search.h"
 #include "search/distribution.h"
@@ -32,17 +33,6 @@ namespace {
 
 constexpr int kPending = 32;
 constexpr int kWarmCalls = 5;
-
-ParameterSpec Ranged(std::string name, Distribution distribution, double min,
-                     double max) {
-  ParameterSpec p;
-  p.name = name;
-  p.path = {std::move(name)};
-  p.distribution = distribution;
-  p.min = min;
-  p.max = max;
-  return p;
-}
 
 SweepSpec MixedSpec() {
   SweepSpec spec;

@@ -10,17 +10,6 @@
 namespace sweep::bench {
 namespace {
 
-ParameterSpec Ranged(std::string name, Distribution distribution, double min,
-                     double max) {
-  ParameterSpec p;
-  p.name = name;
-  p.path = {std::move(name)};
-  p.distribution = distribution;
-  p.min = min;
-  p.max = max;
-  return p;
-}
-
 std::vector<ParameterSpec> Box(int d, double min, double max) {
   std::vector<ParameterSpec> parameters;
   for (int i = 0; i < d; ++i) {
@@ -146,6 +135,17 @@ std::vector<TestProblem> TestProblems() {
       {"ackley5", Box(5, -32.768, 32.768), Ackley, 0.0},
       {"mixed", MixedParameters(), MixedLoss, 0.0},
   };
+}
+
+ParameterSpec Ranged(std::string name, Distribution distribution, double min,
+                     double max) {
+  ParameterSpec p;
+  p.name = name;
+  p.path = {std::move(name)};
+  p.distribution = distribution;
+  p.min = min;
+  p.max = max;
+  return p;
 }
 
 }  // namespace sweep::bench

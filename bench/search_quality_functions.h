@@ -26,6 +26,10 @@ struct TestProblem {
 // and depth, a uniform dropout and a categorical optimizer (see the .cc).
 std::vector<TestProblem> TestProblems();
 
+// A parameter `name` of `distribution` over [min, max].
+ParameterSpec Ranged(std::string name, Distribution distribution, double min,
+                     double max);
+
 }  // namespace sweep::bench
 
 #endif  // SWEEP_BENCH_SEARCH_QUALITY_FUNCTIONS_H_

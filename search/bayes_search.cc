@@ -42,16 +42,6 @@ constexpr int kRefineEvaluations = 40;
 constexpr int kMinRefineEvaluations = 12;
 constexpr int kScoreBatch = 128;
 
-// A string equal for two points exactly when every coordinate is W&B-equal.
-std::string PointKey(const Point& point) {
-  std::string key;
-  for (const Value& v : point) {
-    const std::string coordinate = CanonicalKey(v);
-    absl::StrAppend(&key, coordinate.size(), ":", coordinate);
-  }
-  return key;
-}
-
 absl::flat_hash_set<std::string> VisitedKeys(const SearchContext& context) {
   absl::flat_hash_set<std::string> visited;
   for (const TrialRecord& trial : context.finished) {

@@ -35,16 +35,6 @@ struct VisitedPoints {
   absl::flat_hash_set<uint64_t> indices;  // Those lying in the space.
 };
 
-// A string equal for two points exactly when every coordinate is W&B-equal.
-std::string PointKey(const Point& point) {
-  std::string key;
-  for (const Value& v : point) {
-    const std::string coordinate = CanonicalKey(v);
-    absl::StrAppend(&key, coordinate.size(), ":", coordinate);
-  }
-  return key;
-}
-
 // A category's probability, up to a common factor: its written probability,
 // or 1 when unweighted, summed over repeats (a value written twice is drawn
 // twice as often, as in W&B).

@@ -340,6 +340,15 @@ std::string CanonicalKey(const Value& v) {
   }
 }
 
+std::string PointKey(const std::vector<Value>& point) {
+  std::string key;
+  for (const Value& v : point) {
+    const std::string coordinate = CanonicalKey(v);
+    absl::StrAppend(&key, coordinate.size(), ":", coordinate);
+  }
+  return key;
+}
+
 std::string PythonFloatRepr(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";

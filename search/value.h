@@ -8,9 +8,9 @@
 #ifndef SWEEP_SEARCH_VALUE_H_
 #define SWEEP_SEARCH_VALUE_H_
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace sweep {
 
@@ -24,6 +24,10 @@ bool ValuesEqual(const Value& a, const Value& b);
 // A string that is equal for two values exactly when ValuesEqual holds, for
 // hashing points into sets.
 std::string CanonicalKey(const Value& v);
+
+// A string equal for two lists of values (a point) exactly when every
+// element is W&B-equal: the key that sets of visited points use.
+std::string PointKey(const std::vector<Value>& point);
 
 // Python's repr() of a float: shortest round-trip digits, scientific notation
 // below 1e-4 and from 1e16 on ("0.001", "1e-05", "3.0", "1e+16", "nan",
