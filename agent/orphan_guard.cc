@@ -30,10 +30,12 @@ void SleepMs(long ms) {
   // Signals meant for the agent (Ctrl-C to the terminal's group, a SIGTERM
   // to the agent's group) must not end the guard: it ends when the agent's
   // end of the socket closes.
-  signal(SIGINT, SIG_IGN);
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGPIPE, SIG_IGN);
+  struct sigaction ignore;
+  __builtin_memset(&ignore, 0, sizeof(ignore));
+  ignore.sa_handler = SIG_IGN;
+  for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+    sigaction(signal, &ignore, nullptr);
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
