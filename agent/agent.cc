@@ -88,15 +88,18 @@ class Agent::Impl {
     return shutdown_level_ >= 1 || done_;
   }
   // When a trial's loop (RunTrial) must wake before its next poll: a
-  // kill-level shutdown, or, while its program has not been told to stop,
-  // an order or a lost lease. Evaluated with mu_ held.
+  // kill-level shutdown while its program has not been killed yet, or,
+  // while it has not been told to stop, an order, a lost lease or a
+  // terminating shutdown. Evaluated with mu_ held.
   struct WakeForTrial {
     Impl* self;
     const TrialRun* run;
-    bool watch_orders;
+    bool watch_orders;  // The program has not been told to stop yet.
+    bool watch_kill;    // Nor to die.
     bool Ready() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return self->shutdown_level_ >= 3 ||
-             (watch_orders && (run->order != 0 || run->revoked));
+      return (watch_kill && self->shutdown_level_ >= 3) ||
+             (watch_orders &&
+              (run->order != 0 || run->revoked || self->shutdown_level_ >= 2));
     }
   };
 
@@ -674,7 +677,7 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
         process_stop_time = now;
       }
       const auto since_stop = now - process_stop_time;
-      WakeForTrial wake{this, run.get(), !stopping};
+      WakeForTrial wake{this, run.get(), !stopping, !process->kill_sent()};
       absl::MutexLock lock(&mu_);
       // A program that has logged nothing for a while is polled less often
       // (an idle agent costs well under 1% of a core); its first new line

@@ -105,6 +105,20 @@ absl::StatusOr<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return absl::ErrnoToStatus(errno, "orphan guard: socketpair");
   }
+  // Never on 0, 1 or 2 (an agent started with stdio closed): its log lines
+  // would go into the socket.
+  for (int& fd : fds) {
+    if (fd > 2) continue;
+    const int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) {
+      const int error = errno;
+      close(fds[0]);
+      close(fds[1]);
+      return absl::ErrnoToStatus(error, "orphan guard: fcntl");
+    }
+    close(fd);
+    fd = moved;
+  }
   const pid_t pid = fork();
   if (pid < 0) {
     const int error = errno;

@@ -12,9 +12,11 @@
 // not end them: nothing else would ever tell a training run on a GPU that
 // nobody is listening any more.
 //
-// Limits: a group is forgotten just after its program was reaped, so a
-// group id reused in that instant could be signalled; a descendant that
-// leaves its process group escapes, as it escapes a stop.
+// Limits: a group is told to the guard just after its program started and
+// forgotten just after it was reaped, so an agent killed in the first
+// instant leaves that program running, and a group id reused in the second
+// could be signalled; a descendant that leaves its process group escapes,
+// as it escapes a stop.
 //
 // Thread-safe.
 #ifndef SWEEP_AGENT_ORPHAN_GUARD_H_

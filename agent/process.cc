@@ -167,6 +167,9 @@ ProcessExit ExitFromSiginfo(const siginfo_t& info) {
   return exit;
 }
 
+// How often Tick looks for what is left of a stopped program's group.
+constexpr std::chrono::milliseconds kGroupScanInterval(50);
+
 // Whether a live process other than `leader` is in the process group
 // `leader` (zombies do not count): /proc's stat gives each process's state
 // and group.
@@ -339,7 +342,12 @@ std::optional<ProcessExit> TrialProcess::Tick(Clock::time_point now) {
     // After a stop, the rest of the group gets what is left of the grace.
     const bool grace_left =
         kill_deadline_.has_value() && !kill_sent_ && now < *kill_deadline_;
-    if (exit_.has_value() || !grace_left || !GroupHasOthers(pid_)) {
+    if (grace_left && now >= next_group_scan_) {
+      // A scan reads all of /proc: at most every kGroupScanInterval.
+      group_has_others_ = GroupHasOthers(pid_);
+      next_group_scan_ = now + kGroupScanInterval;
+    }
+    if (exit_.has_value() || !grace_left || !group_has_others_) {
       return Reap();
     }
   }

@@ -134,6 +134,10 @@ class TrialProcess {
   std::optional<Clock::time_point> kill_deadline_;
   bool kill_sent_ = false;
   siginfo_t exited_info_{};  // How the program exited, once HasExited().
+  // After a stop: whether the group still had other members at the last
+  // look, and when to look again.
+  bool group_has_others_ = true;
+  Clock::time_point next_group_scan_;
 };
 
 }  // namespace sweep

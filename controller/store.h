@@ -124,8 +124,8 @@ class Store {
   // with the cause, e.g. a full disk; nothing of a failed transaction is
   // kept), on the store's completion thread, the callbacks of earlier
   // commits first, while the writer goes on with the next commit. `done`
-  // must not call WriteSync() or otherwise wait for another write. `done`
-  // may be empty.
+  // must not call Write() or WriteSync() (a write queued from it at
+  // shutdown would never run). `done` may be empty.
   void Write(Mutation mutation, Done done);
   // Write() and wait.
   absl::Status WriteSync(Mutation mutation);

@@ -189,6 +189,13 @@ absl::flat_hash_set<uint64_t> CoveredIndices(const SearchContext& context,
   return covered;
 }
 
+// The number of integers in [min, max] of a valid int_uniform axis, exactly
+// (max - min + 1 in doubles rounds beyond 2^53); 0 for all 2^64 of them.
+uint64_t IntRangeLength(const ParameterSpec& p) {
+  return static_cast<uint64_t>(static_cast<int64_t>(p.max)) -
+         static_cast<uint64_t>(static_cast<int64_t>(p.min)) + 1;
+}
+
 // Whether the values of a q_uniform axis are certainly distinct: when q is
 // far above the spacing of doubles at the axis's magnitude, min + k*q for
 // different k never round to the same double, and CleanLatticeValue never
@@ -262,8 +269,9 @@ std::optional<uint64_t> GridSize(const SweepSpec& spec) {
     uint64_t length = std::numeric_limits<uint64_t>::max();
     if (*raw_length >= std::ldexp(1.0, 64)) {
       // Saturated.
-    } else if (p.distribution == Distribution::kIntUniform ||
-               p.distribution == Distribution::kConstant ||
+    } else if (p.distribution == Distribution::kIntUniform) {
+      length = IntRangeLength(p);  // Exact, where the double may not be.
+    } else if (p.distribution == Distribution::kConstant ||
                (p.distribution == Distribution::kQUniform &&
                 LatticeValuesAreDistinct(p)) ||
                *raw_length > static_cast<double>(kMaxGridAxisValues) ||
@@ -322,7 +330,10 @@ GridIndexer::GridIndexer(std::vector<GridAxisValues> axes)
 Value GridIndexer::ValueAt(std::size_t axis, uint64_t position) const {
   const GridAxisValues& a = axes_[axis];
   if (a.int_start.has_value()) {
-    return Value(*a.int_start + static_cast<int64_t>(position));
+    // In unsigned arithmetic: start + position may pass through values that
+    // do not fit in int64_t on the way to one that does.
+    return Value(
+        static_cast<int64_t>(static_cast<uint64_t>(*a.int_start) + position));
   }
   return a.values[position];
 }
@@ -392,9 +403,9 @@ absl::StatusOr<std::shared_ptr<const GridIndexer>> GridSearcher::Indexer(
   axes.reserve(spec.parameters.size());
   for (const ParameterSpec& p : spec.parameters) {
     if (p.distribution == Distribution::kIntUniform) {
-      ASSIGN_OR_RETURN(const double length, RawAxisLength(p));
+      RETURN_IF_ERROR(RawAxisLength(p).status());
       axes.push_back(GridAxisValues::IntRange(static_cast<int64_t>(p.min),
-                                              static_cast<uint64_t>(length)));
+                                              IntRangeLength(p)));
       continue;
     }
     ASSIGN_OR_RETURN(std::vector<Value> values, GridAxis(p));

@@ -269,6 +269,9 @@ TEST(GridSizeTest, LongIntegerAxesAreCountedWithoutListingThem) {
   EXPECT_EQ(GridSize(GridSpec({IntUniform("a", -5'000'000, 4'999'999),
                                IntUniform("b", 0, 9'999'999)})),
             uint64_t{100'000'000'000'000});
+  // Exact where max - min + 1 in doubles is not (2^53 + 1).
+  EXPECT_EQ(GridSize(GridSpec({IntUniform("a", 0, 9007199254740992.0)})),
+            uint64_t{9007199254740993});
 }
 
 TEST(GridIndexerTest, IntegerRangeAxesMapLikeListedOnes) {
