@@ -723,10 +723,20 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
     RunningTrial& trial = it->second;
     TrialRow& row = trial.row;
     if (request.sequence() <= row.last_sequence) {
-      // A retry of a stored report: acknowledge, store nothing.
+      // A retry of a report already taken: store nothing, but acknowledge
+      // only once the original is committed. The store commits in queue
+      // order, so an empty write queued now completes after it; should the
+      // original have failed, the manager is poisoned by then.
       response->set_stored_through_sequence(row.last_sequence);
       if (trial.order) *response->mutable_order() = *trial.order;
-      return done(absl::OkStatus());
+      return Commit(Mutation{}, [this, done = std::move(done)](
+                                    const absl::Status& status) {
+        done(status.ok() && store_failed_.load()
+                 ? absl::UnavailableError(
+                       "the controller's store failed the original write of "
+                       "this report")
+                 : status);
+      });
     }
     trial.lease_expires_ms = clock_->NowMs() + options_.lease_timeout_ms;
     const std::string* metric =

@@ -229,5 +229,82 @@ TEST(SweepManagerOrderTest, ConcurrentChangesReachTheStoreInTheirOrder) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SweepManagerRetryTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
+  // The writer is held while the first report waits to be committed; its
+  // retry must not be acknowledged before it (a reply means committed).
+  const std::string dir =
+      ::testing::TempDir() + "/sweep_manager_retry_" + std::to_string(getpid());
+  std::atomic<bool> hold{false};
+  absl::Notification held, release;
+  StoreOptions options;
+  options.before_commit_for_testing = [&](const Mutation&) {
+    if (hold.exchange(false)) {
+      held.Notify();
+      release.WaitForNotification();
+    }
+  };
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  FakeClock clock;
+  absl::StatusOr<std::unique_ptr<SweepManager>> manager =
+      SweepManager::Create(store->get(), &clock, ManagerOptions{});
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  v1::CreateSweepRequest create;
+  create.set_definition_yaml(
+      "method: grid\nprogram: t.py\nmetric: {name: loss}\nparameters:\n"
+      "  a: {values: [1, 2]}\n");
+  v1::CreateSweepResponse created;
+  ASSERT_TRUE(
+      Call(**manager, &SweepManager::CreateSweep, create, &created).ok());
+  v1::RegisterAgentRequest reg;
+  reg.set_sweep_id(created.sweep().id());
+  reg.set_slots(1);
+  v1::RegisterAgentResponse registered;
+  ASSERT_TRUE(
+      Call(**manager, &SweepManager::RegisterAgent, reg, &registered).ok());
+  v1::AcquireTrialRequest acquire;
+  acquire.set_agent_id(registered.agent_id());
+  v1::AcquireTrialResponse acquired;
+  ASSERT_TRUE(
+      Call(**manager, &SweepManager::AcquireTrial, acquire, &acquired).ok());
+
+  v1::ReportMetricsRequest report;
+  report.set_sweep_id(acquired.trial().sweep_id());
+  report.set_number(acquired.trial().number());
+  report.set_lease_id(acquired.trial().lease_id());
+  report.set_sequence(1);
+  (*report.add_points()->mutable_values())["loss"] = 0.5;
+  absl::Mutex mu;
+  std::vector<std::string> acknowledged;
+  v1::ReportMetricsResponse first, retry;
+  hold = true;
+  (*manager)->ReportMetrics(report, &first, [&](const absl::Status& status) {
+    EXPECT_TRUE(status.ok()) << status;
+    absl::MutexLock lock(&mu);
+    acknowledged.push_back("first");
+  });
+  held.WaitForNotification();
+  (*manager)->ReportMetrics(report, &retry, [&](const absl::Status& status) {
+    EXPECT_TRUE(status.ok()) << status;
+    absl::MutexLock lock(&mu);
+    acknowledged.push_back("retry");
+  });
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(acknowledged.empty()) << "acknowledged before the commit";
+  }
+  release.Notify();
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](std::vector<std::string>* a) { return a->size() == 2; },
+        &acknowledged));
+    EXPECT_EQ(acknowledged, (std::vector<std::string>{"first", "retry"}));
+  }
+  EXPECT_EQ(retry.stored_through_sequence(), 1);
+  manager->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sweep
