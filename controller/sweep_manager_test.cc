@@ -38,25 +38,45 @@ class SweepManagerTest : public ::testing::Test {
     static std::atomic<int> counter{0};
     dir_ = ::testing::TempDir() + "/sweep_manager_test_" +
            std::to_string(getpid()) + "_" + std::to_string(counter++);
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir_);
+    Open();
+  }
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // (Re)opens the store in dir_ with `options` and a manager over it.
+  void Open(const StoreOptions& options = {}) {
+    Close();
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir_, options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
-    ManagerOptions options;
-    options.lease_timeout_ms = 10'000;
+    ManagerOptions manager_options;
+    manager_options.lease_timeout_ms = 10'000;
     absl::StatusOr<std::unique_ptr<SweepManager>> manager =
-        SweepManager::Create(store_.get(), &clock_, options);
+        SweepManager::Create(store_.get(), &clock_, manager_options);
     ASSERT_TRUE(manager.ok()) << manager.status();
     manager_ = std::move(*manager);
   }
 
-  std::string CreateGrid() {
+  // Drains and closes both (before anything a store hook refers to dies).
+  void Close() {
+    manager_.reset();
+    store_.reset();
+  }
+
+  std::string CreateSweep(const std::string& yaml) {
     v1::CreateSweepRequest request;
-    request.set_definition_yaml(
-        "method: grid\nprogram: t.py\nparameters:\n  a: {values: [1, 2]}\n");
+    request.set_definition_yaml(yaml);
     v1::CreateSweepResponse response;
     EXPECT_TRUE(
         Call(*manager_, &SweepManager::CreateSweep, request, &response).ok());
     return response.sweep().id();
+  }
+
+  std::string CreateGrid() {
+    return CreateSweep(
+        "method: grid\nprogram: t.py\nparameters:\n  a: {values: [1, 2]}\n");
   }
 
   std::string Register(const std::string& sweep_id) {
@@ -152,15 +172,13 @@ TEST_F(SweepManagerTest, GridFinishesWhenEveryPointEnded) {
   EXPECT_THAT(Acquire(agent).exit_reason(), HasSubstr("finished"));
 }
 
-TEST(SweepManagerOrderTest, ConcurrentChangesReachTheStoreInTheirOrder) {
+TEST_F(SweepManagerTest, ConcurrentChangesReachTheStoreInTheirOrder) {
   // Rows are written whole, so each sweep's changes must reach the store in
   // the order they were made: were the sweep row of trial 7 stored after
   // that of trial 8, the store would say the next trial is 8 while trial 8
   // exists, and a restarted controller would overwrite it. Every sweep row
   // the writer applies must have a next trial number at least that of the
   // one before.
-  const std::string dir =
-      ::testing::TempDir() + "/sweep_manager_order_" + std::to_string(getpid());
   absl::Mutex mu;
   int64_t last_next = 0;
   int inversions = 0;
@@ -174,26 +192,10 @@ TEST(SweepManagerOrderTest, ConcurrentChangesReachTheStoreInTheirOrder) {
       last_next = std::max(last_next, row.next_trial_number);
     }
   };
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  FakeClock clock;
-  absl::StatusOr<std::unique_ptr<SweepManager>> manager =
-      SweepManager::Create(store->get(), &clock, ManagerOptions{});
-  ASSERT_TRUE(manager.ok()) << manager.status();
-
-  v1::CreateSweepRequest create;
-  create.set_definition_yaml(
+  Open(options);
+  const std::string agent = Register(CreateSweep(
       "method: random\nprogram: t.py\nparameters:\n  x: {min: 0.0, max: "
-      "1.0}\n");
-  v1::CreateSweepResponse created;
-  ASSERT_TRUE(
-      Call(**manager, &SweepManager::CreateSweep, create, &created).ok());
-  v1::RegisterAgentRequest reg;
-  reg.set_sweep_id(created.sweep().id());
-  reg.set_slots(1);
-  v1::RegisterAgentResponse registered;
-  ASSERT_TRUE(
-      Call(**manager, &SweepManager::RegisterAgent, reg, &registered).ok());
+      "1.0}\n"));
 
   // Many acquires in flight at once from several threads.
   constexpr int kThreads = 8;
@@ -206,12 +208,12 @@ TEST(SweepManagerOrderTest, ConcurrentChangesReachTheStoreInTheirOrder) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kAcquires; ++i) {
         v1::AcquireTrialRequest request;
-        request.set_agent_id(registered.agent_id());
-        (*manager)->AcquireTrial(request, &responses[t * kAcquires + i],
-                                 [&](const absl::Status&) {
-                                   absl::MutexLock lock(&done_mu);
-                                   ++answered;
-                                 });
+        request.set_agent_id(agent);
+        manager_->AcquireTrial(request, &responses[t * kAcquires + i],
+                               [&](const absl::Status&) {
+                                 absl::MutexLock lock(&done_mu);
+                                 ++answered;
+                               });
       }
     });
   }
@@ -221,19 +223,16 @@ TEST(SweepManagerOrderTest, ConcurrentChangesReachTheStoreInTheirOrder) {
     done_mu.Await(absl::Condition(
         +[](int* n) { return *n == kThreads * kAcquires; }, &answered));
   }
-  manager->reset();
+  Close();
   absl::MutexLock lock(&mu);
   EXPECT_EQ(sweep_rows, 1 + kThreads * kAcquires);
   EXPECT_EQ(inversions, 0);
   EXPECT_EQ(last_next, kThreads * kAcquires + 1);
-  std::filesystem::remove_all(dir);
 }
 
-TEST(SweepManagerRetryTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
+TEST_F(SweepManagerTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
   // The writer is held while the first report waits to be committed; its
   // retry must not be acknowledged before it (a reply means committed).
-  const std::string dir =
-      ::testing::TempDir() + "/sweep_manager_retry_" + std::to_string(getpid());
   std::atomic<bool> hold{false};
   absl::Notification held, release;
   StoreOptions options;
@@ -243,30 +242,10 @@ TEST(SweepManagerRetryTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
       release.WaitForNotification();
     }
   };
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  FakeClock clock;
-  absl::StatusOr<std::unique_ptr<SweepManager>> manager =
-      SweepManager::Create(store->get(), &clock, ManagerOptions{});
-  ASSERT_TRUE(manager.ok()) << manager.status();
-  v1::CreateSweepRequest create;
-  create.set_definition_yaml(
+  Open(options);
+  const v1::AcquireTrialResponse acquired = Acquire(Register(CreateSweep(
       "method: grid\nprogram: t.py\nmetric: {name: loss}\nparameters:\n"
-      "  a: {values: [1, 2]}\n");
-  v1::CreateSweepResponse created;
-  ASSERT_TRUE(
-      Call(**manager, &SweepManager::CreateSweep, create, &created).ok());
-  v1::RegisterAgentRequest reg;
-  reg.set_sweep_id(created.sweep().id());
-  reg.set_slots(1);
-  v1::RegisterAgentResponse registered;
-  ASSERT_TRUE(
-      Call(**manager, &SweepManager::RegisterAgent, reg, &registered).ok());
-  v1::AcquireTrialRequest acquire;
-  acquire.set_agent_id(registered.agent_id());
-  v1::AcquireTrialResponse acquired;
-  ASSERT_TRUE(
-      Call(**manager, &SweepManager::AcquireTrial, acquire, &acquired).ok());
+      "  a: {values: [1, 2]}\n")));
 
   v1::ReportMetricsRequest report;
   report.set_sweep_id(acquired.trial().sweep_id());
@@ -278,13 +257,13 @@ TEST(SweepManagerRetryTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
   std::vector<std::string> acknowledged;
   v1::ReportMetricsResponse first, retry;
   hold = true;
-  (*manager)->ReportMetrics(report, &first, [&](const absl::Status& status) {
+  manager_->ReportMetrics(report, &first, [&](const absl::Status& status) {
     EXPECT_TRUE(status.ok()) << status;
     absl::MutexLock lock(&mu);
     acknowledged.push_back("first");
   });
   held.WaitForNotification();
-  (*manager)->ReportMetrics(report, &retry, [&](const absl::Status& status) {
+  manager_->ReportMetrics(report, &retry, [&](const absl::Status& status) {
     EXPECT_TRUE(status.ok()) << status;
     absl::MutexLock lock(&mu);
     acknowledged.push_back("retry");
@@ -302,8 +281,7 @@ TEST(SweepManagerRetryTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
     EXPECT_EQ(acknowledged, (std::vector<std::string>{"first", "retry"}));
   }
   EXPECT_EQ(retry.stored_through_sequence(), 1);
-  manager->reset();
-  std::filesystem::remove_all(dir);
+  Close();
 }
 
 }  // namespace
