@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/search_quality_functions.h"
 #include "nlohmann/json.hpp"
+#include "search/bayes_model.h"
 #include "search/bayes_search.h"
 #include "search/distribution.h"
 #include "search/spec.h"
@@ -169,8 +170,10 @@ int main(int argc, char** argv) {
 
   const SweepSpec spec = MixedSpec();
   for (const int n : sizes) {
+    int n_refit = n;
+    while (FitCheckpoint(n_refit) != n_refit) ++n_refit;
     RandomEngine rng(n);
-    const std::vector<TrialRecord> all = History(spec, n + kPending, rng);
+    const std::vector<TrialRecord> all = History(spec, n_refit + kPending, rng);
     const std::vector<TrialRecord> finished(all.begin(), all.begin() + n);
     std::vector<Point> pending;
     for (int i = n; i < n + kPending; ++i) pending.push_back(all[i].point);
@@ -207,6 +210,26 @@ int main(int argc, char** argv) {
                                 {"method", "bayes_warm"},
                                 {"wall_ms", wall[kWarmCalls / 2]},
                                 {"cpu_ms", cpu[kWarmCalls / 2]}}
+                     .dump()
+              << std::endl;
+
+    // The call at n_refit, after one at n_refit - 1 filled the memo.
+    const std::vector<TrialRecord> before(all.begin(),
+                                          all.begin() + n_refit - 1);
+    const std::vector<TrialRecord> at(all.begin(), all.begin() + n_refit);
+    std::vector<Point> refit_pending;
+    for (int i = n_refit; i < n_refit + kPending; ++i) {
+      refit_pending.push_back(all[i].point);
+    }
+    const BayesSearcher refitting;
+    TimeSuggest(refitting, spec, before, refit_pending);
+    const Timing refit = TimeSuggest(refitting, spec, at, refit_pending);
+    std::cout << nlohmann::json{{"n", n},
+                                {"n_refit", n_refit},
+                                {"pending", kPending},
+                                {"method", "bayes_refit"},
+                                {"wall_ms", refit.wall_ms},
+                                {"cpu_ms", refit.cpu_ms}}
                      .dump()
               << std::endl;
   }

@@ -67,16 +67,18 @@ def latency_table(rows):
         by_n[r["n"]][r["method"]] = r
     print("\nSuggestion latency, d = 10 mixed, 32 pending (ms; CPU = this thread's"
           " CPU time, wall = elapsed)")
-    print("| n | bayes warm CPU | bayes warm wall | bayes cold CPU | bayes cold wall"
-          " | TPE CPU | TPE wall |")
-    print("|---|---|---|---|---|---|---|")
+    print("| n | bayes warm CPU | bayes warm wall | bayes refit CPU (at n) | bayes refit wall"
+          " | bayes cold CPU | bayes cold wall | TPE CPU | TPE wall |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in sorted(by_n):
         r = by_n[n]
 
         def cell(method, key):
             return f"{r[method][key]:.0f}" if method in r else "-"
 
+        refit_n = r["bayes_refit"]["n_refit"] if "bayes_refit" in r else "-"
         print(f"| {n} | {cell('bayes_warm', 'cpu_ms')} | {cell('bayes_warm', 'wall_ms')} | "
+              f"{cell('bayes_refit', 'cpu_ms')} ({refit_n}) | {cell('bayes_refit', 'wall_ms')} | "
               f"{cell('bayes_cold', 'cpu_ms')} | {cell('bayes_cold', 'wall_ms')} | "
               f"{cell('tpe', 'cpu_ms')} | {cell('tpe', 'wall_ms')} |")
 

@@ -7,9 +7,13 @@
 //   - the hyperparameters are fitted on the first R observations, where R is
 //     the largest "checkpoint" not above n (every n up to 30, then each 20%
 //     more); beyond kMaxFitPoints of them, on a fixed subset (the best
-//     quarter by value and evenly spaced others). Between checkpoints the
-//     fit's inputs do not change, so a memo keyed on those exact inputs
-//     answers the fit;
+//     quarter by value and evenly spaced others). Up to 96 fit rows the fit
+//     is a multi-start search on all of them; beyond, the multi-start search
+//     (and the choice of output transform) runs on a 64-row subset chosen the
+//     same way, and its result is refined on all the fit rows by a few
+//     L-BFGS steps: each evaluation costs O(rows^3), so the many evaluations
+//     run where rows are few. Between checkpoints the fit's inputs do not
+//     change, so a memo keyed on those exact inputs answers the fit;
 //   - the covariance's Cholesky factor is defined as the factor of the first
 //     R rows extended one row at a time (GrowingCholesky), which a memo
 //     holding the factor of a prefix reproduces bit for bit by appending the
@@ -41,7 +45,7 @@
 namespace sweep {
 
 // Hyperparameters are fitted on at most this many observations.
-inline constexpr int kMaxFitPoints = 256;
+inline constexpr int kMaxFitPoints = 128;
 
 // The number of leading observations the hyperparameters are fitted on when
 // there are n: the largest checkpoint <= n.

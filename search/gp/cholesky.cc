@@ -28,10 +28,10 @@ bool FactorIsUsable(const Llt& llt) {
          (llt.matrixLLT().diagonal().array() > 0).all();
 }
 
-}  // namespace
-
-absl::StatusOr<double> JitteredCholeskyInto(const Eigen::MatrixXd& a,
-                                            Eigen::MatrixXd* lower) {
+// Factors `a` into the lower triangle of `lower` (same size; its strict upper
+// triangle is left as it was), with the jitter JitteredCholesky describes.
+absl::StatusOr<double> FactorInto(const Eigen::MatrixXd& a,
+                                  Eigen::Ref<Eigen::MatrixXd> lower) {
   if (a.rows() != a.cols()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Cholesky of a non-square ", a.rows(), "x", a.cols(), " matrix"));
@@ -40,18 +40,18 @@ absl::StatusOr<double> JitteredCholeskyInto(const Eigen::MatrixXd& a,
     return absl::InvalidArgumentError("Cholesky of a non-finite matrix");
   }
   const Eigen::Index n = a.rows();
-  *lower = a;
   if (n == 0) return 0.0;
+  lower.triangularView<Eigen::Lower>() = a;
   const double scale = std::max(a.diagonal().mean(), 1e-300);
-  Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(*lower);  // In place.
+  Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(lower);  // In place.
   double jitter = 0;
   for (double relative = kFirstJitter;
        !FactorIsUsable(llt) && relative <= kLastJitter * 1.0001;
        relative *= 10) {
     jitter = relative * scale;
-    *lower = a;
-    lower->diagonal().array() += jitter;
-    llt.compute(*lower);
+    lower.triangularView<Eigen::Lower>() = a;
+    lower.diagonal().array() += jitter;
+    llt.compute(lower);
   }
   if (!FactorIsUsable(llt)) {
     return absl::FailedPreconditionError(
@@ -59,6 +59,14 @@ absl::StatusOr<double> JitteredCholeskyInto(const Eigen::MatrixXd& a,
                      " is not positive definite, even with jitter ", jitter));
   }
   return jitter;
+}
+
+}  // namespace
+
+absl::StatusOr<double> JitteredCholeskyInto(const Eigen::MatrixXd& a,
+                                            Eigen::MatrixXd* lower) {
+  lower->resize(a.rows(), a.rows());
+  return FactorInto(a, *lower);
 }
 
 absl::StatusOr<JitteredFactor> JitteredCholesky(const Eigen::MatrixXd& a) {
@@ -72,15 +80,19 @@ absl::StatusOr<JitteredFactor> JitteredCholesky(const Eigen::MatrixXd& a) {
 
 absl::StatusOr<GrowingCholesky> GrowingCholesky::Factor(
     const Eigen::MatrixXd& a, double min_pivot) {
-  absl::StatusOr<JitteredFactor> factor = JitteredCholesky(a);
-  if (!factor.ok()) return factor.status();
+  // Factored in place in the grown storage: at thousands of rows, every
+  // n x n copy costs more in page faults than the arithmetic. The storage
+  // beyond the factor is left unwritten until rows are appended.
   GrowingCholesky growing;
   const Eigen::Index n = a.rows();
   const Eigen::Index capacity = CapacityFor(n);
-  growing.storage_ = Eigen::MatrixXd::Zero(capacity, capacity);
-  growing.storage_.topLeftCorner(n, n) = factor->lower;
+  growing.storage_.resize(capacity, capacity);
+  auto factor = growing.storage_.topLeftCorner(n, a.cols());
+  absl::StatusOr<double> jitter = FactorInto(a, factor);
+  if (!jitter.ok()) return jitter.status();
+  factor.triangularView<Eigen::StrictlyUpper>().setZero();
   growing.size_ = static_cast<int>(n);
-  growing.min_pivot_ = std::max(min_pivot, factor->jitter);
+  growing.min_pivot_ = std::max(min_pivot, *jitter);
   return growing;
 }
 
@@ -107,11 +119,12 @@ absl::Status GrowingCholesky::Append(const Eigen::VectorXd& cross,
   }
   if (size_ == storage_.rows()) {
     const Eigen::Index capacity = CapacityFor(size_ + 1);
-    Eigen::MatrixXd grown = Eigen::MatrixXd::Zero(capacity, capacity);
+    Eigen::MatrixXd grown(capacity, capacity);
     grown.topLeftCorner(size_, size_) = lower();
     storage_ = std::move(grown);
   }
   storage_.block(size_, 0, 1, size_) = row.transpose();
+  storage_.col(size_).head(size_).setZero();
   storage_(size_, size_) = std::sqrt(pivot2);
   ++size_;
   return absl::OkStatus();

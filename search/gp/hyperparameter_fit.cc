@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "search/gp/lbfgs.h"
 
 namespace sweep::gp {
@@ -104,7 +105,14 @@ absl::StatusOr<Hyperparameters> FitHyperparameters(
   lbfgs.max_evaluations = options.max_evaluations_per_start;
   LbfgsResult best;
   best.value = -std::numeric_limits<double>::infinity();
-  for (const Hyperparameters& start : StartsFor(group_count)) {
+  const std::vector<Hyperparameters> starts =
+      options.starts.empty() ? StartsFor(group_count) : options.starts;
+  for (const Hyperparameters& start : starts) {
+    if (start.log_length_scales.size() != group_count) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a fit start with ", start.log_length_scales.size(),
+                       " length scales for ", group_count, " groups"));
+    }
     LbfgsResult result = MaximizeInBox(log_posterior, start.Pack(),
                                        bounds.lower, bounds.upper, lbfgs);
     if (result.value > best.value) best = std::move(result);

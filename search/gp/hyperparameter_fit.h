@@ -26,6 +26,9 @@ namespace sweep::gp {
 
 struct FitOptions {
   int max_evaluations_per_start = 60;
+  // Where L-BFGS starts: when empty, the fixed starts (the prior's center,
+  // and short length scales for objectives that vary quickly).
+  std::vector<Hyperparameters> starts;
 };
 
 // The log prior density of h (up to a constant), and its gradient with

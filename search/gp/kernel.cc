@@ -42,10 +42,24 @@ Eigen::MatrixXd Matern52Kernel::SquaredDistances(
 
 Eigen::MatrixXd Matern52Kernel::Cross(const Eigen::MatrixXd& a,
                                       const Eigen::MatrixXd& b) const {
-  const Eigen::ArrayXXd r2 = SquaredDistances(a, b).array();
-  const Eigen::ArrayXXd sr = kSqrt5 * r2.sqrt();
-  return (signal_variance_ * (1.0 + sr + (5.0 / 3.0) * r2) * (-sr).exp())
-      .matrix();
+  // One pass over a single n x m matrix: at thousands of points, whole-matrix
+  // temporaries cost more in page faults than the arithmetic.
+  const Eigen::MatrixXd za = Scaled(a);
+  const Eigen::MatrixXd zb = Scaled(b);
+  const Eigen::VectorXd norms_a = za.rowwise().squaredNorm();
+  const Eigen::VectorXd norms_b = zb.rowwise().squaredNorm();
+  Eigen::MatrixXd k(a.rows(), b.rows());
+  k.noalias() = za * zb.transpose();
+  Eigen::ArrayXd r2(k.rows());
+  Eigen::ArrayXd sr(k.rows());
+  for (Eigen::Index j = 0; j < k.cols(); ++j) {
+    // Cancellation can leave tiny negatives where points coincide.
+    r2 = (norms_a.array() + norms_b[j] - 2.0 * k.col(j).array()).max(0.0);
+    sr = kSqrt5 * r2.sqrt();
+    k.col(j).array() =
+        (1.0 + sr + (5.0 / 3.0) * r2) * (signal_variance_ * (-sr).exp());
+  }
+  return k;
 }
 
 Eigen::MatrixXd Matern52Kernel::CrossGradient(const Eigen::RowVectorXd& x,
