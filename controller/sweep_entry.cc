@@ -32,7 +32,8 @@ SweepManager::SweepEntry::SweepEntry(SweepRow sweep_row, SweepSpec sweep_spec)
       spec(std::move(sweep_spec)),
       searcher(MakeSearcher(spec)),
       grid_points(GridPointsOf(spec)),
-      stopper(MakeEarlyStopper(spec)) {}
+      stopper(MakeEarlyStopper(spec)),
+      keeps_ended(searcher->ReadsFinished(spec)) {}
 
 void SweepManager::SweepEntry::ToProto(v1::Sweep* out) const {
   out->set_id(row.id);
@@ -120,12 +121,14 @@ TrialRow SweepManager::SweepEntry::EndTrial(int64_t number, int state,
   trial.row.ended_ms = now_ms;
   trial.row.end_reason = reason;
   // The lease id stays: a repeated FinishTrial from its agent is recognised.
-  TrialRecord record;
-  record.id = number;
-  record.state = SearchStateOf(state);
-  record.point = std::move(trial.point);
-  record.objective = trial.row.best_value;
-  ended.push_back(std::move(record));
+  if (keeps_ended) {
+    TrialRecord record;
+    record.id = number;
+    record.state = SearchStateOf(state);
+    record.point = std::move(trial.point);
+    record.objective = trial.row.best_value;
+    ended.push_back(std::move(record));
+  }
   CountEnded(state);
   if (stopper) stopper->Forget(number);
   TrialRow row_copy = std::move(trial.row);

@@ -48,7 +48,10 @@ class SweepManager::SweepEntry {
   // The early termination rule, or null.
   const std::unique_ptr<EarlyStopper> stopper ABSL_PT_GUARDED_BY(mu);
 
-  // The searcher's view of every ended trial, in the order they ended.
+  // Whether `ended` is kept: only for a searcher that reads it.
+  const bool keeps_ended;
+  // The searcher's view of every ended trial, in the order they ended (empty
+  // unless keeps_ended).
   std::vector<TrialRecord> ended ABSL_GUARDED_BY(mu);
   absl::btree_map<int64_t, RunningTrial> running ABSL_GUARDED_BY(mu);
   v1::TrialCounts counts ABSL_GUARDED_BY(mu);

@@ -213,13 +213,15 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
           const int64_t number = trial.row.number;
           entry->running.emplace(number, std::move(trial));
         } else {
-          TrialRecord record;
-          record.id = row.number;
-          record.state = SearchStateOf(row.state);
-          record.point = std::move(*point);
-          record.objective = row.best_value;
-          record.attempt = row.attempt;
-          entry->ended.push_back(std::move(record));
+          if (entry->keeps_ended) {
+            TrialRecord record;
+            record.id = row.number;
+            record.state = SearchStateOf(row.state);
+            record.point = std::move(*point);
+            record.objective = row.best_value;
+            record.attempt = row.attempt;
+            entry->ended.push_back(std::move(record));
+          }
           entry->CountEnded(row.state);
         }
       }

@@ -2,6 +2,9 @@
 // stopping on hand-computed cases.
 #include "search/early_stopping.h"
 
+#include <algorithm>
+#include <random>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "search/spec_parser.h"
@@ -222,6 +225,47 @@ TEST(MedianTest, NeedsMinTrialsOthers) {
   EXPECT_FALSE(stopper->Judge(2).has_value());  // Only one other trial.
   Log(*stopper, 3, {2});
   EXPECT_TRUE(stopper->Judge(2).has_value());
+}
+
+// Thresholds are exact order statistics however values and queries
+// interleave (duplicates included): Hyperband's sorted(v)[floor(n / eta)]
+// and ASHA's (keep)-th smallest, against a sort of every value so far.
+TEST(EarlyStopperTest, ThresholdsMatchASortAsValuesArrive) {
+  for (const std::string rule :
+       {"early_terminate: {type: hyperband, min_iter: 1, eta: 3}\n",
+        "sweep:\n  early_terminate: {type: asha, min_resource: 1, "
+        "reduction_factor: 3}\n"}) {
+    SCOPED_TRACE(rule);
+    auto stopper = MakeEarlyStopper(Spec("minimize", rule));
+    ASSERT_NE(stopper, nullptr);
+    std::mt19937_64 rng(11);
+    std::vector<double> band_one;
+    for (int64_t trial = 1; trial <= 2000; ++trial) {
+      // Few distinct values, so that ties are common.
+      const double value = static_cast<double>(rng() % 50) / 7.0;
+      stopper->Observe(trial, value);
+      band_one.push_back(value);
+      std::optional<StopVerdict> verdict = stopper->Judge(trial);
+      // Every few trials, also through Describe (a query without a judge).
+      if (trial % 7 == 0 || trial < 20) {
+        std::vector<double> sorted = band_one;
+        std::sort(sorted.begin(), sorted.end());
+        const size_t n = sorted.size();
+        const size_t index =
+            rule.find("hyperband") != std::string::npos
+                ? std::min(n - 1, static_cast<size_t>(n / 3.0))
+                : std::max<size_t>(1, static_cast<size_t>(n / 3.0)) - 1;
+        const Value described = stopper->Describe();
+        const Value& first = described.contains("bands")
+                                 ? described["bands"][0]
+                                 : described["rungs"][0];
+        ASSERT_EQ(first["threshold"].get<double>(), sorted[index])
+            << "after " << n << " values";
+        EXPECT_EQ(verdict.has_value(), value > sorted[index]);
+      }
+      stopper->Forget(trial);
+    }
+  }
 }
 
 TEST(EarlyStopperTest, NoneWithoutARule) {

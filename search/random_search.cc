@@ -236,4 +236,8 @@ absl::StatusOr<std::optional<Suggestion>> RandomSearcher::Suggest(
   return std::optional<Suggestion>(std::move(suggestion));
 }
 
+bool RandomSearcher::ReadsFinished(const SweepSpec& spec) const {
+  return DiscreteSpaceOf(spec).has_value();
+}
+
 }  // namespace sweep

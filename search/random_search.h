@@ -46,6 +46,8 @@ class RandomSearcher : public Searcher {
  public:
   absl::StatusOr<std::optional<Suggestion>> Suggest(
       const SearchContext& context, RandomEngine& rng) const override;
+  // Only in a discrete space (to avoid repeats).
+  bool ReadsFinished(const SweepSpec& spec) const override;
 };
 
 }  // namespace sweep

@@ -224,6 +224,14 @@ TEST(RandomSearcherTest, ContinuousDrawsStayWithinBounds) {
   }
 }
 
+TEST(RandomSearcherTest, ReadsEndedTrialsOnlyInADiscreteSpace) {
+  const RandomSearcher searcher;
+  EXPECT_TRUE(searcher.ReadsFinished(SmallDiscreteSpec()));
+  EXPECT_FALSE(searcher.ReadsFinished(
+      RandomSpec({Categorical("a", {"x", "y"}),
+                  Ranged("lr", Distribution::kLogUniformValues, 1e-5, 1)})));
+}
+
 TEST(RandomSearcherTest, AlwaysSuggestsSomething) {
   const SweepSpec spec = RandomSpec({Categorical("a", {1})});
   RandomEngine rng(2);

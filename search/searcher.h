@@ -69,6 +69,12 @@ class Searcher {
   // serve.
   virtual absl::StatusOr<std::optional<Suggestion>> Suggest(
       const SearchContext& context, RandomEngine& rng) const = 0;
+
+  // Whether Suggest reads context.finished for `spec`. When it does not (a
+  // random search of a space with a continuous parameter), the controller
+  // keeps no record of ended trials for it, so a long sweep's memory stays
+  // flat, and passes an empty context.finished.
+  virtual bool ReadsFinished(const SweepSpec& spec) const { return true; }
 };
 
 // The searcher for spec.method: GridSearcher, RandomSearcher or BayesSearcher.
