@@ -8,7 +8,8 @@
 #
 #   bench/run_controller_bench.sh [--quick] [--build-dir DIR] [--sync full|normal]
 #
-# --quick: 3 s per run instead of 10 (about 1 min in all instead of 3).
+# --quick: 3 s per run instead of 10, and 15 s instead of 60 for the long
+# sweep that shows memory staying flat (about 1.5 min in all instead of 4).
 # Builds `sweep` and `controller_load_bench` in DIR (default: build;
 # configured as Release when DIR does not exist yet). Not a test: CI does not
 # run it. Figures (JSON) are kept in DIR/bench-results/.
@@ -19,9 +20,10 @@ build_dir=$root/build
 quick=()
 peer_quick=()
 sync=full
+long_seconds=60
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --quick) quick=(--quick); peer_quick=(--quick); shift ;;
+    --quick) quick=(--quick); peer_quick=(--quick); long_seconds=15; shift ;;
     --build-dir) build_dir=$(cd "$2" 2>/dev/null && pwd || echo "$2"); shift 2 ;;
     --sync) sync=$2; shift 2 ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
@@ -37,7 +39,8 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt"
 
 results=$build_dir/bench-results
 mkdir -p "$results"
-rm -f "$results/controller.json" "$results/paced.json" "$results/optuna.json"
+rm -f "$results/controller.json" "$results/paced.json" "$results/optuna.json" \
+  "$results/long.json"
 echo "== controller_load_bench ($build_type build, $(nproc) cores," \
   "$(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d" " -f1-3 /proc/loadavg))"
 "$build_dir/bench/controller_load_bench" "${quick[@]}" --sync "$sync" \
@@ -48,6 +51,11 @@ echo "== controller_load_bench, paced agents"
 "$build_dir/bench/controller_load_bench" "${quick[@]}" --sync "$sync" \
   --sweep-binary "$build_dir/cli/sweep" --agents 1000 --think-ms 1000 \
   --json-out "$results/paced.json"
+echo
+echo "== controller_load_bench, a long sweep (memory over about 100,000 trials)"
+"$build_dir/bench/controller_load_bench" --seconds "$long_seconds" --no-floor \
+  --sync "$sync" --sweep-binary "$build_dir/cli/sweep" --agents 256 \
+  --json-out "$results/long.json"
 
 # Debian's python3-optuna lives under /usr/bin/python3, which may not be the
 # python3 first on PATH (pyenv).
@@ -72,4 +80,5 @@ echo
 echo "== Summary"
 summarizer_python=${python:-python3}
 "$summarizer_python" "$root/bench/summarize_controller_bench.py" \
-  "$results/controller.json" "$results/optuna.json" "$results/paced.json"
+  "$results/controller.json" "$results/optuna.json" "$results/paced.json" \
+  "$results/long.json"

@@ -3,7 +3,8 @@
 JSON written by controller_load_bench --json-out and optuna_peer.py
 --json-out, and says which BENCHMARKS.md section 1 targets are met.
 
-Usage: summarize_controller_bench.py CONTROLLER_JSON [OPTUNA_JSON [PACED_JSON]]
+Usage: summarize_controller_bench.py CONTROLLER_JSON [OPTUNA_JSON [PACED_JSON
+           [LONG_JSON]]]
 """
 
 import json
@@ -102,7 +103,26 @@ def main(argv):
                 verdicts.append((
                     f"p99 < 10 ms at N = 1000 paced ({run['think_ms']:g} ms "
                     "between calls)", p99 < 10, f"p99 {p99:.1f} ms"))
-    runs = ours["runs"] + (paced["runs"] if paced else [])
+    long_run = load(argv[4] if len(argv) > 4 else None)
+    if long_run:
+        run = long_run["runs"][0]
+        c = run["controller"]
+        server = c["server"]
+        start, middle, end = (server["rss_start_kib"], server["rss_middle_kib"],
+                              server["rss_end_kib"])
+        half_trials = c["trials"] / 2
+        per_trial = (end - middle) * 1024 / half_trials if half_trials else 0
+        print()
+        print(f"Long sweep ({run['agents']} agents, {long_run['seconds']:g} s, "
+              f"{c['trials']:,.0f} trials): controller RSS start → middle → end "
+              f"{start / 1024:.1f} → {middle / 1024:.1f} → {end / 1024:.1f} MiB; "
+              f"{per_trial:.0f} bytes per trial over the second half.")
+        verdicts.append((f"memory flat over {c['trials']:,.0f} trials",
+                         end - middle <= max(0.05 * middle, 2048),
+                         f"{(end - middle) / 1024:+.1f} MiB over the last "
+                         f"{half_trials:,.0f} trials, {per_trial:.0f} B each"))
+    runs = (ours["runs"] + (paced["runs"] if paced else []) +
+            (long_run["runs"] if long_run else []))
     errors = sum(r["controller"]["errors"] for r in runs)
     print()
     for target, met, detail in verdicts:
