@@ -83,11 +83,15 @@ absl::StatusOr<GrowingCholesky> GrowingCholesky::Factor(
   // Factored in place in the grown storage: at thousands of rows, every
   // n x n copy costs more in page faults than the arithmetic. The storage
   // beyond the factor is left unwritten until rows are appended.
+  if (a.rows() != a.cols()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Cholesky of a non-square ", a.rows(), "x", a.cols(), " matrix"));
+  }
   GrowingCholesky growing;
   const Eigen::Index n = a.rows();
   const Eigen::Index capacity = CapacityFor(n);
   growing.storage_.resize(capacity, capacity);
-  auto factor = growing.storage_.topLeftCorner(n, a.cols());
+  auto factor = growing.storage_.topLeftCorner(n, n);
   absl::StatusOr<double> jitter = FactorInto(a, factor);
   if (!jitter.ok()) return jitter.status();
   factor.triangularView<Eigen::StrictlyUpper>().setZero();

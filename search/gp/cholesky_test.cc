@@ -107,6 +107,36 @@ TEST(GrowingCholeskyTest, AppendRejectsBadInputAndKeepsTheFactor) {
   EXPECT_EQ(growing->size(), 4);
 }
 
+TEST(GrowingCholeskyTest, FactorRejectsBadInput) {
+  EXPECT_EQ(GrowingCholesky::Factor(Eigen::MatrixXd::Identity(3, 4), 0.0)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  Eigen::MatrixXd k = RandomCovariance(3, 1);
+  k(1, 0) = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(GrowingCholesky::Factor(k, 0.0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Factored in place in its grown storage: a matrix that needs jitter is
+// refactored from the original, and nothing above the diagonal is left.
+TEST(GrowingCholeskyTest, JitteredFactorIsLowerTriangular) {
+  const Eigen::VectorXd v = Eigen::VectorXd::LinSpaced(6, 1, 2);
+  const Eigen::MatrixXd k = v * v.transpose();  // Rank one.
+  absl::StatusOr<GrowingCholesky> growing = GrowingCholesky::Factor(k, 0.0);
+  ASSERT_TRUE(growing.ok()) << growing.status();
+  const Eigen::MatrixXd lower = growing->lower();
+  EXPECT_TRUE(
+      lower.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0.0));
+  const Eigen::MatrixXd product = lower * lower.transpose();
+  EXPECT_TRUE(product.isApprox(k, 1e-6));
+  EXPECT_GT((product - k).diagonal().minCoeff(), 0.0);  // The jitter.
+  ASSERT_TRUE(growing->Append(Eigen::VectorXd::Constant(6, 0.1), 5.0).ok());
+  const Eigen::MatrixXd grown = growing->lower();
+  EXPECT_TRUE(
+      grown.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0.0));
+}
+
 TEST(GrowingCholeskyTest, DuplicateRowKeepsThePivotFloor) {
   const Eigen::MatrixXd k = RandomCovariance(3, 1);
   absl::StatusOr<GrowingCholesky> growing = GrowingCholesky::Factor(k, 1e-6);
