@@ -68,8 +68,9 @@ def latency_table(rows):
     print("\nSuggestion latency, d = 10 mixed, 32 pending (ms; CPU = this thread's"
           " CPU time, wall = elapsed)")
     print("| n | bayes warm CPU | bayes warm wall | bayes refit CPU (at n) | bayes refit wall"
-          " | bayes cold CPU | bayes cold wall | TPE CPU | TPE wall |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          " | bayes cold CPU | bayes cold wall | TPE CPU | TPE wall"
+          " | bayes warm, none pending, CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for n in sorted(by_n):
         r = by_n[n]
 
@@ -80,7 +81,8 @@ def latency_table(rows):
         print(f"| {n} | {cell('bayes_warm', 'cpu_ms')} | {cell('bayes_warm', 'wall_ms')} | "
               f"{cell('bayes_refit', 'cpu_ms')} ({refit_n}) | {cell('bayes_refit', 'wall_ms')} | "
               f"{cell('bayes_cold', 'cpu_ms')} | {cell('bayes_cold', 'wall_ms')} | "
-              f"{cell('tpe', 'cpu_ms')} | {cell('tpe', 'wall_ms')} |")
+              f"{cell('tpe', 'cpu_ms')} | {cell('tpe', 'wall_ms')} | "
+              f"{cell('bayes_warm_sequential', 'cpu_ms')} |")
 
 
 def main():

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "search/bayes_observations.h"
 #include "search/distribution.h"
 #include "search/gp/acquisition.h"
+#include "search/gp/cholesky.h"
 #include "search/gp/quasi_random.h"
 #include "search/random_search.h"
 #include "search/space_encoding.h"
@@ -42,6 +45,12 @@ constexpr int kRefinedStarts = 8;
 constexpr int kRefineEvaluations = 40;
 constexpr int kMinRefineEvaluations = 12;
 constexpr int kScoreBatch = 128;
+// With trials pending: candidates for a Thompson sample (fewer: a joint
+// sample costs O(m^3) in their number m).
+constexpr int kThompsonQuasiRandom = 256;
+constexpr int kThompsonLocal = 128;
+constexpr int kMinThompsonQuasiRandom = 64;
+constexpr int kMinThompsonLocal = 32;
 
 absl::flat_hash_set<std::string> VisitedKeys(const SearchContext& context) {
   absl::flat_hash_set<std::string> visited;
@@ -147,11 +156,8 @@ int Scaled(int full, int minimum, double fraction) {
 // perturbations of the best observations.
 Eigen::MatrixXd Candidates(const SpaceEncoding& encoding,
                            const BayesObservations& observations,
-                           const BayesModel& model, double fraction,
+                           const BayesModel& model, int quasi_random, int local,
                            RandomEngine& rng) {
-  const int quasi_random =
-      Scaled(kQuasiRandomCandidates, kMinQuasiRandomCandidates, fraction);
-  const int local = Scaled(kLocalCandidates, kMinLocalCandidates, fraction);
   const int d = encoding.dimensions();
   const gp::ScrambledHalton halton(d, rng());
   Eigen::MatrixXd candidates(quasi_random + local, d);
@@ -233,6 +239,41 @@ std::vector<int> StartRows(const SpaceEncoding& encoding,
     if (!taken[i]) chosen.push_back(order[i]);
   }
   return chosen;
+}
+
+// With trials pending (parallel agents), the suggestion is a Thompson
+// sample: one joint draw of the objective from the posterior (fantasies
+// included, so it is nearly the mean at a pending point) over the
+// candidates, and its lowest unvisited candidate. Each agent's draw differs,
+// so concurrent suggestions spread over the plausible minima instead of the
+// kriging believer's habit of sending the whole batch to the corners of
+// largest variance (8 workers, 50 trials, median regret: Hartmann6 1.15 ->
+// 0.59, Ackley5 16.0 -> 14.0; see the README). nullopt when the covariance
+// cannot be factored or every candidate was visited: the caller falls back
+// to expected improvement.
+std::optional<Eigen::VectorXd> ThompsonChoice(
+    const gp::Posterior& posterior, const Eigen::MatrixXd& candidates,
+    const SpaceEncoding& encoding,
+    const absl::flat_hash_set<std::string>& visited, RandomEngine& rng) {
+  absl::StatusOr<gp::JitteredFactor> factor =
+      gp::JitteredCholesky(posterior.JointCovariance(candidates));
+  if (!factor.ok()) return std::nullopt;
+  Eigen::VectorXd normal(candidates.rows());
+  for (Eigen::Index i = 0; i < normal.size(); ++i) {
+    normal[i] = StandardNormal(rng);
+  }
+  const Eigen::VectorXd sample =
+      posterior.PredictMean(candidates) +
+      factor->lower.triangularView<Eigen::Lower>() * normal;
+  std::vector<int> order(static_cast<std::size_t>(candidates.rows()));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return sample[a] < sample[b]; });
+  for (const int i : order) {
+    Eigen::VectorXd x = candidates.row(i).transpose();
+    if (!visited.contains(PointKey(encoding.Decode(x)))) return x;
+  }
+  return std::nullopt;
 }
 
 struct Ranked {
@@ -360,10 +401,30 @@ absl::StatusOr<std::optional<Suggestion>> BayesSearcher::Suggest(
                               observations.pending.rows() +
                               observations.unvalued.rows();
     const double fraction = BudgetFraction(rows);
+    // Trials running elsewhere (not failed ones without a value, which are
+    // fantasies too but leave a sequential sweep sequential).
+    const bool others_running = observations.pending.rows() > 0;
+    if (others_running) {
+      std::optional<Eigen::VectorXd> sampled = ThompsonChoice(
+          *model->posterior,
+          Candidates(
+              encoding, observations, *model,
+              Scaled(kThompsonQuasiRandom, kMinThompsonQuasiRandom, fraction),
+              Scaled(kThompsonLocal, kMinThompsonLocal, fraction), rng),
+          encoding, visited, rng);
+      if (sampled.has_value()) {
+        return Suggestion{encoding.Decode(*sampled),
+                          PredictionAt(*model, *sampled, spec.metric->goal)};
+      }
+    }
     const gp::BatchAcquisition acquisition = LogEiOf(*model, encoding);
     const Ranked ranked = RankCandidates(
         acquisition, encoding,
-        Candidates(encoding, observations, *model, fraction, rng), fraction);
+        Candidates(
+            encoding, observations, *model,
+            Scaled(kQuasiRandomCandidates, kMinQuasiRandomCandidates, fraction),
+            Scaled(kLocalCandidates, kMinLocalCandidates, fraction), rng),
+        fraction);
     for (Eigen::Index i = 0; i < ranked.points.rows(); ++i) {
       const Eigen::VectorXd x = ranked.points.row(i).transpose();
       Point point = encoding.Decode(x);

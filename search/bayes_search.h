@@ -21,10 +21,17 @@
 //      noise-free fantasy: the kriging believer, or the constant liar at the
 //      impute value when metric.impute_while_running is set. So 100 agents
 //      asking at once get 100 different points.
-//   4. Acquisition: log EI (Ament et al. 2023) against the lowest posterior
-//      mean at an observation or a fantasy (a pending point predicted to
-//      improve must not keep attracting the next agents). Scored on
-//      scrambled Halton candidates (drawn
+//   4. With trials running elsewhere (parallel agents): a Thompson sample,
+//      one joint draw of the objective from that posterior over a few
+//      hundred candidates (as below), taking the lowest unvisited one. Each
+//      agent's draw differs, so a batch spreads over the plausible minima;
+//      EI with fantasies sends much of a batch to the corners of largest
+//      variance instead (measured in the README). Falls back to EI when the
+//      candidates' covariance cannot be factored.
+//   5. Otherwise, acquisition: log EI (Ament et al. 2023) against the lowest
+//      posterior mean at an observation or a fantasy (a pending point
+//      predicted to improve must not keep attracting the next agents).
+//      Scored on scrambled Halton candidates (drawn
 //      from the engine) and perturbations of the best observations, every one
 //      canonicalized first; the best few (half of them the best of each
 //      category combination) refined jointly by L-BFGS within the cube.
@@ -33,7 +40,7 @@
 //      one-hot throughout (its category comes from the candidates): the
 //      relaxed interior of a one-hot group lies far from every observation,
 //      where the variance and so the EI are spuriously high.
-//   5. The best candidate whose configuration (W&B equality) is neither a
+//   6. The best candidate whose configuration (W&B equality) is neither a
 //      finished nor a pending trial's; if every candidate is taken, random
 //      search's draw (which avoids visited points while any is left).
 // Candidate counts shrink as n grows so that a call stays within about a

@@ -130,6 +130,33 @@ TEST(BayesSearcherTest, BeatsRandomOnAQuadratic) {
   }
 }
 
+// Four agents: each suggestion is made while the three other trials in
+// flight are pending (the oldest finishes first), so it is a Thompson draw.
+TEST(BayesSearcherTest, ParallelAgentsConvergeOnAQuadratic) {
+  const SweepSpec spec = Quadratic3Spec();
+  const Objective objective = Quadratic3();
+  for (const uint64_t seed : {1, 2}) {
+    const BayesSearcher searcher;
+    RandomEngine rng(seed);
+    std::vector<TrialRecord> finished;
+    std::vector<Point> in_flight;
+    std::vector<TrialRecord> all;
+    for (int i = 0; i < 40; ++i) {
+      if (in_flight.size() == 4) {
+        finished.push_back(Evaluate(objective, in_flight.front(), i));
+        in_flight.erase(in_flight.begin());
+      }
+      Suggestion s = SuggestOne(searcher, spec, finished, in_flight, rng);
+      for (const Point& p : in_flight) {
+        ASSERT_NE(KeyOf(p), KeyOf(s.point)) << "trial " << i;
+      }
+      all.push_back(Evaluate(objective, s.point, i + 1));
+      in_flight.push_back(std::move(s.point));
+    }
+    EXPECT_LT(Best(all), 1e-2) << seed;
+  }
+}
+
 TEST(BayesSearcherTest, MaximizesWhenAsked) {
   const SweepSpec spec =
       BayesSpec({Ranged("x", Distribution::kUniform, 0, 1)}, Goal::kMaximize);

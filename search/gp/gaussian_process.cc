@@ -245,6 +245,20 @@ Eigen::VectorXd Posterior::PredictMean(const Eigen::MatrixXd& points) const {
   return mean.array() + mean_;
 }
 
+Eigen::MatrixXd Posterior::JointCovariance(
+    const Eigen::MatrixXd& points) const {
+  const Eigen::MatrixXd v1 = factor_->SolveLower(kernel_.Cross(x_, points));
+  Eigen::MatrixXd covariance = kernel_.Cross(points, points);
+  covariance.noalias() -= v1.transpose() * v1;
+  if (fantasies_.rows() > 0) {
+    const Eigen::MatrixXd v2 =
+        fantasy_lower_.triangularView<Eigen::Lower>().solve(
+            kernel_.Cross(fantasies_, points) - cross_block_ * v1);
+    covariance.noalias() -= v2.transpose() * v2;
+  }
+  return covariance;
+}
+
 Eigen::VectorXd Posterior::MeanAtObservations() const {
   // The first block row of the augmented system reads
   // (K + noise I) alpha_x + K_xp alpha_p = y - mean, so the latent mean at the

@@ -114,6 +114,11 @@ class Posterior {
   // The posterior mean alone: O(n d) per point, where Predict is O(n^2).
   Eigen::VectorXd PredictMean(const Eigen::MatrixXd& points) const;
 
+  // The posterior covariance between the rows of `points` (m x m, its
+  // diagonal Predict's variances), for drawing a joint sample of the
+  // objective there: O(n^2 m + n m^2).
+  Eigen::MatrixXd JointCovariance(const Eigen::MatrixXd& points) const;
+
   // The fantasized points, as rows.
   const Eigen::MatrixXd& fantasies() const { return fantasies_; }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <Eigen/Cholesky>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -155,6 +156,48 @@ TEST(GaussianProcessTest, BelieverKeepsTheMeanAndShrinksTheVariance) {
     // The fantasy's noise (1e-4) is under a tenth of the prior variance.
     EXPECT_NEAR(lied.mean[i], 5.0, 0.1 * std::abs(5.0 - before.mean[i]));
   }
+}
+
+// The joint covariance, with pending points, against the textbook formula
+// K** - K*A (K_AA + noise)^-1 KA* over the observations and the fantasies.
+TEST(GaussianProcessTest, JointCovarianceMatchesTheDirectFormula) {
+  Hyperparameters h = SomeHyperparameters();
+  h.log_noise_variance = std::log(1e-3);
+  const Data data = SomeData(10);
+  const Matern52Kernel kernel = h.KernelFor(kGroups);
+  absl::StatusOr<GrowingCholesky> factor =
+      FactorObservations(kernel, h.noise_variance(), data.x);
+  ASSERT_TRUE(factor.ok());
+  Eigen::MatrixXd pending(2, 3);
+  pending << 0.9, 0.9, 0.1,  //
+      0.05, 0.5, 0.95;
+  const Posterior posterior =
+      MakePosterior(h, data, *factor, pending, std::nullopt);
+  Eigen::MatrixXd points(4, 3);
+  points << 0.2, 0.2, 0.2,  //
+      0.21, 0.2, 0.25,      //
+      0.8, 0.1, 0.6,        //
+      0.9, 0.85, 0.1;
+  const Eigen::MatrixXd covariance = posterior.JointCovariance(points);
+
+  Eigen::MatrixXd all(12, 3);
+  all << data.x, pending;
+  Eigen::MatrixXd k = kernel.Cross(all, all);
+  for (int i = 0; i < 12; ++i) {
+    k(i, i) += i < 10 ? h.noise_variance() : kMinNoiseVariance;
+  }
+  const Eigen::MatrixXd cross = kernel.Cross(all, points);
+  const Eigen::MatrixXd expected =
+      kernel.Cross(points, points) - cross.transpose() * k.ldlt().solve(cross);
+  EXPECT_TRUE(covariance.isApprox(expected, 1e-6)) << covariance << "\nvs\n"
+                                                   << expected;
+  const Prediction prediction = posterior.Predict(points, false);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(covariance(i, i), prediction.variance[i], 1e-9);
+  }
+  // Near-duplicate points are strongly correlated.
+  EXPECT_GT(covariance(0, 1),
+            0.5 * std::sqrt(covariance(0, 0) * covariance(1, 1)));
 }
 
 TEST(GaussianProcessTest, PredictionGradientsMatchFiniteDifferences) {
