@@ -265,6 +265,7 @@ std::optional<Eigen::VectorXd> ThompsonChoice(
   const Eigen::VectorXd sample =
       posterior.PredictMean(candidates) +
       factor->lower.triangularView<Eigen::Lower>() * normal;
+  if (!sample.allFinite()) return std::nullopt;  // Not an order to sort.
   std::vector<int> order(static_cast<std::size_t>(candidates.rows()));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
