@@ -248,9 +248,9 @@ std::vector<int> StartRows(const SpaceEncoding& encoding,
 // so concurrent suggestions spread over the plausible minima instead of the
 // habit of EI on the believer's posterior of sending much of a batch to the
 // corners of largest variance (8 workers, 50 trials, median regret:
-// Hartmann6 1.15 -> 0.50, Ackley5 16.0 -> 14.9; see the README). nullopt when the covariance
-// cannot be factored or every candidate was visited: the caller falls back
-// to expected improvement.
+// Hartmann6 1.15 -> 0.50, Ackley5 16.0 -> 14.9; see the README). nullopt when
+// the covariance cannot be factored or every candidate was visited: the caller
+// falls back to expected improvement.
 std::optional<Eigen::VectorXd> ThompsonChoice(
     const gp::Posterior& posterior, const Eigen::MatrixXd& candidates,
     const SpaceEncoding& encoding,
