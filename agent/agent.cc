@@ -10,9 +10,12 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/controller_connection.h"
 #include "agent/log_tail.h"
@@ -25,6 +28,31 @@
 
 namespace sweep {
 namespace {
+
+// The last non-blank line of `text`, without surrounding whitespace.
+std::string LastLine(absl::string_view text) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    absl::string_view line = absl::StripAsciiWhitespace(*it);
+    if (!line.empty()) return std::string(line);
+  }
+  return "";
+}
+
+// What the agent adds when it gives up after failures: the last failed
+// trial's last line of output and, for a W&B script run without the shim,
+// the flag that runs it.
+std::string FailureHint(int64_t trial, absl::string_view line,
+                        bool wandb_shim) {
+  if (line.empty()) return "";
+  std::string hint = absl::StrCat("; trial ", trial, " ended with: ", line);
+  if (!wandb_shim && absl::StrContains(line, "No module named 'wandb'")) {
+    absl::StrAppend(&hint,
+                    " (the program imports wandb: add --wandb-shim to run it "
+                    "against this sweep with Sweep's W&B shim)");
+  }
+  return hint;
+}
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -136,6 +164,8 @@ class Agent::Impl {
   int64_t heartbeat_interval_ms_ ABSL_GUARDED_BY(mu_) = 5000;
   int64_t trials_taken_ ABSL_GUARDED_BY(mu_) = 0;
   int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  // The last failed trial and the last line of its output.
+  std::pair<int64_t, std::string> last_failure_ ABSL_GUARDED_BY(mu_);
   int workers_running_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> free_gpus_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, std::shared_ptr<TrialRun>> running_
@@ -301,9 +331,10 @@ void Agent::Impl::WorkerLoop() {
       reason_ =
           absl::StrCat(consecutive_failures_, " trials failed in a row (limit ",
                        options_.max_consecutive_failures,
-                       ", --max-consecutive-failures); see their logs "
-                       "under ",
-                       options_.workdir);
+                       ", --max-consecutive-failures); see their logs under ",
+                       options_.workdir,
+                       FailureHint(last_failure_.first, last_failure_.second,
+                                   options_.wandb_shim));
     }
   }
 }
@@ -531,6 +562,7 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
   finish.set_lease_id(assignment.lease_id());
   int64_t sequence = 0;
   bool failed = false;
+  std::string last_line;  // Of the program's output, for a failure's report.
 
   const Value config = Value::parse(assignment.config_json(), nullptr,
                                     /*allow_exceptions=*/false);
@@ -696,7 +728,10 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
     watch.ReadMetrics(true, batch);
     send_batch(true);
     absl::StatusOr<std::string> tail = ReadLogTail(files->log, 40, 16 << 10);
-    if (tail.ok()) finish.set_log_tail(*tail);
+    if (tail.ok()) {
+      finish.set_log_tail(*tail);
+      last_line = LastLine(*tail);
+    }
     finish.set_exit_code(exit->kind == ProcessExit::Kind::kExited ? exit->code
                                                                   : -1);
     finish.set_signal(exit->kind == ProcessExit::Kind::kSignaled ? exit->code
@@ -731,6 +766,7 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
   running_.erase(number);
   for (std::string& gpu : gpus) free_gpus_.push_back(std::move(gpu));
   consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
+  if (failed) last_failure_ = {number, std::move(last_line)};
 }
 
 Agent::Agent(AgentOptions options)

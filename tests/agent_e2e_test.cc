@@ -514,10 +514,31 @@ TEST_F(AgentEndToEndTest, TooManyConsecutiveFailuresStopTheAgent) {
   EXPECT_EQ(exit.exit_code, 2) << err;
   EXPECT_THAT(err, HasSubstr("2 trials failed in a row"));
   EXPECT_THAT(err, HasSubstr("--max-consecutive-failures"));
+  // The last failed trial's last line of output says why.
+  EXPECT_THAT(err, HasSubstr("trial 2 ended with: failing on purpose"));
+  EXPECT_THAT(err, Not(HasSubstr("--wandb-shim")));
   const json status = SweepStatus(id);
   EXPECT_EQ(JsonInt(status["counts"]["total"]), 2);
   EXPECT_EQ(JsonInt(status["counts"]["failed"]), 2);
   EXPECT_EQ(StateName(status["state"]), "running");
+}
+
+TEST_F(AgentEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
+  const std::string id =
+      CreateSweep("uses_wandb.py",
+                  // As `import wandb` fails where W&B is not installed (raised
+                  // here so that an installed W&B cannot change the outcome).
+                  "raise ModuleNotFoundError(\"No module named 'wandb'\")\n",
+                  GridSweep("uses_wandb.py", "  x:\n    values: [1, 2, 3]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--max-consecutive-failures", "1"});
+  ASSERT_NE(agent, nullptr);
+  const ExitStatus exit = AwaitAgent(*agent);
+  const std::string err = agent->Output(Stream::kStderr);
+  EXPECT_EQ(exit.exit_code, 2) << err;
+  EXPECT_THAT(err, HasSubstr("No module named 'wandb'"));
+  EXPECT_THAT(err, HasSubstr("add --wandb-shim"));
 }
 
 // An unmodified W&B-style script: wandb.init with defaults, wandb.log,
