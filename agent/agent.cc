@@ -14,8 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/controller_connection.h"
 #include "agent/log_tail.h"
@@ -28,16 +26,6 @@
 
 namespace sweep {
 namespace {
-
-// The last non-blank line of `text`, without surrounding whitespace.
-std::string LastLine(absl::string_view text) {
-  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    absl::string_view line = absl::StripAsciiWhitespace(*it);
-    if (!line.empty()) return std::string(line);
-  }
-  return "";
-}
 
 // What the agent adds when it gives up after failures: the last failed
 // trial's last line of output and, for a W&B script run without the shim,

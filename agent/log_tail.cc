@@ -6,9 +6,12 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "agent/unique_fd.h"
 
 namespace sweep {
@@ -124,6 +127,32 @@ absl::StatusOr<std::string> ReadLogTail(const std::string& path,
     }
   }
   return ToValidUtf8(LastLines(text, max_lines));
+}
+
+std::string LastLine(absl::string_view text, size_t max_bytes) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    absl::string_view line = absl::StripAsciiWhitespace(*it);
+    if (line.empty()) continue;
+    const bool cut = line.size() > max_bytes;
+    if (cut) {
+      size_t end = max_bytes;
+      // Back to the start of the character the limit falls in.
+      while (end > 0 &&
+             (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) {
+        --end;
+      }
+      line = line.substr(0, end);
+    }
+    std::string out(line);
+    for (char& c : out) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x20 || byte == 0x7f) c = '?';
+    }
+    if (cut) out += "...";
+    return out;
+  }
+  return "";
 }
 
 }  // namespace sweep

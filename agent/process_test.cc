@@ -505,6 +505,18 @@ TEST_F(ProcessTest, LogTailIsValidUtf8) {
   EXPECT_EQ(ToValidUtf8("\xF0\x9F\x98\x80 ok"), "\xF0\x9F\x98\x80 ok");
 }
 
+TEST(LastLineTest, IsTheLastNonBlankLineMadeSafeForATerminal) {
+  EXPECT_EQ(LastLine("first\n  Error: the cause  \n\n \t\n"),
+            "Error: the cause");
+  EXPECT_EQ(LastLine(""), "");
+  EXPECT_EQ(LastLine("\n  \n"), "");
+  EXPECT_EQ(LastLine("a\x1b[31mred\x07"), "a?[31mred?");
+  EXPECT_EQ(LastLine("abcdefgh", 5), "abcde...");
+  // "\xC3\xA9" is one character: a cut inside it backs off to its start.
+  EXPECT_EQ(LastLine("abcd\xC3\xA9z", 5), "abcd...");
+  EXPECT_EQ(LastLine("abcd\xC3\xA9z", 6), "abcd\xC3\xA9...");
+}
+
 TEST_F(ProcessTest, ResolvesProgramsLikeExecvp) {
   const std::string first = dir_ + "/first";
   const std::string second = dir_ + "/second";
