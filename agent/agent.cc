@@ -27,13 +27,15 @@
 namespace sweep {
 namespace {
 
-// What the agent adds when it gives up after failures: the last failed
-// trial's last line of output and, for a W&B script run without the shim,
-// the flag that runs it.
-std::string FailureHint(int64_t trial, absl::string_view line,
-                        bool wandb_shim) {
-  if (line.empty()) return "";
-  std::string hint = absl::StrCat("; trial ", trial, " ended with: ", line);
+// What the agent adds when it gives up after failures: how the last failed
+// trial ended (`how`: its exit status or why it could not start) and its last
+// line of output, and, for a W&B script run without the shim, the flag that
+// runs it.
+std::string FailureHint(int64_t trial, absl::string_view how,
+                        absl::string_view line, bool wandb_shim) {
+  if (how.empty()) return "";
+  std::string hint = absl::StrCat("; trial ", trial, " ended with ", how);
+  if (!line.empty()) absl::StrAppend(&hint, ", its last line: ", line);
   if (!wandb_shim && absl::StrContains(line, "No module named 'wandb'")) {
     absl::StrAppend(&hint,
                     " (the program imports wandb: add --wandb-shim to run it "
@@ -152,8 +154,13 @@ class Agent::Impl {
   int64_t heartbeat_interval_ms_ ABSL_GUARDED_BY(mu_) = 5000;
   int64_t trials_taken_ ABSL_GUARDED_BY(mu_) = 0;
   int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
-  // The last failed trial and the last line of its output.
-  std::pair<int64_t, std::string> last_failure_ ABSL_GUARDED_BY(mu_);
+  // The last failed trial: its number, how it ended, its last line of output.
+  struct Failure {
+    int64_t trial = 0;
+    std::string how;
+    std::string line;
+  };
+  Failure last_failure_ ABSL_GUARDED_BY(mu_);
   int workers_running_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> free_gpus_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, std::shared_ptr<TrialRun>> running_
@@ -321,8 +328,8 @@ void Agent::Impl::WorkerLoop() {
                        options_.max_consecutive_failures,
                        ", --max-consecutive-failures); see their logs under ",
                        options_.workdir,
-                       FailureHint(last_failure_.first, last_failure_.second,
-                                   options_.wandb_shim));
+                       FailureHint(last_failure_.trial, last_failure_.how,
+                                   last_failure_.line, options_.wandb_shim));
     }
   }
 }
@@ -550,7 +557,9 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
   finish.set_lease_id(assignment.lease_id());
   int64_t sequence = 0;
   bool failed = false;
-  std::string last_line;  // Of the program's output, for a failure's report.
+  // For a failure's report: how the trial ended, its last line of output.
+  std::string how_it_ended;
+  std::string last_line;
 
   const Value config = Value::parse(assignment.config_json(), nullptr,
                                     /*allow_exceptions=*/false);
@@ -626,6 +635,8 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
     finish.set_exit_code(127);
     finish.set_message(std::string(why.message()));
     failed = true;
+    how_it_ended = "could not start";
+    last_line = LastLine(why.message());
   } else {
     Log(absl::StrCat("trial ", number,
                      " started: ", absl::StrJoin(*argv, " ")));
@@ -736,6 +747,7 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
     } else {
       finish.set_outcome(v1::FINISH_OUTCOME_EXITED);
       failed = !exit->success();
+      how_it_ended = exit->ToString();
     }
     const double seconds =
         std::chrono::duration<double>(SteadyClock::now() - started).count();
@@ -754,7 +766,9 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
   running_.erase(number);
   for (std::string& gpu : gpus) free_gpus_.push_back(std::move(gpu));
   consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
-  if (failed) last_failure_ = {number, std::move(last_line)};
+  if (failed) {
+    last_failure_ = {number, std::move(how_it_ended), std::move(last_line)};
+  }
 }
 
 Agent::Agent(AgentOptions options)

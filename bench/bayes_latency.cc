@@ -5,7 +5,11 @@
 //   cold: a fresh searcher (hyperparameter fit and full factorization);
 //   warm: a searcher that served the previous call, when one more trial has
 //         finished since (the steady state of a running sweep): the median of
-//         5 such calls.
+//         5 such calls;
+//   refit: the call at which the hyperparameters are refitted, at or after n.
+// With 32 pending the searcher makes a Thompson draw or EI by the parity of
+// the trials seen, so each of those figures is the slower of 32 and 33
+// pending.
 // Wall time and the thread's CPU time are both printed: on a shared machine
 // the CPU time is the steadier figure. With --dump-history, also writes each
 // history as JSON for search_quality_peer.py --latency (Optuna TPE on the
@@ -173,29 +177,49 @@ int main(int argc, char** argv) {
     int n_refit = n;
     while (FitCheckpoint(n_refit) != n_refit) ++n_refit;
     RandomEngine rng(n);
-    const std::vector<TrialRecord> all = History(spec, n_refit + kPending, rng);
+    const std::vector<TrialRecord> all =
+        History(spec, n_refit + kPending + 1, rng);
     const std::vector<TrialRecord> finished(all.begin(), all.begin() + n);
-    std::vector<Point> pending;
-    for (int i = n; i < n + kPending; ++i) pending.push_back(all[i].point);
+    const auto pending_of = [&all](int first, int count) {
+      std::vector<Point> pending;
+      for (int i = first; i < first + count; ++i)
+        pending.push_back(all[i].point);
+      return pending;
+    };
     if (!dump_prefix.empty()) {
       std::ofstream(absl::StrCat(dump_prefix, n, ".json"))
-          << HistoryJson(spec, finished, pending).dump();
+          << HistoryJson(spec, finished, pending_of(n, kPending)).dump();
     }
+    // With trials pending, the searcher alternates between a Thompson draw
+    // and EI by the parity of the trials seen: each figure with pending
+    // trials is the slower of kPending and kPending + 1 pending.
+    const std::vector<int> pending_counts = {kPending, kPending + 1};
+    const auto slower = [](const Timing& a, const Timing& b) {
+      return Timing{std::max(a.wall_ms, b.wall_ms),
+                    std::max(a.cpu_ms, b.cpu_ms)};
+    };
+    const auto print = [&](const char* method, const Timing& t, size_t pending,
+                           nlohmann::json extra) {
+      nlohmann::json line = {{"n", n},
+                             {"pending", pending},
+                             {"method", method},
+                             {"wall_ms", t.wall_ms},
+                             {"cpu_ms", t.cpu_ms}};
+      if (pending > 0) line["pending_counts"] = pending_counts;
+      line.update(extra);
+      std::cout << line.dump() << std::endl;
+    };
 
-    const Timing cold = TimeSuggest(BayesSearcher(), spec, finished, pending);
-    std::cout << nlohmann::json{{"n", n},
-                                {"pending", kPending},
-                                {"method", "bayes_cold"},
-                                {"wall_ms", cold.wall_ms},
-                                {"cpu_ms", cold.cpu_ms}}
-                     .dump()
-              << std::endl;
+    Timing cold;
+    for (const int count : pending_counts) {
+      cold = slower(cold, TimeSuggest(BayesSearcher(), spec, finished,
+                                      pending_of(n, count)));
+    }
+    print("bayes_cold", cold, kPending, {});
 
-    // Warm calls with the 32 pending trials (a Thompson draw), and without
-    // any (expected improvement, as in a sequential sweep).
-    for (const bool with_pending : {true, false}) {
-      const std::vector<Point> in_flight =
-          with_pending ? pending : std::vector<Point>();
+    // Warm calls with pending trials, and without any (expected improvement,
+    // as in a sequential sweep): the median of kWarmCalls calls.
+    const auto warm = [&](const std::vector<Point>& in_flight) {
       const BayesSearcher searcher;
       std::vector<TrialRecord> growing(finished.begin(),
                                        finished.end() - kWarmCalls);
@@ -210,36 +234,27 @@ int main(int argc, char** argv) {
       }
       std::sort(wall.begin(), wall.end());
       std::sort(cpu.begin(), cpu.end());
-      std::cout << nlohmann::json{{"n", n},
-                                  {"pending", in_flight.size()},
-                                  {"method", with_pending
-                                                 ? "bayes_warm"
-                                                 : "bayes_warm_sequential"},
-                                  {"wall_ms", wall[kWarmCalls / 2]},
-                                  {"cpu_ms", cpu[kWarmCalls / 2]}}
-                       .dump()
-                << std::endl;
+      return Timing{wall[kWarmCalls / 2], cpu[kWarmCalls / 2]};
+    };
+    Timing warm_pending;
+    for (const int count : pending_counts) {
+      warm_pending = slower(warm_pending, warm(pending_of(n, count)));
     }
+    print("bayes_warm", warm_pending, kPending, {});
+    print("bayes_warm_sequential", warm({}), 0, {});
 
     // The call at n_refit, after one at n_refit - 1 filled the memo.
     const std::vector<TrialRecord> before(all.begin(),
                                           all.begin() + n_refit - 1);
     const std::vector<TrialRecord> at(all.begin(), all.begin() + n_refit);
-    std::vector<Point> refit_pending;
-    for (int i = n_refit; i < n_refit + kPending; ++i) {
-      refit_pending.push_back(all[i].point);
+    Timing refit;
+    for (const int count : pending_counts) {
+      const std::vector<Point> refit_pending = pending_of(n_refit, count);
+      const BayesSearcher refitting;
+      TimeSuggest(refitting, spec, before, refit_pending);
+      refit = slower(refit, TimeSuggest(refitting, spec, at, refit_pending));
     }
-    const BayesSearcher refitting;
-    TimeSuggest(refitting, spec, before, refit_pending);
-    const Timing refit = TimeSuggest(refitting, spec, at, refit_pending);
-    std::cout << nlohmann::json{{"n", n},
-                                {"n_refit", n_refit},
-                                {"pending", kPending},
-                                {"method", "bayes_refit"},
-                                {"wall_ms", refit.wall_ms},
-                                {"cpu_ms", refit.cpu_ms}}
-                     .dump()
-              << std::endl;
+    print("bayes_refit", refit, kPending, {{"n_refit", n_refit}});
   }
   return 0;
 }

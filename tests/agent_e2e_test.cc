@@ -515,7 +515,8 @@ TEST_F(AgentEndToEndTest, TooManyConsecutiveFailuresStopTheAgent) {
   EXPECT_THAT(err, HasSubstr("2 trials failed in a row"));
   EXPECT_THAT(err, HasSubstr("--max-consecutive-failures"));
   // The last failed trial's last line of output says why.
-  EXPECT_THAT(err, HasSubstr("trial 2 ended with: failing on purpose"));
+  EXPECT_THAT(err, HasSubstr("trial 2 ended with exit code 1, its last line: "
+                             "failing on purpose"));
   EXPECT_THAT(err, Not(HasSubstr("--wandb-shim")));
   const json status = SweepStatus(id);
   EXPECT_EQ(JsonInt(status["counts"]["total"]), 2);
