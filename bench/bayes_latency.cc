@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
                              {"wall_ms", t.wall_ms},
                              {"cpu_ms", t.cpu_ms}};
       if (pending > 0) line["pending_counts"] = pending_counts;
-      line.update(extra);
+      if (extra.is_object()) line.update(extra);
       std::cout << line.dump() << std::endl;
     };
 
@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
       cold = slower(cold, TimeSuggest(BayesSearcher(), spec, finished,
                                       pending_of(n, count)));
     }
-    print("bayes_cold", cold, kPending, {});
+    print("bayes_cold", cold, kPending, nlohmann::json::object());
 
     // Warm calls with pending trials, and without any (expected improvement,
     // as in a sequential sweep): the median of kWarmCalls calls.
@@ -240,8 +240,8 @@ int main(int argc, char** argv) {
     for (const int count : pending_counts) {
       warm_pending = slower(warm_pending, warm(pending_of(n, count)));
     }
-    print("bayes_warm", warm_pending, kPending, {});
-    print("bayes_warm_sequential", warm({}), 0, {});
+    print("bayes_warm", warm_pending, kPending, nlohmann::json::object());
+    print("bayes_warm_sequential", warm({}), 0, nlohmann::json::object());
 
     // The call at n_refit, after one at n_refit - 1 filled the memo.
     const std::vector<TrialRecord> before(all.begin(),

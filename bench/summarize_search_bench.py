@@ -65,7 +65,8 @@ def latency_table(rows):
     by_n = collections.defaultdict(dict)
     for r in rows:
         by_n[r["n"]][r["method"]] = r
-    print("\nSuggestion latency, d = 10 mixed, 32 pending (ms; CPU = this thread's"
+    print("\nSuggestion latency, d = 10 mixed, 32 pending (bayes: the slower of 32"
+          " and 33, a Thompson draw or EI by parity; ms; CPU = this thread's"
           " CPU time, wall = elapsed)")
     print("| n | bayes warm CPU | bayes warm wall | bayes refit CPU (at n) | bayes refit wall"
           " | bayes cold CPU | bayes cold wall | TPE CPU | TPE wall"
