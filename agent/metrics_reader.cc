@@ -16,8 +16,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "agent/unique_fd.h"
 
 namespace sweep {
@@ -225,6 +227,88 @@ std::optional<double> ParseWholeNumber(absl::string_view text) {
   return value;
 }
 
+// The numbers of a one-level Python dict as repr() prints it, the form
+// Hugging Face's Trainer logs: {'loss': 0.69, 'epoch': 1.0}. Keys are quoted
+// strings (no escapes); values that are not numbers (strings, True, None,
+// lists, nested dicts) are skipped, as are keys that are not metric names.
+// nullopt when `text` is not of that form.
+std::optional<MetricValues> ParsePythonDict(absl::string_view text) {
+  size_t i = 1;  // Past '{'.
+  const auto skip_spaces = [&] {
+    while (i < text.size() &&
+           absl::ascii_isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    }
+  };
+  // A quoted string from text[i]; leaves i past its closing quote.
+  const auto quoted = [&]() -> std::optional<absl::string_view> {
+    const char quote = text[i];
+    const size_t end = text.find(quote, i + 1);
+    if (end == absl::string_view::npos) return std::nullopt;
+    absl::string_view inner = text.substr(i + 1, end - i - 1);
+    if (absl::StrContains(inner, '\\')) return std::nullopt;
+    i = end + 1;
+    return inner;
+  };
+  MetricValues values;
+  skip_spaces();
+  if (i + 1 == text.size()) return values;  // {}
+  while (i < text.size()) {
+    skip_spaces();
+    if (i >= text.size() || (text[i] != '\'' && text[i] != '"')) {
+      return std::nullopt;
+    }
+    std::optional<absl::string_view> key = quoted();
+    if (!key.has_value()) return std::nullopt;
+    skip_spaces();
+    if (i >= text.size() || text[i] != ':') return std::nullopt;
+    ++i;
+    skip_spaces();
+    if (i >= text.size()) return std::nullopt;
+    // The value: a quoted string, a bracketed value, or a bare token.
+    const size_t start = i;
+    if (text[i] == '\'' || text[i] == '"') {
+      if (!quoted().has_value()) return std::nullopt;
+    } else if (text[i] == '[' || text[i] == '(' || text[i] == '{') {
+      int depth = 0;
+      for (; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\'' || c == '"') {
+          if (!quoted().has_value()) return std::nullopt;
+          --i;  // The loop's ++i.
+        } else if (c == '[' || c == '(' || c == '{') {
+          ++depth;
+        } else if (c == ']' || c == ')' || c == '}') {
+          if (--depth == 0) {
+            ++i;
+            break;
+          }
+        }
+      }
+      if (depth != 0) return std::nullopt;
+    } else {
+      while (i < text.size() && text[i] != ',' && text[i] != '}') ++i;
+    }
+    const absl::string_view value =
+        absl::StripAsciiWhitespace(text.substr(start, i - start));
+    if (IsMetricName(*key)) {
+      if (std::optional<double> number = ParseWholeNumber(value)) {
+        values.emplace_back(std::string(*key), *number);
+      }
+    }
+    skip_spaces();
+    if (i >= text.size()) return std::nullopt;
+    if (text[i] == '}') {
+      if (i + 1 != text.size()) return std::nullopt;
+      SortKeepingLast(&values);
+      return values;
+    }
+    if (text[i] != ',') return std::nullopt;
+    ++i;
+  }
+  return std::nullopt;
+}
+
 absl::Status ReadError(const std::string& path, int error) {
   return absl::ErrnoToStatus(
       error, absl::StrCat("cannot read metrics file '", path, "'"));
@@ -356,6 +440,18 @@ void MetricsFileReader::CountMalformed(absl::string_view reason) {
 }
 
 std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
+  if (trimmed.size() >= 2 && trimmed.front() == '{' && trimmed.back() == '}') {
+    std::string error;
+    std::optional<ParsedLine> parsed = ParseJsonMetricLine(trimmed, &error);
+    std::optional<MetricValues> values =
+        parsed.has_value() ? std::optional<MetricValues>(parsed->values)
+                           : ParsePythonDict(trimmed);
+    if (values.has_value()) {
+      if (values->empty()) return std::nullopt;
+      return values;
+    }
+  }
   MetricValues values;
   for (absl::string_view token : absl::StrSplit(
            line, absl::ByAnyChar(" \t\r\n\f\v"), absl::SkipEmpty())) {

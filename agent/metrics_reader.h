@@ -1,6 +1,6 @@
 // Metrics a training program reports: JSON lines appended to a file the agent
 // names (what the Python helper and the W&B shim write), or, when a sweep
-// opts in, `name=value` tokens on stdout.
+// opts in, lines on stdout: `name=value` tokens, JSON objects or Python dicts.
 #ifndef SWEEP_AGENT_METRICS_READER_H_
 #define SWEEP_AGENT_METRICS_READER_H_
 
@@ -112,13 +112,18 @@ class MetricsFileReader {
   int64_t restarts_ = 0;
 };
 
-// The metrics on one stdout line in the opt-in stdout mode: every
+// The metrics on one stdout line in the opt-in stdout mode. A line that is a
+// JSON object (what `print(json.dumps(metrics))` writes) gives its numbers as
+// a metrics-file line would (nested objects flattened with '/', keys starting
+// with '_' skipped); a line that is a one-level Python dict as repr() prints
+// it (Hugging Face Trainer's {'loss': 0.69, 'epoch': 1.0}) gives its numbers
+// under keys that are metric names. Any other line gives every
 // whitespace-separated token `name=value` whose name matches
 // [A-Za-z_][A-Za-z0-9_./-]* and whose value, less one trailing ',' or ';',
 // parses in full as a number ("0.25", "1e-05", "nan", "inf").
 // "epoch 3: loss=0.1, acc=0.9" gives acc and loss; "loss=1,234" gives
 // nothing rather than a wrong 1. A name given twice keeps its last value.
-// nullopt when the line has no such token. Thread-safe.
+// nullopt when the line has no metric. Thread-safe.
 std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line);
 
 }  // namespace sweep

@@ -269,6 +269,42 @@ TEST(ParseStdoutMetricLineTest, IgnoresWhatIsNotAMetric) {
               ElementsAre(Pair("ok", 1.0)));
 }
 
+TEST(ParseStdoutMetricLineTest, TakesAJsonObjectLine) {
+  EXPECT_THAT(
+      ParseStdoutMetricLine(
+          R"(  {"loss": 0.5, "val": {"acc": 0.9}, "_step": 3, "tag": "x"} )")
+          .value(),
+      ElementsAre(Pair("loss", 0.5), Pair("val/acc", 0.9)));
+  auto values = ParseStdoutMetricLine(R"({"loss": NaN})");
+  ASSERT_TRUE(values.has_value());
+  EXPECT_TRUE(std::isnan(values->at(0).second));
+  EXPECT_EQ(ParseStdoutMetricLine(R"({"model": "resnet"})"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("{}"), std::nullopt);
+}
+
+TEST(ParseStdoutMetricLineTest, TakesAPythonDictLine) {
+  // As Hugging Face's Trainer prints its logs.
+  EXPECT_THAT(ParseStdoutMetricLine(
+                  "{'loss': 0.6931, 'learning_rate': 4.5e-05, 'epoch': 0.1}")
+                  .value(),
+              ElementsAre(Pair("epoch", 0.1), Pair("learning_rate", 4.5e-05),
+                          Pair("loss", 0.6931)));
+  EXPECT_THAT(ParseStdoutMetricLine("{'a': 'x, y}', 'b': [1, {'c': 2}], "
+                                    "'ok': True, 'n': None, 'v': -inf}")
+                  .value(),
+              ElementsAre(Pair("v", -std::numeric_limits<double>::infinity())));
+  EXPECT_THAT(ParseStdoutMetricLine("{\"eval loss\": 1, 'acc': 2}").value(),
+              ElementsAre(Pair("acc", 2.0)));
+  // Not a dict: the name=value tokens, if any.
+  EXPECT_EQ(ParseStdoutMetricLine("{'a': 1"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("{'a' 1}"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("{'a': 1}}"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("{'a\\'b': 1}"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("{loss=0.5}"), std::nullopt);
+  EXPECT_THAT(ParseStdoutMetricLine("{'a': 1} loss=0.5").value(),
+              ElementsAre(Pair("loss", 0.5)));
+}
+
 // UBSan in fuzz/metrics_line_fuzzer: the step after a _step of INT64_MAX
 // overflowed.
 TEST_F(MetricsFileReaderTest, LargestUnderscoreStepDoesNotOverflow) {

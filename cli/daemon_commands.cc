@@ -111,8 +111,9 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
                     "Put a W&B-compatible `wandb` module first on PYTHONPATH "
                     "so unmodified W&B scripts report here");
   command->add_flag("--stdout-metrics", options->stdout_metrics,
-                    "Also read `name=value` metrics from the program's "
-                    "output");
+                    "Also read metrics from the program's output: "
+                    "`name=value` tokens, JSON objects or Python dicts, one "
+                    "per line");
   command->add_option("--name", options->name,
                       "A stable identity: a restarted agent with the same "
                       "name learns which of its trials were lost");

@@ -289,7 +289,8 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
   command->add_flag("--wandb-shim", options->wandb_shim,
                     "Run unmodified W&B scripts against this sweep");
   command->add_flag("--stdout-metrics", options->stdout_metrics,
-                    "Also read `name=value` metrics from program output");
+                    "Also read metrics from program output: `name=value` "
+                    "tokens, JSON objects or Python dicts, one per line");
   command
       ->add_option("--kill-grace", options->kill_grace_seconds,
                    "Seconds between SIGTERM and SIGKILL")

@@ -542,6 +542,35 @@ TEST_F(AgentEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
   EXPECT_THAT(err, HasSubstr("add --wandb-shim"));
 }
 
+// Metrics printed on stdout in the three forms --stdout-metrics reads.
+constexpr char kStdoutProgram[] = R"(import json
+
+print("starting, version=3.1.2")
+print("epoch 0: loss=0.5, acc=0.1")
+print(json.dumps({"loss": 0.4, "val": {"acc": 0.2}}))
+print({'loss': 0.25, 'acc': 0.3, 'tag': 'x'})
+)";
+
+TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
+  const std::string id =
+      CreateSweep("prints.py", kStdoutProgram,
+                  GridSweep("prints.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--stdout-metrics"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+  const json& history = trial["history"];
+  ASSERT_EQ(history.size(), 3u) << trial.dump();
+  EXPECT_EQ(history[0]["values"], json({{"loss", 0.5}, {"acc", 0.1}}));
+  EXPECT_EQ(history[1]["values"], json({{"loss", 0.4}, {"val/acc", 0.2}}));
+  EXPECT_EQ(history[2]["values"], json({{"loss", 0.25}, {"acc", 0.3}}));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(JsonInt(history[i]["step"]), i);
+  EXPECT_EQ(trial["summary"]["loss"], 0.25);
+}
+
 // An unmodified W&B-style script: wandb.init with defaults, wandb.log,
 // wandb.finish.
 constexpr char kWandbProgram[] = R"(import wandb
