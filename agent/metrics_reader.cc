@@ -453,19 +453,27 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
     }
   }
   MetricValues values;
-  for (absl::string_view token : absl::StrSplit(
-           line, absl::ByAnyChar(" \t\r\n\f\v"), absl::SkipEmpty())) {
-    const size_t equals = token.find('=');
-    if (equals == absl::string_view::npos) continue;
-    absl::string_view name = token.substr(0, equals);
-    absl::string_view value = token.substr(equals + 1);
-    // "loss=0.1, acc=0.9": a list separator may trail the value.
+  const std::vector<absl::string_view> tokens =
+      absl::StrSplit(line, absl::ByAnyChar(" \t\r\n\f\v"), absl::SkipEmpty());
+  // "loss=0.1, acc=0.9": a list separator may trail a value.
+  const auto add = [&values](absl::string_view name, absl::string_view value) {
     if (!value.empty() && (value.back() == ',' || value.back() == ';')) {
       value.remove_suffix(1);
     }
-    if (!IsMetricName(name)) continue;
-    if (std::optional<double> number = ParseWholeNumber(value)) {
-      values.emplace_back(std::string(name), *number);
+    if (!IsMetricName(name)) return false;
+    std::optional<double> number = ParseWholeNumber(value);
+    if (number.has_value()) values.emplace_back(std::string(name), *number);
+    return number.has_value();
+  };
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const absl::string_view token = tokens[i];
+    const size_t equals = token.find('=');
+    if (equals != absl::string_view::npos) {
+      add(token.substr(0, equals), token.substr(equals + 1));
+    } else if (token.size() > 1 && token.back() == ':' &&
+               i + 1 < tokens.size()) {
+      // Keras: "- loss: 0.2984 - accuracy: 0.9143".
+      if (add(token.substr(0, token.size() - 1), tokens[i + 1])) ++i;
     }
   }
   if (values.empty()) return std::nullopt;

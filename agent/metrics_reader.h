@@ -118,9 +118,10 @@ class MetricsFileReader {
 // with '_' skipped); a line that is a one-level Python dict as repr() prints
 // it (Hugging Face Trainer's {'loss': 0.69, 'epoch': 1.0}) gives its numbers
 // under keys that are metric names. Any other line gives every
-// whitespace-separated token `name=value` whose name matches
-// [A-Za-z_][A-Za-z0-9_./-]* and whose value, less one trailing ',' or ';',
-// parses in full as a number ("0.25", "1e-05", "nan", "inf").
+// whitespace-separated token `name=value`, and every pair of tokens `name:`
+// `value` (as Keras prints "- loss: 0.2984 - accuracy: 0.9143"), whose name
+// matches [A-Za-z_][A-Za-z0-9_./-]* and whose value, less one trailing ',' or
+// ';', parses in full as a number ("0.25", "1e-05", "nan", "inf").
 // "epoch 3: loss=0.1, acc=0.9" gives acc and loss; "loss=1,234" gives
 // nothing rather than a wrong 1. A name given twice keeps its last value.
 // nullopt when the line has no metric. Thread-safe.

@@ -249,6 +249,21 @@ TEST(ParseStdoutMetricLineTest, TakesNameEqualsNumberTokens) {
               ElementsAre(Pair("loss", 2.0)));
 }
 
+TEST(ParseStdoutMetricLineTest, TakesKerasNameColonValuePairs) {
+  EXPECT_THAT(
+      ParseStdoutMetricLine("1875/1875 - 3s - loss: 0.2984 - accuracy: 0.9143 "
+                            "- val_loss: 0.1, val_accuracy: 0.97 - 2ms/step")
+          .value(),
+      ElementsAre(Pair("accuracy", 0.9143), Pair("loss", 0.2984),
+                  Pair("val_accuracy", 0.97), Pair("val_loss", 0.1)));
+  EXPECT_EQ(ParseStdoutMetricLine("Epoch 1/5"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("ETA: 0s - loss:"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("12: 3 : 4 a:: 5"), std::nullopt);
+  // The value of one pair is not the name of the next.
+  EXPECT_THAT(ParseStdoutMetricLine("a: b: 2").value(),
+              ElementsAre(Pair("b", 2.0)));
+}
+
 TEST(ParseStdoutMetricLineTest, AcceptsNonFiniteNumbers) {
   auto values = ParseStdoutMetricLine("a=nan b=inf c=-inf");
   ASSERT_TRUE(values.has_value());

@@ -112,8 +112,8 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
                     "so unmodified W&B scripts report here");
   command->add_flag("--stdout-metrics", options->stdout_metrics,
                     "Also read metrics from the program's output: "
-                    "`name=value` tokens, JSON objects or Python dicts, one "
-                    "per line");
+                    "`name=value` or `name: value` tokens, JSON objects or "
+                    "Python dicts");
   command->add_option("--name", options->name,
                       "A stable identity: a restarted agent with the same "
                       "name learns which of its trials were lost");

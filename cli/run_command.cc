@@ -290,7 +290,7 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
                     "Run unmodified W&B scripts against this sweep");
   command->add_flag("--stdout-metrics", options->stdout_metrics,
                     "Also read metrics from program output: `name=value` "
-                    "tokens, JSON objects or Python dicts, one per line");
+                    "or `name: value` tokens, JSON objects or Python dicts");
   command
       ->add_option("--kill-grace", options->kill_grace_seconds,
                    "Seconds between SIGTERM and SIGKILL")

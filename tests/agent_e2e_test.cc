@@ -542,13 +542,14 @@ TEST_F(AgentEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
   EXPECT_THAT(err, HasSubstr("add --wandb-shim"));
 }
 
-// Metrics printed on stdout in the three forms --stdout-metrics reads.
+// Metrics printed on stdout in the forms --stdout-metrics reads.
 constexpr char kStdoutProgram[] = R"(import json
 
 print("starting, version=3.1.2")
 print("epoch 0: loss=0.5, acc=0.1")
 print(json.dumps({"loss": 0.4, "val": {"acc": 0.2}}))
 print({'loss': 0.25, 'acc': 0.3, 'tag': 'x'})
+print("1/1 - 0s - loss: 0.125 - accuracy: 0.5")
 )";
 
 TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
@@ -563,12 +564,13 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   const json trial = cli_.TrialWithHistory(id, 1);
   EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
   const json& history = trial["history"];
-  ASSERT_EQ(history.size(), 3u) << trial.dump();
+  ASSERT_EQ(history.size(), 4u) << trial.dump();
   EXPECT_EQ(history[0]["values"], json({{"loss", 0.5}, {"acc", 0.1}}));
   EXPECT_EQ(history[1]["values"], json({{"loss", 0.4}, {"val/acc", 0.2}}));
   EXPECT_EQ(history[2]["values"], json({{"loss", 0.25}, {"acc", 0.3}}));
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(JsonInt(history[i]["step"]), i);
-  EXPECT_EQ(trial["summary"]["loss"], 0.25);
+  EXPECT_EQ(history[3]["values"], json({{"loss", 0.125}, {"accuracy", 0.5}}));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(JsonInt(history[i]["step"]), i);
+  EXPECT_EQ(trial["summary"]["loss"], 0.125);
 }
 
 // An unmodified W&B-style script: wandb.init with defaults, wandb.log,
