@@ -101,13 +101,14 @@ TEST(SweepFormatTest, SweepTable) {
   fresh.set_best_trial(0);
   fresh.set_name("");
   *response.add_sweeps() = fresh;
-  EXPECT_EQ(FormatSweepTable(response, absl::UTCTimeZone()),
-            "ID        NAME       METHOD  STATE    TRIALS         BEST  "
-            "CREATED\n"
-            "abc123de  lr-search  grid    running    3/12  0.2345 (#7)  "
-            "2024-05-01 12:34:56\n"
-            "zz99yy88  -          grid    running    3/12            -  "
-            "2024-05-01 12:34:56\n");
+  EXPECT_EQ(
+      FormatSweepTable(response, absl::UTCTimeZone()),
+      "ID        NAME       METHOD  STATE            TRIALS         BEST  "
+      "CREATED\n"
+      "abc123de  lr-search  grid    running  12 (3 running)  0.2345 (#7)  "
+      "2024-05-01 12:34:56\n"
+      "zz99yy88  -          grid    running  12 (3 running)            -  "
+      "2024-05-01 12:34:56\n");
   EXPECT_THAT(FormatSweepTable(v1::ListSweepsResponse(), absl::UTCTimeZone()),
               HasSubstr("No sweeps yet"));
 }
@@ -130,9 +131,40 @@ TEST(SweepFormatTest, StatusShowsCountsBestProgressAndEarlyTermination) {
   EXPECT_THAT(status, HasSubstr("  best:      #7, val_loss = 0.2345\n"));
   EXPECT_THAT(status, HasSubstr("  progress:  12 of 144 grid points (8%); 12 "
                                 "of run_cap 50 (24%)\n"));
+  // A description of an unknown shape is shown as JSON.
   EXPECT_THAT(status, HasSubstr("Early termination:\n  {\n    \"type\": "
                                 "\"hyperband\",\n    \"bands\": [\n"));
   EXPECT_THAT(status, HasSubstr("Recent trials:\n   #  STATE"));
+}
+
+TEST(SweepFormatTest, StatusShowsEachStoppingRuleReadably) {
+  v1::Sweep sweep = MakeSweep();
+  const auto status = [&](const char* json) {
+    sweep.set_early_terminate_json(json);
+    return FormatSweepStatus(sweep, TrialList(),
+                             absl::FromUnixMillis(kCreatedMs),
+                             absl::UTCTimeZone());
+  };
+  EXPECT_THAT(status(R"({"rule":"hyperband","eta":3,"strict":true,"bands":[)"
+                     R"({"band":3,"trials":40,"threshold":0.25,"stopped":20},)"
+                     R"({"band":9,"trials":0,"threshold":null,"stopped":0}]})"),
+              HasSubstr("Early termination: hyperband (eta 3, strict)\n"
+                        "BAND  TRIALS  THRESHOLD  STOPPED\n"
+                        "   3      40       0.25       20\n"
+                        "   9       0          -        0\n"));
+  EXPECT_THAT(status(R"({"rule":"asha","reduction_factor":3,"rungs":[)"
+                     R"({"band":1,"trials":5,"threshold":0.5,"stopped":2}]})"),
+              HasSubstr("Early termination: asha (reduction factor 3)\n"
+                        "RUNG  TRIALS  THRESHOLD  STOPPED\n"
+                        "   1       5        0.5        2\n"));
+  EXPECT_THAT(status(R"({"rule":"median","warmup_steps":5,"min_trials":3,)"
+                     R"("steps_seen":27,"stopped":4})"),
+              HasSubstr("Early termination: median (warm-up 5 iterations, at "
+                        "least 3 other trials): 4 stopped, 27 iterations "
+                        "seen\n"));
+  // Not the shape it knows: the JSON as it came.
+  EXPECT_THAT(status(R"({"rule":"hyperband","bands":7})"),
+              HasSubstr("Early termination:\n  {\n    \"rule\""));
 }
 
 TEST(SweepFormatTest, StateChange) {

@@ -1,5 +1,7 @@
 #include "cli/sweep_format.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -98,6 +100,65 @@ std::string PrettyJson(const std::string& json) {
                      Value::error_handler_t::replace);
 }
 
+// A number of the stopping rule's description, as text ("-" when absent).
+std::string NumberText(const Value& v) {
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  if (v.is_number()) return FormatMetricValue(v.get<double>());
+  return std::string(kMissingCell);
+}
+
+// The stopping rule's state (the controller's description: rule, settings,
+// and per band or rung the trials that reached it, the current threshold and
+// how many it stopped) as a heading line and a table; nullopt for a
+// description of another shape, which is then shown as JSON.
+std::optional<std::string> EarlyTerminationText(const std::string& json) {
+  const Value d =
+      Value::parse(json, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (!d.is_object() || !d.contains("rule") || !d["rule"].is_string()) {
+    return std::nullopt;
+  }
+  const std::string rule = d["rule"].get<std::string>();
+  std::string heading;
+  std::string unit;
+  const char* list = nullptr;
+  if (rule == "hyperband") {
+    heading = absl::StrCat(
+        "hyperband (eta ", NumberText(d.value("eta", Value())),
+        d.value("strict", Value()) == Value(true) ? ", strict" : ", not strict",
+        ")");
+    unit = "BAND";
+    list = "bands";
+  } else if (rule == "asha") {
+    heading =
+        absl::StrCat("asha (reduction factor ",
+                     NumberText(d.value("reduction_factor", Value())), ")");
+    unit = "RUNG";
+    list = "rungs";
+  } else if (rule == "median") {
+    return absl::StrCat(
+        "median (warm-up ", NumberText(d.value("warmup_steps", Value())),
+        " iterations, at least ", NumberText(d.value("min_trials", Value())),
+        " other trials): ", NumberText(d.value("stopped", Value())),
+        " stopped, ", NumberText(d.value("steps_seen", Value())),
+        " iterations seen\n");
+  } else {
+    return std::nullopt;
+  }
+  if (!d.contains(list) || !d[list].is_array()) return std::nullopt;
+  TextTable table({{unit, Align::kRight, 8},
+                   {"TRIALS", Align::kRight, 8},
+                   {"THRESHOLD", Align::kRight, 14},
+                   {"STOPPED", Align::kRight, 8}});
+  for (const Value& band : d[list]) {
+    if (!band.is_object()) return std::nullopt;
+    table.AddRow({NumberText(band.value("band", Value())),
+                  NumberText(band.value("trials", Value())),
+                  NumberText(band.value("threshold", Value())),
+                  NumberText(band.value("stopped", Value()))});
+  }
+  return absl::StrCat(heading, "\n", table.Render());
+}
+
 }  // namespace
 
 std::string AgentCommand(const std::string& sweep_id,
@@ -120,7 +181,8 @@ std::string FormatCreatedSweep(const v1::Sweep& sweep,
 }
 
 std::string FormatTrialProgress(const v1::TrialCounts& counts) {
-  return absl::StrCat(counts.running(), "/", counts.total());
+  if (counts.running() == 0) return absl::StrCat(counts.total());
+  return absl::StrCat(counts.total(), " (", counts.running(), " running)");
 }
 
 std::string FormatSweepTable(const v1::ListSweepsResponse& response,
@@ -163,8 +225,14 @@ std::string FormatSweepStatus(
                        {"created", FormatLocalTime(sweep.created_ms(), zone)}},
                       2));
   if (!sweep.early_terminate_json().empty()) {
-    absl::StrAppend(&out, "Early termination:\n",
-                    IndentLines(PrettyJson(sweep.early_terminate_json()), 2));
+    const std::optional<std::string> text =
+        EarlyTerminationText(sweep.early_terminate_json());
+    if (text.has_value()) {
+      absl::StrAppend(&out, "Early termination: ", *text);
+    } else {
+      absl::StrAppend(&out, "Early termination:\n",
+                      IndentLines(PrettyJson(sweep.early_terminate_json()), 2));
+    }
   }
   if (!recent_trials.empty()) {
     const std::vector<std::string> metrics = ChooseSummaryMetrics(

@@ -31,7 +31,8 @@ std::string FormatCreatedSweep(const v1::Sweep& sweep,
 std::string FormatSweepTable(const v1::ListSweepsResponse& response,
                              absl::TimeZone zone);
 
-// "running/total" trials, e.g. "3/12".
+// The trial count, with how many are running when any are: "12 (3
+// running)", "8".
 std::string FormatTrialProgress(const v1::TrialCounts& counts);
 
 // The `sweep status` report: name, method, state and why, metric and goal,

@@ -280,7 +280,10 @@ std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
 }
 
 std::string FormatStopDecisionShort(const v1::StopDecision& decision) {
-  return absl::StrCat("band ", decision.band(), ": ",
+  const char* unit = decision.rule() == "median" ? "iteration"
+                     : decision.rule() == "asha" ? "rung"
+                                                 : "band";
+  return absl::StrCat(unit, " ", decision.band(), ": ",
                       FormatMetricValue(decision.value()), " vs ",
                       FormatMetricValue(decision.threshold()));
 }

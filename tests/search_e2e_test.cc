@@ -182,6 +182,10 @@ struct StoppingCase {
   // batched them: at or after this.
   int64_t band;
   bool exact_band;
+  // In `sweep status`: the rule's table header or summary; in `sweep
+  // trials`: the weak trial's stop column (a prefix of it for the median).
+  std::string status_text;
+  std::string stop_text;
 
   friend void PrintTo(const StoppingCase& c, std::ostream* os) {
     *os << c.name;
@@ -228,6 +232,15 @@ TEST_P(StoppingEndToEndTest, StopsTheWeakRunAtItsBandAndLetsStrongOnesFinish) {
   const json status = cli_.Json({"status", id});
   EXPECT_EQ(JsonInt(status["counts"]["stopped"]), 1) << status.dump();
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 3) << status.dump();
+  // What a user reads: the rule's state and the stopped trial's decision.
+  const ProcessResult text = cli_.Run({"status", id});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("Early termination: " + c.rule + " ("))
+      << text.out;
+  EXPECT_THAT(text.out, HasSubstr(c.status_text)) << text.out;
+  const ProcessResult table = cli_.Run({"trials", id});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr(c.stop_text)) << table.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -236,16 +249,18 @@ INSTANTIATE_TEST_SUITE_P(
         StoppingCase{"hyperband",
                      "early_terminate:\n  type: hyperband\n  min_iter: 3\n"
                      "  eta: 2\n",
-                     "hyperband", 3, true},
+                     "hyperband", 3, true, "BAND  TRIALS  THRESHOLD  STOPPED\n",
+                     "band 3: 50 vs 1"},
         StoppingCase{"asha",
                      "sweep:\n  early_terminate:\n    type: asha\n"
                      "    min_resource: 4\n    reduction_factor: 2\n"
                      "    max_resource: 12\n",
-                     "asha", 4, true},
+                     "asha", 4, true, "RUNG  TRIALS  THRESHOLD  STOPPED\n",
+                     "rung 4: 50 vs 1"},
         StoppingCase{"median",
                      "sweep:\n  early_terminate:\n    type: median\n"
                      "    warmup_steps: 5\n    min_trials: 2\n",
-                     "median", 6, false}),
+                     "median", 6, false, ": 1 stopped, ", "iteration "}),
     [](const ::testing::TestParamInfo<StoppingCase>& param_info) {
       return param_info.param.name;
     });
