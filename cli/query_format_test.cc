@@ -145,18 +145,22 @@ TEST(SweepFormatTest, StatusShowsEachStoppingRuleReadably) {
                              absl::FromUnixMillis(kCreatedMs),
                              absl::UTCTimeZone());
   };
-  EXPECT_THAT(status(R"({"rule":"hyperband","eta":3,"strict":true,"bands":[)"
-                     R"({"band":3,"trials":40,"threshold":0.25,"stopped":20},)"
-                     R"({"band":9,"trials":0,"threshold":null,"stopped":0}]})"),
-              HasSubstr("Early termination: hyperband (eta 3, strict)\n"
-                        "BAND  TRIALS  THRESHOLD  STOPPED\n"
-                        "   3      40       0.25       20\n"
-                        "   9       0          -        0\n"));
+  EXPECT_THAT(
+      status(R"({"rule":"hyperband","eta":3,"strict":true,"bands":[)"
+             R"({"band":3,"trials":40,"threshold":0.25,"stopped":20},)"
+             R"({"band":9,"trials":0,"threshold":null,"stopped":0},)"
+             R"({"band":27,"trials":0,"threshold":null,"stopped":0},)"
+             R"({"band":81,"trials":0,"threshold":null,"stopped":0}]})"),
+      HasSubstr("Early termination: hyperband (eta 3, strict)\n"
+                "  BAND  TRIALS  THRESHOLD  STOPPED\n"
+                "     3      40       0.25       20\n"
+                "     9       0          -        0\n"
+                "  (2 more bands up to 81, not reached yet)\n"));
   EXPECT_THAT(status(R"({"rule":"asha","reduction_factor":3,"rungs":[)"
                      R"({"band":1,"trials":5,"threshold":0.5,"stopped":2}]})"),
               HasSubstr("Early termination: asha (reduction factor 3)\n"
-                        "RUNG  TRIALS  THRESHOLD  STOPPED\n"
-                        "   1       5        0.5        2\n"));
+                        "  RUNG  TRIALS  THRESHOLD  STOPPED\n"
+                        "     1       5        0.5        2\n"));
   EXPECT_THAT(status(R"({"rule":"median","warmup_steps":5,"min_trials":3,)"
                      R"("steps_seen":27,"stopped":4})"),
               HasSubstr("Early termination: median (warm-up 5 iterations, at "

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/display_format.h"
@@ -126,13 +127,13 @@ std::optional<std::string> EarlyTerminationText(const std::string& json) {
         "hyperband (eta ", NumberText(d.value("eta", Value())),
         d.value("strict", Value()) == Value(true) ? ", strict" : ", not strict",
         ")");
-    unit = "BAND";
+    unit = "band";
     list = "bands";
   } else if (rule == "asha") {
     heading =
         absl::StrCat("asha (reduction factor ",
                      NumberText(d.value("reduction_factor", Value())), ")");
-    unit = "RUNG";
+    unit = "rung";
     list = "rungs";
   } else if (rule == "median") {
     return absl::StrCat(
@@ -145,18 +146,31 @@ std::optional<std::string> EarlyTerminationText(const std::string& json) {
     return std::nullopt;
   }
   if (!d.contains(list) || !d[list].is_array()) return std::nullopt;
-  TextTable table({{unit, Align::kRight, 8},
+  TextTable table({{absl::AsciiStrToUpper(unit), Align::kRight, 8},
                    {"TRIALS", Align::kRight, 8},
                    {"THRESHOLD", Align::kRight, 14},
                    {"STOPPED", Align::kRight, 8}});
-  for (const Value& band : d[list]) {
+  // Rows up to the first band no trial reached; the rest (W&B's bands from
+  // min_iter go on far past any real run) are summed up in one line.
+  const Value& bands = d[list];
+  size_t shown = 0;
+  for (const Value& band : bands) {
     if (!band.is_object()) return std::nullopt;
+    ++shown;
     table.AddRow({NumberText(band.value("band", Value())),
                   NumberText(band.value("trials", Value())),
                   NumberText(band.value("threshold", Value())),
                   NumberText(band.value("stopped", Value()))});
+    if (band.value("trials", Value()) == Value(0)) break;
   }
-  return absl::StrCat(heading, "\n", table.Render());
+  std::string out = absl::StrCat(heading, "\n", IndentLines(table.Render(), 2));
+  if (shown < bands.size()) {
+    const size_t rest = bands.size() - shown;
+    absl::StrAppend(&out, "  (", rest, " more ", rest == 1 ? unit : list,
+                    " up to ", NumberText(bands.back().value("band", Value())),
+                    ", not reached yet)\n");
+  }
+  return out;
 }
 
 }  // namespace
