@@ -484,13 +484,28 @@ absl::Status UpsertTrial(Connection& db, const TrialRow& row) {
   ASSIGN_OR_RETURN(
       sqlite3_stmt * stmt,
       db.Statement(
-          "INSERT OR REPLACE INTO trials (sweep_id, number, state, "
+          "INSERT INTO trials (sweep_id, number, state, "
           "config_json, point_json, agent_id, host, lease_id, created_ms, "
           "ended_ms, exit_code, signal, log_tail, last_sequence, "
           "summary_json, best_value, best_value_bits, prediction_json, "
           "stop_json, end_reason, metric_points, malformed_lines, attempt) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-          "?, ?, ?)"));
+          "?, ?, ?) ON CONFLICT (sweep_id, number) DO UPDATE SET "
+          "state = excluded.state, config_json = excluded.config_json, "
+          "point_json = excluded.point_json, agent_id = excluded.agent_id, "
+          "host = excluded.host, lease_id = excluded.lease_id, "
+          "created_ms = excluded.created_ms, ended_ms = excluded.ended_ms, "
+          "exit_code = excluded.exit_code, signal = excluded.signal, "
+          "log_tail = excluded.log_tail, "
+          "last_sequence = excluded.last_sequence, "
+          "summary_json = excluded.summary_json, "
+          "best_value = excluded.best_value, "
+          "best_value_bits = excluded.best_value_bits, "
+          "prediction_json = excluded.prediction_json, "
+          "stop_json = excluded.stop_json, end_reason = excluded.end_reason, "
+          "metric_points = excluded.metric_points, "
+          "malformed_lines = excluded.malformed_lines, "
+          "attempt = excluded.attempt"));
   ScopedStatement upsert(stmt);
   upsert.Text(row.sweep_id).Int(row.number).Int(row.state);
   upsert.Text(row.config_json).Text(row.point_json).Text(row.agent_id);
