@@ -418,14 +418,22 @@ absl::Status PrepareDatabase(Connection& db, const StoreOptions& options) {
 
 // ---------------------------------------------------------------------------
 // Rows. Each writer binds in the column order of its INSERT; each reader reads
-// in the column order of its SELECT.
+// in the column order of its SELECT. Writers update an existing row in place
+// (ON CONFLICT DO UPDATE): INSERT OR REPLACE would delete it and insert it
+// again under a new rowid, dirtying more pages on every report and acquire.
 
 absl::Status UpsertSweep(Connection& db, const SweepRow& row) {
   ASSIGN_OR_RETURN(
       sqlite3_stmt * stmt,
-      db.Statement("INSERT OR REPLACE INTO sweeps (id, name, definition_yaml, "
+      db.Statement("INSERT INTO sweeps (id, name, definition_yaml, "
                    "file_name, state, state_reason, created_ms, "
-                   "next_trial_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                   "next_trial_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                   "definition_yaml = excluded.definition_yaml, "
+                   "file_name = excluded.file_name, state = excluded.state, "
+                   "state_reason = excluded.state_reason, "
+                   "created_ms = excluded.created_ms, "
+                   "next_trial_number = excluded.next_trial_number"));
   ScopedStatement upsert(stmt);
   upsert.Text(row.id).Text(row.name).Text(row.definition_yaml);
   upsert.Text(row.file_name).Int(row.state).Text(row.state_reason);
@@ -453,9 +461,13 @@ SweepRow ReadSweep(const ScopedStatement& query) {
 absl::Status UpsertAgent(Connection& db, const AgentRow& row) {
   ASSIGN_OR_RETURN(
       sqlite3_stmt * stmt,
-      db.Statement("INSERT OR REPLACE INTO agents (id, name, sweep_id, host, "
+      db.Statement("INSERT INTO agents (id, name, sweep_id, host, "
                    "slots, gpus_json, pid, registered_ms) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                   "SET name = excluded.name, sweep_id = excluded.sweep_id, "
+                   "host = excluded.host, slots = excluded.slots, "
+                   "gpus_json = excluded.gpus_json, pid = excluded.pid, "
+                   "registered_ms = excluded.registered_ms"));
   ScopedStatement upsert(stmt);
   upsert.Text(row.id).Text(row.name).Text(row.sweep_id).Text(row.host);
   upsert.Int(row.slots).Text(row.gpus_json).Int(row.pid);
