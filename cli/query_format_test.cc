@@ -166,6 +166,11 @@ TEST(SweepFormatTest, StatusShowsEachStoppingRuleReadably) {
               HasSubstr("Early termination: median (warm-up 5 iterations, at "
                         "least 3 other trials): 4 stopped, 27 iterations "
                         "seen\n"));
+  // Whatever follows the first band no trial reached is only counted.
+  EXPECT_THAT(status(R"({"rule":"asha","reduction_factor":2,"rungs":[)"
+                     R"({"band":1,"trials":0,"threshold":null,"stopped":0},)"
+                     R"(7]})"),
+              HasSubstr("  (1 more rung up to -, not reached yet)\n"));
   // Not the shape it knows: the JSON as it came.
   EXPECT_THAT(status(R"({"rule":"hyperband","bands":7})"),
               HasSubstr("Early termination:\n  {\n    \"rule\""));

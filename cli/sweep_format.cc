@@ -167,7 +167,10 @@ std::optional<std::string> EarlyTerminationText(const std::string& json) {
   if (shown < bands.size()) {
     const size_t rest = bands.size() - shown;
     absl::StrAppend(&out, "  (", rest, " more ", rest == 1 ? unit : list,
-                    " up to ", NumberText(bands.back().value("band", Value())),
+                    " up to ",
+                    bands.back().is_object()
+                        ? NumberText(bands.back().value("band", Value()))
+                        : std::string(kMissingCell),
                     ", not reached yet)\n");
   }
   return out;
