@@ -227,10 +227,31 @@ std::optional<double> ParseWholeNumber(absl::string_view text) {
   return value;
 }
 
+// A number as a Python dict's repr shows it: a literal ("0.5", "nan"), or a
+// numpy scalar or tensor holding one ("np.float64(0.5)", "tensor(0.5,
+// device='cuda:0')": the call's first argument).
+std::optional<double> DictNumber(absl::string_view value) {
+  if (std::optional<double> number = ParseWholeNumber(value)) return number;
+  const size_t open = value.find('(');
+  if (open == 0 || open == absl::string_view::npos || value.back() != ')') {
+    return std::nullopt;
+  }
+  const absl::string_view callee = value.substr(0, open);
+  const bool is_name = std::all_of(callee.begin(), callee.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+           c == '.';
+  });
+  if (!is_name) return std::nullopt;
+  absl::string_view inside = value.substr(open + 1, value.size() - open - 2);
+  inside = inside.substr(0, inside.find(','));
+  return ParseWholeNumber(absl::StripAsciiWhitespace(inside));
+}
+
 // The numbers of a one-level Python dict as repr() prints it, the form
 // Hugging Face's Trainer logs: {'loss': 0.69, 'epoch': 1.0}. Keys are quoted
-// strings (no escapes); values that are not numbers (strings, True, None,
-// lists, nested dicts) are skipped, as are keys that are not metric names.
+// strings (no escapes); values are numbers as DictNumber reads them, anything
+// else (strings, True, None, lists, nested dicts) is skipped, as are keys that
+// are not metric names.
 // nullopt when `text` is not of that form.
 std::optional<MetricValues> ParsePythonDict(absl::string_view text) {
   size_t i = 1;  // Past '{'.
@@ -287,12 +308,30 @@ std::optional<MetricValues> ParsePythonDict(absl::string_view text) {
       }
       if (depth != 0) return std::nullopt;
     } else {
-      while (i < text.size() && text[i] != ',' && text[i] != '}') ++i;
+      // A bare token, possibly a call: np.float64(0.5), tensor(0.5, ...).
+      int depth = 0;
+      while (i < text.size()) {
+        const char c = text[i];
+        if (c == '\'' || c == '"') {
+          if (!quoted().has_value()) return std::nullopt;
+          continue;
+        }
+        if (c == '(' || c == '[' || c == '{') {
+          ++depth;
+        } else if (c == ')' || c == ']' || c == '}') {
+          if (depth == 0) break;
+          --depth;
+        } else if (c == ',' && depth == 0) {
+          break;
+        }
+        ++i;
+      }
+      if (depth != 0) return std::nullopt;
     }
     const absl::string_view value =
         absl::StripAsciiWhitespace(text.substr(start, i - start));
     if (IsMetricName(*key)) {
-      if (std::optional<double> number = ParseWholeNumber(value)) {
+      if (std::optional<double> number = DictNumber(value)) {
         values.emplace_back(std::string(*key), *number);
       }
     }

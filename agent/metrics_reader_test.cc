@@ -308,6 +308,14 @@ TEST(ParseStdoutMetricLineTest, TakesAPythonDictLine) {
                                     "'ok': True, 'n': None, 'v': -inf}")
                   .value(),
               ElementsAre(Pair("v", -std::numeric_limits<double>::infinity())));
+  // numpy scalars (numpy 2's repr) and tensors holding one number.
+  EXPECT_THAT(
+      ParseStdoutMetricLine(
+          "{'loss': np.float64(0.25), 'acc': tensor(0.5, "
+          "device='cuda:0'), 'v': tensor([1.0]), 'w': f(x), 'n': 3}")
+          .value(),
+      ElementsAre(Pair("acc", 0.5), Pair("loss", 0.25), Pair("n", 3.0)));
+  EXPECT_EQ(ParseStdoutMetricLine("{'a': f(1}"), std::nullopt);
   EXPECT_THAT(ParseStdoutMetricLine("{\"eval loss\": 1, 'acc': 2}").value(),
               ElementsAre(Pair("acc", 2.0)));
   // Not a dict: the name=value tokens, if any.
