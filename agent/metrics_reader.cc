@@ -286,48 +286,28 @@ std::optional<MetricValues> ParsePythonDict(absl::string_view text) {
     ++i;
     skip_spaces();
     if (i >= text.size()) return std::nullopt;
-    // The value: a quoted string, a bracketed value, or a bare token.
+    // The value, up to the ',' or '}' that ends it outside any quotes or
+    // brackets: a number, a string, a list, a nested dict, or a call such as
+    // np.float64(0.5) or tensor(0.5, device='cuda:0').
     const size_t start = i;
-    if (text[i] == '\'' || text[i] == '"') {
-      if (!quoted().has_value()) return std::nullopt;
-    } else if (text[i] == '[' || text[i] == '(' || text[i] == '{') {
-      int depth = 0;
-      for (; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '\'' || c == '"') {
-          if (!quoted().has_value()) return std::nullopt;
-          --i;  // The loop's ++i.
-        } else if (c == '[' || c == '(' || c == '{') {
-          ++depth;
-        } else if (c == ']' || c == ')' || c == '}') {
-          if (--depth == 0) {
-            ++i;
-            break;
-          }
-        }
+    int depth = 0;
+    while (i < text.size()) {
+      const char c = text[i];
+      if (c == '\'' || c == '"') {
+        if (!quoted().has_value()) return std::nullopt;
+        continue;
       }
-      if (depth != 0) return std::nullopt;
-    } else {
-      // A bare token, possibly a call: np.float64(0.5), tensor(0.5, ...).
-      int depth = 0;
-      while (i < text.size()) {
-        const char c = text[i];
-        if (c == '\'' || c == '"') {
-          if (!quoted().has_value()) return std::nullopt;
-          continue;
-        }
-        if (c == '(' || c == '[' || c == '{') {
-          ++depth;
-        } else if (c == ')' || c == ']' || c == '}') {
-          if (depth == 0) break;
-          --depth;
-        } else if (c == ',' && depth == 0) {
-          break;
-        }
-        ++i;
+      if (c == '(' || c == '[' || c == '{') {
+        ++depth;
+      } else if (c == ')' || c == ']' || c == '}') {
+        if (depth == 0) break;
+        --depth;
+      } else if (c == ',' && depth == 0) {
+        break;
       }
-      if (depth != 0) return std::nullopt;
+      ++i;
     }
+    if (depth != 0) return std::nullopt;
     const absl::string_view value =
         absl::StripAsciiWhitespace(text.substr(start, i - start));
     if (IsMetricName(*key)) {

@@ -13,6 +13,7 @@
 #include "cli/display_format.h"
 #include "cli/table.h"
 #include "cli/trial_config.h"
+#include "search/early_stopping.h"
 #include "search/value.h"
 
 namespace sweep {
@@ -280,10 +281,7 @@ std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
 }
 
 std::string FormatStopDecisionShort(const v1::StopDecision& decision) {
-  const char* unit = decision.rule() == "median" ? "iteration"
-                     : decision.rule() == "asha" ? "rung"
-                                                 : "band";
-  return absl::StrCat(unit, " ", decision.band(), ": ",
+  return absl::StrCat(StopUnit(decision.rule()), " ", decision.band(), ": ",
                       FormatMetricValue(decision.value()), " vs ",
                       FormatMetricValue(decision.threshold()));
 }

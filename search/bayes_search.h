@@ -21,14 +21,17 @@
 //      noise-free fantasy: the kriging believer, or the constant liar at the
 //      impute value when metric.impute_while_running is set. So 100 agents
 //      asking at once get 100 different points.
-//   4. With trials running elsewhere (parallel agents): a Thompson sample,
+//   4. With trials running elsewhere (parallel agents), every other
+//      suggestion (by the parity of the trials seen) is a Thompson sample:
 //      one joint draw of the objective from that posterior over a few
 //      hundred candidates (as below), taking the lowest unvisited one. Each
 //      agent's draw differs, so a batch spreads over the plausible minima;
-//      EI with fantasies sends much of a batch to the corners of largest
-//      variance instead (measured in the README). Falls back to EI when the
+//      EI with fantasies alone sends much of a batch to the corners of
+//      largest variance, while the EI suggestions in between refine the
+//      incumbent's basin (measured in the README). Falls back to EI when the
 //      candidates' covariance cannot be factored.
-//   5. Otherwise, acquisition: log EI (Ament et al. 2023) against the lowest
+//   5. Otherwise, and for the other half of those, acquisition: log EI (Ament
+//   et al. 2023) against the lowest
 //      posterior mean at an observation or a fantasy (a pending point
 //      predicted to improve must not keep attracting the next agents).
 //      Scored on scrambled Halton candidates (drawn

@@ -335,12 +335,13 @@ class MedianStopper : public EarlyStopper {
 
 }  // namespace
 
+const char* StopUnit(const std::string& rule) {
+  return rule == "median" ? "iteration" : rule == "asha" ? "rung" : "band";
+}
+
 std::string StopVerdict::Reason(const std::string& metric_name) const {
-  const char* unit = rule == "median" ? "iteration"
-                     : rule == "asha" ? "rung"
-                                      : "band";
-  return absl::StrCat(rule, " ", unit, " ", band, ": ", metric_name, " ",
-                      PythonFloatRepr(value), " is worse than ",
+  return absl::StrCat(rule, " ", StopUnit(rule), " ", band, ": ", metric_name,
+                      " ", PythonFloatRepr(value), " is worse than ",
                       rule == "median" ? "the median " : "the threshold ",
                       PythonFloatRepr(threshold));
 }

@@ -22,6 +22,10 @@
 
 namespace sweep {
 
+// What a rule calls the point it judges at: "band" (hyperband), "rung"
+// (asha), "iteration" (median).
+const char* StopUnit(const std::string& rule);
+
 // Why a rule stops a trial.
 struct StopVerdict {
   std::string rule;  // "hyperband", "asha", "median".
