@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,11 +25,25 @@ struct PreviewTrial {
   std::string command;  // The argv joined for display, or why it fails.
 };
 
-std::vector<PreviewTrial> Preview(const SweepSpec& spec, int count,
-                                  std::string* problem) {
+struct PreviewResult {
   std::vector<PreviewTrial> trials;
+  uint64_t seed = 0;
+  bool seed_given = false;  // By the definition; else drawn for this preview.
+  std::string problem;      // Why the search stopped early, if it did.
+};
+
+// The first `count` trials a sweep of `spec` hands out, drawn as the
+// controller draws them (one engine per trial number, from the sweep's seed).
+// A definition without a seed gets a fresh one, as each new sweep does.
+PreviewResult Preview(SweepSpec spec, int count) {
+  PreviewResult result;
+  result.seed_given = spec.extension.seed.has_value();
+  if (!result.seed_given) {
+    spec.extension.seed = std::random_device{}() % 1'000'000'000;
+  }
+  result.seed = *spec.extension.seed;
+  std::vector<PreviewTrial>& trials = result.trials;
   std::unique_ptr<Searcher> searcher = MakeSearcher(spec);
-  RandomEngine rng(spec.extension.seed.value_or(0));
   std::vector<Point> pending;
   CommandEnvironment env;
   const char* path = std::getenv("PATH");
@@ -41,10 +56,11 @@ std::vector<PreviewTrial> Preview(const SweepSpec& spec, int count,
   };
   for (int i = 0; i < count; ++i) {
     const SearchContext context{spec, {}, pending};
+    RandomEngine rng = SuggestionEngine(result.seed, i + 1);
     absl::StatusOr<std::optional<Suggestion>> next =
         searcher->Suggest(context, rng);
     if (!next.ok()) {
-      *problem = std::string(next.status().message());
+      result.problem = std::string(next.status().message());
       break;
     }
     if (!next->has_value()) break;  // A covered grid.
@@ -64,7 +80,7 @@ std::vector<PreviewTrial> Preview(const SweepSpec& spec, int count,
     pending.push_back(trial.point);
     trials.push_back(std::move(trial));
   }
-  return trials;
+  return result;
 }
 
 // Grid points, or for other methods the size of a finite space; nullopt when
@@ -113,13 +129,15 @@ Value FileJson(const std::string& file, const ParsedDefinition& parsed,
                            : Value("unbounded");
   out["distinct_points"] = points ? Value(*points) : Value(nullptr);
   if (preview_count > 0) {
-    std::string problem;
+    const PreviewResult preview = Preview(spec, preview_count);
     out["preview"] = Value::array();
-    for (const PreviewTrial& t : Preview(spec, preview_count, &problem)) {
+    for (const PreviewTrial& t : preview.trials) {
       out["preview"].push_back(
           Value{{"config", NestPoint(spec, t.point)}, {"command", t.command}});
     }
-    if (!problem.empty()) out["preview_error"] = problem;
+    out["preview_seed"] = preview.seed;
+    out["preview_seed_given"] = preview.seed_given;
+    if (!preview.problem.empty()) out["preview_error"] = preview.problem;
   }
   return out;
 }
@@ -155,16 +173,25 @@ void PrintHuman(const std::string& file, const ParsedDefinition& parsed,
     out << "\n";
   }
   if (preview_count > 0) {
-    std::string problem;
-    const std::vector<PreviewTrial> trials =
-        Preview(spec, preview_count, &problem);
+    const PreviewResult preview = Preview(spec, preview_count);
+    const std::vector<PreviewTrial>& trials = preview.trials;
     out << "first " << trials.size() << " trials (dry run, seed "
-        << spec.extension.seed.value_or(0) << "):\n";
+        << preview.seed << "):\n";
     for (size_t i = 0; i < trials.size(); ++i) {
       out << "  " << i + 1 << ". " << NestPoint(spec, trials[i].point).dump()
           << "\n     $ " << trials[i].command << "\n";
     }
-    if (!problem.empty()) out << "  search error: " << problem << "\n";
+    if (!preview.problem.empty()) {
+      out << "  search error: " << preview.problem << "\n";
+    }
+    if (spec.method != Method::kGrid) {
+      out << (preview.seed_given
+                  ? "  (a sweep of this file hands out these first, in order)\n"
+                  : absl::StrCat("  (no seed set: each new sweep draws its "
+                                 "own points; add `sweep: {seed: ",
+                                 preview.seed,
+                                 "}` to the file to get exactly these)\n"));
+    }
   }
 }
 

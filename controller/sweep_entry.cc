@@ -27,9 +27,21 @@ std::string MethodName(Method m) {
 
 }  // namespace
 
+namespace {
+
+// The spec with its seed set: a sweep that names none gets one derived from
+// its id (shown in its normalized definition, to be copied into a YAML that
+// should repeat it).
+SweepSpec Seeded(SweepSpec spec, const std::string& sweep_id) {
+  if (!spec.extension.seed) spec.extension.seed = SeedFromSweepId(sweep_id);
+  return spec;
+}
+
+}  // namespace
+
 SweepManager::SweepEntry::SweepEntry(SweepRow sweep_row, SweepSpec sweep_spec)
     : row(std::move(sweep_row)),
-      spec(std::move(sweep_spec)),
+      spec(Seeded(std::move(sweep_spec), row.id)),
       searcher(MakeSearcher(spec)),
       grid_points(GridPointsOf(spec)),
       stopper(MakeEarlyStopper(spec)),

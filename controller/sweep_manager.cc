@@ -35,14 +35,6 @@ std::string TrialName(const std::string& sweep_id, int64_t number) {
   return absl::StrCat("trial ", number, " of sweep ", sweep_id);
 }
 
-// The engine for the n-th suggestion of a sweep: a seed reproduces the
-// sequence, also across controller restarts.
-RandomEngine SuggestionEngine(const SweepSpec& spec, int64_t number) {
-  std::seed_seq seq{spec.extension.seed.value_or(0x5eed),
-                    static_cast<uint64_t>(number)};
-  return RandomEngine(seq);
-}
-
 absl::Status CheckReport(const v1::ReportMetricsRequest& request) {
   if (request.sequence() <= 0) {
     return absl::InvalidArgumentError(
@@ -404,12 +396,26 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
                         "");
         break;
       case v1::SWEEP_ACTION_STOP:
-        if (done_state) break;
+        if (state == v1::SWEEP_STATE_CANCELED) {
+          return done(absl::FailedPreconditionError(absl::StrCat(
+              "sweep ", entry->row.id, " is canceled (",
+              entry->row.state_reason, "); there is nothing to stop")));
+        }
+        if (done_state) break;  // Stopping again, or a sweep that ended.
         entry->SetState(v1::SWEEP_STATE_FINISHED,
                         "stopped by a user; running trials finish");
         break;
       case v1::SWEEP_ACTION_CANCEL:
         if (state == v1::SWEEP_STATE_CANCELED) break;
+        // A finished sweep may still have trials running (after a stop, or
+        // a reached run_cap): cancel kills them. With none, there is nothing
+        // to cancel, and its end (why it finished) is kept.
+        if (done_state && entry->running.empty()) {
+          return done(absl::FailedPreconditionError(absl::StrCat(
+              "sweep ", entry->row.id, " is finished (",
+              entry->row.state_reason,
+              ") with no trial running; there is nothing to cancel")));
+        }
         entry->SetState(v1::SWEEP_STATE_CANCELED,
                         "canceled by a user; running trials are killed");
         for (auto& [number, trial] : entry->running) {
@@ -602,7 +608,7 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
       pending.push_back(trial.point);
     }
     const int64_t number = entry->row.next_trial_number;
-    RandomEngine rng = SuggestionEngine(entry->spec, number);
+    RandomEngine rng = SuggestionEngine(*entry->spec.extension.seed, number);
     const SearchContext context{entry->spec, entry->ended, pending};
     absl::StatusOr<std::optional<Suggestion>> next =
         entry->searcher->Suggest(context, rng);

@@ -3,10 +3,24 @@
 #include <memory>
 
 #include "search/bayes_search.h"
+#include "search/gp/quasi_random.h"
 #include "search/grid_search.h"
 #include "search/random_search.h"
 
 namespace sweep {
+
+RandomEngine SuggestionEngine(uint64_t seed, int64_t number) {
+  return RandomEngine(gp::MixSeed(seed, static_cast<uint64_t>(number)));
+}
+
+uint64_t SeedFromSweepId(std::string_view sweep_id) {
+  // FNV-1a: stable across builds and platforms, unlike std::hash.
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : sweep_id) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  }
+  return gp::MixSeed(hash, 0x5eed);
+}
 
 std::unique_ptr<Searcher> MakeSearcher(const SweepSpec& spec) {
   switch (spec.method) {

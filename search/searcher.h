@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -76,6 +77,18 @@ class Searcher {
   // flat, and passes an empty context.finished.
   virtual bool ReadsFinished(const SweepSpec& spec) const { return true; }
 };
+
+// The engine for the suggestion of trial `number` (1 for the first) of a
+// sweep with seed `seed`: a fresh engine per trial, so the same seed gives the
+// same sequence of trials, also across controller restarts and whatever the
+// order in which concurrent agents ask. The controller and `sweep validate
+// --preview` both draw from it.
+RandomEngine SuggestionEngine(uint64_t seed, int64_t number);
+
+// The seed of a sweep whose definition sets none: derived from its id, so
+// every new sweep draws its own points and a restarted controller continues
+// each sweep's sequence.
+uint64_t SeedFromSweepId(std::string_view sweep_id);
 
 // The searcher for spec.method: GridSearcher, RandomSearcher or BayesSearcher.
 std::unique_ptr<Searcher> MakeSearcher(const SweepSpec& spec);

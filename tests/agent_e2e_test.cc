@@ -319,6 +319,68 @@ TEST_F(AgentEndToEndTest, CountIsPerAgentAndAgentsExitWhenTheGridIsDone) {
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 5);
 }
 
+// A random sweep over one float, on the quick program.
+std::string RandomSweep(const std::string& extra) {
+  return "program: quick.py\n"
+         "method: random\n"
+         "metric: {name: value, goal: minimize}\n" +
+         extra +
+         "parameters:\n"
+         "  x: {min: 0.0, max: 1.0}\n";
+}
+
+// The x of each trial of `id`, in trial order.
+std::vector<double> TrialXs(const SweepCli& cli, const std::string& id) {
+  std::vector<double> xs;
+  for (const json& trial : cli.Trials(id)) {
+    xs.push_back(json::parse(trial["config_json"].get<std::string>())["x"]
+                     .get<double>());
+  }
+  return xs;
+}
+
+TEST_F(AgentEndToEndTest, ASeedReproducesThePreviewAndNewSweepsDrawAnew) {
+  const std::string seeded_yaml = RandomSweep("sweep: {seed: 42}\n");
+  const std::string seeded_file = dir_.Path("seeded.yaml");
+  ASSERT_TRUE(WriteFile(seeded_file, seeded_yaml));
+  const ProcessResult validated =
+      cli_.Run({"validate", seeded_file, "--preview", "3", "--json"});
+  ASSERT_EQ(validated.exit_code, 0) << validated.err;
+  const json preview = json::parse(validated.out);
+  ASSERT_EQ(preview["preview"].size(), 3u) << preview.dump();
+  std::vector<double> previewed;
+  for (const json& trial : preview["preview"]) {
+    previewed.push_back(trial["config"]["x"].get<double>());
+  }
+
+  std::vector<std::string> ids;
+  for (const std::string& yaml :
+       {seeded_yaml, seeded_yaml, RandomSweep(""), RandomSweep("")}) {
+    ids.push_back(CreateSweep("quick.py", kQuickProgram, yaml));
+    ASSERT_FALSE(ids.back().empty());
+    std::unique_ptr<BackgroundProcess> agent =
+        StartAgent(ids.back(), {"--count", "3"});
+    ASSERT_NE(agent, nullptr);
+    EXPECT_EQ(AwaitAgent(*agent).exit_code, 0)
+        << agent->Output(Stream::kStderr);
+  }
+  // The seed gives the preview's trials, in order, in every sweep.
+  EXPECT_EQ(TrialXs(cli_, ids[0]), previewed);
+  EXPECT_EQ(TrialXs(cli_, ids[1]), previewed);
+  // Without one, each sweep draws its own (W&B's behaviour): a second sweep
+  // of the same file is more samples, not the same ones again.
+  const std::vector<double> third = TrialXs(cli_, ids[2]);
+  const std::vector<double> fourth = TrialXs(cli_, ids[3]);
+  ASSERT_EQ(third.size(), 3u);
+  ASSERT_EQ(fourth.size(), 3u);
+  EXPECT_NE(third, fourth);
+  EXPECT_NE(third, previewed);
+  // The seed a sweep drew is in its normalized definition, to be copied.
+  const json status = SweepStatus(ids[2]);
+  EXPECT_THAT(status["normalized_json"].get<std::string>(),
+              HasSubstr("\"seed\""));
+}
+
 // Ignores SIGTERM ("ignore") or dies of it ("die"); either way it starts a
 // grandchild that notes SIGTERM and carries on, logs three points and waits
 // to be killed (for 60 s at most).

@@ -204,6 +204,14 @@ TEST_F(ControllerEndToEndTest, StateChangesAndTheirRefusals) {
   EXPECT_THAT(r.err, HasSubstr(id));
   EXPECT_THAT(r.err, HasSubstr("cannot be resumed"));
   EXPECT_EQ(SweepState(id), "finished");
+  r = cli_.Run({"stop", id});
+  EXPECT_EQ(r.exit_code, 0) << "stopping again is OK: " << r.err;
+  // Nothing runs: a cancel would only overwrite why the sweep finished.
+  r = cli_.Run({"cancel", id});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("nothing to cancel"));
+  EXPECT_EQ(SweepState(id), "finished");
 
   const std::string other = CreateSweep(CountingSweep(4, 2, 0));
   ASSERT_FALSE(other.empty());
@@ -213,6 +221,10 @@ TEST_F(ControllerEndToEndTest, StateChangesAndTheirRefusals) {
   EXPECT_EQ(SweepState(other), "canceled");
   r = cli_.Run({"cancel", other});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = cli_.Run({"stop", other});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("is canceled"));
+  EXPECT_EQ(SweepState(other), "canceled");
 
   r = cli_.Run({"resume", other});
   EXPECT_EQ(r.exit_code, 1);
