@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -161,6 +162,10 @@ class Agent::Impl {
     std::string line;
   };
   Failure last_failure_ ABSL_GUARDED_BY(mu_);
+  // Why the controller last had no trial for this agent, once logged.
+  std::string waiting_because_ ABSL_GUARDED_BY(mu_);
+  // Set to 0 once the workers have ended and the outbox is delivered (or
+  // given up): heartbeats run until then.
   int workers_running_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> free_gpus_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, std::shared_ptr<TrialRun>> running_
@@ -237,10 +242,14 @@ AgentResult Agent::Impl::Run() {
   for (std::thread& w : workers) w.join();
   {
     absl::MutexLock lock(&mu_);
-    workers_running_ = 0;
     sender_may_exit_ = true;
   }
   sender.join();
+  // Heartbeats go on while the last reports and finishes are delivered.
+  {
+    absl::MutexLock lock(&mu_);
+    workers_running_ = 0;
+  }
   heartbeat.join();
   absl::MutexLock lock(&mu_);
   AgentResult result;
@@ -282,7 +291,11 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
           Log(absl::StrCat("controller unavailable (", s.error_message(),
                            "); asking again in ", wait.count(), " ms"));
         });
-    if (status.ok() && response.has_trial()) return response.trial();
+    if (status.ok() && response.has_trial()) {
+      absl::MutexLock lock(&mu_);
+      waiting_because_.clear();
+      return response.trial();
+    }
     {
       absl::MutexLock lock(&mu_);
       --trials_taken_;
@@ -303,8 +316,21 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
       MarkDone(0, response.exit_reason());
       return std::nullopt;
     }
-    // Nothing now: wait, waking early on shutdown.
+    // Nothing now: wait, waking early on shutdown. Why (a paused sweep, a
+    // grid whose last points are running) is logged once, not at every ask.
     absl::MutexLock lock(&mu_);
+    const std::string why = response.message().empty()
+                                ? std::string("no trial to run yet")
+                                : response.message();
+    if (why != waiting_because_) {
+      waiting_because_ = why;
+      Log(absl::StrCat(
+          why, "; waiting (asking again every ",
+          absl::StrFormat(
+              "%.1f",
+              std::max<int64_t>(50, response.retry_after_ms()) / 1000.0),
+          " s)"));
+    }
     mu_.AwaitWithTimeout(
         absl::Condition(
             +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -419,12 +445,21 @@ void Agent::Impl::HeartbeatLoop() {
                            absl::Milliseconds(interval_ms));
       if (workers_running_ == 0) return;
       request.set_agent_id(agent_id_);
-      for (const auto& [number, trial] : running_) {
+      // A trial's lease is renewed until its finish is delivered, not only
+      // while its program runs: when the controller was away, the reports
+      // and finish of a program that ended meanwhile are still queued, and
+      // the lease must outlast their delivery.
+      absl::flat_hash_set<int64_t> leased;
+      const auto add_lease = [&](const TrialRun& trial) {
+        const int64_t number = trial.assignment.number();
+        if (!leased.insert(number).second) return;
         v1::TrialLease* lease = request.add_leases();
-        lease->set_sweep_id(trial->assignment.sweep_id());
+        lease->set_sweep_id(trial.assignment.sweep_id());
         lease->set_number(number);
-        lease->set_lease_id(trial->assignment.lease_id());
-      }
+        lease->set_lease_id(trial.assignment.lease_id());
+      };
+      for (const auto& [number, trial] : running_) add_lease(*trial);
+      for (const OutboxItem& item : outbox_) add_lease(*item.trial);
     }
     v1::HeartbeatResponse response;
     const absl::Status status =
@@ -451,7 +486,9 @@ void Agent::Impl::HeartbeatLoop() {
     }
     if (response.sweep_done() && !done_) {
       done_ = true;
-      reason_ = "the sweep is finished";
+      reason_ = response.sweep_done_reason().empty()
+                    ? "the sweep has ended"
+                    : response.sweep_done_reason();
     }
   }
 }

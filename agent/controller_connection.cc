@@ -22,10 +22,12 @@ ControllerConnection::ControllerConnection(const std::string& address,
                                            RetryPolicy policy)
     : address_(address), policy_(policy), jitter_(std::random_device{}()) {
   grpc::ChannelArguments args;
-  // Reconnect promptly once a restarted controller is back.
+  // Reconnect promptly once a restarted controller is back: attempts at
+  // most a second apart, each given 2 s to connect (gRPC's own minimum is
+  // 20 s, long enough to lose a lease to one black-holed attempt).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
   channel_ = grpc::CreateCustomChannel(
       address, grpc::InsecureChannelCredentials(), args);
   agents_ = v1::AgentService::NewStub(channel_);
@@ -64,13 +66,24 @@ absl::Status ControllerConnection::CallWithRetry(
     const grpc::Status status = call(&context);
     if (status.ok() || !IsRetryable(status)) return FromGrpcStatus(status);
     if (on_retry) on_retry(status, backoff);
-    // Sleep in short slices so a stop request is honoured promptly.
-    const auto until = std::chrono::steady_clock::now() + backoff;
-    while (std::chrono::steady_clock::now() < until) {
+    // Wait out the backoff watching the channel: a fail-fast call to a
+    // channel that is not connected fails at once without driving its
+    // connection attempt, so with nobody waiting on the channel a
+    // reconnection could stall mid-handshake (seen: several seconds after a
+    // controller restart, longer than a short lease). WaitForConnected
+    // drives it and returns as soon as the channel is ready. Short slices
+    // honour a stop request promptly.
+    const auto until = std::chrono::system_clock::now() + backoff;
+    while (true) {
       if (stop != nullptr && stop->load()) {
         return absl::CancelledError("stopped while the controller was away");
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      const auto now = std::chrono::system_clock::now();
+      if (now >= until) break;
+      if (channel_->WaitForConnected(
+              std::min(until, now + std::chrono::milliseconds(50)))) {
+        break;
+      }
     }
     backoff = NextBackoff(backoff);
   }

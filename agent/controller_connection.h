@@ -23,7 +23,10 @@ namespace sweep {
 struct RetryPolicy {
   std::chrono::milliseconds call_deadline{10'000};
   std::chrono::milliseconds initial_backoff{100};
-  std::chrono::milliseconds max_backoff{5'000};
+  // Short: a controller back from a restart is found within about a second,
+  // well inside any lease; a failed call to a controller that is down costs
+  // next to nothing (the channel fails it at once).
+  std::chrono::milliseconds max_backoff{1'000};
 };
 
 class ControllerConnection {

@@ -31,6 +31,15 @@ std::mt19937_64& TokenRng() {
   return rng;
 }
 
+// Why a done sweep ended, for its agents: "sweep ID is canceled: REASON".
+std::string EndReason(const SweepManager::SweepEntry& entry)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu) {
+  return absl::StrCat(
+      "sweep ", entry.row.id, " is ",
+      entry.row.state == v1::SWEEP_STATE_CANCELED ? "canceled" : "finished",
+      ": ", entry.row.state_reason);
+}
+
 std::string TrialName(const std::string& sweep_id, int64_t number) {
   return absl::StrCat("trial ", number, " of sweep ", sweep_id);
 }
@@ -590,11 +599,7 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
   {
     absl::MutexLock lock(&entry->mu);
     if (entry->IsDone()) {
-      response->set_exit_reason(absl::StrCat(
-          "sweep ", entry->row.id, " is ",
-          entry->row.state == v1::SWEEP_STATE_CANCELED ? "canceled"
-                                                       : "finished",
-          ": ", entry->row.state_reason));
+      response->set_exit_reason(EndReason(*entry));
       return done(absl::OkStatus());
     }
     if (entry->row.state == v1::SWEEP_STATE_PAUSED) {
@@ -707,6 +712,7 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
   }
   response->set_lease_timeout_ms(options_.lease_timeout_ms);
   response->set_sweep_done(entry->IsDone());
+  if (entry->IsDone()) response->set_sweep_done_reason(EndReason(*entry));
   return absl::OkStatus();
 }
 

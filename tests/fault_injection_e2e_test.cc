@@ -21,6 +21,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -333,6 +334,73 @@ parameters:
   std::cout << "fault injection (seed " << seed_ << "): " << controller_kills
             << " controller kills, " << agent_kills << " agent kills, "
             << crashed << " trials crashed and handed out again\n";
+}
+
+// Logs five points, waits for a file named "release", logs five more and
+// notes that it ended: its end falls where the test wants it.
+constexpr char kReleasedProgram[] = R"(import os
+import time
+
+import sweep_client
+
+for step in range(5):
+    sweep_client.log({"loss": float(step)}, step=step)
+deadline = time.time() + 60
+while not os.path.exists("release") and time.time() < deadline:
+    time.sleep(0.02)
+for step in range(5, 10):
+    sweep_client.log({"loss": float(step)}, step=step)
+with open("ended", "w") as f:
+    f.write("ended")
+)";
+
+// A program that ends while the controller is down: its last reports and
+// its finish wait in the agent, and the controller comes back after more
+// than a lease (2.5 s). The agent renews the lease of a trial until its
+// finish is delivered, and finds the controller again promptly, so the trial
+// finishes with every point instead of being declared lost.
+TEST_F(FaultInjectionTest, ATrialEndingWhileTheControllerIsDownIsNotLost) {
+  ASSERT_TRUE(WriteFile(dir_.Path("released.py"), kReleasedProgram));
+  const std::string id = CreateSweep("released", R"(
+program: released.py
+method: grid
+metric: {name: loss, goal: minimize}
+parameters:
+  x: {values: [1]}
+)");
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, "");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const std::vector<json> trials = cli_.Trials(id);
+        return trials.size() == 1 && JsonInt(trials[0]["metric_points"]) >= 5;
+      },
+      std::chrono::seconds(60)))
+      << agent->Output(Stream::kStderr);
+
+  ASSERT_TRUE(server_.process->Signal(SIGKILL));
+  ASSERT_TRUE(server_.process->WaitForExit(std::chrono::seconds(10)));
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  ASSERT_TRUE(
+      PollUntil([&] { return std::ifstream(dir_.Path("ended")).good(); },
+                std::chrono::seconds(60)));
+  // The outage: twice the lease, long enough for the agent's retries to
+  // back off to their longest wait.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  StartController();
+  ASSERT_NE(server_.process, nullptr) << server_.error;
+
+  const std::optional<ExitStatus> exit =
+      agent->WaitForExit(std::chrono::seconds(60));
+  ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(StateName(trial["state"]), "finished")
+      << trial.value("end_reason", "") << "\n"
+      << agent->Output(Stream::kStderr);
+  EXPECT_EQ(JsonInt(trial["metric_points"]), 10);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              ::testing::HasSubstr("is finished"));
 }
 
 }  // namespace
