@@ -37,6 +37,7 @@ struct RunOptions {
   bool wandb_shim = false;
   bool stdout_metrics = false;
   double kill_grace_seconds = 10;
+  int max_consecutive_failures = AgentOptions{}.max_consecutive_failures;
 };
 
 // Calls an asynchronous manager method and waits for its completion.
@@ -190,6 +191,7 @@ int RunLocalSweep(RunOptions options) {
     agent.interpreter = options.interpreter;
     agent.wandb_shim = options.wandb_shim;
     agent.stdout_metrics = options.stdout_metrics;
+    agent.max_consecutive_failures = options.max_consecutive_failures;
     agent.kill_grace = std::chrono::milliseconds(
         static_cast<int64_t>(options.kill_grace_seconds * 1000));
     agent.name = absl::StrCat("run-", sweep_id, "-", i);
@@ -249,9 +251,28 @@ int RunLocalSweep(RunOptions options) {
   v1::GetSweepRequest get;
   get.set_sweep_id(sweep_id);
   v1::Sweep sweep;
+  bool paused_here = false;
+  if (manager.GetSweep(get, &sweep).ok() &&
+      (sweep.state() == v1::SWEEP_STATE_RUNNING ||
+       sweep.state() == v1::SWEEP_STATE_PENDING)) {
+    // Its agents are gone with this process (a signal, or failures): left
+    // "running", the sweep would look alive to the next controller on this
+    // data dir. Paused, it can be continued.
+    v1::UpdateSweepStateRequest pause;
+    pause.set_sweep_id(sweep_id);
+    pause.set_action(v1::SWEEP_ACTION_PAUSE);
+    paused_here =
+        CallManager(manager, &SweepManager::UpdateSweepState, pause, &sweep)
+            .ok();
+  }
   if (manager.GetSweep(get, &sweep).ok()) {
     std::cout << ProgressLine(sweep, absl::Now() - start) << "\n";
-    if (!sweep.state_reason().empty()) {
+    if (paused_here) {
+      std::cout << "Sweep paused: it ended here before it finished. To go on: "
+                   "sweep server --data-dir "
+                << server_options.data_dir << ", then sweep resume " << sweep_id
+                << " and sweep agent " << sweep_id << "\n";
+    } else if (!sweep.state_reason().empty()) {
       std::cout << "Sweep " << SweepStateName(sweep.state()) << ": "
                 << sweep.state_reason() << "\n";
     }
@@ -295,6 +316,13 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
       ->add_option("--kill-grace", options->kill_grace_seconds,
                    "Seconds between SIGTERM and SIGKILL")
       ->capture_default_str();
+  command
+      ->add_option("--max-consecutive-failures",
+                   options->max_consecutive_failures,
+                   "An agent stops after this many failed trials in a row; "
+                   "0 never")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   command->callback(
       [options, run] { *run = [options] { return RunLocalSweep(*options); }; });
 }

@@ -1,0 +1,114 @@
+// `sweep run`, the README's first command, through the real binary: an
+// embedded controller with its SQLite file and local agents running real
+// Python programs, in one process.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/subprocess.h"
+#include "tests/sweep_cli.h"
+
+namespace sweep {
+namespace {
+
+using ::nlohmann::json;
+using ::sweep::testing::JsonInt;
+using ::sweep::testing::ProcessResult;
+using ::sweep::testing::RunProcess;
+using ::sweep::testing::ScopedTempDir;
+using ::sweep::testing::ServerProcess;
+using ::sweep::testing::StartServer;
+using ::sweep::testing::StateName;
+using ::sweep::testing::SweepBinary;
+using ::sweep::testing::SweepCli;
+using ::sweep::testing::WriteFile;
+using ::testing::HasSubstr;
+
+constexpr std::chrono::seconds kRunTimeout(120);
+
+// The sweep id `sweep run` announces ("Sweep ID (method) from ...").
+std::string AnnouncedId(const std::string& out) {
+  const std::string prefix = "Sweep ";
+  const size_t at = out.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t end = out.find(' ', at + prefix.size());
+  return out.substr(at + prefix.size(), end - at - prefix.size());
+}
+
+class RunEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
+
+  // `sweep run` on a sweep of `program` (written to the test's directory)
+  // with `parameters` (the YAML body of the parameters block).
+  ProcessResult Run(const std::string& program, const std::string& parameters,
+                    const std::vector<std::string>& args) {
+    EXPECT_TRUE(WriteFile(dir_.Path("train.py"), program));
+    const std::string file = dir_.Path("sweep.yaml");
+    EXPECT_TRUE(WriteFile(file, "program: " + dir_.Path("train.py") +
+                                    "\nmethod: grid\n"
+                                    "metric: {name: loss, goal: minimize}\n"
+                                    "parameters:\n" +
+                                    parameters));
+    std::vector<std::string> argv = {SweepBinary(),
+                                     "run",
+                                     file,
+                                     "--data-dir",
+                                     dir_.Path("data"),
+                                     "--workdir",
+                                     dir_.Path("runs")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv, kRunTimeout);
+  }
+
+  ScopedTempDir dir_{"run-e2e"};
+};
+
+TEST_F(RunEndToEndTest, RunsAGridToTheEndAndNamesTheBest) {
+  const ProcessResult r =
+      Run(R"(import sweep_client
+
+x = sweep_client.config()["x"]
+for step in range(3):
+    sweep_client.log({"loss": (x - 2) ** 2 + 1.0 / (step + 1)}, step=step)
+)",
+          "  x: {values: [1, 2, 3, 4]}\n", {"--agents", "2"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string id = AnnouncedId(r.out);
+  ASSERT_EQ(id.size(), 8u) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("every grid point was covered")) << r.out;
+  // The best trial is x = 2, with its final loss 1/3.
+  EXPECT_THAT(r.out, HasSubstr("x=2")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("0.333333")) << r.out;
+}
+
+TEST_F(RunEndToEndTest, FailingProgramsStopItAtTheLimitAndLeaveTheSweepPaused) {
+  const ProcessResult r =
+      Run("import sys\nsys.exit('no data here')\n",
+          "  x: {values: [1, 2, 3, 4, 5, 6, 7, 8]}\n",
+          {"--agents", "1", "--max-consecutive-failures", "2"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("2 trials failed in a row (limit 2"));
+  EXPECT_THAT(r.err, HasSubstr("no data here"));
+  const std::string id = AnnouncedId(r.out);
+  ASSERT_EQ(id.size(), 8u) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("sweep resume " + id));
+
+  // The next controller on that data dir finds it paused, not running with
+  // nobody at work, and its two failed trials.
+  const ServerProcess server = StartServer(dir_.Path("data"), 0, {});
+  ASSERT_NE(server.process, nullptr) << server.error;
+  const SweepCli cli(server.address);
+  const json status = cli.Json({"status", id});
+  EXPECT_EQ(StateName(status["state"]), "paused") << status.dump();
+  EXPECT_EQ(JsonInt(status["counts"]["failed"]), 2) << status.dump();
+  EXPECT_EQ(JsonInt(status["counts"]["running"]), 0) << status.dump();
+}
+
+}  // namespace
+}  // namespace sweep
