@@ -538,9 +538,11 @@ class TrialWatch {
       }
     }
     fclose(file);
+    // A carriage return ends a line too: a progress bar (tqdm) redraws
+    // itself with one, and each drawing is its own line of values.
     size_t start = 0;
     while (true) {
-      const size_t end = pending_.find('\n', start);
+      const size_t end = pending_.find_first_of("\n\r", start);
       if (end == std::string::npos) break;
       TakeLine(absl::string_view(pending_).substr(start, end - start), now,
                points);

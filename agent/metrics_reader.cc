@@ -474,9 +474,11 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
   MetricValues values;
   const std::vector<absl::string_view> tokens =
       absl::StrSplit(line, absl::ByAnyChar(" \t\r\n\f\v"), absl::SkipEmpty());
-  // "loss=0.1, acc=0.9": a list separator may trail a value.
+  // "loss=0.1, acc=0.9": a list separator may trail a value, and tqdm's
+  // postfix closes its list: "[00:01, 9.5it/s, loss=0.5, acc=0.9]".
   const auto add = [&values](absl::string_view name, absl::string_view value) {
-    if (!value.empty() && (value.back() == ',' || value.back() == ';')) {
+    if (!value.empty() && absl::string_view(",;])").find(value.back()) !=
+                              absl::string_view::npos) {
       value.remove_suffix(1);
     }
     if (!IsMetricName(name)) return false;
@@ -484,10 +486,22 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
     if (number.has_value()) values.emplace_back(std::string(name), *number);
     return number.has_value();
   };
-  for (size_t i = 0; i < tokens.size(); ++i) {
+  const size_t n = tokens.size();
+  for (size_t i = 0; i < n; ++i) {
     const absl::string_view token = tokens[i];
     const size_t equals = token.find('=');
-    if (equals != absl::string_view::npos) {
+    if (equals != absl::string_view::npos && token.size() > 1 &&
+        equals == token.size() - 1 && i + 1 < n) {
+      // "loss= 0.1".
+      if (add(token.substr(0, equals), tokens[i + 1])) ++i;
+    } else if (equals == 0 && i > 0) {
+      // "loss = 0.1" and "loss =0.1".
+      if (token.size() == 1 && i + 1 < n) {
+        if (add(tokens[i - 1], tokens[i + 1])) ++i;
+      } else {
+        add(tokens[i - 1], token.substr(1));
+      }
+    } else if (equals != absl::string_view::npos) {
       add(token.substr(0, equals), token.substr(equals + 1));
     } else if (token.size() > 1 && token.back() == ':' &&
                i + 1 < tokens.size()) {

@@ -249,6 +249,21 @@ TEST(ParseStdoutMetricLineTest, TakesNameEqualsNumberTokens) {
               ElementsAre(Pair("loss", 2.0)));
 }
 
+TEST(ParseStdoutMetricLineTest, TakesSpacedEqualsAndTqdmPostfixes) {
+  EXPECT_THAT(
+      ParseStdoutMetricLine("step 5: val_loss = 0.09, acc =0.5 f= 2").value(),
+      ElementsAre(Pair("acc", 0.5), Pair("f", 2.0), Pair("val_loss", 0.09)));
+  EXPECT_THAT(ParseStdoutMetricLine("epoch 3: 100%|##########| 10/10 "
+                                    "[00:01<00:00, 9.5it/s, loss=0.5, "
+                                    "val_loss=0.03]")
+                  .value(),
+              ElementsAre(Pair("loss", 0.5), Pair("val_loss", 0.03)));
+  EXPECT_EQ(ParseStdoutMetricLine("a = b = c"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("= 1"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("x ="), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("== 3"), std::nullopt);
+}
+
 TEST(ParseStdoutMetricLineTest, TakesKerasNameColonValuePairs) {
   EXPECT_THAT(
       ParseStdoutMetricLine("1875/1875 - 3s - loss: 0.2984 - accuracy: 0.9143 "

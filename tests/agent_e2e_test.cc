@@ -612,6 +612,10 @@ print("epoch 0: loss=0.5, acc=0.1")
 print(json.dumps({"loss": 0.4, "val": {"acc": 0.2}}))
 print({'loss': 0.25, 'acc': 0.3, 'tag': 'x'})
 print("1/1 - 0s - loss: 0.125 - accuracy: 0.5")
+# A progress bar redrawn with carriage returns, then spaced equals signs.
+print("\r 50%|#  | 1/2 [00:00, loss=0.0625]"
+      "\r100%|###| 2/2 [00:00, loss=0.03125]", end="\n")
+print("done: val_loss = 0.015625")
 )";
 
 TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
@@ -626,13 +630,16 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   const json trial = cli_.TrialWithHistory(id, 1);
   EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
   const json& history = trial["history"];
-  ASSERT_EQ(history.size(), 4u) << trial.dump();
+  ASSERT_EQ(history.size(), 7u) << trial.dump();
   EXPECT_EQ(history[0]["values"], json({{"loss", 0.5}, {"acc", 0.1}}));
   EXPECT_EQ(history[1]["values"], json({{"loss", 0.4}, {"val/acc", 0.2}}));
   EXPECT_EQ(history[2]["values"], json({{"loss", 0.25}, {"acc", 0.3}}));
   EXPECT_EQ(history[3]["values"], json({{"loss", 0.125}, {"accuracy", 0.5}}));
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(JsonInt(history[i]["step"]), i);
-  EXPECT_EQ(trial["summary"]["loss"], 0.125);
+  EXPECT_EQ(history[4]["values"], json({{"loss", 0.0625}}));
+  EXPECT_EQ(history[5]["values"], json({{"loss", 0.03125}}));
+  EXPECT_EQ(history[6]["values"], json({{"val_loss", 0.015625}}));
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(JsonInt(history[i]["step"]), i);
+  EXPECT_EQ(trial["summary"]["loss"], 0.03125);
 }
 
 // An unmodified W&B-style script: wandb.init with defaults, wandb.log,
