@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "search/value.h"
+#include "search/yaml_fields.h"
 
 namespace sweep {
 namespace {
@@ -121,6 +122,15 @@ bool CheckCommandToken(absl::string_view token, std::string* error) {
         return false;
       }
     } else {
+      std::vector<absl::string_view> known(std::begin(kListMacros),
+                                           std::end(kListMacros));
+      known.push_back("envvar:NAME");
+      const std::string closest = FieldReader::ClosestKey(name, known);
+      if (!closest.empty()) {
+        *error = absl::StrCat("unknown macro ${", name, "} (did you mean ${",
+                              closest, "}?)");
+        return false;
+      }
       *error = absl::StrCat(
           "unknown macro ${", name,
           "}; known: ${env}, ${interpreter}, ${program}, ${args}, "

@@ -231,8 +231,14 @@ class ParameterParser {
       if (!listed) {
         reader_.diag().Error(
             f.key_location, param_path,
-            absl::StrCat("'", f.key, "' does not apply to distribution ",
-                         DistributionName(d)));
+            absl::StrCat(
+                "'", f.key, "' does not apply to distribution ",
+                DistributionName(d),
+                d == Distribution::kCategorical && f.key == "probabilities"
+                    ? " (use distribution: "
+                      "categorical_w_probabilities, or leave "
+                      "distribution out)"
+                    : ""));
         ok = false;
       }
     }

@@ -7,6 +7,7 @@
 #include <exception>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -191,7 +192,15 @@ std::optional<YAML::Node> LoadDocument(absl::string_view text,
   } catch (const YAML::Exception& e) {
     SourceLocation at{};
     if (!e.mark.is_null()) at = {e.mark.line + 1, e.mark.column + 1};
-    diag.Error(at, "", absl::StrCat("YAML syntax error: ", e.msg));
+    // W&B's docs list command macros one per line; written inside [ ] or
+    // { }, an unquoted macro's braces open a flow mapping instead.
+    const bool macro_in_flow =
+        absl::StrContains(e.msg, "flow") && absl::StrContains(text, "${");
+    diag.Error(at, "",
+               absl::StrCat("YAML syntax error: ", e.msg,
+                            macro_in_flow ? " (a ${macro} inside [ ] or { } "
+                                            "must be quoted: \"${env}\")"
+                                          : ""));
     return std::nullopt;
   } catch (const std::exception& e) {
     diag.Error({}, "", absl::StrCat("cannot read the YAML: ", e.what()));
@@ -394,7 +403,9 @@ class DefinitionParser {
       ok = false;
     }
     HyperbandSpec& hb = et.hyperband;
+    bool iterations_given = false;  // min_iter or max_iter, valid or not.
     for (const YamlEntry& f : fields) {
+      if (f.key == "min_iter" || f.key == "max_iter") iterations_given = true;
       if (f.key == "min_iter" || f.key == "max_iter" || f.key == "s") {
         std::optional<int64_t> v = reader_.Integer(f, "early_terminate");
         if (v && *v < 1) {
@@ -426,7 +437,7 @@ class DefinitionParser {
       diag().Error(e.key_location, "early_terminate",
                    "max_iter needs s (the number of brackets)");
       ok = false;
-    } else if (!hb.max_iter && !hb.min_iter) {
+    } else if (!iterations_given) {
       diag().Error(e.key_location, "early_terminate",
                    "needs min_iter, or max_iter and s");
       ok = false;

@@ -13,6 +13,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 std::vector<std::string> Errors(const std::string& text) {
@@ -281,6 +282,38 @@ TEST(SpecParserErrorsTest, MisspelledGoalIsAnErrorNotMinimize) {
                      "{value: 1}\n"),
               Contains("sweep.yaml:3:27: metric.goal: must be minimize or "
                        "maximize, got 'maximise'"));
+}
+
+TEST(SpecParserErrorsTest, AnInvalidIterationCountIsTheOnlyComplaint) {
+  const std::vector<std::string> errors =
+      Errors(std::string(kHeader) +
+             "metric: {name: loss}\nearly_terminate: {type: "
+             "hyperband, min_iter: 0}\nparameters:\n  x: {value: 1}\n");
+  EXPECT_THAT(errors, Contains(HasSubstr("early_terminate.min_iter: must be at "
+                                         "least 1, got 0")));
+  EXPECT_THAT(errors, Not(Contains(HasSubstr("needs min_iter"))));
+}
+
+TEST(SpecParserErrorsTest, HintsForNearMisses) {
+  EXPECT_THAT(
+      Errors(std::string(kHeader) +
+             "command:\n  - ${env}\n  - ${args_nohyphens}\nparameters:\n  x: "
+             "{value: 1}\n"),
+      Contains(HasSubstr("unknown macro ${args_nohyphens} (did you mean "
+                         "${args_no_hyphens}?)")));
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "parameters:\n  opt:\n    distribution: categorical\n"
+                     "    values: [a, b]\n    probabilities: [0.5, 0.5]\n"),
+              Contains(HasSubstr("'probabilities' does not apply to "
+                                 "distribution categorical (use distribution: "
+                                 "categorical_w_probabilities")));
+}
+
+TEST(SpecParserErrorsTest, AnUnquotedMacroInAFlowListSaysToQuoteIt) {
+  EXPECT_THAT(
+      Errors(std::string(kHeader) + "command: [${env}, python, ${program}]\n"
+                                    "parameters:\n  x: {value: 1}\n"),
+      Contains(HasSubstr("must be quoted: \"${env}\"")));
 }
 
 TEST(SpecParserErrorsTest, UnknownAndMisplacedMacros) {
