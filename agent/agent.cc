@@ -787,6 +787,14 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
       finish.set_outcome(v1::FINISH_OUTCOME_EXITED);
       failed = !exit->success();
       how_it_ended = exit->ToString();
+      // Why it failed, in the trial's record ('sweep trials' shows it):
+      // most programs say so in their last line.
+      if (failed) {
+        finish.set_message(
+            last_line.empty()
+                ? how_it_ended
+                : absl::StrCat(how_it_ended, "; its last line: ", last_line));
+      }
     }
     const double seconds =
         std::chrono::duration<double>(SteadyClock::now() - started).count();

@@ -211,13 +211,36 @@ TEST(TrialFormatTest, TableWithAStoppedTrial) {
                        absl::FromUnixMillis(kCreatedMs) + absl::Seconds(42));
   EXPECT_EQ(table,
             "#  STATE     BEST val_loss  acc  CONFIG                        "
-            "HOST    DURATION  STOP\n"
+            "HOST    DURATION  WHY\n"
             "1  finished            0.5  0.8  lr=0.001 optimizer.name=adam  "
             "gpu-01     3m05s\n"
             "2  stopped             0.5  0.8  lr=0.001 optimizer.name=adam  "
             "gpu-01     3m05s  band 9: 0.532 vs 0.41\n"
             "3  running               -  0.8  lr=0.001 optimizer.name=adam  "
             "gpu-01       42s\n");
+}
+
+TEST(TrialFormatTest, TableSaysWhyATrialFailedCrashedOrWasKilled) {
+  TrialList trials;
+  *trials.Add() = MakeTrial(1);
+  v1::Trial& failed = *trials.Add() = MakeTrial(2);
+  failed.set_state(v1::TRIAL_STATE_FAILED);
+  failed.set_end_reason("exit code 1; its last line: no data here");
+  v1::Trial& crashed = *trials.Add() = MakeTrial(3);
+  crashed.set_state(v1::TRIAL_STATE_CRASHED);
+  crashed.set_end_reason("lease expired: no heartbeat for 30000 ms");
+  const std::string table = FormatTrialTable(MakeSweep(), trials, {},
+                                             absl::FromUnixMillis(kCreatedMs));
+  EXPECT_THAT(table, HasSubstr("  WHY\n"));
+  EXPECT_THAT(table, HasSubstr("  exit code 1; its last line: no data here\n"));
+  EXPECT_THAT(table, HasSubstr("  lease expired: no heartbeat for 30000 ms\n"));
+
+  // All finished: no column.
+  TrialList fine;
+  *fine.Add() = MakeTrial(1);
+  EXPECT_THAT(
+      FormatTrialTable(MakeSweep(), fine, {}, absl::FromUnixMillis(kCreatedMs)),
+      Not(HasSubstr("WHY")));
 }
 
 TEST(TrialFormatTest, ConfigShowsOnlyTheParametersThatDiffer) {

@@ -43,9 +43,26 @@ std::string DurationCell(const v1::Trial& trial, absl::Time now) {
   return duration ? FormatCompactDuration(*duration) : kMissingCell;
 }
 
-bool AnyStopDecision(const TrialList& trials) {
+// Why a trial ended, when it did not finish by itself: the stop decision
+// that ended it, or the reason a failed, crashed or killed one ended.
+std::string WhyCell(const v1::Trial& trial) {
+  if (trial.has_stop_decision()) {
+    return FormatStopDecisionShort(trial.stop_decision());
+  }
+  switch (trial.state()) {
+    case v1::TRIAL_STATE_FAILED:
+    case v1::TRIAL_STATE_CRASHED:
+    case v1::TRIAL_STATE_KILLED:
+    case v1::TRIAL_STATE_STOPPED:
+      return trial.end_reason();
+    default:
+      return "";
+  }
+}
+
+bool AnyWhy(const TrialList& trials) {
   return std::any_of(trials.begin(), trials.end(),
-                     [](const v1::Trial& t) { return t.has_stop_decision(); });
+                     [](const v1::Trial& t) { return !WhyCell(t).empty(); });
 }
 
 // Each trial's config leaves, keeping only the keys whose values differ
@@ -85,7 +102,7 @@ std::vector<ConfigLeaves> DifferingConfigLeaves(const TrialList& trials,
 
 std::vector<TableColumn> TrialTableColumns(
     const v1::Sweep& sweep, const std::vector<std::string>& summary_metrics,
-    bool config_filtered, bool with_stop) {
+    bool config_filtered, bool with_why) {
   std::vector<TableColumn> columns = {{"#", Align::kRight, 10},
                                       {"STATE", Align::kLeft, 10}};
   if (!sweep.metric_name().empty()) {
@@ -99,7 +116,7 @@ std::vector<TableColumn> TrialTableColumns(
       {config_filtered ? "CONFIG (differing)" : "CONFIG", Align::kLeft, 60});
   columns.push_back({"HOST", Align::kLeft, 20});
   columns.push_back({"DURATION", Align::kRight, 10});
-  if (with_stop) columns.push_back({"STOP", Align::kLeft, 40});
+  if (with_why) columns.push_back({"WHY", Align::kLeft, 60});
   return columns;
 }
 
@@ -251,12 +268,12 @@ std::vector<std::string> ChooseSummaryMetrics(const TrialList& trials,
 std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
                              const std::vector<std::string>& summary_metrics,
                              absl::Time now) {
-  const bool with_stop = AnyStopDecision(trials);
+  const bool with_why = AnyWhy(trials);
   bool config_filtered = false;
   const std::vector<ConfigLeaves> configs =
       DifferingConfigLeaves(trials, &config_filtered);
   TextTable table(
-      TrialTableColumns(sweep, summary_metrics, config_filtered, with_stop));
+      TrialTableColumns(sweep, summary_metrics, config_filtered, with_why));
   for (int i = 0; i < trials.size(); ++i) {
     const v1::Trial& trial = trials[i];
     std::vector<std::string> row = {absl::StrCat(trial.number()),
@@ -270,11 +287,7 @@ std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
     row.push_back(CompactConfig(configs[static_cast<std::size_t>(i)]));
     row.push_back(HostCell(trial));
     row.push_back(DurationCell(trial, now));
-    if (with_stop) {
-      row.push_back(trial.has_stop_decision()
-                        ? FormatStopDecisionShort(trial.stop_decision())
-                        : "");
-    }
+    if (with_why) row.push_back(WhyCell(trial));
     table.AddRow(std::move(row));
   }
   return table.Render();

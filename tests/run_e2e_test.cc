@@ -98,6 +98,8 @@ TEST_F(RunEndToEndTest, FailingProgramsStopItAtTheLimitAndLeaveTheSweepPaused) {
   const std::string id = AnnouncedId(r.out);
   ASSERT_EQ(id.size(), 8u) << r.out;
   EXPECT_THAT(r.out, HasSubstr("sweep resume " + id));
+  // The final table says why each trial failed.
+  EXPECT_THAT(r.out, HasSubstr("exit code 1; its last line: no data here"));
 
   // The next controller on that data dir finds it paused, not running with
   // nobody at work, and its two failed trials.
