@@ -66,13 +66,16 @@ absl::Status ControllerConnection::CallWithRetry(
     const grpc::Status status = call(&context);
     if (status.ok() || !IsRetryable(status)) return FromGrpcStatus(status);
     if (on_retry) on_retry(status, backoff);
-    // Wait out the backoff watching the channel: a fail-fast call to a
-    // channel that is not connected fails at once without driving its
+    // Wait out the backoff. When the channel is not connected, wait on it:
+    // a fail-fast call to such a channel fails at once without driving its
     // connection attempt, so with nobody waiting on the channel a
     // reconnection could stall mid-handshake (seen: several seconds after a
     // controller restart, longer than a short lease). WaitForConnected
-    // drives it and returns as soon as the channel is ready. Short slices
-    // honour a stop request promptly.
+    // drives it and ends the wait as soon as the controller is back. A
+    // connected channel whose call failed (a slow or stopping controller)
+    // gets the whole backoff. Short slices honour a stop request promptly.
+    const bool was_connected =
+        channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
     const auto until = std::chrono::system_clock::now() + backoff;
     while (true) {
       if (stop != nullptr && stop->load()) {
@@ -80,8 +83,11 @@ absl::Status ControllerConnection::CallWithRetry(
       }
       const auto now = std::chrono::system_clock::now();
       if (now >= until) break;
-      if (channel_->WaitForConnected(
-              std::min(until, now + std::chrono::milliseconds(50)))) {
+      const auto slice_end =
+          std::min(until, now + std::chrono::milliseconds(50));
+      if (was_connected) {
+        std::this_thread::sleep_until(slice_end);
+      } else if (channel_->WaitForConnected(slice_end)) {
         break;
       }
     }
