@@ -1,10 +1,13 @@
 // The `sweep` binary: subcommand wiring only. Each subcommand's Register
 // function adds it to the app and, when it is the one parsed, sets `run`.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "cli/command.h"
 #include "cli/daemon_commands.h"
@@ -12,6 +15,7 @@
 #include "cli/query_commands.h"
 #include "cli/run_command.h"
 #include "cli/validate_command.h"
+#include "search/yaml_fields.h"
 
 namespace {
 
@@ -59,6 +63,22 @@ int main(int argc, char** argv) {
   sweep::RegisterAgentCommand(app, &run);
   sweep::RegisterRunCommand(app, &run);
 
+  // An unknown command would otherwise read "A subcommand is required".
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string given = argv[1];
+    std::vector<std::string> names;
+    for (const CLI::App* command : app.get_subcommands({})) {
+      names.push_back(command->get_name());
+    }
+    if (std::find(names.begin(), names.end(), given) == names.end()) {
+      const std::vector<absl::string_view> known(names.begin(), names.end());
+      const std::string closest = sweep::FieldReader::ClosestKey(given, known);
+      std::cerr << "sweep: unknown command '" << given << "'"
+                << (closest.empty() ? "" : " (did you mean '" + closest + "'?)")
+                << "; commands: " << absl::StrJoin(names, ", ") << "\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -53,6 +53,15 @@ TEST(ValidateEndToEndTest, EveryExampleConfigIsValidAndReportsItsSize) {
   }
 }
 
+TEST(CliEndToEndTest, AnUnknownCommandIsNamedWithTheClosestOne) {
+  const ProcessResult r =
+      RunProcess({SweepBinary(), "stauts", "abc"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown command 'stauts' (did you mean "
+                               "'status'?)"));
+  EXPECT_THAT(r.err, HasSubstr("commands: create, validate"));
+}
+
 TEST(ValidateEndToEndTest, GridSizeIsPrinted) {
   const ProcessResult r = RunProcess(
       {SweepBinary(), "validate", SourceDir() + "/configs/grid.yaml"},
