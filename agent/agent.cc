@@ -79,6 +79,25 @@ struct TrialRun {
   std::string order_reason;  // Guarded by Agent::Impl::mu_.
 };
 
+// A report's size is kept near this, well under the controller's 4 MiB
+// limit on a message; a single point beyond kMaxPointBytes cannot be sent.
+constexpr size_t kMaxReportBytes = 1 << 20;
+constexpr size_t kMaxPointBytes = 3 << 20;
+
+// About the bytes a point takes in a report (each value: its name, a double
+// and the map entry's framing).
+size_t PointBytes(const MetricPoint& point) {
+  size_t bytes = 24;
+  for (const auto& [name, value] : point.values) bytes += name.size() + 14;
+  return bytes;
+}
+
+size_t BatchBytes(const std::vector<MetricPoint>& batch) {
+  size_t bytes = 0;
+  for (const MetricPoint& point : batch) bytes += PointBytes(point);
+  return bytes;
+}
+
 // A report or a finish waiting to be delivered, in order.
 struct OutboxItem {
   std::shared_ptr<TrialRun> trial;
@@ -397,6 +416,16 @@ bool Agent::Impl::Deliver(OutboxItem& item) {
         &abandon_retries_, on_retry);
   }
   if (absl::IsCancelled(status)) return false;
+  if (item.report &&
+      (absl::IsInvalidArgument(status) || absl::IsResourceExhausted(status))) {
+    // This report is refused, not the trial: its points are dropped and the
+    // rest (later reports, the finish) still go.
+    Log(absl::StrCat("trial ", item.trial->assignment.number(),
+                     ": the controller refused a report of ",
+                     item.report->points_size(), " points (", status.message(),
+                     "); they are dropped"));
+    return true;
+  }
   if (!status.ok()) {
     // The trial is no longer ours (lost lease, canceled): its program is
     // stopped and the rest of its reports are dropped.
@@ -683,32 +712,61 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
     std::vector<MetricPoint> batch;
     int64_t reported_malformed = 0;
     auto batch_started = SteadyClock::now();
+    int64_t dropped_points = 0;  // Too big to send; counted as malformed.
     auto send_batch = [&](bool force) {
       if (batch.empty()) return;
-      const bool full = static_cast<int>(batch.size()) >= options_.batch_points;
+      const bool full =
+          static_cast<int>(batch.size()) >= options_.batch_points ||
+          BatchBytes(batch) >= kMaxReportBytes;
       const bool old =
           SteadyClock::now() - batch_started >= options_.batch_delay;
       if (!force && !full && !old) return;
-      OutboxItem item;
-      item.trial = run;
-      item.points = static_cast<int64_t>(batch.size());
-      v1::ReportMetricsRequest report;
-      report.set_sweep_id(assignment.sweep_id());
-      report.set_number(number);
-      report.set_lease_id(assignment.lease_id());
-      report.set_sequence(++sequence);
-      report.set_malformed_lines(watch.malformed() - reported_malformed);
-      reported_malformed = watch.malformed();
-      for (const MetricPoint& p : batch) {
-        v1::MetricPoint* out = report.add_points();
-        out->set_step(p.step);
-        out->set_time_ms(p.time_ms);
-        for (const auto& [key, value] : p.values) {
-          (*out->mutable_values())[key] = value;
+      // Reports of at most batch_points points and about kMaxReportBytes
+      // each (the controller refuses messages over 4 MiB; wide points, such
+      // as a gradient norm per layer, reach that in a few hundred points).
+      size_t begin = 0;
+      while (begin < batch.size()) {
+        size_t end = begin;
+        size_t bytes = 0;
+        while (end < batch.size() &&
+               static_cast<int>(end - begin) < options_.batch_points) {
+          const size_t point_bytes = PointBytes(batch[end]);
+          if (end > begin && bytes + point_bytes > kMaxReportBytes) break;
+          bytes += point_bytes;
+          ++end;
         }
+        if (bytes > kMaxPointBytes) {  // One point, alone too big.
+          Log(absl::StrCat("trial ", number, ": a point of ",
+                           batch[begin].values.size(),
+                           " metrics is too big to report; dropped"));
+          ++dropped_points;
+          begin = end;
+          continue;
+        }
+        OutboxItem item;
+        item.trial = run;
+        item.points = static_cast<int64_t>(end - begin);
+        v1::ReportMetricsRequest report;
+        report.set_sweep_id(assignment.sweep_id());
+        report.set_number(number);
+        report.set_lease_id(assignment.lease_id());
+        report.set_sequence(++sequence);
+        report.set_malformed_lines(watch.malformed() + dropped_points -
+                                   reported_malformed);
+        reported_malformed = watch.malformed() + dropped_points;
+        for (size_t i = begin; i < end; ++i) {
+          const MetricPoint& p = batch[i];
+          v1::MetricPoint* out = report.add_points();
+          out->set_step(p.step);
+          out->set_time_ms(p.time_ms);
+          for (const auto& [key, value] : p.values) {
+            (*out->mutable_values())[key] = value;
+          }
+        }
+        item.report = std::move(report);
+        Enqueue(std::move(item));
+        begin = end;
       }
-      item.report = std::move(report);
-      Enqueue(std::move(item));
       batch.clear();
     };
     std::optional<ProcessExit> exit;

@@ -112,15 +112,23 @@ std::optional<double> MetricNumber(const Json& value) {
   }
 }
 
+// Adds the numbers of `value` under `name` (nested objects as "a/b"); a
+// name longer than the controller takes is skipped and counted in
+// *too_long.
 void AddFlattened(const std::string& name, const Json& value, int depth,
-                  MetricValues* values) {
+                  MetricValues* values, int* too_long) {
   if (value.is_object()) {
     if (depth >= kMaxFlattenDepth) return;
     for (const auto& [key, nested] : value.items()) {
       if (key.empty()) continue;
-      AddFlattened(absl::StrCat(name, "/", key), nested, depth + 1, values);
+      AddFlattened(absl::StrCat(name, "/", key), nested, depth + 1, values,
+                   too_long);
     }
   } else if (std::optional<double> number = MetricNumber(value)) {
+    if (name.size() > kMaxMetricNameBytes) {
+      ++*too_long;
+      return;
+    }
     values->emplace_back(name, *number);
   }
 }
@@ -171,6 +179,7 @@ std::optional<int64_t> StepFromJson(const Json& value) {
 struct ParsedLine {
   std::optional<int64_t> step;
   MetricValues values;
+  int names_too_long = 0;  // Values skipped for their name's length.
 };
 
 // Parses one non-empty line; on failure returns nullopt with *error set.
@@ -195,7 +204,7 @@ std::optional<ParsedLine> ParseJsonMetricLine(absl::string_view line,
         return std::nullopt;
       }
     } else if (!key.empty() && key[0] != '_') {
-      AddFlattened(key, value, 1, &parsed.values);
+      AddFlattened(key, value, 1, &parsed.values, &parsed.names_too_long);
     }
   }
   SortKeepingLast(&parsed.values);
@@ -203,7 +212,7 @@ std::optional<ParsedLine> ParseJsonMetricLine(absl::string_view line,
 }
 
 bool IsMetricName(absl::string_view name) {
-  if (name.empty()) return false;
+  if (name.empty() || name.size() > kMaxMetricNameBytes) return false;
   const auto is_start = [](char c) {
     return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_';
   };
@@ -445,6 +454,13 @@ void MetricsFileReader::HandleLine(absl::string_view line, int64_t now_ms,
   if (!parsed.has_value()) {
     CountMalformed(error);
     return;
+  }
+  if (parsed->names_too_long > 0) {
+    // The rest of the line is kept; the line counts as malformed so that
+    // the trial's record says something was dropped.
+    CountMalformed(absl::StrCat(parsed->names_too_long,
+                                " metric names longer than ",
+                                kMaxMetricNameBytes, " bytes skipped"));
   }
   if (parsed->values.empty()) return;
   const int64_t step = parsed->step.value_or(next_step_);

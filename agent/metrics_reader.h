@@ -18,6 +18,10 @@
 
 namespace sweep {
 
+// The longest metric name the controller takes; a longer one is skipped (and
+// its line counted as malformed).
+inline constexpr size_t kMaxMetricNameBytes = 256;
+
 // Metric values by name, sorted by name, names unique.
 using MetricValues = std::vector<std::pair<std::string, double>>;
 

@@ -288,6 +288,12 @@ TEST(ParseStdoutMetricLineTest, AcceptsNonFiniteNumbers) {
   EXPECT_EQ((*values)[2].second, -std::numeric_limits<double>::infinity());
 }
 
+TEST(ParseStdoutMetricLineTest, SkipsNamesLongerThanTheControllerTakes) {
+  const std::string longest(kMaxMetricNameBytes, 'a');
+  EXPECT_THAT(ParseStdoutMetricLine(longest + "=1 " + longest + "b=2").value(),
+              ElementsAre(Pair(longest, 1.0)));
+}
+
 TEST(ParseStdoutMetricLineTest, IgnoresWhatIsNotAMetric) {
   EXPECT_EQ(ParseStdoutMetricLine(""), std::nullopt);
   EXPECT_EQ(ParseStdoutMetricLine("no metrics here"), std::nullopt);

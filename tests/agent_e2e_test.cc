@@ -642,6 +642,39 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   EXPECT_EQ(trial["summary"]["loss"], 0.03125);
 }
 
+// A line with a metric name the controller refuses (5,000 bytes), then 45
+// wide points (a value per layer, 5,000 layers: about 4.7 MB together,
+// more than one gRPC message may carry), then a last point.
+constexpr char kOversizedProgram[] = R"(import json
+import os
+
+with open(os.environ["SWEEP_METRICS_FILE"], "a") as f:
+    f.write(json.dumps({"x" * 5000: 1.0, "loss": 0.8}) + "\n")
+    for step in range(1, 46):
+        point = {f"layer{i}/grad": float(i) for i in range(5000)}
+        point["_step"] = step
+        f.write(json.dumps(point) + "\n")
+    f.write(json.dumps({"_step": 46, "loss": 0.5}) + "\n")
+)";
+
+TEST_F(AgentEndToEndTest, OversizedMetricsAreSplitOrSkippedNotFatal) {
+  const std::string id =
+      CreateSweep("oversized.py", kOversizedProgram,
+                  GridSweep("oversized.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(StateName(trials[0]["state"]), "finished") << trials[0].dump();
+  EXPECT_EQ(JsonInt(trials[0]["metric_points"]), 47) << trials[0].dump();
+  EXPECT_EQ(JsonInt(trials[0]["malformed_metric_lines"]), 1)
+      << trials[0].dump();
+  EXPECT_EQ(trials[0]["summary"]["loss"], 0.5) << trials[0].dump();
+  EXPECT_EQ(trials[0]["summary"]["layer4999/grad"], 4999.0);
+}
+
 // An unmodified W&B-style script: wandb.init with defaults, wandb.log,
 // wandb.finish.
 constexpr char kWandbProgram[] = R"(import wandb
