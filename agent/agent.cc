@@ -77,6 +77,9 @@ struct TrialRun {
   // The controller no longer honours the lease: stop the program.
   std::atomic<bool> revoked{false};
   std::string order_reason;  // Guarded by Agent::Impl::mu_.
+  // Its finish was delivered (or dropped): the controller knows how it
+  // ended. Guarded by Agent::Impl::mu_.
+  bool finish_settled = false;
 };
 
 // A report's size is kept near this, well under the controller's 4 MiB
@@ -147,7 +150,8 @@ class Agent::Impl {
   void SenderLoop();
   // Returns a trial to run, or nullopt when the worker should end.
   std::optional<v1::TrialAssignment> AcquireNext();
-  void RunTrial(const v1::TrialAssignment& assignment);
+  // Runs one trial to its end and queues its finish; returns it.
+  std::shared_ptr<TrialRun> RunTrial(const v1::TrialAssignment& assignment);
   void Enqueue(OutboxItem item);
   bool Deliver(OutboxItem& item);
   void MarkDone(int exit_code, const std::string& reason) {
@@ -192,6 +196,8 @@ class Agent::Impl {
   std::deque<OutboxItem> outbox_ ABSL_GUARDED_BY(mu_);
   int64_t buffered_points_ ABSL_GUARDED_BY(mu_) = 0;
   bool sender_may_exit_ ABSL_GUARDED_BY(mu_) = false;
+  // The sender has returned: nothing more will be delivered.
+  bool sender_gone_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 void Agent::Impl::Shutdown(int level) {
@@ -362,8 +368,20 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
 
 void Agent::Impl::WorkerLoop() {
   while (std::optional<v1::TrialAssignment> trial = AcquireNext()) {
-    RunTrial(*trial);
+    const std::shared_ptr<TrialRun> run = RunTrial(*trial);
     absl::MutexLock lock(&mu_);
+    // The next ask waits for this trial's finish to be recorded: otherwise
+    // the searcher sees it as still running (a sequential Bayesian sweep
+    // would never see its latest result), a reached metric.target or a
+    // covered grid is noticed one trial late.
+    struct Settled {
+      const Impl* self;
+      const TrialRun* run;
+      bool Ready() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return run->finish_settled || self->sender_gone_;
+      }
+    } settled{this, run.get()};
+    mu_.Await(absl::Condition(&settled, &Settled::Ready));
     if (options_.max_consecutive_failures > 0 &&
         consecutive_failures_ >= options_.max_consecutive_failures && !done_) {
       done_ = true;
@@ -448,13 +466,20 @@ void Agent::Impl::SenderLoop() {
                    self->abandon_retries_.load();
           },
           this));
-      if (outbox_.empty() || abandon_retries_) return;
+      if (outbox_.empty() || abandon_retries_) {
+        sender_gone_ = true;
+        return;
+      }
       item = outbox_.front();
     }
     const bool delivered = item.trial->revoked ? true : Deliver(item);
-    if (!delivered) return;
     absl::MutexLock lock(&mu_);
+    if (!delivered) {
+      sender_gone_ = true;
+      return;
+    }
     buffered_points_ -= item.points;
+    if (item.finish) item.trial->finish_settled = true;
     outbox_.pop_front();
   }
 }
@@ -605,7 +630,8 @@ class TrialWatch {
   int64_t stdout_step_ = 0;
 };
 
-void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
+std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
+    const v1::TrialAssignment& assignment) {
   auto run = std::make_shared<TrialRun>();
   run->assignment = assignment;
   const int64_t number = assignment.number();
@@ -874,6 +900,7 @@ void Agent::Impl::RunTrial(const v1::TrialAssignment& assignment) {
   if (failed) {
     last_failure_ = {number, std::move(how_it_ended), std::move(last_line)};
   }
+  return run;
 }
 
 Agent::Agent(AgentOptions options)

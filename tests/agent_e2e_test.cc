@@ -381,6 +381,29 @@ TEST_F(AgentEndToEndTest, ASeedReproducesThePreviewAndNewSweepsDrawAnew) {
               HasSubstr("\"seed\""));
 }
 
+// One slot: the next trial is asked for once the last one's end is recorded,
+// so the searcher never takes the trial that just ended for a running one.
+TEST_F(AgentEndToEndTest, OneSlotAsksForTheNextTrialOnlyAfterTheLastEnded) {
+  const std::string id =
+      CreateSweep("quick.py", kQuickProgram,
+                  GridSweep("quick.py", "  x:\n    values: [1, 2, 3, 4]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 4u);
+  for (size_t i = 1; i < trials.size(); ++i) {
+    EXPECT_GE(JsonInt(trials[i]["created_ms"]),
+              JsonInt(trials[i - 1]["ended_ms"]))
+        << "trial " << i + 1 << " was handed out before trial " << i
+        << " ended";
+  }
+  // Nor does the last trial keep the grid "taken" when the agent asks again.
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              Not(HasSubstr("taken by a running trial")));
+}
+
 // Ignores SIGTERM ("ignore") or dies of it ("die"); either way it starts a
 // grandchild that notes SIGTERM and carries on, logs three points and waits
 // to be killed (for 60 s at most).
