@@ -1,7 +1,10 @@
 // The `sweep` binary: subcommand wiring only. Each subcommand's Register
 // function adds it to the app and, when it is the one parsed, sets `run`.
+#include <grpc/support/log.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -47,6 +50,12 @@ int main(int argc, char** argv) {
   // lock orders (gRPC's locks included): about 5% of the controller's
   // throughput at 16 agents. The tests keep the check on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Every failure sweep meets has its own one-line message (a port in use,
+  // a controller that cannot be reached); gRPC's internal error dumps come
+  // on top only when asked for with GRPC_VERBOSITY.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  }
   CLI::App app{"Sweep: self-hosted, W&B-compatible hyperparameter sweeps"};
   app.require_subcommand(1);
 

@@ -41,6 +41,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                            &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  // gRPC sets SO_REUSEPORT by default: a second controller on the same port
+  // would start and take half of the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(server->sweep_service_.get());
   builder.RegisterService(server->agent_service_.get());
   server->server_ = builder.BuildAndStart();

@@ -1,8 +1,11 @@
 #include "controller/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -262,6 +266,50 @@ absl::Status MakeDirectories(const std::string& path) {
   }
   return absl::OkStatus();
 }
+
+// An exclusive lock on DATA_DIR/sweep.lock for as long as it lives: two
+// controllers on one data dir would each hand out the same trials and
+// overwrite each other's rows. flock, so the lock goes with the process
+// however it ends (a SIGKILLed controller does not leave it behind).
+class DataDirLock {
+ public:
+  static absl::StatusOr<std::unique_ptr<DataDirLock>> Take(
+      const std::string& data_dir) {
+    const std::string path = absl::StrCat(data_dir, "/sweep.lock");
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+    }
+    std::unique_ptr<DataDirLock> lock(new DataDirLock(fd));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) {
+        return absl::ErrnoToStatus(errno, absl::StrCat("cannot lock ", path));
+      }
+      char pid[32] = {};
+      const ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+      const std::string holder =
+          n > 0 ? absl::StrCat(" (pid ", absl::StripAsciiWhitespace(pid), ")")
+                : "";
+      return absl::FailedPreconditionError(absl::StrCat(
+          "it is in use by another sweep controller", holder,
+          "; stop that one first, or give this one another --data-dir"));
+    }
+    const std::string mine = absl::StrCat(getpid(), "\n");
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, mine.data(), mine.size(), 0) !=
+                                     static_cast<ssize_t>(mine.size())) {
+      // The pid is only for the message above; the lock is what counts.
+    }
+    return lock;
+  }
+
+  ~DataDirLock() { close(fd_); }
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  const int fd_;
+};
 
 // Refuses a file that is not a database or fails SQLite's quick check.
 // Reads only: a damaged file is left exactly as it was.
@@ -630,10 +678,11 @@ class Store::Impl {
       const std::string& data_dir, const StoreOptions& options);
 
   // Starts the writer thread.
-  Impl(std::unique_ptr<Connection> writer_db,
+  Impl(std::unique_ptr<DataDirLock> lock, std::unique_ptr<Connection> writer_db,
        std::unique_ptr<Connection> reader_db,
        std::function<void(const Mutation&)> before_commit)
-      : before_commit_(std::move(before_commit)),
+      : lock_(std::move(lock)),
+        before_commit_(std::move(before_commit)),
         writer_db_(std::move(writer_db)),
         reader_db_(std::move(reader_db)),
         completer_([this] { RunCompleter(); }),
@@ -703,6 +752,9 @@ class Store::Impl {
     return !queue_.empty() || stopping_;
   }
 
+  // First, so that it is released last, once the connections are closed.
+  const std::unique_ptr<DataDirLock> lock_;
+
   // Used by the writer thread only.
   const std::function<void(const Mutation&)> before_commit_;
   const std::unique_ptr<Connection> writer_db_;
@@ -729,6 +781,9 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
   if (data_dir.empty()) return absl::InvalidArgumentError("data dir is empty");
   const std::string context = absl::StrCat("data dir ", data_dir, ": ");
   RETURN_IF_ERROR(WithPrefix(MakeDirectories(data_dir), context));
+  absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
+      DataDirLock::Take(data_dir);
+  if (!lock.ok()) return WithPrefix(lock.status(), context);
   const std::string path = absl::StrCat(data_dir, "/", kDatabaseFile);
   const std::string cannot_open = context + "cannot open sweep.db: ";
 
@@ -742,7 +797,8 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
   if (!reader_db.ok()) return WithPrefix(reader_db.status(), cannot_open);
   RETURN_IF_ERROR(
       WithPrefix((*reader_db)->Exec("PRAGMA query_only = ON"), cannot_open));
-  return std::make_unique<Impl>(*std::move(writer_db), *std::move(reader_db),
+  return std::make_unique<Impl>(*std::move(lock), *std::move(writer_db),
+                                *std::move(reader_db),
                                 options.before_commit_for_testing);
 }
 

@@ -28,12 +28,14 @@ using ::sweep::testing::JsonInt;
 using ::sweep::testing::PickFreePort;
 using ::sweep::testing::PollUntil;
 using ::sweep::testing::ProcessResult;
+using ::sweep::testing::RunProcess;
 using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
 using ::sweep::testing::SourceDir;
 using ::sweep::testing::StartServer;
 using ::sweep::testing::StateName;
 using ::sweep::testing::Stream;
+using ::sweep::testing::SweepBinary;
 using ::sweep::testing::SweepCli;
 using ::sweep::testing::WriteFile;
 using ::testing::HasSubstr;
@@ -175,6 +177,32 @@ TEST_F(ControllerEndToEndTest, CreateListAndStatus) {
   EXPECT_THAT(refused.err, HasSubstr("is not a valid sweep definition"));
   EXPECT_EQ(JsonInt(cli_.Json({"status", first})["counts"]["total"]), 0);
   EXPECT_EQ(cli_.Json({"ls"})["sweeps"].size(), 3u);
+}
+
+// A second controller on the same port or the same data dir would split
+// the agents between two states, or hand out the same trials twice: it is
+// refused with one line, and the first one carries on.
+TEST_F(ControllerEndToEndTest, ASecondControllerOnThePortOrDataDirIsRefused) {
+  StartController();
+  const std::string id = CreateSweep(CountingSweep(4, 2, 0));
+  ASSERT_FALSE(id.empty());
+  const ProcessResult same_port =
+      RunProcess({SweepBinary(), "server", "--listen", server_.address,
+                  "--data-dir", dir_.Path("other")},
+                 std::chrono::seconds(30));
+  EXPECT_EQ(same_port.exit_code, 1);
+  EXPECT_EQ(CountLines(same_port.err), 1) << same_port.err;
+  EXPECT_THAT(same_port.err, HasSubstr("cannot listen on " + server_.address));
+  const ProcessResult same_dir =
+      RunProcess({SweepBinary(), "server", "--listen", "127.0.0.1:0",
+                  "--data-dir", dir_.Path("data")},
+                 std::chrono::seconds(30));
+  EXPECT_EQ(same_dir.exit_code, 1);
+  EXPECT_EQ(CountLines(same_dir.err), 1) << same_dir.err;
+  EXPECT_THAT(same_dir.err,
+              HasSubstr("is in use by another sweep controller (pid " +
+                        std::to_string(server_.process->pid()) + ")"));
+  EXPECT_EQ(SweepState(id), "pending");
 }
 
 TEST_F(ControllerEndToEndTest, StateChangesAndTheirRefusals) {
