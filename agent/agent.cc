@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -82,6 +83,23 @@ struct TrialRun {
   bool finish_settled = false;
 };
 
+// The options with the trials' directory made absolute: the paths a trial
+// gets (SWEEP_PARAMS_FILE, SWEEP_METRICS_FILE, WANDB_SWEEP_PARAM_PATH) must
+// still name its files after the program changes directory (Hydra before
+// 1.2 does so by default).
+AgentOptions WithAbsoluteWorkdir(AgentOptions options) {
+  std::error_code error;
+  const std::filesystem::path absolute =
+      std::filesystem::absolute(options.workdir, error);
+  if (!error) {
+    options.workdir = absolute.lexically_normal().string();
+    if (options.workdir.size() > 1 && options.workdir.back() == '/') {
+      options.workdir.pop_back();
+    }
+  }
+  return options;
+}
+
 // A report's size is kept near this, well under the controller's 4 MiB
 // limit on a message; a single point beyond kMaxPointBytes cannot be sent.
 constexpr size_t kMaxReportBytes = 1 << 20;
@@ -114,7 +132,7 @@ struct OutboxItem {
 class Agent::Impl {
  public:
   explicit Impl(AgentOptions options)
-      : options_(std::move(options)),
+      : options_(WithAbsoluteWorkdir(std::move(options))),
         connection_(options_.controller, RetryPolicy{}) {}
 
   AgentResult Run();

@@ -381,6 +381,34 @@ TEST_F(AgentEndToEndTest, ASeedReproducesThePreviewAndNewSweepsDrawAnew) {
               HasSubstr("\"seed\""));
 }
 
+// Changes directory before reading its configuration and logging, as Hydra
+// (before 1.2) does.
+constexpr char kChdirProgram[] = R"(import os
+
+import sweep_client
+
+os.makedirs("outputs/run", exist_ok=True)
+os.chdir("outputs/run")
+sweep_client.log({"value": sweep_client.config()["x"]})
+)";
+
+TEST_F(AgentEndToEndTest, TrialPathsStillWorkAfterTheProgramChangesDirectory) {
+  const std::string id =
+      CreateSweep("chdir.py", kChdirProgram,
+                  GridSweep("chdir.py", "  x:\n    values: [7]\n"));
+  ASSERT_FALSE(id.empty());
+  // A relative --workdir: the paths given to the trial are absolute anyway.
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--workdir", "relative-runs"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(StateName(trials[0]["state"]), "finished") << trials[0].dump();
+  EXPECT_EQ(trials[0]["summary"]["value"], 7.0) << trials[0].dump();
+  EXPECT_TRUE(FileExists(dir_.Path("relative-runs/" + id + "/trial-1")));
+}
+
 // One slot: the next trial is asked for once the last one's end is recorded,
 // so the searcher never takes the trial that just ended for a running one.
 TEST_F(AgentEndToEndTest, OneSlotAsksForTheNextTrialOnlyAfterTheLastEnded) {
