@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "search/command_template.h"
+#include "search/grid_search.h"
 #include "search/parameter_parser.h"
 #include "search/yaml_fields.h"
 #include "search/yaml_scalar.h"
@@ -521,6 +523,7 @@ class DefinitionParser {
                    "judges trials by");
     }
     if (spec.method == Method::kGrid) {
+      bool enumerable = true;
       for (const ParameterSpec& p : spec.parameters) {
         switch (p.distribution) {
           case Distribution::kConstant:
@@ -530,12 +533,23 @@ class DefinitionParser {
           case Distribution::kQUniform:
             break;
           default:
+            enumerable = false;
             diag().Error(p.location, JoinPath("parameters", p.name),
                          absl::StrCat("method grid cannot enumerate ",
                                       DistributionName(p.distribution),
                                       "; use values, int_uniform or "
                                       "q_uniform"));
         }
+      }
+      // The grid is walked by a 64-bit index: a larger one would only fail
+      // in the agents, after the sweep was created.
+      const YamlEntry* parameters = FieldReader::Find(top, "parameters");
+      if (enumerable && parameters != nullptr &&
+          GridSize(spec) == std::numeric_limits<uint64_t>::max()) {
+        diag().Error(parameters->key_location, "parameters",
+                     "the grid has 2^64 points or more (the product of the "
+                     "number of values of each parameter); use fewer values, "
+                     "or method random");
       }
     } else if (spec.extension.retry_failed > 0) {
       diag().Warning(kFileStart, JoinPath(kExtensionKey, "retry_failed"),

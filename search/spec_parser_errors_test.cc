@@ -309,6 +309,23 @@ TEST(SpecParserErrorsTest, HintsForNearMisses) {
                                  "categorical_w_probabilities")));
 }
 
+TEST(SpecParserErrorsTest, AGridTooLargeToWalkIsRefused) {
+  std::string parameters = "method: grid\nprogram: train.py\nparameters:\n";
+  for (int i = 0; i < 8; ++i) {
+    parameters += "  p" + std::to_string(i) +
+                  ": {distribution: int_uniform, min: 1, max: 1000}\n";
+  }
+  EXPECT_THAT(Errors(parameters),
+              Contains(HasSubstr("sweep.yaml:3:1: parameters: the grid has "
+                                 "2^64 points or more")));
+  // 2^63 is walked.
+  std::string large = "method: grid\nprogram: train.py\nparameters:\n";
+  for (int i = 0; i < 63; ++i) {
+    large += "  p" + std::to_string(i) + ": {values: [0, 1]}\n";
+  }
+  EXPECT_TRUE(ParseSweepDefinition(large, "sweep.yaml").ok());
+}
+
 TEST(SpecParserErrorsTest, AnUnquotedMacroInAFlowListSaysToQuoteIt) {
   EXPECT_THAT(
       Errors(std::string(kHeader) + "command: [${env}, python, ${program}]\n"
