@@ -209,6 +209,12 @@ class Agent::Impl {
   // given up): heartbeats run until then.
   int workers_running_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> free_gpus_ ABSL_GUARDED_BY(mu_);
+  // A GPU id's position in options_.gpus.
+  size_t GpuRank(const std::string& gpu) const {
+    return static_cast<size_t>(
+        std::find(options_.gpus.begin(), options_.gpus.end(), gpu) -
+        options_.gpus.begin());
+  }
   absl::flat_hash_map<int64_t, std::shared_ptr<TrialRun>> running_
       ABSL_GUARDED_BY(mu_);
   std::deque<OutboxItem> outbox_ ABSL_GUARDED_BY(mu_);
@@ -658,9 +664,15 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   {
     absl::MutexLock lock(&mu_);
     running_[number] = run;
+    // The lowest free ids, in order: a trial gets "0,1" or "2,3", as the
+    // user listed them, whatever order earlier trials gave them back in.
+    std::sort(free_gpus_.begin(), free_gpus_.end(),
+              [this](const std::string& a, const std::string& b) {
+                return GpuRank(a) < GpuRank(b);
+              });
     for (int i = 0; i < options_.gpus_per_trial && !free_gpus_.empty(); ++i) {
-      gpus.push_back(free_gpus_.back());
-      free_gpus_.pop_back();
+      gpus.push_back(free_gpus_.front());
+      free_gpus_.erase(free_gpus_.begin());
     }
   }
   v1::FinishTrialRequest finish;

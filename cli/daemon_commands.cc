@@ -1,5 +1,6 @@
 #include "cli/daemon_commands.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -130,7 +131,14 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
         if (!note.empty()) std::cerr << "sweep agent: " << note << "\n";
       } else if (!gpus->empty()) {
         for (absl::string_view id : absl::StrSplit(*gpus, ',')) {
-          if (!id.empty()) resolved.gpus.emplace_back(id);
+          if (id.empty()) continue;
+          if (std::find(resolved.gpus.begin(), resolved.gpus.end(), id) !=
+              resolved.gpus.end()) {
+            std::cerr << "sweep agent: --gpus lists GPU " << id
+                      << " twice; two trials would share it\n";
+            return 1;
+          }
+          resolved.gpus.emplace_back(id);
         }
       }
       if (!resolved.gpus.empty()) {
@@ -142,9 +150,18 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
                     << resolved.gpus.size() << " GPUs\n";
           return 1;
         }
+        if (command->count("--slots") > 0 && resolved.slots > groups) {
+          std::cerr << "sweep agent: --slots " << resolved.slots << " but "
+                    << resolved.gpus.size() << " GPUs at "
+                    << resolved.gpus_per_trial << " per trial run " << groups
+                    << " at once\n";
+        }
         resolved.slots = command->count("--slots") > 0
                              ? std::min(resolved.slots, groups)
                              : groups;
+      } else if (command->count("--gpus-per-trial") > 0) {
+        std::cerr << "sweep agent: --gpus-per-trial has no effect without "
+                     "--gpus (or --gpus auto finding none)\n";
       }
       resolved.kill_grace = std::chrono::milliseconds(
           static_cast<int64_t>(*grace_seconds * 1000));

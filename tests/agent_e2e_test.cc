@@ -910,6 +910,37 @@ with open(f"gpu-{trial}.json", "w") as out:
   EXPECT_GE(overlapping, 1);
 }
 
+TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
+  constexpr char kGroupProgram[] = R"(import os
+
+trial = os.environ["SWEEP_TRIAL_ID"]
+with open(f"gpus-{trial}", "w") as out:
+    out.write(os.environ.get("CUDA_VISIBLE_DEVICES", "none"))
+)";
+  const std::string id =
+      CreateSweep("group.py", kGroupProgram,
+                  GridSweep("group.py", "  x:\n    values: [1, 2, 3, 4, 5]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> twice =
+      StartAgent(id, {"--gpus", "0,0,1"});
+  ASSERT_NE(twice, nullptr);
+  EXPECT_EQ(AwaitAgent(*twice).exit_code, 1);
+  EXPECT_THAT(twice->Output(Stream::kStderr),
+              HasSubstr("--gpus lists GPU 0 twice"));
+
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--gpus", "3,2,1,0", "--gpus-per-trial", "2"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  for (int trial = 1; trial <= 5; ++trial) {
+    const std::optional<std::string> gpus =
+        ReadFile(dir_.Path("gpus-" + std::to_string(trial)));
+    ASSERT_TRUE(gpus.has_value()) << "trial " << trial;
+    // As listed: the first two, or the last two, never mixed or reversed.
+    EXPECT_THAT(*gpus, ::testing::AnyOf("3,2", "1,0")) << "trial " << trial;
+  }
+}
+
 // Logs a point, says it started, then waits for a "release" file (20 s at
 // most) and logs a second one. SIGTERM leaves a mark.
 constexpr char kDrainProgram[] = R"(import os
