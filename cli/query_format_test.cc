@@ -235,6 +235,16 @@ TEST(TrialFormatTest, TableSaysWhyATrialFailedCrashedOrWasKilled) {
   EXPECT_THAT(table, HasSubstr("  exit code 1; its last line: no data here\n"));
   EXPECT_THAT(table, HasSubstr("  lease expired: no heartbeat for 30000 ms\n"));
 
+  // A long last line keeps its end, where the cause is.
+  failed.set_end_reason(
+      "exit code 2; its last line: /usr/bin/python3: can't open file "
+      "'/home/someone/projects/train.py': [Errno 2] No such file or "
+      "directory");
+  EXPECT_THAT(FormatTrialTable(MakeSweep(), trials, {},
+                               absl::FromUnixMillis(kCreatedMs)),
+              HasSubstr("  exit code 2: \u2026train.py': [Errno 2] No such "
+                        "file or directory\n"));
+
   // All finished: no column.
   TrialList fine;
   *fine.Add() = MakeTrial(1);

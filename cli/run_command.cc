@@ -278,6 +278,15 @@ int RunLocalSweep(RunOptions options) {
     }
   }
   PrintSummary(manager, sweep_id);
+  const v1::TrialCounts& counts = sweep.counts();
+  if (exit_code == 0 && counts.total() > 0 &&
+      counts.finished() + counts.stopped() == 0 && counts.running() == 0) {
+    // Nothing to show for it: a script should not take this for success.
+    std::cerr << "sweep run: no trial finished (" << counts.failed()
+              << " failed, " << counts.crashed() + counts.killed()
+              << " crashed or killed); see WHY above\n";
+    exit_code = 1;
+  }
   return exit_code;
 }
 

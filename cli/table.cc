@@ -44,6 +44,21 @@ std::string FitCell(absl::string_view text, std::size_t max_width) {
   return clean + "\u2026";
 }
 
+std::string FitCellKeepingEnd(absl::string_view text, std::size_t max_width) {
+  std::string clean(text);
+  std::replace_if(clean.begin(), clean.end(), IsControl, ' ');
+  if (DisplayWidth(clean) <= max_width) return clean;
+  if (max_width == 0) return "";
+  // The ellipsis, then the last max_width - 1 characters.
+  std::size_t kept = 0;
+  std::size_t begin = clean.size();
+  while (begin > 0) {
+    --begin;
+    if (!IsContinuationByte(clean[begin]) && ++kept == max_width - 1) break;
+  }
+  return "\u2026" + clean.substr(begin);
+}
+
 TextTable::TextTable(std::vector<TableColumn> columns)
     : columns_(std::move(columns)) {}
 

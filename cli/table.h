@@ -49,6 +49,9 @@ std::size_t DisplayWidth(absl::string_view text);
 // sequence.
 std::string FitCell(absl::string_view text, std::size_t max_width);
 
+// The same, keeping the end of `text`: a cut text starts with "…".
+std::string FitCellKeepingEnd(absl::string_view text, std::size_t max_width);
+
 }  // namespace sweep
 
 #endif  // SWEEP_CLI_TABLE_H_

@@ -43,6 +43,8 @@ std::string DurationCell(const v1::Trial& trial, absl::Time now) {
   return duration ? FormatCompactDuration(*duration) : kMissingCell;
 }
 
+constexpr size_t kWhyWidth = 60;
+
 // Why a trial ended, when it did not finish by itself: the stop decision
 // that ended it, or the reason a failed, crashed or killed one ended.
 std::string WhyCell(const v1::Trial& trial) {
@@ -54,10 +56,25 @@ std::string WhyCell(const v1::Trial& trial) {
     case v1::TRIAL_STATE_CRASHED:
     case v1::TRIAL_STATE_KILLED:
     case v1::TRIAL_STATE_STOPPED:
-      return trial.end_reason();
+      break;
     default:
       return "";
   }
+  // "exit code 2; its last line: ...": the cause is at the end of the line
+  // (Python's "...: [Errno 2] No such file or directory"), so a long one
+  // keeps its end.
+  static constexpr absl::string_view kLastLine = "; its last line: ";
+  const std::string& reason = trial.end_reason();
+  const size_t at = absl::string_view(reason).find(kLastLine);
+  if (at == absl::string_view::npos || reason.size() <= kWhyWidth) {
+    return reason;
+  }
+  const absl::string_view how = absl::string_view(reason).substr(0, at);
+  const absl::string_view line =
+      absl::string_view(reason).substr(at + kLastLine.size());
+  if (how.size() + 8 >= kWhyWidth) return reason;
+  return absl::StrCat(how, ": ",
+                      FitCellKeepingEnd(line, kWhyWidth - how.size() - 2));
 }
 
 bool AnyWhy(const TrialList& trials) {
@@ -116,7 +133,7 @@ std::vector<TableColumn> TrialTableColumns(
       {config_filtered ? "CONFIG (differing)" : "CONFIG", Align::kLeft, 60});
   columns.push_back({"HOST", Align::kLeft, 20});
   columns.push_back({"DURATION", Align::kRight, 10});
-  if (with_why) columns.push_back({"WHY", Align::kLeft, 60});
+  if (with_why) columns.push_back({"WHY", Align::kLeft, kWhyWidth});
   return columns;
 }
 

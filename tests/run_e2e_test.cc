@@ -86,6 +86,15 @@ for step in range(3):
   EXPECT_THAT(r.out, HasSubstr("0.333333")) << r.out;
 }
 
+TEST_F(RunEndToEndTest, ASweepWhereEveryTrialFailedExitsNonZero) {
+  const ProcessResult r = Run("raise SystemExit('bad input')\n",
+                              "  x: {values: [1, 2]}\n", {"--agents", "1"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("no trial finished (2 failed"));
+  EXPECT_THAT(r.out, HasSubstr("its last line: bad input"));
+}
+
 TEST_F(RunEndToEndTest, FailingProgramsStopItAtTheLimitAndLeaveTheSweepPaused) {
   const ProcessResult r =
       Run("import sys\nsys.exit('no data here')\n",
