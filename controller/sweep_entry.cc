@@ -85,7 +85,8 @@ void SweepManager::SweepEntry::MaybeStop(RunningTrial& trial) {
       {"value", verdict->value},
       {"threshold",
        verdict->threshold}}.dump();
-  stopper->CountStop(verdict->band);
+  // Counted in the rule's figures once the trial ends stopped: a program
+  // may finish by itself before the order reaches it.
 }
 
 void SweepManager::SweepEntry::CountEnded(int state) {

@@ -81,6 +81,15 @@ int FinishedState(const v1::FinishTrialRequest& request) {
   }
 }
 
+// The band (rung, iteration) of a recorded stop decision, if there is one.
+std::optional<int64_t> StopBand(const std::string& stop_json) {
+  if (stop_json.empty()) return std::nullopt;
+  const nlohmann::json stop =
+      nlohmann::json::parse(stop_json, nullptr, /*allow_exceptions=*/false);
+  if (!stop.is_object()) return std::nullopt;
+  return stop.value("band", int64_t{0});
+}
+
 std::string FinishReason(const v1::FinishTrialRequest& request, int state) {
   if (!request.message().empty()) return request.message();
   if (request.signal() != 0) {
@@ -159,11 +168,9 @@ absl::Status SweepManager::RecoverStopping(SweepEntry& entry,
                    store_->LoadMetricSeries(row.sweep_id, row.number,
                                             entry.spec.metric->name));
   for (double value : series) entry.stopper->Observe(row.number, value);
-  if (!row.stop_json.empty()) {
-    const nlohmann::json stop = nlohmann::json::parse(
-        row.stop_json, nullptr, /*allow_exceptions=*/false);
-    if (stop.is_object()) {
-      entry.stopper->CountStop(stop.value("band", int64_t{0}));
+  if (row.state == v1::TRIAL_STATE_STOPPED) {
+    if (std::optional<int64_t> band = StopBand(row.stop_json)) {
+      entry.stopper->CountStop(*band);
     }
   }
   if (row.state != v1::TRIAL_STATE_RUNNING) entry.stopper->Forget(row.number);
@@ -849,7 +856,18 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
                              ? tail.substr(tail.size() - kMaxLogTailBytes)
                              : tail;
     std::string reason = FinishReason(request, state);
-    if (reason.empty() && trial.order) reason = trial.order->reason();
+    if (state == v1::TRIAL_STATE_FINISHED) {
+      // It ended by itself before a stop order reached it: no decision
+      // took effect.
+      trial.row.stop_json.clear();
+    } else if (reason.empty() && trial.order) {
+      reason = trial.order->reason();
+    }
+    if (state == v1::TRIAL_STATE_STOPPED && entry->stopper) {
+      if (std::optional<int64_t> band = StopBand(trial.row.stop_json)) {
+        entry->stopper->CountStop(*band);
+      }
+    }
     mutation.trials.push_back(
         entry->EndTrial(request.number(), state, reason, clock_->NowMs()));
     response->set_state(static_cast<v1::TrialState>(state));

@@ -259,6 +259,9 @@ class AshaStopper : public EarlyStopper {
   std::map<int64_t, int64_t> stopped_;
 };
 
+// Relative difference below which the median rule takes two values as equal.
+constexpr double kTieTolerance = 1e-9;
+
 class MedianStopper : public EarlyStopper {
  public:
   explicit MedianStopper(const SweepSpec& spec)
@@ -298,7 +301,12 @@ class MedianStopper : public EarlyStopper {
     const double median = others % 2 == 1
                               ? other(others / 2)
                               : (other(others / 2 - 1) + other(others / 2)) / 2;
-    if (!(p.best > median)) return std::nullopt;
+    // Worse by more than rounding: two runs logging the same accuracy,
+    // computed in a different order, differ in the last bits, and that is
+    // a tie, not a reason to stop one.
+    if (!(p.best > median + kTieTolerance * std::max(1.0, std::abs(median)))) {
+      return std::nullopt;
+    }
     return StopVerdict{"median", p.count, Oriented(spec_, p.best),
                        Oriented(spec_, median)};
   }

@@ -214,6 +214,21 @@ TEST(MedianTest, StopsBelowTheMedianOfOthersAfterWarmup) {
                         "median 4.0"));
 }
 
+TEST(MedianTest, AValueEqualToTheMedianButForRoundingIsATie) {
+  const SweepSpec spec = Spec(
+      "maximize",
+      "sweep:\n  early_terminate: {type: median, warmup_steps: 0, min_trials: "
+      "2}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {0.6968383933401711});
+  Log(*stopper, 2, {0.6968383933401713});
+  Log(*stopper, 3, {0.6968383933401711});
+  // Others: ...711 and ...713, median ...712: "worse" only in the last bit.
+  EXPECT_FALSE(stopper->Judge(3).has_value());
+  Log(*stopper, 4, {0.6968});
+  EXPECT_TRUE(stopper->Judge(4).has_value());
+}
+
 TEST(MedianTest, NeedsMinTrialsOthers) {
   const SweepSpec spec = Spec(
       "minimize",
