@@ -37,6 +37,10 @@ template <typename Options>
 using ControllerCommand = int (*)(const Options&, ControllerClient&,
                                   std::ostream& out, std::ostream& err);
 
+// Where sweep_client.py and the W&B shim live: $SWEEP_PYTHON_DIR, else the
+// source tree's clients/python.
+std::string PythonClientDir();
+
 // Prints "sweep: MESSAGE" on `err`; returns the exit status 1.
 int ReportFailure(const absl::Status& status, std::ostream& err);
 

@@ -12,13 +12,6 @@
 
 namespace sweep {
 
-std::string PythonClientDir() {
-  if (const char* dir = std::getenv("SWEEP_PYTHON_DIR"); dir && *dir) {
-    return dir;
-  }
-  return SWEEP_PYTHON_CLIENT_DIR;
-}
-
 void RegisterServerCommand(CLI::App& app, CommandRun* run) {
   auto options = std::make_shared<ServerOptions>();
   auto sync = std::make_shared<std::string>("full");

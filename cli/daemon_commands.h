@@ -11,10 +11,6 @@ namespace sweep {
 void RegisterServerCommand(CLI::App& app, CommandRun* run);
 void RegisterAgentCommand(CLI::App& app, CommandRun* run);
 
-// Where sweep_client.py and the W&B shim live: $SWEEP_PYTHON_DIR, else the
-// source tree's clients/python.
-std::string PythonClientDir();
-
 }  // namespace sweep
 
 #endif  // SWEEP_CLI_DAEMON_COMMANDS_H_

@@ -318,17 +318,21 @@ TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
 }
 
 TEST(TrialFormatTest, BestTrialShowsValueConfigAndRerunCommand) {
-  const RerunCommand rerun{"python train.py --lr=0.001", false};
+  const RerunCommand rerun{"python train.py --lr=0.001", false,
+                           "SWEEP_PARAMS_JSON='{}'", "/src/clients/python"};
   const std::string best = FormatBestTrial(MakeSweep(), MakeTrial(7), rerun,
                                            absl::FromUnixMillis(kCreatedMs));
   EXPECT_THAT(best, HasSubstr("Best trial of sweep abc123de: #7, val_loss = "
                               "0.5 (minimize)\n"));
   EXPECT_THAT(best, HasSubstr("\"optimizer\": {\n    \"name\": \"adam\"\n"));
-  EXPECT_THAT(best, HasSubstr("Rerun it:\n  python train.py --lr=0.001\n"));
+  EXPECT_THAT(best, HasSubstr("Rerun it, from the directory its agent ran "
+                              "in:\n  SWEEP_PARAMS_JSON='{}' \\\n    python "
+                              "train.py --lr=0.001\n"));
+  EXPECT_THAT(best, HasSubstr("put /src/clients/python/shim first"));
   const RerunCommand from_file{"python train.py params.json", true};
   EXPECT_THAT(FormatBestTrial(MakeSweep(), MakeTrial(7), from_file,
                               absl::FromUnixMillis(kCreatedMs)),
-              HasSubstr("save the config above as params.json, then\n"));
+              HasSubstr("with the config above saved as params.json:\n"));
   EXPECT_THAT(FormatBestTrial(MakeSweep(), MakeTrial(7),
                               absl::NotFoundError("${envvar:DATA} is unset"),
                               absl::FromUnixMillis(kCreatedMs)),

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/program_lookup.h"
+#include "cli/command.h"
 #include "search/command_template.h"
 #include "search/spec_parser.h"
 #include "search/value.h"
@@ -82,6 +83,11 @@ absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
       absl::StrJoin(*argv, " ", [](std::string* out, const std::string& t) {
         out->append(ShellQuote(t));
       });
+  rerun.python_dir = PythonClientDir();
+  rerun.environment = absl::StrCat(
+      "SWEEP_PARAMS_JSON=", ShellQuote(config.dump()),
+      " PYTHONPATH=", ShellQuote(rerun.python_dir),
+      "${PYTHONPATH:+:$PYTHONPATH}");
   rerun.reads_args_json_file =
       std::find(spec.command.begin(), spec.command.end(),
                 "${args_json_file}") != spec.command.end();

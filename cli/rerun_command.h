@@ -21,6 +21,11 @@ struct RerunCommand {
   // The command reads the config from kRerunArgsJsonFile, which must be
   // written first.
   bool reads_args_json_file = false;
+  // Assignments to put before it: the trial's parameters in
+  // SWEEP_PARAMS_JSON (which sweep_client and the W&B shim read when there
+  // is no SWEEP_PARAMS_FILE) and sweep_client's directory on PYTHONPATH.
+  std::string environment;
+  std::string python_dir;  // PythonClientDir(), for the W&B shim's note.
 };
 
 // The sweep's command template expanded with the trial's config, as the

@@ -42,6 +42,9 @@ TEST(RerunCommandTest, ExpandsTheDefaultCommandWithTheConfig) {
   EXPECT_THAT(rerun->command_line, StartsWith("/usr/bin/env python"));
   EXPECT_THAT(rerun->command_line, EndsWith(" train.py --lr=0.2 '--name=a b'"));
   EXPECT_FALSE(rerun->reads_args_json_file);
+  EXPECT_THAT(rerun->environment,
+              StartsWith("SWEEP_PARAMS_JSON='{\"lr\":0.2,"));
+  EXPECT_THAT(rerun->environment, EndsWith("${PYTHONPATH:+:$PYTHONPATH}"));
 }
 
 TEST(RerunCommandTest, SaysWhenTheCommandReadsTheParamsFile) {

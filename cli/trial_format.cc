@@ -359,12 +359,16 @@ std::string FormatBestTrial(const v1::Sweep& sweep, const v1::Trial& trial,
   if (!rerun.ok()) {
     absl::StrAppend(&out, "(No rerun command: ", rerun.status().message(),
                     ".)\n");
-  } else if (rerun->reads_args_json_file) {
-    absl::StrAppend(&out, "Rerun it: save the config above as ",
-                    kRerunArgsJsonFile, ", then\n  ", rerun->command_line,
-                    "\n");
   } else {
-    absl::StrAppend(&out, "Rerun it:\n  ", rerun->command_line, "\n");
+    absl::StrAppend(&out, "Rerun it, from the directory its agent ran in");
+    if (rerun->reads_args_json_file) {
+      absl::StrAppend(&out, ", with the config above saved as ",
+                      kRerunArgsJsonFile);
+    }
+    absl::StrAppend(&out, ":\n  ", rerun->environment, " \\\n    ",
+                    rerun->command_line, "\n",
+                    "(A W&B script run with --wandb-shim: put ",
+                    rerun->python_dir, "/shim first on PYTHONPATH too.)\n");
   }
   return out;
 }

@@ -31,6 +31,7 @@ using ::sweep::testing::PollUntil;
 using ::sweep::testing::ProcessIsGone;
 using ::sweep::testing::ProcessResult;
 using ::sweep::testing::ReadFile;
+using ::sweep::testing::RunProcess;
 using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
 using ::sweep::testing::SourceDir;
@@ -407,6 +408,53 @@ TEST_F(AgentEndToEndTest, TrialPathsStillWorkAfterTheProgramChangesDirectory) {
   EXPECT_EQ(StateName(trials[0]["state"]), "finished") << trials[0].dump();
   EXPECT_EQ(trials[0]["summary"]["value"], 7.0) << trials[0].dump();
   EXPECT_TRUE(FileExists(dir_.Path("relative-runs/" + id + "/trial-1")));
+}
+
+// Logs its x as the loss and notes the configuration it saw.
+constexpr char kSeenProgram[] = R"(import json
+import os
+
+import sweep_client
+
+config = sweep_client.config()
+with open("seen-" + os.environ.get("SWEEP_TRIAL_ID", "rerun") + ".json",
+          "w") as out:
+    json.dump(config, out)
+sweep_client.log({"value": config["opt"]["x"]})
+)";
+
+TEST_F(AgentEndToEndTest, TheBestTrialsRerunCommandRunsItsConfiguration) {
+  const std::string id = CreateSweep(
+      "seen.py", kSeenProgram,
+      GridSweep("seen.py",
+                "  opt:\n    parameters:\n      x:\n        values: [3, 1, "
+                "2]\n      name:\n        value: it's \"quoted\"\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const ProcessResult best = cli_.Run({"best", id});
+  ASSERT_EQ(best.exit_code, 0) << best.err;
+  // "  ENVIRONMENT \\\n    COMMAND\n" after "Rerun it...:".
+  const size_t at = best.out.find("Rerun it");
+  ASSERT_NE(at, std::string::npos) << best.out;
+  const size_t first = best.out.find('\n', at) + 1;
+  const size_t second = best.out.find('\n', first) + 1;
+  const size_t end = best.out.find('\n', second);
+  ASSERT_NE(end, std::string::npos) << best.out;
+  const std::string environment = best.out.substr(first, second - first - 1);
+  ASSERT_EQ(environment.substr(environment.size() - 2), " \\") << best.out;
+  const std::string command = environment.substr(0, environment.size() - 1) +
+                              best.out.substr(second, end - second);
+  const ProcessResult rerun =
+      RunProcess({"/bin/sh", "-c", "cd " + dir_.path() + " && " + command},
+                 std::chrono::seconds(60));
+  ASSERT_EQ(rerun.exit_code, 0) << command << "\n" << rerun.err;
+  const std::optional<std::string> seen =
+      ReadFile(dir_.Path("seen-rerun.json"));
+  ASSERT_TRUE(seen.has_value()) << command;
+  EXPECT_EQ(json::parse(*seen),
+            json({{"opt", {{"x", 1}, {"name", "it's \"quoted\""}}}}));
 }
 
 // One slot: the next trial is asked for once the last one's end is recorded,

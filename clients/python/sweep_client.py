@@ -11,9 +11,10 @@
 Under `sweep agent` the program finds its trial in environment variables:
 SWEEP_PARAMS_FILE (a JSON object of the trial's parameters, nested),
 SWEEP_METRICS_FILE (a JSON-lines file that metric points are appended to),
-SWEEP_ID and SWEEP_TRIAL_ID. Run by hand, without them, config() is empty
-and log() prints "name=value" lines on stdout instead, so the same program
-works in both places.
+SWEEP_ID and SWEEP_TRIAL_ID. Run by hand, without them, config() reads
+SWEEP_PARAMS_JSON (a JSON object; `sweep best` prints a rerun command that
+sets it) or is empty, and log() prints "name=value" lines on stdout instead,
+so the same program works in both places.
 
 One metric point is one line, e.g. {"_step": 3, "val/loss": 0.2}: `_step`
 only when a step was given, values are numbers, NaN and infinities are
@@ -33,6 +34,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 __all__ = ["Config", "config", "log", "as_number", "trial_id", "sweep_id"]
 
 PARAMS_FILE_VARIABLE = "SWEEP_PARAMS_FILE"
+PARAMS_JSON_VARIABLE = "SWEEP_PARAMS_JSON"
 METRICS_FILE_VARIABLE = "SWEEP_METRICS_FILE"
 
 Number = Union[int, float]
@@ -85,14 +87,26 @@ def _to_config(value: Any) -> Any:
 def config() -> Config:
     """The trial's parameters, read from $SWEEP_PARAMS_FILE.
 
-    Returns a new Config on every call (changing it changes nothing else);
-    an empty one when the variable is unset, i.e. not under an agent. Raises
-    RuntimeError, naming the file, when the file is unreadable or is not a
-    JSON object.
+    Without that variable (not under an agent), from $SWEEP_PARAMS_JSON, a
+    JSON object, which is how `sweep best` reruns a trial by hand; an empty
+    Config when neither is set. Returns a new Config on every call (changing
+    it changes nothing else). Raises RuntimeError, naming the file or
+    variable, when it is unreadable or is not a JSON object.
     """
     path = os.environ.get(PARAMS_FILE_VARIABLE)
     if not path:
-        return Config()
+        inline = os.environ.get(PARAMS_JSON_VARIABLE)
+        if not inline:
+            return Config()
+        try:
+            params = json.loads(inline)
+        except ValueError as error:
+            raise RuntimeError(f"{PARAMS_JSON_VARIABLE}: cannot read the "
+                               f"trial's parameters: {error}") from error
+        if not isinstance(params, dict):
+            raise RuntimeError(f"{PARAMS_JSON_VARIABLE}: expected a JSON "
+                               f"object, found {type(params).__name__}")
+        return Config(params)
     try:
         with open(path, encoding="utf-8") as params_file:
             params = json.load(params_file)

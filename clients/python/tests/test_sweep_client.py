@@ -7,6 +7,7 @@ import math
 import os
 import threading
 import unittest
+from unittest import mock
 
 from trial_environment import TrialEnvironment
 
@@ -78,6 +79,20 @@ class ConfigTest(unittest.TestCase):
         os.remove(environment.params_path)
         with self.assertRaisesRegex(RuntimeError, "SWEEP_PARAMS_FILE=.*params"):
             sweep_client.config()
+
+    def test_reads_inline_json_without_a_params_file(self):
+        TrialEnvironment(self, params=None)
+        with mock.patch.dict(os.environ,
+                             {"SWEEP_PARAMS_JSON": '{"opt": {"lr": 0.5}}'}):
+            self.assertEqual(sweep_client.config().opt.lr, 0.5)
+        with mock.patch.dict(os.environ, {"SWEEP_PARAMS_JSON": "[1]"}):
+            with self.assertRaisesRegex(RuntimeError, "SWEEP_PARAMS_JSON"):
+                sweep_client.config()
+
+    def test_a_params_file_wins_over_inline_json(self):
+        TrialEnvironment(self, params={"a": 1})
+        with mock.patch.dict(os.environ, {"SWEEP_PARAMS_JSON": '{"a": 2}'}):
+            self.assertEqual(sweep_client.config(), {"a": 1})
 
     def test_invalid_json_and_non_objects_are_refused(self):
         environment = TrialEnvironment(self, params={"a": 1})

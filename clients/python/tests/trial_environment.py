@@ -24,6 +24,7 @@ if sys.path[:2] != [SHIM_DIR, CLIENTS_DIR]:
 # Every variable an agent sets; a test starts with none of them.
 TRIAL_VARIABLES = (
     "SWEEP_ID", "SWEEP_TRIAL_ID", "SWEEP_PARAMS_FILE", "SWEEP_METRICS_FILE",
+    "SWEEP_PARAMS_JSON",
     "WANDB_SWEEP_ID", "WANDB_RUN_ID", "WANDB_SWEEP_PARAM_PATH",
     "WANDB_PROJECT", "WANDB_ENTITY")
 
