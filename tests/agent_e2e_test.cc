@@ -786,6 +786,32 @@ run.summary["tag_is_default"] = wandb.config.tag == "default"
 wandb.finish()
 )";
 
+// The other common W&B form: the script makes its sweep and runs an agent
+// function itself.
+constexpr char kWandbLauncherProgram[] = R"(import wandb
+
+def train():
+    with wandb.init(config={"lr": 0.5}) as run:
+        wandb.log({"loss": run.config.lr * 2})
+
+sweep_id = wandb.sweep({"method": "grid", "parameters": {}}, project="p")
+wandb.agent(sweep_id, function=train, count=10)
+)";
+
+TEST_F(AgentEndToEndTest, WandbSweepAndAgentCallsInTheScriptRunOneTrial) {
+  const std::string id =
+      CreateSweep("launcher.py", kWandbLauncherProgram,
+                  GridSweep("launcher.py", "  lr:\n    values: [0.25, 1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--wandb-shim"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0]["summary"]["loss"], 0.5) << trials[0].dump();
+  EXPECT_EQ(trials[1]["summary"]["loss"], 2.0) << trials[1].dump();
+}
+
 TEST_F(AgentEndToEndTest, WandbScriptsReportUnderTheShim) {
   const std::string id = CreateSweep(
       "wandb_style.py", kWandbProgram,

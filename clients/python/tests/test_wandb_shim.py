@@ -118,12 +118,28 @@ class ModuleTest(ShimTestCase):
         self.assertEqual([point["_step"] for point in environment.points()],
                          [0, 1, 2])
 
-    def test_agent_and_sweep_say_what_to_use_instead(self):
+    def test_agent_and_sweep_by_hand_say_what_to_use_instead(self):
+        TrialEnvironment(self, params=None, metrics=False, sweep_id=None)
         with self.assertRaisesRegex(wandb.UsageError, "sweep agent"):
             wandb.agent("abc", function=print, count=3)
         with self.assertRaisesRegex(wandb.errors.UsageError, "sweep create"):
             wandb.sweep({"method": "random"}, project="p")
         self.assertTrue(issubclass(wandb.UsageError, wandb.Error))
+
+    def test_in_a_trial_sweep_and_agent_run_the_function_once(self):
+        environment = TrialEnvironment(self, params={"lr": 0.5})
+        calls = []
+
+        def train():
+            with wandb.init(config={"lr": 0.1}) as run:
+                calls.append(run.config.lr)
+                wandb.log({"loss": run.config.lr})
+
+        sweep_id = wandb.sweep({"method": "random"}, project="p")
+        self.assertEqual(sweep_id, "sweep-abc")
+        wandb.agent(sweep_id, function=train, count=5)
+        self.assertEqual(calls, [0.5])
+        self.assertEqual(environment.points(), [{"_step": 0, "loss": 0.5}])
 
     def test_unknown_attributes_do_nothing(self):
         self.start()

@@ -12,8 +12,11 @@ nothing needs a login:
   sweep_client, numbering steps the way W&B does (see _run.py); with no agent
   around they are printed on stdout.
 - wandb.summary writes become one last point at finish().
-- wandb.agent() and wandb.sweep() raise UsageError: use `sweep agent` and
-  `sweep create`.
+- In a trial, wandb.sweep() returns the trial's sweep id and
+  wandb.agent(..., function=train) calls train() once (the agent runs the
+  program once per trial), so `wandb.agent(wandb.sweep(cfg), function=train)`
+  scripts run unchanged; run by hand, both raise UsageError saying to use
+  `sweep create` and `sweep agent`.
 - Everything else is a harmless stand-in: data types keep their arguments,
   and any other attribute (wandb.plot.line(...), wandb.Api(), run.log_model)
   or submodule (import wandb.integration.keras) is a NoOp.
@@ -205,18 +208,38 @@ def termerror(string: str, **kwargs: Any) -> None:
     termlog(f"ERROR {string}")
 
 
-def agent(*args: Any, **kwargs: Any) -> None:
-    raise UsageError(
-        "wandb.agent() is not available under the Sweep shim: start agents "
-        "with `sweep agent SWEEP_ID --wandb-shim`; each runs your program "
-        "once per trial, and the program calls wandb.init() itself")
+def _current_sweep_id() -> Optional[str]:
+    return os.environ.get("WANDB_SWEEP_ID") or sweep_client.sweep_id()
 
 
-def sweep(*args: Any, **kwargs: Any) -> str:
+def agent(sweep_id: Any = None, function: Any = None, entity: Any = None,
+          project: Any = None, count: Any = None, **kwargs: Any) -> None:
+    """Run by `sweep agent` (a trial's environment): calls `function` once,
+    for this trial; the agent starts the program again for the next one. So
+    a script written as `wandb.agent(wandb.sweep(config), function=train)`
+    runs unchanged. Run by hand: UsageError saying what to run instead."""
+    if _current_sweep_id() and callable(function):
+        function()
+        return
     raise UsageError(
-        "wandb.sweep() is not available under the Sweep shim: register the "
-        "sweep with `sweep create FILE.yaml` (the same YAML W&B takes), then "
-        "run `sweep agent SWEEP_ID --wandb-shim`")
+        "wandb.agent() does not start trials under the Sweep shim: start "
+        "agents with `sweep agent SWEEP_ID --wandb-shim`; each runs your "
+        "program once per trial (a wandb.agent(..., function=train) in it "
+        "calls train() for that trial)")
+
+
+def sweep(sweep: Any = None, entity: Any = None, project: Any = None,
+          prior_runs: Any = None, **kwargs: Any) -> str:
+    """Run by `sweep agent`: the id of the trial's sweep (it already exists;
+    the configuration passed is not registered again). Run by hand:
+    UsageError saying what to run instead."""
+    current = _current_sweep_id()
+    if current:
+        return current
+    raise UsageError(
+        "wandb.sweep() does not register sweeps under the Sweep shim: "
+        "register it with `sweep create FILE.yaml` (the same YAML W&B "
+        "takes), then run `sweep agent SWEEP_ID --wandb-shim`")
 
 
 def __getattr__(name: str) -> NoOp:
