@@ -860,7 +860,10 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
       // It ended by itself before a stop order reached it: no decision
       // took effect.
       trial.row.stop_json.clear();
-    } else if (reason.empty() && trial.order) {
+    } else if (trial.order &&
+               (reason.empty() || state == v1::TRIAL_STATE_STOPPED ||
+                state == v1::TRIAL_STATE_KILLED)) {
+      // Why it was stopped or killed, not the signal that carried it out.
       reason = trial.order->reason();
     }
     if (state == v1::TRIAL_STATE_STOPPED && entry->stopper) {

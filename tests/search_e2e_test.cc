@@ -226,8 +226,11 @@ TEST_P(StoppingEndToEndTest, StopsTheWeakRunAtItsBandAndLetsStrongOnesFinish) {
     // Stopped soon after the band, long before its hundred points.
     EXPECT_GE(JsonInt(trial["metric_points"]), c.band);
     EXPECT_LT(JsonInt(trial["metric_points"]), 60) << trial.dump();
-    // The program was ended by a signal, not by finishing.
+    // The program was ended by a signal, not by finishing; its record
+    // says why (the rule), not which signal.
     EXPECT_NE(JsonInt(trial["signal"]), 0) << trial.dump();
+    EXPECT_THAT(trial["end_reason"].get<std::string>(), HasSubstr(c.rule))
+        << trial.dump();
   }
   const json status = cli_.Json({"status", id});
   EXPECT_EQ(JsonInt(status["counts"]["stopped"]), 1) << status.dump();
