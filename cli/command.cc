@@ -1,6 +1,9 @@
 #include "cli/command.h"
 
+#include <cstdint>
 #include <cstdlib>
+
+#include "absl/strings/numbers.h"
 
 namespace sweep {
 
@@ -9,6 +12,16 @@ std::string PythonClientDir() {
     return dir;
   }
   return SWEEP_PYTHON_CLIENT_DIR;
+}
+
+CLI::Validator NonNegativeWholeNumber() {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        int64_t value = 0;
+        if (absl::SimpleAtoi(input, &value) && value >= 0) return "";
+        return "must be a whole number, 0 or more, got " + input;
+      },
+      "N>=0");
 }
 
 int ReportFailure(const absl::Status& status, std::ostream& err) {

@@ -41,6 +41,11 @@ using ControllerCommand = int (*)(const Options&, ControllerClient&,
 // source tree's clients/python.
 std::string PythonClientDir();
 
+// Checks an option is a whole number, 0 or more ("--count: must be a whole
+// number, 0 or more, got -1"; CLI11's own check prints its range's bound,
+// hundreds of digits of the largest double).
+CLI::Validator NonNegativeWholeNumber();
+
 // Prints "sweep: MESSAGE" on `err`; returns the exit status 1.
 int ReportFailure(const absl::Status& status, std::ostream& err);
 

@@ -72,6 +72,13 @@ int main(int argc, char** argv) {
   sweep::RegisterAgentCommand(app, &run);
   sweep::RegisterRunCommand(app, &run);
 
+  app.name("sweep");
+  app.set_version_flag("--version", "sweep " SWEEP_VERSION);
+  if (argc == 1) {  // Bare `sweep`: what it can do, not "a subcommand is
+                    // required".
+    std::cout << app.help();
+    return 2;
+  }
   // An unknown command would otherwise read "A subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
     const std::string given = argv[1];
@@ -91,7 +98,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and --version exit 0; every usage error exits 2, whichever it is
+    // (CLI11 numbers them 105-109).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return run ? run() : 2;
 }

@@ -84,10 +84,10 @@ absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
         out->append(ShellQuote(t));
       });
   rerun.python_dir = PythonClientDir();
-  rerun.environment = absl::StrCat(
-      "SWEEP_PARAMS_JSON=", ShellQuote(config.dump()),
-      " PYTHONPATH=", ShellQuote(rerun.python_dir),
-      "${PYTHONPATH:+:$PYTHONPATH}");
+  rerun.environment =
+      absl::StrCat("SWEEP_PARAMS_JSON=", ShellQuote(config.dump()),
+                   " PYTHONPATH=", ShellQuote(rerun.python_dir),
+                   "${PYTHONPATH:+:$PYTHONPATH}");
   rerun.reads_args_json_file =
       std::find(spec.command.begin(), spec.command.end(),
                 "${args_json_file}") != spec.command.end();

@@ -306,7 +306,7 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
   command
       ->add_option("--count", options->count,
                    "Trials each agent runs at most (0: until done)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegativeWholeNumber());
   command->add_option("--data-dir", options->data_dir,
                       "Where the state lives (default: $SWEEP_DATA_DIR, else "
                       "$XDG_DATA_HOME/sweep, else ~/.local/share/sweep)");
@@ -331,7 +331,7 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
                    "An agent stops after this many failed trials in a row; "
                    "0 never")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegativeWholeNumber());
   command->callback(
       [options, run] { *run = [options] { return RunLocalSweep(*options); }; });
 }

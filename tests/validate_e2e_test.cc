@@ -62,6 +62,22 @@ TEST(CliEndToEndTest, AnUnknownCommandIsNamedWithTheClosestOne) {
   EXPECT_THAT(r.err, HasSubstr("commands: create, validate"));
 }
 
+TEST(CliEndToEndTest, UsageErrorsExitTwoAndNameTheOption) {
+  ProcessResult r =
+      RunProcess({SweepBinary(), "agent", "x", "--count", "-1"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              HasSubstr("--count: must be a whole number, 0 or more, got -1"));
+  r = RunProcess({SweepBinary(), "status"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  r = RunProcess({SweepBinary()}, kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("Usage: sweep [OPTIONS] SUBCOMMAND"));
+  r = RunProcess({SweepBinary(), "--version"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, ::testing::StartsWith("sweep "));
+}
+
 TEST(ValidateEndToEndTest, GridSizeIsPrinted) {
   const ProcessResult r = RunProcess(
       {SweepBinary(), "validate", SourceDir() + "/configs/grid.yaml"},
