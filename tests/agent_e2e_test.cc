@@ -810,6 +810,10 @@ TEST_F(AgentEndToEndTest, WandbSweepAndAgentCallsInTheScriptRunOneTrial) {
   ASSERT_EQ(trials.size(), 2u);
   EXPECT_EQ(trials[0]["summary"]["loss"], 0.5) << trials[0].dump();
   EXPECT_EQ(trials[1]["summary"]["loss"], 2.0) << trials[1].dump();
+  // Creating a sweep of a W&B script says which agent flag it needs.
+  const ProcessResult again = cli_.Run({"create", dir_.Path("sweep-1.yaml")});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("imports wandb: add --wandb-shim"));
 }
 
 TEST_F(AgentEndToEndTest, WandbScriptsReportUnderTheShim) {
