@@ -60,7 +60,13 @@ std::string FitCellKeepingEnd(absl::string_view text, std::size_t max_width) {
 }
 
 TextTable::TextTable(std::vector<TableColumn> columns)
-    : columns_(std::move(columns)) {}
+    : columns_(std::move(columns)) {
+  // Headers can come from outside too (metric names): a newline or an
+  // escape in one must not break the table.
+  for (TableColumn& column : columns_) {
+    column.header = FitCell(column.header, column.max_width);
+  }
+}
 
 void TextTable::AddRow(std::vector<std::string> cells) {
   cells.resize(columns_.size());

@@ -63,5 +63,11 @@ TEST(FitCellTest, EdgeWidths) {
   EXPECT_EQ(FitCell("", 0), "");
 }
 
+TEST(TextTableTest, ControlCharactersInAHeaderDoNotBreakTheTable) {
+  TextTable table({{"a\nb\x1b[2J", TableColumn::Align::kLeft, 10}});
+  table.AddRow({"x"});
+  EXPECT_EQ(table.Render(), "a b [2J\nx\n");
+}
+
 }  // namespace
 }  // namespace sweep
