@@ -769,11 +769,39 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     int64_t reported_malformed = 0;
     auto batch_started = SteadyClock::now();
     int64_t dropped_points = 0;  // Too big to send; counted as malformed.
+    // Queues a report of batch[begin, end) (possibly no point: it then
+    // carries only the count of malformed lines).
+    auto enqueue_report = [&](size_t begin, size_t end) {
+      OutboxItem item;
+      item.trial = run;
+      item.points = static_cast<int64_t>(end - begin);
+      v1::ReportMetricsRequest report;
+      report.set_sweep_id(assignment.sweep_id());
+      report.set_number(number);
+      report.set_lease_id(assignment.lease_id());
+      report.set_sequence(++sequence);
+      report.set_malformed_lines(watch.malformed() + dropped_points -
+                                 reported_malformed);
+      reported_malformed = watch.malformed() + dropped_points;
+      for (size_t i = begin; i < end; ++i) {
+        const MetricPoint& p = batch[i];
+        v1::MetricPoint* out = report.add_points();
+        out->set_step(p.step);
+        out->set_time_ms(p.time_ms);
+        for (const auto& [key, value] : p.values) {
+          (*out->mutable_values())[key] = value;
+        }
+      }
+      item.report = std::move(report);
+      Enqueue(std::move(item));
+    };
     auto send_batch = [&](bool force) {
-      if (batch.empty()) return;
-      const bool full =
-          static_cast<int>(batch.size()) >= options_.batch_points ||
-          BatchBytes(batch) >= kMaxReportBytes;
+      const bool unreported_malformed =
+          watch.malformed() + dropped_points > reported_malformed;
+      if (batch.empty() && !(force && unreported_malformed)) return;
+      const int per_report = std::max(1, options_.batch_points);
+      const bool full = static_cast<int>(batch.size()) >= per_report ||
+                        BatchBytes(batch) >= kMaxReportBytes;
       const bool old =
           SteadyClock::now() - batch_started >= options_.batch_delay;
       if (!force && !full && !old) return;
@@ -785,7 +813,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
         size_t end = begin;
         size_t bytes = 0;
         while (end < batch.size() &&
-               static_cast<int>(end - begin) < options_.batch_points) {
+               static_cast<int>(end - begin) < per_report) {
           const size_t point_bytes = PointBytes(batch[end]);
           if (end > begin && bytes + point_bytes > kMaxReportBytes) break;
           bytes += point_bytes;
@@ -799,29 +827,13 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
           begin = end;
           continue;
         }
-        OutboxItem item;
-        item.trial = run;
-        item.points = static_cast<int64_t>(end - begin);
-        v1::ReportMetricsRequest report;
-        report.set_sweep_id(assignment.sweep_id());
-        report.set_number(number);
-        report.set_lease_id(assignment.lease_id());
-        report.set_sequence(++sequence);
-        report.set_malformed_lines(watch.malformed() + dropped_points -
-                                   reported_malformed);
-        reported_malformed = watch.malformed() + dropped_points;
-        for (size_t i = begin; i < end; ++i) {
-          const MetricPoint& p = batch[i];
-          v1::MetricPoint* out = report.add_points();
-          out->set_step(p.step);
-          out->set_time_ms(p.time_ms);
-          for (const auto& [key, value] : p.values) {
-            (*out->mutable_values())[key] = value;
-          }
-        }
-        item.report = std::move(report);
-        Enqueue(std::move(item));
+        enqueue_report(begin, end);
         begin = end;
+      }
+      // At the end, what was dropped or malformed since the last report
+      // still reaches the trial's record.
+      if (force && watch.malformed() + dropped_points > reported_malformed) {
+        enqueue_report(0, 0);
       }
       batch.clear();
     };

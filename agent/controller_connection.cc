@@ -8,8 +8,12 @@
 namespace sweep {
 
 bool IsRetryable(const grpc::Status& status) {
+  // CANCELLED comes from the controller's side (a call cut off while it shut
+  // down): this agent never cancels its own calls, and its own stop request
+  // ends the retries before another attempt.
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         status.error_code() == grpc::StatusCode::CANCELLED;
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

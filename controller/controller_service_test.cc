@@ -305,6 +305,27 @@ TEST_F(ControllerServiceTest, StateChangesAndOrders) {
   EXPECT_EQ(finished.state(), v1::TRIAL_STATE_KILLED);
 }
 
+// An order the agent never acted on (its program had already failed when
+// the order was decided) does not turn the failure into a kill or a stop.
+TEST_F(ControllerServiceTest, AFailureTheAgentReportsAsItsOwnStaysAFailure) {
+  const std::string id = CreateSweep(kGridYaml);
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse trial = Acquire(agent);
+  ASSERT_TRUE(trial.has_trial());
+  ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_CANCEL).ok());  // A KILL order.
+  grpc::ClientContext context;
+  v1::FinishTrialRequest finish;
+  finish.set_sweep_id(id);
+  finish.set_number(trial.trial().number());
+  finish.set_lease_id(trial.trial().lease_id());
+  finish.set_outcome(v1::FINISH_OUTCOME_EXITED);
+  finish.set_exit_code(1);
+  finish.set_message("exit code 1; its last line: no data");
+  v1::FinishTrialResponse finished;
+  ASSERT_TRUE(agents_->FinishTrial(&context, finish, &finished).ok());
+  EXPECT_EQ(finished.state(), v1::TRIAL_STATE_FAILED);
+}
+
 TEST_F(ControllerServiceTest, RunCapAndTargetFinishTheSweep) {
   const std::string capped = CreateSweep(
       "method: random\nprogram: t.py\nrun_cap: 2\nparameters:\n  x: {min: "

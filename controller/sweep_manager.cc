@@ -843,7 +843,12 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
   SweepEntry* entry = &sweep;
   {
     int state = FinishedState(request);
-    if (state == v1::TRIAL_STATE_FAILED && trial.order) {
+    // A client that says its program exited by itself is believed: an
+    // order it never acted on (decided, say, from a heartbeat sent while
+    // the trial's finish was still on its way) does not turn a failure into
+    // a stop. Without an outcome, a failure after an order is the order's.
+    if (state == v1::TRIAL_STATE_FAILED && trial.order &&
+        request.outcome() != v1::FINISH_OUTCOME_EXITED) {
       // Ended by the order it was given, not by a fault of its own.
       state = trial.order->action() == v1::ORDER_ACTION_STOP
                   ? v1::TRIAL_STATE_STOPPED
@@ -856,13 +861,13 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
                              ? tail.substr(tail.size() - kMaxLogTailBytes)
                              : tail;
     std::string reason = FinishReason(request, state);
-    if (state == v1::TRIAL_STATE_FINISHED) {
-      // It ended by itself before a stop order reached it: no decision
-      // took effect.
+    if (state != v1::TRIAL_STATE_STOPPED) {
+      // It ended otherwise than by a stop order: no decision took effect.
       trial.row.stop_json.clear();
-    } else if (trial.order &&
-               (reason.empty() || state == v1::TRIAL_STATE_STOPPED ||
-                state == v1::TRIAL_STATE_KILLED)) {
+    }
+    if (trial.order && state != v1::TRIAL_STATE_FINISHED &&
+        (reason.empty() || state == v1::TRIAL_STATE_STOPPED ||
+         state == v1::TRIAL_STATE_KILLED)) {
       // Why it was stopped or killed, not the signal that carried it out.
       reason = trial.order->reason();
     }

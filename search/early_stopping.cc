@@ -304,7 +304,7 @@ class MedianStopper : public EarlyStopper {
     // Worse by more than rounding: two runs logging the same accuracy,
     // computed in a different order, differ in the last bits, and that is
     // a tie, not a reason to stop one.
-    if (!(p.best > median + kTieTolerance * std::max(1.0, std::abs(median)))) {
+    if (!(p.best > median + kTieTolerance * std::abs(median))) {
       return std::nullopt;
     }
     return StopVerdict{"median", p.count, Oriented(spec_, p.best),

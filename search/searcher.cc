@@ -19,7 +19,9 @@ uint64_t SeedFromSweepId(std::string_view sweep_id) {
   for (const char c : sweep_id) {
     hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
   }
-  return gp::MixSeed(hash, 0x5eed);
+  // Nine digits: what a user copies into `sweep: {seed: N}` must parse
+  // (seeds are read as signed 64-bit integers) and be easy to copy.
+  return gp::MixSeed(hash, 0x5eed) % 1'000'000'000;
 }
 
 std::unique_ptr<Searcher> MakeSearcher(const SweepSpec& spec) {

@@ -376,10 +376,23 @@ TEST_F(AgentEndToEndTest, ASeedReproducesThePreviewAndNewSweepsDrawAnew) {
   ASSERT_EQ(fourth.size(), 3u);
   EXPECT_NE(third, fourth);
   EXPECT_NE(third, previewed);
-  // The seed a sweep drew is in its normalized definition, to be copied.
-  const json status = SweepStatus(ids[2]);
-  EXPECT_THAT(status["normalized_json"].get<std::string>(),
-              HasSubstr("\"seed\""));
+  // The seed a sweep drew is in its normalized definition: copied into the
+  // file, it repeats that sweep.
+  const json normalized =
+      json::parse(SweepStatus(ids[2])["normalized_json"].get<std::string>());
+  ASSERT_TRUE(normalized["sweep"]["seed"].is_number_integer())
+      << normalized.dump();
+  const std::string copied = CreateSweep(
+      "quick.py", kQuickProgram,
+      RandomSweep("sweep: {seed: " +
+                  std::to_string(normalized["sweep"]["seed"].get<int64_t>()) +
+                  "}\n"));
+  ASSERT_FALSE(copied.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(copied, {"--count", "3"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0);
+  EXPECT_EQ(TrialXs(cli_, copied), third);
 }
 
 // Changes directory before reading its configuration and logging, as Hydra
@@ -741,19 +754,20 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   EXPECT_EQ(trial["summary"]["loss"], 0.03125);
 }
 
-// A line with a metric name the controller refuses (5,000 bytes), then 45
-// wide points (a value per layer, 5,000 layers: about 4.7 MB together,
-// more than one gRPC message may carry), then a last point.
+// 45 wide points (a value per layer, 5,000 layers: about 4.7 MB together,
+// more than one gRPC message may carry), a last point, then, as its very
+// last line, one whose only metric name the controller refuses (5,000
+// bytes): no report follows to carry its count but the final one.
 constexpr char kOversizedProgram[] = R"(import json
 import os
 
 with open(os.environ["SWEEP_METRICS_FILE"], "a") as f:
-    f.write(json.dumps({"x" * 5000: 1.0, "loss": 0.8}) + "\n")
     for step in range(1, 46):
         point = {f"layer{i}/grad": float(i) for i in range(5000)}
         point["_step"] = step
         f.write(json.dumps(point) + "\n")
     f.write(json.dumps({"_step": 46, "loss": 0.5}) + "\n")
+    f.write(json.dumps({"x" * 5000: 1.0}) + "\n")
 )";
 
 TEST_F(AgentEndToEndTest, OversizedMetricsAreSplitOrSkippedNotFatal) {
@@ -767,7 +781,7 @@ TEST_F(AgentEndToEndTest, OversizedMetricsAreSplitOrSkippedNotFatal) {
   const std::vector<json> trials = cli_.Trials(id);
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_EQ(StateName(trials[0]["state"]), "finished") << trials[0].dump();
-  EXPECT_EQ(JsonInt(trials[0]["metric_points"]), 47) << trials[0].dump();
+  EXPECT_EQ(JsonInt(trials[0]["metric_points"]), 46) << trials[0].dump();
   EXPECT_EQ(JsonInt(trials[0]["malformed_metric_lines"]), 1)
       << trials[0].dump();
   EXPECT_EQ(trials[0]["summary"]["loss"], 0.5) << trials[0].dump();
