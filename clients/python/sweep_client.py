@@ -94,28 +94,27 @@ def config() -> Config:
     variable, when it is unreadable or is not a JSON object.
     """
     path = os.environ.get(PARAMS_FILE_VARIABLE)
-    if not path:
-        inline = os.environ.get(PARAMS_JSON_VARIABLE)
-        if not inline:
-            return Config()
+    if path:
+        where = f"{PARAMS_FILE_VARIABLE}={path}"
         try:
-            params = json.loads(inline)
-        except ValueError as error:
-            raise RuntimeError(f"{PARAMS_JSON_VARIABLE}: cannot read the "
-                               f"trial's parameters: {error}") from error
-        if not isinstance(params, dict):
-            raise RuntimeError(f"{PARAMS_JSON_VARIABLE}: expected a JSON "
-                               f"object, found {type(params).__name__}")
-        return Config(params)
+            with open(path, encoding="utf-8") as params_file:
+                text = params_file.read()
+        except OSError as error:
+            raise RuntimeError(f"{where}: cannot read the trial's "
+                               f"parameters: {error}") from error
+    else:
+        where = PARAMS_JSON_VARIABLE
+        text = os.environ.get(PARAMS_JSON_VARIABLE)
+        if not text:
+            return Config()
     try:
-        with open(path, encoding="utf-8") as params_file:
-            params = json.load(params_file)
-    except (OSError, ValueError) as error:
-        raise RuntimeError(f"{PARAMS_FILE_VARIABLE}={path}: cannot read the "
-                           f"trial's parameters: {error}") from error
+        params = json.loads(text)
+    except ValueError as error:
+        raise RuntimeError(f"{where}: cannot read the trial's parameters: "
+                           f"{error}") from error
     if not isinstance(params, dict):
-        raise RuntimeError(f"{PARAMS_FILE_VARIABLE}={path}: expected a JSON "
-                           f"object, found {type(params).__name__}")
+        raise RuntimeError(f"{where}: expected a JSON object, found "
+                           f"{type(params).__name__}")
     return Config(params)
 
 
