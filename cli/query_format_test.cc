@@ -315,6 +315,18 @@ TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
   EXPECT_THAT(detail, HasSubstr("Log tail:\n  (27 earlier lines not shown; "
                                 "--json prints all)\n  line 28\n  line 29\n"
                                 "  line 30\n"));
+
+  // A Bayesian sweep's design point says why it has no prediction; the
+  // median rule's unit is the iteration.
+  v1::Sweep bayes = MakeSweep();
+  bayes.set_method("bayes");
+  trial.clear_prediction();
+  trial.mutable_stop_decision()->set_rule("median");
+  const std::string design = FormatTrialDetail(
+      bayes, trial, absl::FromUnixMillis(kCreatedMs), absl::UTCTimeZone(), 3);
+  EXPECT_THAT(design, HasSubstr("  prediction:     none: a point of the "
+                                "initial space-filling design"));
+  EXPECT_THAT(design, HasSubstr("  stopped:        median at iteration 9:"));
 }
 
 TEST(TrialFormatTest, BestTrialShowsValueConfigAndRerunCommand) {

@@ -150,8 +150,15 @@ std::string BestValueField(const v1::Sweep& sweep, const v1::Trial& trial) {
                       sweep.goal(), ")");
 }
 
-std::string PredictionField(const v1::Trial& trial) {
-  if (!trial.has_prediction()) return "";
+std::string PredictionField(const v1::Sweep& sweep, const v1::Trial& trial) {
+  if (!trial.has_prediction()) {
+    // Said, not left blank: a user wonders why the first trials of a
+    // Bayesian sweep have none.
+    return sweep.method() == "bayes"
+               ? "none: a point of the initial space-filling design (or a "
+                 "random one where no model could be fitted)"
+               : "";
+  }
   const v1::Prediction& p = trial.prediction();
   return absl::StrCat("mean ", FormatMetricValue(p.mean()), " \u00b1 ",
                       FormatMetricValue(p.stddev()), ", acquisition ",
@@ -161,8 +168,8 @@ std::string PredictionField(const v1::Trial& trial) {
 std::string StopDecisionField(const v1::Trial& trial) {
   if (!trial.has_stop_decision()) return "";
   const v1::StopDecision& d = trial.stop_decision();
-  return absl::StrCat(d.rule().empty() ? "stopping rule" : d.rule(),
-                      " at band ", d.band(), ": value ",
+  return absl::StrCat(d.rule().empty() ? "stopping rule" : d.rule(), " at ",
+                      StopUnit(d.rule()), " ", d.band(), ": value ",
                       FormatMetricValue(d.value()), ", threshold ",
                       FormatMetricValue(d.threshold()));
 }
@@ -195,7 +202,7 @@ Fields TrialFields(const v1::Sweep& sweep, const v1::Trial& trial,
       {"exit", ExitCell(trial)},
       {"metric", BestValueField(sweep, trial)},
       {"metric points", MetricPointsField(trial)},
-      {"prediction", PredictionField(trial)},
+      {"prediction", PredictionField(sweep, trial)},
       {"stopped", StopDecisionField(trial)},
   };
 }
