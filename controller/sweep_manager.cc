@@ -1,6 +1,7 @@
 #include "controller/sweep_manager.h"
 
 #include <cmath>
+#include <iostream>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -267,7 +268,14 @@ absl::Status SweepManager::CheckWritable() const {
 void SweepManager::Commit(Mutation mutation, Done done) {
   store_->Write(std::move(mutation),
                 [this, done = std::move(done)](const absl::Status& status) {
-                  if (!status.ok()) store_failed_ = true;
+                  if (!status.ok() && !store_failed_.exchange(true)) {
+                    // Once: what CheckWritable's answer points to.
+                    std::cerr << "sweep server: the store failed a write: "
+                              << status.message()
+                              << "; changes are refused until the cause is "
+                                 "fixed and the controller restarted"
+                              << std::endl;
+                  }
                   done(status);
                 });
 }
