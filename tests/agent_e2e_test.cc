@@ -559,8 +559,11 @@ TEST_F(AgentEndToEndTest, CancelKillsTheWholeProcessGroupAfterTheGrace) {
 
   const ProcessResult cancel = cli_.Run({"cancel", id});
   ASSERT_EQ(cancel.exit_code, 0) << cancel.err;
-  // A canceled sweep sends its agents home.
+  // A canceled sweep sends its agents home, saying so (whether the agent
+  // learns it from a heartbeat or from its next ask).
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              HasSubstr("sweep " + id + " is canceled: canceled by a user"));
 
   for (const json& listed : cli_.Trials(id)) {
     const int64_t number = JsonInt(listed["number"]);
