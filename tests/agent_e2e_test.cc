@@ -470,6 +470,31 @@ TEST_F(AgentEndToEndTest, TheBestTrialsRerunCommandRunsItsConfiguration) {
             json({{"opt", {{"x", 1}, {"name", "it's \"quoted\""}}}}));
 }
 
+TEST_F(AgentEndToEndTest,
+       AnAgentOfAPausedSweepSaysItWaitsAndGoesOnAfterResume) {
+  const std::string id =
+      CreateSweep("quick.py", kQuickProgram,
+                  GridSweep("quick.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(cli_.Run({"pause", id}).exit_code, 0);
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--count", "1"});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return agent->Output(Stream::kStderr).find("the sweep is paused") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << agent->Output(Stream::kStderr);
+  ASSERT_EQ(cli_.Run({"resume", id}).exit_code, 0);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::string err = agent->Output(Stream::kStderr);
+  // Said once, however many times it asked meanwhile.
+  EXPECT_EQ(err.find("the sweep is paused"), err.rfind("the sweep is paused"))
+      << err;
+  EXPECT_EQ(cli_.Trials(id).size(), 1u);
+}
+
 // One slot: the next trial is asked for once the last one's end is recorded,
 // so the searcher never takes the trial that just ended for a running one.
 TEST_F(AgentEndToEndTest, OneSlotAsksForTheNextTrialOnlyAfterTheLastEnded) {
