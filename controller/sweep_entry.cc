@@ -25,10 +25,6 @@ std::string MethodName(Method m) {
   return "random";
 }
 
-}  // namespace
-
-namespace {
-
 // The spec with its seed set: a sweep that names none gets one derived from
 // its id (shown in its normalized definition, to be copied into a YAML that
 // should repeat it).

@@ -873,9 +873,8 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
       // It ended otherwise than by a stop order: no decision took effect.
       trial.row.stop_json.clear();
     }
-    if (trial.order && state != v1::TRIAL_STATE_FINISHED &&
-        (reason.empty() || state == v1::TRIAL_STATE_STOPPED ||
-         state == v1::TRIAL_STATE_KILLED)) {
+    if (trial.order &&
+        (state == v1::TRIAL_STATE_STOPPED || state == v1::TRIAL_STATE_KILLED)) {
       // Why it was stopped or killed, not the signal that carried it out.
       reason = trial.order->reason();
     }
