@@ -31,8 +31,8 @@ int ReportFailure(const absl::Status& status, std::ostream& err) {
 
 void AddJsonFlag(CLI::App* command, bool* json) {
   command->add_flag("--json", *json,
-                    "Print the controller's reply as JSON (proto field "
-                    "names), for scripts");
+                    "Print the reply as JSON for scripts (proto field "
+                    "names, numbers as numbers, states as in the tables)");
 }
 
 }  // namespace sweep

@@ -1,14 +1,16 @@
 #include "cli/display_format.h"
 
-#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/descriptor.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
 
 namespace sweep {
 namespace {
@@ -100,15 +102,130 @@ std::string IndentLines(absl::string_view text, int indent) {
   return out;
 }
 
+namespace {
+
+// SweepState -> "SWEEP_STATE_", the prefix its value names carry.
+std::string EnumValuePrefix(const google::protobuf::EnumDescriptor& type) {
+  std::string prefix;
+  for (char c : type.name()) {
+    if (absl::ascii_isupper(c) && !prefix.empty()) prefix.push_back('_');
+    prefix.push_back(absl::ascii_toupper(c));
+  }
+  return prefix + "_";
+}
+
+nlohmann::ordered_json DoubleToJson(double value) {
+  if (std::isfinite(value)) return value;
+  // JSON has no NaN or infinity; these are the strings protobuf's JSON uses.
+  if (std::isnan(value)) return "NaN";
+  return value > 0 ? "Infinity" : "-Infinity";
+}
+
+nlohmann::ordered_json MessageToJson(const google::protobuf::Message& message);
+
+// One value of `field` (an element, when the field is repeated).
+nlohmann::ordered_json FieldValueToJson(
+    const google::protobuf::Message& message,
+    const google::protobuf::FieldDescriptor& field, int index) {
+  using FD = google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection& r = *message.GetReflection();
+  const bool repeated = field.is_repeated();
+  switch (field.cpp_type()) {
+    case FD::CPPTYPE_INT32:
+      return repeated ? r.GetRepeatedInt32(message, &field, index)
+                      : r.GetInt32(message, &field);
+    case FD::CPPTYPE_INT64:
+      return repeated ? r.GetRepeatedInt64(message, &field, index)
+                      : r.GetInt64(message, &field);
+    case FD::CPPTYPE_UINT32:
+      return repeated ? r.GetRepeatedUInt32(message, &field, index)
+                      : r.GetUInt32(message, &field);
+    case FD::CPPTYPE_UINT64:
+      return repeated ? r.GetRepeatedUInt64(message, &field, index)
+                      : r.GetUInt64(message, &field);
+    case FD::CPPTYPE_DOUBLE:
+      return DoubleToJson(repeated ? r.GetRepeatedDouble(message, &field, index)
+                                   : r.GetDouble(message, &field));
+    case FD::CPPTYPE_FLOAT:
+      return DoubleToJson(repeated ? r.GetRepeatedFloat(message, &field, index)
+                                   : r.GetFloat(message, &field));
+    case FD::CPPTYPE_BOOL:
+      return repeated ? r.GetRepeatedBool(message, &field, index)
+                      : r.GetBool(message, &field);
+    case FD::CPPTYPE_ENUM: {
+      const google::protobuf::EnumValueDescriptor& value =
+          repeated ? *r.GetRepeatedEnum(message, &field, index)
+                   : *r.GetEnum(message, &field);
+      const std::string prefix = EnumValuePrefix(*field.enum_type());
+      return absl::AsciiStrToLower(absl::StartsWith(value.name(), prefix)
+                                       ? value.name().substr(prefix.size())
+                                       : value.name());
+    }
+    case FD::CPPTYPE_STRING: {
+      const std::string text = repeated
+                                   ? r.GetRepeatedString(message, &field, index)
+                                   : r.GetString(message, &field);
+      if (!absl::EndsWith(field.name(), "_json")) return text;
+      if (text.empty()) return nullptr;
+      nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(
+          text, nullptr, /*allow_exceptions=*/false);
+      return parsed.is_discarded() ? nlohmann::ordered_json(text) : parsed;
+    }
+    case FD::CPPTYPE_MESSAGE:
+      return MessageToJson(repeated
+                               ? r.GetRepeatedMessage(message, &field, index)
+                               : r.GetMessage(message, &field));
+  }
+  return nullptr;
+}
+
+nlohmann::ordered_json MessageToJson(const google::protobuf::Message& message) {
+  const google::protobuf::Descriptor& type = *message.GetDescriptor();
+  const google::protobuf::Reflection& r = *message.GetReflection();
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (int i = 0; i < type.field_count(); ++i) {
+    const google::protobuf::FieldDescriptor& field = *type.field(i);
+    std::string key = field.name();
+    if (field.cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING &&
+        absl::EndsWith(key, "_json")) {
+      key.resize(key.size() - 5);
+    }
+    if (field.is_map()) {
+      // Keys are strings in every map this API has.
+      nlohmann::ordered_json map = nlohmann::ordered_json::object();
+      const google::protobuf::FieldDescriptor& value_field =
+          *field.message_type()->map_value();
+      for (int j = 0; j < r.FieldSize(message, &field); ++j) {
+        const google::protobuf::Message& entry =
+            r.GetRepeatedMessage(message, &field, j);
+        const std::string map_key = entry.GetReflection()->GetString(
+            entry, field.message_type()->map_key());
+        map[map_key] = FieldValueToJson(entry, value_field, -1);
+      }
+      out[key] = std::move(map);
+    } else if (field.is_repeated()) {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (int j = 0; j < r.FieldSize(message, &field); ++j) {
+        list.push_back(FieldValueToJson(message, field, j));
+      }
+      out[key] = std::move(list);
+    } else if (field.has_presence() && !r.HasField(message, &field)) {
+      out[key] = nullptr;
+    } else {
+      out[key] = FieldValueToJson(message, field, -1);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ProtoToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  // Printing a valid in-memory message cannot fail.
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
+  // Text from programs (log tails) may hold invalid UTF-8: replaced, not
+  // thrown on.
+  return MessageToJson(message).dump(
+      2, ' ', /*ensure_ascii=*/false,
+      nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace sweep

@@ -52,8 +52,13 @@ std::string FormatFieldList(
 // final newline of `text` does not add an empty line.
 std::string IndentLines(absl::string_view text, int indent);
 
-// The message as indented JSON with the .proto field names and every field,
-// defaults included, so scripts see a stable shape.
+// The message as indented JSON for scripts, every field present so the shape
+// is stable: the .proto field names; integers as JSON numbers; enum values by
+// their short lowercase name ("finished", as the tables show them); a
+// `*_json` string field as the JSON it holds, under its name without the
+// suffix (`config_json` -> `config`, null when empty); an unset optional or
+// message field null; NaN and infinities as the strings "NaN", "Infinity"
+// and "-Infinity".
 std::string ProtoToJson(const google::protobuf::Message& message);
 
 }  // namespace sweep

@@ -228,8 +228,9 @@ TEST_F(QueryCommandsTest, TrialsJsonIsOneListTrialsResponse) {
   ASSERT_EQ(RunTrials(options, *client_, out_, err_), 0) << err_.str();
   const Value json = Value::parse(out_.str());
   EXPECT_EQ(json.at("trials").size(), 5u);
-  EXPECT_EQ(json.at("trials")[0].at("config_json"), "{\"lr\": 0.1}");
-  EXPECT_EQ(json.at("next_after_number"), "0");  // int64 is a JSON string.
+  EXPECT_EQ(json.at("trials")[0].at("config").at("lr"), 0.1);
+  EXPECT_EQ(json.at("trials")[0].at("state"), "finished");
+  EXPECT_EQ(json.at("next_after_number"), 0);
 }
 
 TEST_F(QueryCommandsTest, AnUnknownSweepIsOneLine) {

@@ -7,6 +7,7 @@
 #include "cli/trial_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace sweep {
 namespace {
@@ -70,11 +71,39 @@ TEST(DisplayFormatTest, StatesDurationsAndTimes) {
   EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::quiet_NaN()), "nan");
 }
 
-TEST(DisplayFormatTest, ProtoJsonKeepsProtoFieldNamesAndDefaults) {
-  const std::string json = ProtoToJson(MakeTrial(1));
-  EXPECT_THAT(json, HasSubstr("\"config_json\""));
-  EXPECT_THAT(json, HasSubstr("\"exit_code\": 0"));
-  EXPECT_THAT(json, Not(HasSubstr("configJson")));
+TEST(DisplayFormatTest, ScriptJsonHasNumbersShortStatesAndParsedConfigs) {
+  v1::Trial trial = MakeTrial(12);
+  (*trial.mutable_summary())["loss"] = std::numeric_limits<double>::quiet_NaN();
+  trial.set_log_tail("bad byte \xff here\n");
+  const nlohmann::json json = nlohmann::json::parse(ProtoToJson(trial));
+  EXPECT_EQ(json["number"], 12);
+  EXPECT_EQ(json["created_ms"], kCreatedMs);
+  EXPECT_EQ(json["exit_code"], 0);  // Defaults are printed too.
+  EXPECT_EQ(json["state"], "finished");
+  EXPECT_EQ(json["config"]["optimizer"]["name"], "adam");
+  EXPECT_FALSE(json.contains("config_json"));
+  EXPECT_EQ(json["best_value"], 0.5);
+  EXPECT_EQ(json["summary"]["acc"], 0.8);
+  EXPECT_EQ(json["summary"]["loss"], "NaN");
+  EXPECT_TRUE(json["prediction"].is_null());
+  EXPECT_TRUE(json["history"].is_array());
+  EXPECT_EQ(json["log_tail"], "bad byte \xEF\xBF\xBD here\n");
+
+  trial.clear_best_value();
+  trial.set_config_json("");
+  trial.mutable_stop_decision()->set_band(9);
+  const nlohmann::json cleared = nlohmann::json::parse(ProtoToJson(trial));
+  EXPECT_TRUE(cleared["best_value"].is_null());
+  EXPECT_TRUE(cleared["config"].is_null());
+  EXPECT_EQ(cleared["stop_decision"]["band"], 9);
+
+  v1::Sweep sweep = MakeSweep();
+  sweep.set_early_terminate_json(R"({"rule":"hyperband","bands":[]})");
+  const nlohmann::json sweep_json = nlohmann::json::parse(ProtoToJson(sweep));
+  EXPECT_EQ(sweep_json["state"], "running");
+  EXPECT_EQ(sweep_json["counts"]["finished"], 7);
+  EXPECT_EQ(sweep_json["grid_points"], 144);
+  EXPECT_EQ(sweep_json["early_terminate"]["rule"], "hyperband");
 }
 
 TEST(SweepFormatTest, CreatedSweepNamesTheControllerOnlyWhenNotDefault) {

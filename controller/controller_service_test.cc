@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <set>
 #include <thread>
@@ -41,6 +42,12 @@ class ControllerServiceTest : public ::testing::Test {
     options_.listen = "127.0.0.1:0";
     options_.data_dir = NewDataDir();
     Restart();
+  }
+  void TearDown() override {
+    sweeps_.reset();
+    agents_.reset();
+    server_.reset();
+    std::filesystem::remove_all(options_.data_dir);
   }
 
   void Restart() {

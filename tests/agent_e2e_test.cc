@@ -36,7 +36,6 @@ using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
 using ::sweep::testing::SourceDir;
 using ::sweep::testing::StartServer;
-using ::sweep::testing::StateName;
 using ::sweep::testing::Stream;
 using ::sweep::testing::SweepCli;
 using ::sweep::testing::WriteFile;
@@ -125,9 +124,7 @@ class AgentEndToEndTest : public ::testing::Test {
 
   json SweepStatus(const std::string& id) { return cli_.Json({"status", id}); }
 
-  json Config(const json& trial) {
-    return json::parse(trial["config_json"].get<std::string>());
-  }
+  json Config(const json& trial) { return trial["config"]; }
 
   ScopedTempDir dir_{"agent-e2e"};  // Destroyed last.
   ServerProcess server_;
@@ -172,11 +169,11 @@ std::map<std::string, int> ExpectEveryPointOfEveryTrial(const SweepCli& cli,
   for (const json& listed : cli.Trials(id)) {
     const json trial = cli.TrialWithHistory(id, JsonInt(listed["number"]));
     if (!trial.is_object()) continue;
-    EXPECT_EQ(StateName(trial["state"]), "finished")
+    EXPECT_EQ(trial["state"], "finished")
         << trial.value("end_reason", "") << "\n"
         << trial.dump();
     ++trials_per_agent[trial["agent_id"]];
-    const int64_t x = json::parse(trial["config_json"].get<std::string>())["x"];
+    const int64_t x = trial["config"]["x"];
     xs.insert(x);
     ExpectTwentyPointsInOrder(trial, x);
     EXPECT_EQ(JsonInt(trial["malformed_metric_lines"]), 0);
@@ -211,7 +208,7 @@ TEST_F(AgentEndToEndTest, TwoAgentsDeliverEveryPointInOrder) {
   for (const auto& [agent, trials] : trials_per_agent) {
     EXPECT_EQ(trials, 2) << agent;
   }
-  EXPECT_EQ(StateName(SweepStatus(id)["state"]), "finished");
+  EXPECT_EQ(SweepStatus(id)["state"], "finished");
 }
 
 // Two terminals in one directory, `sweep agent ID` in each (as W&B users run
@@ -281,8 +278,7 @@ TEST_F(ShortLeaseAgentEndToEndTest, AgentsOfDifferentSweepsDoNotInterfere) {
     for (const json& listed : cli_.Trials(ids[i])) {
       const json trial =
           cli_.TrialWithHistory(ids[i], JsonInt(listed["number"]));
-      EXPECT_EQ(StateName(trial["state"]), "finished")
-          << trial.value("end_reason", "");
+      EXPECT_EQ(trial["state"], "finished") << trial.value("end_reason", "");
       EXPECT_EQ(trial["history"].size(), 20u);
     }
   }
@@ -306,7 +302,7 @@ TEST_F(AgentEndToEndTest, CountIsPerAgentAndAgentsExitWhenTheGridIsDone) {
   json status = SweepStatus(id);
   EXPECT_EQ(JsonInt(status["counts"]["total"]), 2);
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 2);
-  EXPECT_EQ(StateName(status["state"]), "running");
+  EXPECT_EQ(status["state"], "running");
 
   // No --count: it runs what is left and exits by itself.
   std::unique_ptr<BackgroundProcess> rest = StartAgent(id, {});
@@ -315,7 +311,7 @@ TEST_F(AgentEndToEndTest, CountIsPerAgentAndAgentsExitWhenTheGridIsDone) {
   EXPECT_THAT(rest->Output(Stream::kStderr),
               HasSubstr("exiting after 3 trials"));
   status = SweepStatus(id);
-  EXPECT_EQ(StateName(status["state"]), "finished");
+  EXPECT_EQ(status["state"], "finished");
   EXPECT_EQ(JsonInt(status["counts"]["total"]), 5);
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 5);
 }
@@ -334,8 +330,7 @@ std::string RandomSweep(const std::string& extra) {
 std::vector<double> TrialXs(const SweepCli& cli, const std::string& id) {
   std::vector<double> xs;
   for (const json& trial : cli.Trials(id)) {
-    xs.push_back(json::parse(trial["config_json"].get<std::string>())["x"]
-                     .get<double>());
+    xs.push_back(trial["config"]["x"].get<double>());
   }
   return xs;
 }
@@ -378,8 +373,7 @@ TEST_F(AgentEndToEndTest, ASeedReproducesThePreviewAndNewSweepsDrawAnew) {
   EXPECT_NE(third, previewed);
   // The seed a sweep drew is in its normalized definition: copied into the
   // file, it repeats that sweep.
-  const json normalized =
-      json::parse(SweepStatus(ids[2])["normalized_json"].get<std::string>());
+  const json normalized = SweepStatus(ids[2])["normalized"];
   ASSERT_TRUE(normalized["sweep"]["seed"].is_number_integer())
       << normalized.dump();
   const std::string copied = CreateSweep(
@@ -418,7 +412,7 @@ TEST_F(AgentEndToEndTest, TrialPathsStillWorkAfterTheProgramChangesDirectory) {
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   const std::vector<json> trials = cli_.Trials(id);
   ASSERT_EQ(trials.size(), 1u);
-  EXPECT_EQ(StateName(trials[0]["state"]), "finished") << trials[0].dump();
+  EXPECT_EQ(trials[0]["state"], "finished") << trials[0].dump();
   EXPECT_EQ(trials[0]["summary"]["value"], 7.0) << trials[0].dump();
   EXPECT_TRUE(FileExists(dir_.Path("relative-runs/" + id + "/trial-1")));
 }
@@ -575,7 +569,7 @@ TEST_F(AgentEndToEndTest, CancelKillsTheWholeProcessGroupAfterTheGrace) {
         int logged = 0;
         for (const json& trial : trials) {
           logged += JsonInt(trial["metric_points"]) == 3 &&
-                    StateName(trial["state"]) == "running";
+                    trial["state"] == "running";
         }
         return logged == 2;
       },
@@ -595,7 +589,7 @@ TEST_F(AgentEndToEndTest, CancelKillsTheWholeProcessGroupAfterTheGrace) {
     const json trial = cli_.TrialWithHistory(id, number);
     const std::string mode = Config(trial)["mode"];
     SCOPED_TRACE("trial " + std::to_string(number) + " (" + mode + ")");
-    EXPECT_EQ(StateName(trial["state"]), "killed") << trial.dump();
+    EXPECT_EQ(trial["state"], "killed") << trial.dump();
     EXPECT_EQ(JsonInt(trial["metric_points"]), 3) << "metrics are kept";
     EXPECT_EQ(trial["history"].size(), 3u);
     EXPECT_EQ(trial["summary"]["value"], 2.0);
@@ -625,7 +619,7 @@ TEST_F(AgentEndToEndTest, CancelKillsTheWholeProcessGroupAfterTheGrace) {
       EXPECT_EQ(trial["signal"], SIGTERM);
     }
   }
-  EXPECT_EQ(StateName(SweepStatus(id)["state"]), "canceled");
+  EXPECT_EQ(SweepStatus(id)["state"], "canceled");
 }
 
 // Starts a grandchild in its process group, writes both pids, then sleeps.
@@ -688,7 +682,7 @@ TEST_F(AgentEndToEndTest, ACrashingProgramFailsWithItsLogTail) {
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
 
   const json trial = cli_.Json({"trials", id, "1"});
-  EXPECT_EQ(StateName(trial["state"]), "failed") << trial.dump();
+  EXPECT_EQ(trial["state"], "failed") << trial.dump();
   EXPECT_EQ(trial["exit_code"], 3);
   EXPECT_THAT(trial.value("log_tail", ""),
               HasSubstr("E2E-DISTINCTIVE-CRASH-LINE 4711"));
@@ -723,7 +717,7 @@ TEST_F(AgentEndToEndTest, TooManyConsecutiveFailuresStopTheAgent) {
   const json status = SweepStatus(id);
   EXPECT_EQ(JsonInt(status["counts"]["total"]), 2);
   EXPECT_EQ(JsonInt(status["counts"]["failed"]), 2);
-  EXPECT_EQ(StateName(status["state"]), "running");
+  EXPECT_EQ(status["state"], "running");
 }
 
 TEST_F(AgentEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
@@ -768,7 +762,7 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   ASSERT_NE(agent, nullptr);
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   const json trial = cli_.TrialWithHistory(id, 1);
-  EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+  EXPECT_EQ(trial["state"], "finished") << trial.dump();
   const json& history = trial["history"];
   ASSERT_EQ(history.size(), 7u) << trial.dump();
   EXPECT_EQ(history[0]["values"], json({{"loss", 0.5}, {"acc", 0.1}}));
@@ -808,7 +802,7 @@ TEST_F(AgentEndToEndTest, OversizedMetricsAreSplitOrSkippedNotFatal) {
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   const std::vector<json> trials = cli_.Trials(id);
   ASSERT_EQ(trials.size(), 1u);
-  EXPECT_EQ(StateName(trials[0]["state"]), "finished") << trials[0].dump();
+  EXPECT_EQ(trials[0]["state"], "finished") << trials[0].dump();
   EXPECT_EQ(JsonInt(trials[0]["metric_points"]), 46) << trials[0].dump();
   EXPECT_EQ(JsonInt(trials[0]["malformed_metric_lines"]), 1)
       << trials[0].dump();
@@ -868,7 +862,7 @@ TEST_F(AgentEndToEndTest, WandbScriptsReportUnderTheShim) {
   ASSERT_NE(agent, nullptr);
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   const json trial = cli_.TrialWithHistory(id, 1);
-  EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+  EXPECT_EQ(trial["state"], "finished") << trial.dump();
   const json& history = trial["history"];
   ASSERT_GE(history.size(), 3u) << trial.dump();
   for (int i = 0; i < 3; ++i) {
@@ -896,7 +890,7 @@ TEST_F(AgentEndToEndTest, WandbScriptsReportUnderTheShim) {
   ASSERT_EQ(trials.size(), 2u);
   for (const json& listed : trials) {
     const json full = cli_.TrialWithHistory(example, JsonInt(listed["number"]));
-    EXPECT_EQ(StateName(full["state"]), "finished") << full.dump();
+    EXPECT_EQ(full["state"], "finished") << full.dump();
     EXPECT_GE(JsonInt(full["metric_points"]), 3);
     EXPECT_EQ(full["summary"]["epoch"], 3.0) << full.dump();
     EXPECT_TRUE(full["summary"].contains("val_loss"));
@@ -942,7 +936,7 @@ TEST_F(AgentEndToEndTest, ShellMetacharactersReachArgvVerbatim) {
   std::set<std::string> seen;
   for (const json& trial : cli_.Trials(id)) {
     const int64_t number = JsonInt(trial["number"]);
-    EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+    EXPECT_EQ(trial["state"], "finished") << trial.dump();
     const std::string payload = Config(trial)["payload"];
     seen.insert(payload);
     const std::optional<std::string> written =
@@ -1007,7 +1001,7 @@ with open(f"gpu-{trial}.json", "w") as out:
   std::vector<Run> runs;
   for (const json& trial : cli_.Trials(id)) {
     const int64_t number = JsonInt(trial["number"]);
-    EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+    EXPECT_EQ(trial["state"], "finished") << trial.dump();
     const std::optional<std::string> written =
         ReadFile(dir_.Path("gpu-" + std::to_string(number) + ".json"));
     ASSERT_TRUE(written.has_value()) << "trial " << number;
@@ -1107,7 +1101,7 @@ TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {
   EXPECT_EQ(exit.exit_code, 0) << agent->Output(Stream::kStderr);
 
   const json trial = cli_.TrialWithHistory(id, 1);
-  EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+  EXPECT_EQ(trial["state"], "finished") << trial.dump();
   EXPECT_EQ(trial["exit_code"], 0);
   EXPECT_EQ(trial["history"].size(), 2u);
   EXPECT_FALSE(FileExists(dir_.Path("term-1")))

@@ -33,7 +33,6 @@ using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
 using ::sweep::testing::SourceDir;
 using ::sweep::testing::StartServer;
-using ::sweep::testing::StateName;
 using ::sweep::testing::Stream;
 using ::sweep::testing::SweepBinary;
 using ::sweep::testing::SweepCli;
@@ -106,7 +105,7 @@ class ControllerEndToEndTest : public ::testing::Test {
 
   std::string SweepState(const std::string& id) {
     const json sweep = cli_.Json({"status", id});
-    return sweep.is_object() ? StateName(sweep["state"]) : "";
+    return sweep.is_object() ? sweep["state"] : "";
   }
 
   // Runs an agent in the test's directory until it exits by itself.
@@ -158,7 +157,7 @@ TEST_F(ControllerEndToEndTest, CreateListAndStatus) {
 
   const json status = cli_.Json({"status", first});
   EXPECT_EQ(status["id"], first);
-  EXPECT_EQ(StateName(status["state"]), "pending");
+  EXPECT_EQ(status["state"], "pending");
   EXPECT_EQ(status["method"], "grid");
   EXPECT_EQ(JsonInt(status["grid_points"]), 4);
   EXPECT_EQ(status["metric_name"], "loss");
@@ -333,7 +332,7 @@ TEST_F(ControllerEndToEndTest, AnAgentProducesTrialsWithMetrics) {
   RunAgent(id, {"--slots", "2"});
 
   const json status = cli_.Json({"status", id});
-  EXPECT_EQ(StateName(status["state"]), "finished");
+  EXPECT_EQ(status["state"], "finished");
   EXPECT_EQ(JsonInt(status["counts"]["total"]), 4);
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 4);
   EXPECT_GT(JsonInt(status["best_trial"]), 0);
@@ -341,9 +340,9 @@ TEST_F(ControllerEndToEndTest, AnAgentProducesTrialsWithMetrics) {
 
   std::set<int64_t> xs;
   for (const json& trial : cli_.Trials(id)) {
-    EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+    EXPECT_EQ(trial["state"], "finished") << trial.dump();
     EXPECT_EQ(JsonInt(trial["metric_points"]), 5) << trial.dump();
-    const json config = json::parse(trial["config_json"].get<std::string>());
+    const json config = trial["config"];
     const int64_t x = config["x"];
     xs.insert(x);
     EXPECT_DOUBLE_EQ(trial["summary"]["loss"].get<double>(), x * 1000.0 + 4);
@@ -352,7 +351,7 @@ TEST_F(ControllerEndToEndTest, AnAgentProducesTrialsWithMetrics) {
   EXPECT_EQ(xs, (std::set<int64_t>{1, 2, 3, 4}));
 
   const json best = cli_.Json({"best", id});
-  EXPECT_EQ(json::parse(best["config_json"].get<std::string>())["x"], 1);
+  EXPECT_EQ(best["config"]["x"], 1);
 
   const ProcessResult csv = cli_.Run({"export", id, "--format", "csv"});
   EXPECT_EQ(csv.exit_code, 0) << csv.err;
@@ -375,8 +374,7 @@ std::map<int64_t, TrialSnapshot> Snapshot(const SweepCli& cli,
     const int64_t number = JsonInt(trial["number"]);
     const json full = cli.TrialWithHistory(id, number);
     if (!full.is_object()) continue;
-    trials[number] = {StateName(full["state"]),
-                      json::parse(full["config_json"].get<std::string>()),
+    trials[number] = {full["state"], full["config"],
                       full.value("history", json::array())};
   }
   return trials;
@@ -428,7 +426,7 @@ TEST_F(ControllerEndToEndTest, KilledServerRestartsWithoutLosingAnything) {
       [&] {
         bool ended = false, logging = false;
         for (const json& trial : cli_.Trials(id)) {
-          const std::string state = StateName(trial["state"]);
+          const std::string state = trial["state"];
           ended = ended || state == "finished";
           logging = logging || (state == "running" &&
                                 JsonInt(trial["metric_points"]) >= 3);

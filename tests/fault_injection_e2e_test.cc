@@ -47,7 +47,6 @@ using ::sweep::testing::PollUntil;
 using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
 using ::sweep::testing::StartServer;
-using ::sweep::testing::StateName;
 using ::sweep::testing::Stream;
 using ::sweep::testing::SweepCli;
 using ::sweep::testing::WriteFile;
@@ -185,9 +184,9 @@ struct Agent {
 // program's values; all kSteps of them when the trial finished.
 void ExpectHistoryExactlyOnce(const json& trial) {
   const int64_t number = JsonInt(trial["number"]);
-  const int64_t x = json::parse(trial["config_json"].get<std::string>())["x"];
+  const int64_t x = trial["config"]["x"];
   const json& history = trial["history"];
-  const std::string state = StateName(trial["state"]);
+  const std::string state = trial["state"];
   if (state == "finished") {
     EXPECT_EQ(history.size(), static_cast<size_t>(kSteps))
         << "finished trial " << number
@@ -300,9 +299,9 @@ parameters:
   int crashed = 0;
   for (const json& listed : cli_.Trials(grid)) {
     const json trial = cli_.TrialWithHistory(grid, JsonInt(listed["number"]));
-    const std::string state = StateName(trial["state"]);
+    const std::string state = trial["state"];
     EXPECT_TRUE(state == "finished" || state == "crashed") << trial.dump();
-    const int64_t x = json::parse(trial["config_json"].get<std::string>())["x"];
+    const int64_t x = trial["config"]["x"];
     if (state == "finished") ++finished_per_x[x];
     crashed += state == "crashed";
     ExpectHistoryExactlyOnce(trial);
@@ -312,7 +311,7 @@ parameters:
     EXPECT_EQ(count, 1) << "grid point x=" << x;
   }
   const json grid_status = cli_.Json({"status", grid});
-  EXPECT_EQ(StateName(grid_status["state"]), "finished") << grid_status;
+  EXPECT_EQ(grid_status["state"], "finished") << grid_status;
   EXPECT_EQ(JsonInt(grid_status["counts"]["running"]), 0);
 
   // The random sweep: exactly run_cap trials, none running, none repeated.
@@ -321,14 +320,14 @@ parameters:
   std::set<std::string> configs;
   for (const json& listed : random_trials) {
     const json trial = cli_.TrialWithHistory(random, JsonInt(listed["number"]));
-    const std::string state = StateName(trial["state"]);
+    const std::string state = trial["state"];
     EXPECT_TRUE(state == "finished" || state == "crashed") << trial.dump();
-    EXPECT_TRUE(configs.insert(trial["config_json"].get<std::string>()).second);
+    EXPECT_TRUE(configs.insert(trial["config"].dump()).second);
     crashed += state == "crashed";
     ExpectHistoryExactlyOnce(trial);
   }
   const json random_status = cli_.Json({"status", random});
-  EXPECT_EQ(StateName(random_status["state"]), "finished") << random_status;
+  EXPECT_EQ(random_status["state"], "finished") << random_status;
   EXPECT_EQ(JsonInt(random_status["counts"]["running"]), 0);
   EXPECT_EQ(JsonInt(random_status["counts"]["total"]), kRandomCap);
   std::cout << "fault injection (seed " << seed_ << "): " << controller_kills
@@ -395,9 +394,8 @@ parameters:
       agent->WaitForExit(std::chrono::seconds(60));
   ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
   const json trial = cli_.TrialWithHistory(id, 1);
-  EXPECT_EQ(StateName(trial["state"]), "finished")
-      << trial.value("end_reason", "") << "\n"
-      << agent->Output(Stream::kStderr);
+  EXPECT_EQ(trial["state"], "finished") << trial.value("end_reason", "") << "\n"
+                                        << agent->Output(Stream::kStderr);
   EXPECT_EQ(JsonInt(trial["metric_points"]), 10);
   EXPECT_THAT(agent->Output(Stream::kStderr),
               ::testing::HasSubstr("is finished"));

@@ -39,7 +39,6 @@ using ::sweep::testing::RunProcess;
 using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
 using ::sweep::testing::StartServerOn;
-using ::sweep::testing::StateName;
 using ::sweep::testing::Stream;
 using ::sweep::testing::SweepBinary;
 using ::sweep::testing::SweepCli;
@@ -197,7 +196,7 @@ parameters:
   ASSERT_TRUE(PollUntil(
       [&] {
         lost = cli.TrialWithHistory(id, 1);
-        return StateName(lost["state"]) == "crashed";
+        return lost["state"] == "crashed";
       },
       kConditionTimeout))
       << lost.dump();
@@ -226,7 +225,7 @@ parameters:
 
   // The crashed trial kept exactly what it had when its lease ran out.
   const json first = cli.TrialWithHistory(id, 1);
-  EXPECT_EQ(StateName(first["state"]), "crashed") << first.dump();
+  EXPECT_EQ(first["state"], "crashed") << first.dump();
   EXPECT_EQ(JsonInt(first["metric_points"]), kept) << first.dump();
   ASSERT_EQ(first["history"].size(), static_cast<size_t>(kept));
   for (int64_t step = 0; step < kept; ++step) {
@@ -234,11 +233,11 @@ parameters:
   }
   // The point was run again, in full, on this side.
   const json second = cli.TrialWithHistory(id, 2);
-  EXPECT_EQ(StateName(second["state"]), "finished") << second.dump();
+  EXPECT_EQ(second["state"], "finished") << second.dump();
   EXPECT_NE(second["agent_id"], first["agent_id"]);
   EXPECT_EQ(JsonInt(second["metric_points"]), 20);
   const json status = cli.Json({"status", id});
-  EXPECT_EQ(StateName(status["state"]), "finished") << status.dump();
+  EXPECT_EQ(status["state"], "finished") << status.dump();
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 1);
   EXPECT_EQ(JsonInt(status["counts"]["crashed"]), 1);
   EXPECT_EQ(JsonInt(status["counts"]["running"]), 0);

@@ -27,7 +27,6 @@ using ::sweep::testing::ProcessResult;
 using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
 using ::sweep::testing::StartServer;
-using ::sweep::testing::StateName;
 using ::sweep::testing::Stream;
 using ::sweep::testing::SweepCli;
 using ::sweep::testing::WriteFile;
@@ -65,9 +64,7 @@ class SearchEndToEndTest : public ::testing::Test {
     EXPECT_EQ(exit->exit_code, 0) << agent->Output(Stream::kStderr);
   }
 
-  static json Config(const json& trial) {
-    return json::parse(trial["config_json"].get<std::string>());
-  }
+  static json Config(const json& trial) { return trial["config"]; }
 
   ScopedTempDir dir_{"search-e2e"};  // Destroyed last.
   ServerProcess server_;
@@ -110,11 +107,11 @@ parameters:
   int with_prediction = 0;
   double best = INFINITY;
   for (const json& trial : trials) {
-    EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
-    EXPECT_TRUE(configs.insert(trial["config_json"].get<std::string>()).second)
-        << "repeated configuration " << trial["config_json"];
+    EXPECT_EQ(trial["state"], "finished") << trial.dump();
+    EXPECT_TRUE(configs.insert(trial["config"].dump()).second)
+        << "repeated configuration " << trial["config"];
     best = std::min(best, trial["summary"]["loss"].get<double>());
-    if (trial.contains("prediction")) {
+    if (!trial["prediction"].is_null()) {
       const json& prediction = trial["prediction"];
       EXPECT_TRUE(std::isfinite(prediction.value("mean", NAN)))
           << prediction.dump();
@@ -130,7 +127,7 @@ parameters:
   EXPECT_GE(with_prediction, 4);
 
   const json status = cli_.Json({"status", id});
-  EXPECT_EQ(StateName(status["state"]), "finished") << status.dump();
+  EXPECT_EQ(status["state"], "finished") << status.dump();
   // The human view of a model-proposed trial shows its prediction.
   const ProcessResult detail =
       cli_.Run({"trials", id, std::to_string(trials.size())});
@@ -209,11 +206,11 @@ TEST_P(StoppingEndToEndTest, StopsTheWeakRunAtItsBandAndLetsStrongOnesFinish) {
     const json trial = cli_.TrialWithHistory(id, JsonInt(listed["number"]));
     const int64_t x = Config(trial)["x"];
     if (x < 10) {
-      EXPECT_EQ(StateName(trial["state"]), "finished") << trial.dump();
+      EXPECT_EQ(trial["state"], "finished") << trial.dump();
       EXPECT_EQ(JsonInt(trial["metric_points"]), 12) << trial.dump();
       continue;
     }
-    ASSERT_EQ(StateName(trial["state"]), "stopped") << trial.dump();
+    ASSERT_EQ(trial["state"], "stopped") << trial.dump();
     const json& decision = trial["stop_decision"];
     EXPECT_EQ(decision["rule"], c.rule) << decision.dump();
     if (c.exact_band) {

@@ -66,9 +66,9 @@ std::unique_ptr<BackgroundProcess> SweepCli::StartAgent(
 }
 
 int64_t JsonInt(const nlohmann::json& value) {
-  if (value.is_string()) return std::stoll(value.get<std::string>());
-  if (value.is_number()) return value.get<int64_t>();
-  return 0;
+  if (value.is_number_integer()) return value.get<int64_t>();
+  ADD_FAILURE() << "not a JSON integer: " << value.dump();
+  return -1;
 }
 
 int CountLines(const std::string& text) {
@@ -76,15 +76,6 @@ int CountLines(const std::string& text) {
   for (char c : text) lines += c == '\n';
   if (!text.empty() && text.back() != '\n') ++lines;
   return lines;
-}
-
-std::string StateName(const nlohmann::json& state) {
-  if (!state.is_string()) return "";
-  std::string name = state.get<std::string>();
-  const size_t prefix = name.find("_STATE_");
-  if (prefix != std::string::npos) name = name.substr(prefix + 7);
-  for (char& c : name) c = static_cast<char>(std::tolower(c));
-  return name;
 }
 
 bool ProcessIsGone(int pid) {

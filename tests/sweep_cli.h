@@ -53,16 +53,12 @@ class SweepCli {
   std::string controller_;
 };
 
-// A proto3 JSON int64 (printed as a string) or int32 (a number); 0 when
-// absent.
+// An integer of `--json` output; a test failure, and -1, when `value` is
+// not a JSON integer.
 int64_t JsonInt(const nlohmann::json& value);
 
 // The number of lines of `text` (a last line without '\n' counts).
 int CountLines(const std::string& text);
-
-// The trial state without its prefix: "finished" for "TRIAL_STATE_FINISHED",
-// "running" for "SWEEP_STATE_RUNNING".
-std::string StateName(const nlohmann::json& state);
 
 // True when no process has that pid any more, or it is a zombie.
 bool ProcessIsGone(int pid);
