@@ -110,7 +110,10 @@ void SweepManager::SweepEntry::CountEnded(int state) {
 
 void SweepManager::SweepEntry::OfferBest(int64_t number, double value) {
   if (!spec.metric || !std::isfinite(value)) return;
-  if (!best_value || IsBetter(spec.metric->goal, value, *best_value)) {
+  // Ties go to the lower trial number, whichever logged the value first, so
+  // the best trial is the same live and after a restart's recovery.
+  if (!best_value || IsBetter(spec.metric->goal, value, *best_value) ||
+      (value == *best_value && number < best_trial)) {
     best_value = value;
     best_trial = number;
   }

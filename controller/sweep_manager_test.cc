@@ -230,6 +230,38 @@ TEST_F(SweepManagerTest, ConcurrentChangesReachTheStoreInTheirOrder) {
   EXPECT_EQ(last_next, kThreads * kAcquires + 1);
 }
 
+TEST_F(SweepManagerTest, TiedBestGoesToTheLowerTrialLiveAndAfterReopen) {
+  const std::string id = CreateSweep(
+      "method: grid\nprogram: t.py\nmetric: {name: acc, goal: maximize}\n"
+      "parameters:\n  a: {values: [1, 2]}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse first = Acquire(agent);
+  const v1::AcquireTrialResponse second = Acquire(agent);
+  ASSERT_TRUE(first.has_trial() && second.has_trial());
+  // The second trial logs the value first.
+  for (const v1::AcquireTrialResponse* acquired : {&second, &first}) {
+    v1::ReportMetricsRequest report;
+    report.set_sweep_id(id);
+    report.set_number(acquired->trial().number());
+    report.set_lease_id(acquired->trial().lease_id());
+    report.set_sequence(1);
+    (*report.add_points()->mutable_values())["acc"] = 0.5;
+    v1::ReportMetricsResponse response;
+    ASSERT_TRUE(
+        Call(*manager_, &SweepManager::ReportMetrics, report, &response).ok());
+  }
+  v1::GetBestTrialRequest request;
+  request.set_sweep_id(id);
+  v1::Trial best;
+  ASSERT_TRUE(manager_->GetBestTrial(request, &best).ok());
+  EXPECT_EQ(best.number(), first.trial().number());
+
+  Open();
+  v1::Trial recovered;
+  ASSERT_TRUE(manager_->GetBestTrial(request, &recovered).ok());
+  EXPECT_EQ(recovered.number(), first.trial().number());
+}
+
 TEST_F(SweepManagerTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
   // The writer is held while the first report waits to be committed; its
   // retry must not be acknowledged before it (a reply means committed).
