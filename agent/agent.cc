@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
@@ -118,6 +119,47 @@ size_t BatchBytes(const std::vector<MetricPoint>& batch) {
   for (const MetricPoint& point : batch) bytes += PointBytes(point);
   return bytes;
 }
+
+// The metric names a trial logged, to say so when the sweep's metric was
+// never among them (a misspelt name, or a logger's prefix: "epoch/val_loss").
+class LoggedNames {
+ public:
+  explicit LoggedNames(std::string metric) : metric_(std::move(metric)) {}
+
+  void Add(const std::vector<MetricPoint>& points, size_t from) {
+    for (size_t i = from; i < points.size(); ++i) {
+      for (const auto& [name, value] : points[i].values) {
+        if (name == metric_) {
+          metric_seen_ = true;
+        } else if (names_.size() < kKept) {
+          names_.insert(name);
+        } else if (!names_.contains(name)) {
+          more_ = true;
+        }
+      }
+    }
+  }
+
+  // Empty when the sweep has no metric or the trial logged it; else what to
+  // say.
+  std::string Missing() const {
+    if (metric_.empty() || metric_seen_) return "";
+    if (names_.empty()) {
+      return absl::StrCat("it logged no metric, not even ", metric_,
+                          ", the sweep's metric");
+    }
+    return absl::StrCat("it never logged ", metric_,
+                        ", the sweep's metric; it logged ",
+                        absl::StrJoin(names_, ", "), more_ ? ", ..." : "");
+  }
+
+ private:
+  static constexpr size_t kKept = 5;
+  std::string metric_;
+  bool metric_seen_ = false;
+  absl::btree_set<std::string> names_;
+  bool more_ = false;
+};
 
 // A report or a finish waiting to be delivered, in order.
 struct OutboxItem {
@@ -765,6 +807,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     Log(absl::StrCat("trial ", number,
                      " started: ", absl::StrJoin(*argv, " ")));
     TrialWatch watch(options_, run, *files);
+    LoggedNames logged(assignment.metric_name());
     std::vector<MetricPoint> batch;
     int64_t reported_malformed = 0;
     auto batch_started = SteadyClock::now();
@@ -854,6 +897,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       if (room) {
         const size_t before = batch.size();
         watch.ReadMetrics(false, batch);
+        logged.Add(batch, before);
         if (batch.size() > before) last_metric = now;
         if (before == 0 && !batch.empty()) batch_started = now;
         send_batch(false);
@@ -889,7 +933,9 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     if (options_.orphan_guard != nullptr) {
       options_.orphan_guard->Forget(process->pid());
     }
+    const size_t before_last = batch.size();
     watch.ReadMetrics(true, batch);
+    logged.Add(batch, before_last);
     send_batch(true);
     absl::StatusOr<std::string> tail = ReadLogTail(files->log, 40, 16 << 10);
     if (tail.ok()) {
@@ -930,6 +976,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
         run->order != 0
             ? absl::StrCat(" (", run->order == 1 ? "stopped" : "killed", ")")
             : ""));
+    if (!failed && run->order == 0 && !logged.Missing().empty()) {
+      Log(absl::StrCat("trial ", number, ": ", logged.Missing(),
+                       " (the search learns nothing from this trial)"));
+    }
   }
   OutboxItem done_item;
   done_item.trial = run;

@@ -380,5 +380,24 @@ TEST(TrialFormatTest, BestTrialShowsValueConfigAndRerunCommand) {
               HasSubstr("(No rerun command: ${envvar:DATA} is unset.)\n"));
 }
 
+TEST(TrialFormatTest, MissingMetricNoteSaysWhatWasLoggedInstead) {
+  v1::Trial trial = MakeTrial(3);  // Logged val_loss, acc and _step.
+  EXPECT_EQ(MissingMetricNote(trial, "val_loss"), "");
+  EXPECT_EQ(MissingMetricNote(trial, ""), "");
+  trial.clear_best_value();
+  EXPECT_EQ(MissingMetricNote(trial, "val_loss"),
+            "val_loss was never a finite number");
+  EXPECT_EQ(MissingMetricNote(trial, "loss"),
+            "never logged loss; logged acc, val_loss");
+  for (const char* name : {"b", "c", "d", "e"}) {
+    (*trial.mutable_summary())[name] = 1;
+  }
+  EXPECT_EQ(MissingMetricNote(trial, "loss"),
+            "never logged loss; logged acc, b, c, d, ...");
+  trial.clear_summary();
+  EXPECT_EQ(MissingMetricNote(trial, "loss"),
+            "never logged loss (nor any metric)");
+}
+
 }  // namespace
 }  // namespace sweep

@@ -109,7 +109,14 @@ void PrintSummary(SweepManager& manager, const std::string& sweep_id) {
                                           kDefaultSummaryColumns),
                      absl::Now());
   }
-  if (!sweep.has_best_value()) return;
+  if (!sweep.has_best_value()) {
+    if (!sweep.metric_name().empty() && sweep.counts().finished() > 0) {
+      std::cout << "\nNo trial gave a value of " << sweep.metric_name()
+                << ", the sweep's metric, so the search learned nothing "
+                   "(the WHY column says what they logged).\n";
+    }
+    return;
+  }
   v1::GetBestTrialRequest best_request;
   best_request.set_sweep_id(sweep_id);
   v1::Trial best;

@@ -46,8 +46,9 @@ std::string DurationCell(const v1::Trial& trial, absl::Time now) {
 constexpr size_t kWhyWidth = 60;
 
 // Why a trial ended, when it did not finish by itself: the stop decision
-// that ended it, or the reason a failed, crashed or killed one ended.
-std::string WhyCell(const v1::Trial& trial) {
+// that ended it, or the reason a failed, crashed or killed one ended. For a
+// finished trial that never gave the search a value, that.
+std::string WhyCell(const v1::Trial& trial, const std::string& metric) {
   if (trial.has_stop_decision()) {
     return FormatStopDecisionShort(trial.stop_decision());
   }
@@ -57,6 +58,8 @@ std::string WhyCell(const v1::Trial& trial) {
     case v1::TRIAL_STATE_KILLED:
     case v1::TRIAL_STATE_STOPPED:
       break;
+    case v1::TRIAL_STATE_FINISHED:
+      return MissingMetricNote(trial, metric);
     default:
       return "";
   }
@@ -77,9 +80,10 @@ std::string WhyCell(const v1::Trial& trial) {
                       FitCellKeepingEnd(line, kWhyWidth - how.size() - 2));
 }
 
-bool AnyWhy(const TrialList& trials) {
-  return std::any_of(trials.begin(), trials.end(),
-                     [](const v1::Trial& t) { return !WhyCell(t).empty(); });
+bool AnyWhy(const TrialList& trials, const std::string& metric) {
+  return std::any_of(trials.begin(), trials.end(), [&](const v1::Trial& t) {
+    return !WhyCell(t, metric).empty();
+  });
 }
 
 // Each trial's config leaves, keeping only the keys whose values differ
@@ -145,6 +149,10 @@ std::string ExitCell(const v1::Trial& trial) {
 
 std::string BestValueField(const v1::Sweep& sweep, const v1::Trial& trial) {
   if (sweep.metric_name().empty()) return "";
+  if (trial.state() == v1::TRIAL_STATE_FINISHED) {
+    const std::string missing = MissingMetricNote(trial, sweep.metric_name());
+    if (!missing.empty()) return absl::StrCat("none: ", missing);
+  }
   return absl::StrCat(sweep.metric_name(), " = ",
                       FormatOptionalValue(BestValue(trial)), " (best, ",
                       sweep.goal(), ")");
@@ -292,7 +300,7 @@ std::vector<std::string> ChooseSummaryMetrics(const TrialList& trials,
 std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
                              const std::vector<std::string>& summary_metrics,
                              absl::Time now) {
-  const bool with_why = AnyWhy(trials);
+  const bool with_why = AnyWhy(trials, sweep.metric_name());
   bool config_filtered = false;
   const std::vector<ConfigLeaves> configs =
       DifferingConfigLeaves(trials, &config_filtered);
@@ -311,10 +319,33 @@ std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
     row.push_back(CompactConfig(configs[static_cast<std::size_t>(i)]));
     row.push_back(HostCell(trial));
     row.push_back(DurationCell(trial, now));
-    if (with_why) row.push_back(WhyCell(trial));
+    if (with_why) row.push_back(WhyCell(trial, sweep.metric_name()));
     table.AddRow(std::move(row));
   }
   return table.Render();
+}
+
+std::string MissingMetricNote(const v1::Trial& trial,
+                              const std::string& metric) {
+  if (metric.empty() || trial.has_best_value()) return "";
+  if (trial.summary().contains(metric)) {
+    return absl::StrCat(metric, " was never a finite number");
+  }
+  std::set<std::string> logged;
+  for (const auto& [name, value] : trial.summary()) {
+    if (!absl::StartsWith(name, "_")) logged.insert(name);
+  }
+  if (logged.empty())
+    return absl::StrCat("never logged ", metric, " (nor any metric)");
+  constexpr size_t kNamed = 4;
+  std::vector<std::string> named;
+  for (const std::string& name : logged) {
+    if (named.size() == kNamed) break;
+    named.push_back(name);
+  }
+  return absl::StrCat("never logged ", metric, "; logged ",
+                      absl::StrJoin(named, ", "),
+                      logged.size() > kNamed ? ", ..." : "");
 }
 
 std::string FormatStopDecisionShort(const v1::StopDecision& decision) {

@@ -38,6 +38,13 @@ std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
                              const std::vector<std::string>& summary_metrics,
                              absl::Time now);
 
+// Why a trial that ran gave the search no value, or "" when it gave one (or
+// the sweep has no metric): "never logged val_loss; logged epoch/val_loss,
+// loss" (a misspelt name, a logger's prefix), "val_loss was never a finite
+// number".
+std::string MissingMetricNote(const v1::Trial& trial,
+                              const std::string& metric);
+
 // "band 9: 0.532 vs 0.41": where the stopping rule judged the trial, its
 // value there and the threshold it failed.
 std::string FormatStopDecisionShort(const v1::StopDecision& decision);

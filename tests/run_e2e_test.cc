@@ -25,6 +25,7 @@ using ::sweep::testing::SweepBinary;
 using ::sweep::testing::SweepCli;
 using ::sweep::testing::WriteFile;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr std::chrono::seconds kRunTimeout(120);
 
@@ -65,6 +66,22 @@ class RunEndToEndTest : public ::testing::Test {
 
   ScopedTempDir dir_{"run-e2e"};
 };
+
+TEST_F(RunEndToEndTest, SaysWhenTrialsNeverLoggedTheSweepsMetric) {
+  // A logger's prefix: the sweep's metric is "loss", the program logs
+  // "epoch/loss".
+  const ProcessResult r = Run(R"(import sweep_client
+
+x = sweep_client.config()["x"]
+sweep_client.log({"epoch/loss": x * 0.5, "acc": 0.25})
+)",
+                              "  x: {values: [1, 2]}\n", {"--agents", "1"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("never logged loss; logged acc, epoch/loss"));
+  EXPECT_THAT(r.out, HasSubstr("No trial gave a value of loss"));
+  EXPECT_THAT(r.out, Not(HasSubstr("Best:")));
+}
 
 TEST_F(RunEndToEndTest, RunsAGridToTheEndAndNamesTheBest) {
   const ProcessResult r =
