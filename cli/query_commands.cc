@@ -194,7 +194,8 @@ int RunBest(const BestOptions& options, ControllerClient& client,
   }
   const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
-  out << FormatBestTrial(*sweep, *best, MakeRerunCommand(*sweep, *best),
+  out << FormatBestTrial(*sweep, *best,
+                         MakeRerunCommand(*sweep, *best, options.interpreter),
                          absl::Now());
   return 0;
 }
@@ -286,6 +287,9 @@ void RegisterBestCommand(CLI::App& app, CommandRun* run) {
       "best",
       "Show a sweep's best trial: its value, config and how to rerun it");
   AddSweepIdArgument(command, &options->sweep_id);
+  command->add_option("--interpreter", options->interpreter,
+                      "What ${interpreter} is in the rerun command, as the "
+                      "agent's --interpreter (default: python, or python3)");
   AddJsonFlag(command, &options->json);
   BindControllerCommand<BestOptions>(command, options, RunBest, run);
 }

@@ -56,6 +56,7 @@ void RegisterTrialsCommand(CLI::App& app, CommandRun* run);
 // `sweep best ID`
 struct BestOptions : QueryCommandOptions {
   std::string sweep_id;
+  std::string interpreter;  // What ${interpreter} is in the rerun command.
 };
 int RunBest(const BestOptions& options, ControllerClient& client,
             std::ostream& out, std::ostream& err);

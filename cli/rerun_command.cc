@@ -15,11 +15,13 @@
 namespace sweep {
 namespace {
 
-CommandEnvironment LocalCommandEnvironment() {
+CommandEnvironment LocalCommandEnvironment(const std::string& interpreter) {
   CommandEnvironment env;
   const char* path = std::getenv("PATH");
   env.interpreter =
-      DefaultInterpreter(path != nullptr ? path : kDefaultSearchPath);
+      !interpreter.empty()
+          ? interpreter
+          : DefaultInterpreter(path != nullptr ? path : kDefaultSearchPath);
   env.args_json_file = kRerunArgsJsonFile;
   env.getenv = [](absl::string_view name) -> std::optional<std::string> {
     const char* value = std::getenv(std::string(name).c_str());
@@ -63,7 +65,8 @@ std::string ShellQuote(absl::string_view token) {
 }
 
 absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
-                                              const v1::Trial& trial) {
+                                              const v1::Trial& trial,
+                                              const std::string& interpreter) {
   const ParsedDefinition parsed =
       ParseSweepDefinition(sweep.definition_yaml(), "sweep.yaml");
   if (!parsed.ok()) return DefinitionError(parsed);
@@ -76,7 +79,7 @@ absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
   const SweepSpec& spec = *parsed.spec;
   absl::StatusOr<std::vector<std::string>> argv =
       ExpandCommandTokens(spec.command, spec.program.value_or(""), config,
-                          LocalCommandEnvironment());
+                          LocalCommandEnvironment(interpreter));
   if (!argv.ok()) return argv.status();
   RerunCommand rerun;
   rerun.command_line =

@@ -29,11 +29,12 @@ struct RerunCommand {
 };
 
 // The sweep's command template expanded with the trial's config, as the
-// agent would run it (`${interpreter}` as on this machine's PATH). Errors:
-// the definition or config does not parse, or an `${envvar:NAME}` is unset
-// here.
-absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
-                                              const v1::Trial& trial);
+// agent would run it (`${interpreter}` is `interpreter`, as the agent's
+// --interpreter, or when empty as on this machine's PATH). Errors: the
+// definition or config does not parse, or an `${envvar:NAME}` is unset here.
+absl::StatusOr<RerunCommand> MakeRerunCommand(
+    const v1::Sweep& sweep, const v1::Trial& trial,
+    const std::string& interpreter = "");
 
 // `token` as a POSIX shell reads it back: bare when it holds only safe
 // characters, else in single quotes.

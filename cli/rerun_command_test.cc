@@ -47,6 +47,16 @@ TEST(RerunCommandTest, ExpandsTheDefaultCommandWithTheConfig) {
   EXPECT_THAT(rerun->environment, EndsWith("${PYTHONPATH:+:$PYTHONPATH}"));
 }
 
+TEST(RerunCommandTest, UsesTheAgentsInterpreterWhenGiven) {
+  const absl::StatusOr<RerunCommand> rerun = MakeRerunCommand(
+      SweepWith("program: train.py\nmethod: grid\nparameters:\n"
+                "  lr:\n    values: [0.1, 0.2]\n"),
+      TrialWith(R"({"lr": 0.2})"), "/opt/venv/bin/python3");
+  ASSERT_TRUE(rerun.ok()) << rerun.status();
+  EXPECT_EQ(rerun->command_line,
+            "/usr/bin/env /opt/venv/bin/python3 train.py --lr=0.2");
+}
+
 TEST(RerunCommandTest, SaysWhenTheCommandReadsTheParamsFile) {
   const absl::StatusOr<RerunCommand> rerun = MakeRerunCommand(
       SweepWith("program: train.py\nmethod: grid\nparameters:\n"

@@ -77,7 +77,8 @@ std::string ProgressLine(const v1::Sweep& sweep, absl::Duration elapsed) {
   return line;
 }
 
-void PrintSummary(SweepManager& manager, const std::string& sweep_id) {
+void PrintSummary(SweepManager& manager, const std::string& sweep_id,
+                  const std::string& interpreter) {
   v1::GetSweepRequest get;
   get.set_sweep_id(sweep_id);
   v1::Sweep sweep;
@@ -124,8 +125,7 @@ void PrintSummary(SweepManager& manager, const std::string& sweep_id) {
   std::cout << "\nBest: trial " << best.number() << ", " << sweep.metric_name()
             << " = " << FormatMetricValue(best.best_value())
             << "\n  config:  " << best.config_json() << "\n";
-  absl::StatusOr<RerunCommand> command = MakeRerunCommand(sweep, best);
-  if (command.ok()) std::cout << "  command: " << command->command_line << "\n";
+  std::cout << FormatRerun(MakeRerunCommand(sweep, best, interpreter));
 }
 
 int RunLocalSweep(RunOptions options) {
@@ -284,7 +284,7 @@ int RunLocalSweep(RunOptions options) {
                 << sweep.state_reason() << "\n";
     }
   }
-  PrintSummary(manager, sweep_id);
+  PrintSummary(manager, sweep_id, options.interpreter);
   const v1::TrialCounts& counts = sweep.counts();
   if (exit_code == 0 && counts.total() > 0 &&
       counts.finished() + counts.stopped() == 0 && counts.running() == 0) {

@@ -394,20 +394,24 @@ std::string FormatBestTrial(const v1::Sweep& sweep, const v1::Trial& trial,
                                    {"duration", DurationCell(trial, now)}},
                                   2));
   absl::StrAppend(&out, "Config:\n", PrettyConfig(trial.config_json()), "\n");
+  absl::StrAppend(&out, FormatRerun(rerun));
+  return out;
+}
+
+std::string FormatRerun(const absl::StatusOr<RerunCommand>& rerun) {
   if (!rerun.ok()) {
-    absl::StrAppend(&out, "(No rerun command: ", rerun.status().message(),
-                    ".)\n");
-  } else {
-    absl::StrAppend(&out, "Rerun it, from the directory its agent ran in");
-    if (rerun->reads_args_json_file) {
-      absl::StrAppend(&out, ", with the config above saved as ",
-                      kRerunArgsJsonFile);
-    }
-    absl::StrAppend(&out, ":\n  ", rerun->environment, " \\\n    ",
-                    rerun->command_line, "\n",
-                    "(A W&B script run with --wandb-shim: put ",
-                    rerun->python_dir, "/shim first on PYTHONPATH too.)\n");
+    return absl::StrCat("(No rerun command: ", rerun.status().message(),
+                        ".)\n");
   }
+  std::string out = "Rerun it, from the directory its agent ran in";
+  if (rerun->reads_args_json_file) {
+    absl::StrAppend(&out, ", with the config above saved as ",
+                    kRerunArgsJsonFile);
+  }
+  absl::StrAppend(&out, ":\n  ", rerun->environment, " \\\n    ",
+                  rerun->command_line, "\n",
+                  "(A W&B script run with --wandb-shim: put ",
+                  rerun->python_dir, "/shim first on PYTHONPATH too.)\n");
   return out;
 }
 

@@ -62,6 +62,10 @@ std::string FormatBestTrial(const v1::Sweep& sweep, const v1::Trial& trial,
                             const absl::StatusOr<RerunCommand>& rerun,
                             absl::Time now);
 
+// "Rerun it, from the directory its agent ran in:" and the environment and
+// command lines that do, or why there is no rerun command.
+std::string FormatRerun(const absl::StatusOr<RerunCommand>& rerun);
+
 }  // namespace sweep
 
 #endif  // SWEEP_CLI_TRIAL_FORMAT_H_

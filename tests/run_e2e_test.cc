@@ -84,14 +84,14 @@ sweep_client.log({"epoch/loss": x * 0.5, "acc": 0.25})
 }
 
 TEST_F(RunEndToEndTest, RunsAGridToTheEndAndNamesTheBest) {
-  const ProcessResult r =
-      Run(R"(import sweep_client
+  const ProcessResult r = Run(R"(import sweep_client
 
 x = sweep_client.config()["x"]
 for step in range(3):
     sweep_client.log({"loss": (x - 2) ** 2 + 1.0 / (step + 1)}, step=step)
 )",
-          "  x: {values: [1, 2, 3, 4]}\n", {"--agents", "2"});
+                              "  x: {values: [1, 2, 3, 4]}\n",
+                              {"--agents", "2", "--interpreter", "python3"});
   ASSERT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string id = AnnouncedId(r.out);
@@ -100,6 +100,12 @@ for step in range(3):
   // The best trial is x = 2, with its final loss 1/3.
   EXPECT_THAT(r.out, HasSubstr("x=2")) << r.out;
   EXPECT_THAT(r.out, HasSubstr("0.333333")) << r.out;
+  // A command that reruns it: the config for sweep_client, the agents'
+  // interpreter.
+  EXPECT_THAT(r.out, HasSubstr("SWEEP_PARAMS_JSON='{\"x\":2}'")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("/usr/bin/env python3 " + dir_.Path("train.py") +
+                               " --x=2\n"))
+      << r.out;
 }
 
 TEST_F(RunEndToEndTest, ASweepWhereEveryTrialFailedExitsNonZero) {
