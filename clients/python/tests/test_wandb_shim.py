@@ -4,12 +4,16 @@ as child processes for unmodified W&B-style scripts."""
 import argparse
 import contextlib
 import dataclasses
+import importlib
 import io
 import json
 import os
 import subprocess
 import sys
+import types
 import unittest
+import warnings
+from unittest import mock
 
 from trial_environment import (CLIENTS_DIR, REPOSITORY_DIR, SHIM_DIR,
                                SHIM_PYTHONPATH, TrialEnvironment)
@@ -17,6 +21,25 @@ from trial_environment import (CLIENTS_DIR, REPOSITORY_DIR, SHIM_DIR,
 import wandb
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# The YAML config tests need PyYAML (scripts/install-deps.sh installs
+# python3-yaml): a missing one fails here rather than skipping them.
+import yaml  # pylint: disable=unused-import
+
+
+def write_file(directory, name, text):
+    """Writes `text` to directory/name; returns the path."""
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+    return path
+
+
+def change_directory(test, directory):
+    """Makes `directory` the working directory for the rest of `test`."""
+    previous = os.getcwd()
+    os.chdir(directory)
+    test.addCleanup(os.chdir, previous)
 
 
 class FakeScalar:
@@ -156,9 +179,9 @@ class ModuleTest(ShimTestCase):
 
     def test_unknown_submodules_import(self):
         # pylint: disable=import-outside-toplevel
-        from wandb.integration.keras import WandbMetricsLogger
+        from wandb.integration.sb3 import WandbCallback
         import wandb.sdk.data_types
-        self.assertFalse(WandbMetricsLogger(log_freq=5))
+        self.assertFalse(WandbCallback(verbose=2))
         self.assertFalse(wandb.sdk.data_types.anything)
         from wandb.errors import CommError
         self.assertTrue(issubclass(CommError, wandb.Error))
@@ -282,8 +305,110 @@ class ConfigTest(ShimTestCase):
             json.dump({"lr": 0.1, "epochs": 2}, file)
         wandb.init(config=path)
         self.assertEqual(wandb.config.as_dict(), {"lr": 0.5, "epochs": 2})
-        wandb.config.update("defaults.yaml")
-        self.assertIn("reads JSON files only", self.stderr.getvalue())
+        with self.assertRaisesRegex(FileNotFoundError, "missing.yaml"):
+            wandb.config.update("missing.yaml")  # As in W&B.
+
+
+# W&B's config-defaults.yaml format: desc and value per key, wandb_version.
+DEFAULTS_YAML = """\
+wandb_version: 1
+lr:
+  desc: learning rate
+  value: 0.1
+epochs:
+  desc: passes over the data
+  value: 10
+batch: 32
+optimizer:
+  value: {name: adam, beta: 0.9}
+"""
+
+
+class ConfigFileTest(ShimTestCase):
+    """config-defaults.yaml, init(config="file.yaml"), WANDB_CONFIG_PATHS."""
+
+    def trial_in_its_directory(self, params):
+        environment = TrialEnvironment(self, params=params)
+        change_directory(self, environment.dir)
+        return environment
+
+    def test_config_defaults_yaml_in_the_working_directory(self):
+        environment = self.trial_in_its_directory(
+            {"lr": 0.5, "optimizer": {"name": "sgd"}})
+        write_file(environment.dir, "config-defaults.yaml", DEFAULTS_YAML)
+        wandb.init(config={"epochs": 5, "seed": 1})
+        # The sweep over init's values over the file's; nested ones merge.
+        self.assertEqual(wandb.config.as_dict(), {
+            "lr": 0.5, "epochs": 5, "batch": 32, "seed": 1,
+            "optimizer": {"name": "sgd", "beta": 0.9}})
+        self.assertEqual(self.stderr.getvalue().count("WARNING"), 0)
+
+    def test_a_yaml_path_as_init_config_or_update(self):
+        environment = self.trial_in_its_directory({"lr": 0.5})
+        path = write_file(environment.dir, "special.yaml", DEFAULTS_YAML)
+        wandb.init(config=path)
+        self.assertEqual(wandb.config.lr, 0.5)
+        self.assertEqual(wandb.config.epochs, 10)
+        self.assertNotIn("wandb_version", wandb.config)
+        write_file(environment.dir, "more.yml", "extra: {value: 3}\n")
+        wandb.config.update("more.yml")
+        self.assertEqual(wandb.config.extra, 3)
+
+    def test_wandb_config_paths(self):
+        environment = self.trial_in_its_directory({"lr": 0.5})
+        write_file(environment.dir, "config-defaults.yaml",
+                   "a: 1\nb: 1\nc: 1\nd: 1\n")
+        write_file(environment.dir, "one.yaml", "b: {value: 2}\nc: 2\n")
+        write_file(environment.dir, "two.yaml", "c: 3\nlr: 9\n")
+        os.environ["WANDB_CONFIG_PATHS"] = "one.yaml, missing.yaml,two.yaml"
+        wandb.init(config={"a": 4, "b": 4, "c": 4})
+        # As in W&B: the files in WANDB_CONFIG_PATHS over init's values,
+        # later ones over earlier ones; the sweep over everything.
+        self.assertEqual(wandb.config.as_dict(),
+                         {"lr": 0.5, "a": 4, "b": 2, "c": 3, "d": 1})
+        self.assertIn("WANDB_CONFIG_PATHS: no file 'missing.yaml'",
+                      self.stderr.getvalue())
+
+    def test_without_pyyaml_a_warning_names_the_file(self):
+        environment = self.trial_in_its_directory({"lr": 0.5})
+        write_file(environment.dir, "config-defaults.yaml", DEFAULTS_YAML)
+        with mock.patch.dict(sys.modules, {"yaml": None}):  # Not importable.
+            wandb.init(config={"epochs": 5})
+            wandb.config.update("config-defaults.yaml")
+        self.assertEqual(wandb.config.as_dict(), {"lr": 0.5, "epochs": 5})
+        warning = self.stderr.getvalue()
+        self.assertIn("config file config-defaults.yaml: reading YAML needs "
+                      "PyYAML", warning)
+        self.assertIn("pip install pyyaml", warning)
+        self.assertIn("python3-yaml", warning)
+
+    def test_bad_files_raise_naming_them(self):
+        environment = self.trial_in_its_directory({})
+        bad = write_file(environment.dir, "bad.yaml", "a: [1\n")
+        with self.assertRaisesRegex(ValueError, "bad.yaml: invalid YAML"):
+            wandb.init(config=bad)
+        listed = write_file(environment.dir, "list.yaml", "- 1\n- 2\n")
+        with self.assertRaisesRegex(TypeError, "list.yaml: expected keys"):
+            wandb.init(config=listed)
+        broken = write_file(environment.dir, "broken.json", "{")
+        with self.assertRaisesRegex(ValueError, "broken.json: invalid JSON"):
+            wandb.init(config=broken)
+        write_file(environment.dir, "config-defaults.yaml", "")  # Empty.
+        wandb.init(config={"a": 1})
+        self.assertEqual(wandb.config.as_dict(), {"a": 1})
+
+    def test_json_files_take_wandbs_format_too(self):
+        environment = self.trial_in_its_directory({})
+        path = write_file(environment.dir, "defaults.json", json.dumps(
+            {"wandb_version": 1, "lr": {"desc": "x", "value": 0.2},
+             "epochs": 3}))
+        wandb.init(config=path)
+        self.assertEqual(wandb.config.as_dict(), {"lr": 0.2, "epochs": 3})
+
+    def test_no_defaults_file_no_change(self):
+        self.trial_in_its_directory({"lr": 0.5})
+        wandb.init(config={"epochs": 2})
+        self.assertEqual(wandb.config.as_dict(), {"lr": 0.5, "epochs": 2})
 
 
 class LogTest(ShimTestCase):
@@ -388,6 +513,253 @@ class SummaryTest(ShimTestCase):
             {"_step": 1, "best_loss": 0.5, "epochs_run": 3}])
 
 
+class LightningTest(ShimTestCase):
+    """What PyTorch Lightning's WandbLogger does with wandb (Lightning itself
+    is not installed: its calls are made here as it makes them)."""
+
+    def test_distribution_metadata_says_wandb_is_installed(self):
+        # Lightning checks RequirementCache("wandb>=0.12.10"): the installed
+        # distribution's version, through pkg_resources or importlib.metadata.
+        try:
+            # pylint: disable=import-outside-toplevel
+            from importlib import metadata  # Python 3.8 and newer.
+            self.assertEqual(metadata.version("wandb"), wandb.__version__)
+        except ImportError:
+            pass
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import pkg_resources  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            return
+        distribution, = pkg_resources.require("wandb>=0.12.10")
+        self.assertEqual(distribution.version, wandb.__version__)
+
+    def test_run_classes_are_real_classes(self):
+        # pylint: disable=import-outside-toplevel
+        from wandb.sdk.lib import RunDisabled
+        from wandb.sdk.lib.disabled import RunDisabled as Disabled
+        from wandb.wandb_run import Run
+        from wandb.sdk.wandb_run import Run as SdkRun
+        self.assertIs(Run, wandb.Run)
+        self.assertIs(SdkRun, wandb.Run)
+        self.assertIs(Disabled, RunDisabled)
+        self.assertIs(wandb.sdk.wandb_run.Run, wandb.Run)
+        self.assertIs(wandb.sdk.lib.RunDisabled, RunDisabled)
+        self.assertFalse(isinstance(object(), (Run, RunDisabled)))
+        _, run = self.start()
+        self.assertIsInstance(run, (Run, RunDisabled))
+        self.assertIsInstance(wandb.run, wandb.Run)
+        self.assertNotIsInstance(run, RunDisabled)
+        disabled = RunDisabled()
+        self.assertIsInstance(disabled, RunDisabled)
+        self.assertFalse(disabled.log({"a": 1}))
+
+    def test_what_wandb_logger_calls(self):
+        environment = TrialEnvironment(self, params={"lr": 0.01})
+        # pylint: disable=import-outside-toplevel
+        from wandb import Artifact
+        from wandb.sdk.lib import RunDisabled
+        from wandb.wandb_run import Run
+        # WandbLogger.experiment: a new run, its x-axis, its label.
+        self.assertFalse(hasattr(wandb, "_attach"))
+        experiment = wandb.init(name=None, project="lightning_logs", dir=".",
+                                id=None, resume="allow", anonymous=None)
+        self.assertTrue(isinstance(experiment, (Run, RunDisabled)) and
+                        getattr(experiment, "define_metric", None))
+        experiment.define_metric("trainer/global_step")
+        experiment.define_metric("*", step_metric="trainer/global_step",
+                                 step_sync=True)
+        experiment._label(code="lightning_logger")  # pylint: disable=W0212
+        self.assertIsNone(getattr(experiment, "_attach_id", None))
+        wandb.require("service")
+        # log_hyperparams, log_metrics, watch.
+        experiment.config.update({"lr": 0.1, "hidden": 64},
+                                 allow_val_change=True)
+        experiment.log(dict({"train/loss": 0.5}, **{"trainer/global_step": 9}))
+        experiment.log({"val/loss": 0.4, "trainer/global_step": 19})
+        experiment.watch(None, log="gradients", log_freq=100, log_graph=True)
+        # name, version, save dir, checkpoints as artifacts.
+        self.assertEqual((experiment.id, experiment.name), ("run-7", "trial-7"))
+        self.assertEqual(experiment.project_name(), "lightning_logs")
+        self.assertEqual(experiment.dir, ".")
+        self.assertEqual((wandb.run.step, wandb.run._step), (2, 2))  # W0212
+        artifact = Artifact(name=f"model-{experiment.id}", type="model",
+                            metadata={"score": 0.4})
+        artifact.add_file("epoch=1.ckpt", name="model.ckpt")
+        experiment.log_artifact(artifact, aliases=["latest", "best"])
+        experiment.use_artifact("x:latest", type="model")
+        wandb.finish()
+        self.assertEqual(dict(experiment.config), {"lr": 0.01, "hidden": 64})
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "train/loss": 0.5, "trainer/global_step": 9},
+            {"_step": 1, "val/loss": 0.4, "trainer/global_step": 19}])
+
+
+class FakeOptimizer:
+    """A Keras optimizer's learning rate, as a tf.Variable shows it."""
+
+    class Rate:
+        def numpy(self):
+            return FakeScalar(0.001)
+
+    learning_rate = Rate()
+
+
+class FakeModel:
+    optimizer = FakeOptimizer()
+
+
+def fresh_keras_callbacks(test, keras_module=None):
+    """wandb.integration.keras imported anew, with `keras_module` as the
+    installed Keras (None: as installed); undone at the test's cleanup."""
+    names = ("wandb._keras", "wandb.integration.keras", "wandb.keras")
+
+    def forget():
+        for name in names:
+            sys.modules.pop(name, None)
+
+    forget()
+    test.addCleanup(forget)
+    if keras_module is not None:
+        patcher = mock.patch.dict(sys.modules, {
+            "keras": keras_module, "keras.callbacks": keras_module.callbacks})
+        patcher.start()
+        test.addCleanup(patcher.stop)
+    return importlib.import_module("wandb.integration.keras")
+
+
+class KerasTest(ShimTestCase):
+    """wandb.integration.keras's callbacks, driven the way model.fit drives
+    them (Keras itself is not installed)."""
+
+    def fit(self, callback, epochs=2, batches=3):
+        """Calls `callback`'s hooks as model.fit does."""
+        callback.set_model(FakeModel())
+        callback.set_params({"epochs": epochs, "steps": batches})
+        callback.on_train_begin()
+        for epoch in range(epochs):
+            callback.on_epoch_begin(epoch)
+            for batch in range(batches):
+                callback.on_train_batch_begin(batch)
+                callback.on_train_batch_end(batch, {"loss": epoch + batch})
+            callback.on_test_begin()
+            callback.on_test_end({"loss": 1.0})
+            callback.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1),
+                                          "val_loss": 2.0 - epoch})
+        callback.on_train_end()
+        wandb.finish()
+
+    def test_the_callbacks_need_a_run(self):
+        TrialEnvironment(self)
+        keras = fresh_keras_callbacks(self)
+        with self.assertRaisesRegex(wandb.Error, r"wandb\.init\(\)"):
+            keras.WandbCallback()
+        with self.assertRaisesRegex(wandb.Error, r"wandb\.init\(\)"):
+            keras.WandbMetricsLogger()
+
+    def test_wandb_callback_logs_each_epoch_and_the_best(self):
+        environment, _ = self.start()
+        # pylint: disable=import-outside-toplevel
+        from wandb.keras import WandbCallback as Legacy
+        from wandb.integration.keras import WandbCallback
+        self.assertIs(Legacy, WandbCallback)
+        self.fit(WandbCallback(save_model=False, log_weights=True))
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "epoch": 0, "loss": 1.0, "val_loss": 2.0},
+            {"_step": 1, "epoch": 1, "loss": 0.5, "val_loss": 1.0},
+            {"_step": 2, "best_val_loss": 1.0, "best_epoch": 1}])
+
+    def test_wandb_callback_batches_and_maximized_monitor(self):
+        environment, _ = self.start()
+        keras = fresh_keras_callbacks(self)
+        self.assertEqual(keras.WandbCallback(monitor="val_accuracy").mode,
+                         "max")
+        self.assertEqual(keras.WandbCallback().mode, "min")
+        self.fit(keras.WandbCallback(monitor="loss", mode="max",
+                                     log_batch_frequency=2), epochs=1)
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "loss": 0}, {"_step": 1, "loss": 2},
+            {"_step": 2, "epoch": 0, "loss": 1.0, "val_loss": 2.0},
+            {"_step": 3, "best_loss": 1.0, "best_epoch": 0}])
+
+    def test_metrics_logger_per_epoch(self):
+        environment, _ = self.start()
+        keras = fresh_keras_callbacks(self)
+        self.fit(keras.WandbMetricsLogger())
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "epoch/loss": 1.0, "epoch/val_loss": 2.0,
+             "epoch/epoch": 0, "epoch/learning_rate": 0.001},
+            {"_step": 1, "epoch/loss": 0.5, "epoch/val_loss": 1.0,
+             "epoch/epoch": 1, "epoch/learning_rate": 0.001}])
+
+    def test_metrics_logger_per_batch(self):
+        environment, _ = self.start()
+        keras = fresh_keras_callbacks(self)
+        every = keras.WandbMetricsLogger(log_freq="batch")
+        self.assertEqual((every.logging_batch_wise, every.log_freq), (True, 1))
+        self.fit(keras.WandbMetricsLogger(log_freq=2), epochs=1)
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "batch/loss": 0, "batch/batch_step": 0,
+             "batch/learning_rate": 0.001},
+            {"_step": 1, "batch/loss": 2, "batch/batch_step": 2,
+             "batch/learning_rate": 0.001},
+            {"_step": 2, "epoch/loss": 1.0, "epoch/val_loss": 2.0,
+             "epoch/epoch": 0, "epoch/learning_rate": 0.001}])
+
+    def test_checkpoint_and_eval_callbacks_do_nothing(self):
+        environment, _ = self.start()
+        keras = fresh_keras_callbacks(self)
+
+        class Predictions(keras.WandbEvalCallback):
+            def add_ground_truth(self, logs=None):
+                raise AssertionError("not called")
+
+            def add_model_predictions(self, epoch, logs=None):
+                raise AssertionError("not called")
+
+        self.fit(Predictions(["x", "y"], ["epoch", "x", "y", "prediction"]))
+        self.fit(keras.WandbModelCheckpoint("model.keras", monitor="val_loss",
+                                            save_best_only=True))
+        self.assertEqual(environment.points(), [])
+        self.assertIn("WandbModelCheckpoint saves nothing",
+                      self.stderr.getvalue())
+
+    def test_subclasses_keras_callback_when_keras_is_installed(self):
+        environment, _ = self.start()
+
+        class Callback:  # As in Keras 3: `model` is a read-only property.
+            def __init__(self):
+                self.params = None
+                self._model = None
+
+            def set_model(self, model):
+                self._model = model
+
+            def set_params(self, params):
+                self.params = params
+
+            @property
+            def model(self):
+                return self._model
+
+            def __getattr__(self, name):
+                if name.startswith("on_"):
+                    return lambda *args, **kwargs: None
+                raise AttributeError(name)
+
+        fake_keras = types.ModuleType("keras")
+        fake_keras.callbacks = types.SimpleNamespace(Callback=Callback)
+        keras = fresh_keras_callbacks(self, fake_keras)
+        for name in ("WandbCallback", "WandbMetricsLogger",
+                     "WandbModelCheckpoint", "WandbEvalCallback"):
+            self.assertTrue(issubclass(getattr(keras, name), Callback), name)
+        self.fit(keras.WandbMetricsLogger(), epochs=1)
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "epoch/loss": 1.0, "epoch/val_loss": 2.0,
+             "epoch/epoch": 0, "epoch/learning_rate": 0.001}])
+
+
 def run_script(environment, script, *args):
     """Runs `script` as the agent would, with the shim on PYTHONPATH."""
     variables = dict(os.environ, PYTHONPATH=SHIM_PYTHONPATH)
@@ -448,6 +820,32 @@ class UnmodifiedScriptTest(unittest.TestCase):
         result = run_script(environment, script)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(environment.points(), [{"_step": 5, "a": 1}])
+
+
+class ScriptConfigFileTest(unittest.TestCase):
+    """config-defaults.yaml in the agent's working directory, where the
+    agent starts the program (as W&B's agent does), and the run classes
+    after a bare `import wandb`."""
+
+    SCRIPT = """\
+import json
+import wandb
+
+run = wandb.init(config={"epochs": 5})
+assert isinstance(run, wandb.sdk.wandb_run.Run)
+assert isinstance(run, wandb.wandb_run.Run)
+print("CONFIG " + json.dumps(run.config.as_dict(), sort_keys=True))
+"""
+
+    def test_config_defaults_yaml_is_read(self):
+        environment = TrialEnvironment(self, params={"lr": 0.5})
+        write_file(environment.dir, "config-defaults.yaml", DEFAULTS_YAML)
+        script = write_file(environment.dir, "train.py", self.SCRIPT)
+        result = run_script(environment, script)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(printed(result.stdout, "CONFIG"), {
+            "lr": 0.5, "epochs": 5, "batch": 32,
+            "optimizer": {"name": "adam", "beta": 0.9}})
 
 
 class ExampleScriptTest(unittest.TestCase):

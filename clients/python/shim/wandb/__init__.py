@@ -6,8 +6,9 @@ The agent puts the folder holding this package first on PYTHONPATH, so
 nothing needs a login:
 
 - wandb.init() returns a Run whose config holds the trial's parameters (from
-  $SWEEP_PARAMS_FILE), with the defaults given to init(config=...) merged
-  under them: the sweep's values win (see _config.py).
+  $SWEEP_PARAMS_FILE), with the defaults given to init(config=...) and W&B's
+  config files (config-defaults.yaml, $WANDB_CONFIG_PATHS) merged under
+  them: the sweep's values win (see _config.py).
 - wandb.log() writes metric points to $SWEEP_METRICS_FILE through
   sweep_client, numbering steps the way W&B does (see _run.py); with no agent
   around they are printed on stdout.
@@ -17,9 +18,13 @@ nothing needs a login:
   program once per trial), so `wandb.agent(wandb.sweep(cfg), function=train)`
   scripts run unchanged; run by hand, both raise UsageError saying to use
   `sweep create` and `sweep agent`.
+- The classes W&B integrations import are real: wandb.Run is also
+  wandb.wandb_run.Run and wandb.sdk.wandb_run.Run, wandb.sdk.lib.RunDisabled
+  is a class (Lightning's WandbLogger checks isinstance against both), and
+  wandb.integration.keras's callbacks log what model.fit reports (_keras.py).
 - Everything else is a harmless stand-in: data types keep their arguments,
   and any other attribute (wandb.plot.line(...), wandb.Api(), run.log_model)
-  or submodule (import wandb.integration.keras) is a NoOp.
+  or submodule (import wandb.integration.sb3) is a NoOp.
 
 A process is one trial: calling init() again while a run is active returns
 that run, and a run started after finish() continues its step numbering.
@@ -32,16 +37,16 @@ import os
 import sys
 import threading
 import uuid
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 import sweep_client
 
 from . import errors
-from ._config import Config, to_dict
+from ._config import Config, file_defaults, to_dict
 from ._run import Run, Summary
 from ._stand_ins import (AlertLevel, Artifact, Audio, Histogram, Html, Image,
-                         MetricDefinition, Molecule, NoOp, Object3D, Settings,
-                         Table, Video)
+                         MetricDefinition, Molecule, NoOp, Object3D, RunDisabled,
+                         Settings, SummaryDisabled, Table, Video)
 from .errors import Error, UsageError
 
 __all__ = [
@@ -74,7 +79,8 @@ def init(job_type: Optional[str] = None, dir: Optional[str] = None,
          notes: Optional[str] = None, **options: Any) -> Run:
     """Starts the trial's run (W&B's positional order; any other W&B option
     is accepted and ignored). `config`: defaults, under the sweep's values;
-    config_exclude_keys / config_include_keys filter it, as in W&B."""
+    config_exclude_keys / config_include_keys filter it, as in W&B. The
+    config files W&B reads are merged with it (see _config.file_defaults)."""
     defaults = _select(to_dict(config), options.get("config_exclude_keys"),
                        options.get("config_include_keys"))
     with _lock:
@@ -83,7 +89,8 @@ def init(job_type: Optional[str] = None, dir: Optional[str] = None,
             active.config._update(defaults, warn_locked=False)
             return active
         run_config = Config()
-        run_config._start(sweep_client.config(), defaults)
+        # The config files W&B reads go with init's defaults, under the sweep.
+        run_config._start(sweep_client.config(), file_defaults(defaults))
         trial = sweep_client.trial_id()
         run_id = (os.environ.get("WANDB_RUN_ID") or options.get("id") or
                   trial or uuid.uuid4().hex[:8])
@@ -242,17 +249,50 @@ def sweep(sweep: Any = None, entity: Any = None, project: Any = None,
         "takes), then run `sweep agent SWEEP_ID --wandb-shim`")
 
 
-def __getattr__(name: str) -> NoOp:
-    """Any W&B attribute the shim lacks is a NoOp (wandb.plot, wandb.Api)."""
+def __getattr__(name: str) -> Any:
+    """Any W&B attribute the shim lacks is a NoOp (wandb.plot, wandb.Api);
+    wandb.sdk and the like are modules (see _attribute_of)."""
     if name.startswith("_"):
         raise AttributeError(f"module 'wandb' has no attribute {name!r}")
-    return NoOp(f"wandb.{name}")
+    return _attribute_of(__name__, name)
+
+
+# The stand-in submodules that hold some of the shim's real classes: what W&B
+# code imports from them to subclass or to check with isinstance().
+_SUBMODULES_WITH_CLASSES = (
+    "wandb.wandb_run", "wandb.sdk.wandb_run", "wandb.sdk.lib",
+    "wandb.sdk.lib.disabled", "wandb.integration.keras", "wandb.keras")
+
+
+def _classes_in(module_name: str) -> Dict[str, Any]:
+    """The shim's real objects in stand-in submodule `module_name`."""
+    if module_name in ("wandb.wandb_run", "wandb.sdk.wandb_run"):
+        return {"Run": Run}
+    if module_name in ("wandb.sdk.lib", "wandb.sdk.lib.disabled"):
+        return {"RunDisabled": RunDisabled, "SummaryDisabled": SummaryDisabled}
+    if module_name in ("wandb.integration.keras", "wandb.keras"):
+        # Imported on demand: it imports Keras, when installed.
+        keras = importlib.import_module(__name__ + "._keras")
+        return {name: getattr(keras, name) for name in keras.__all__}
+    return {}
+
+
+def _attribute_of(module_name: str, name: str) -> Any:
+    """Attribute `name` that module `module_name` lacks: the submodule when
+    it leads to one of _SUBMODULES_WITH_CLASSES (so wandb.sdk.wandb_run.Run
+    is the class after a bare `import wandb`, as in W&B), else a NoOp."""
+    fullname = f"{module_name}.{name}"
+    if any(known == fullname or known.startswith(fullname + ".")
+           for known in _SUBMODULES_WITH_CLASSES):
+        return importlib.import_module(fullname)
+    return NoOp(fullname)
 
 
 class _StandInSubmodules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Makes `import wandb.<anything>` work: a submodule the shim does not
-    have is an empty package whose public attributes are NoOps. It sits last
-    on sys.meta_path, so real modules (wandb.errors) are found first."""
+    have is an empty package whose public attributes are NoOps, apart from
+    the real classes some of them hold (see _classes_in). It sits last on
+    sys.meta_path, so real modules (wandb.errors) are found first."""
 
     sweep_shim_stand_in = True
 
@@ -268,11 +308,12 @@ class _StandInSubmodules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module: Any) -> None:
         module_name = module.__name__
 
-        def stand_in(name: str) -> NoOp:
+        def stand_in(name: str) -> Any:
             if name.startswith("_"):
                 raise AttributeError(name)
-            return NoOp(f"{module_name}.{name}")
+            return _attribute_of(module_name, name)
 
+        module.__dict__.update(_classes_in(module_name))
         module.__getattr__ = stand_in
 
 

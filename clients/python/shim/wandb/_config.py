@@ -6,11 +6,17 @@ different from W&B in two friendly ways: a default for a nested key the sweep
 did not set is kept (the sweep's {"optimizer": {"lr": 0.01}} over the default
 {"optimizer": {"lr": 0.1, "beta": 0.9}} gives {"lr": 0.01, "beta": 0.9}), and
 changing a key that is not the sweep's is allowed without allow_val_change.
+
+Config files are read as W&B reads them (see read_file): the path given as
+wandb.init(config="file.yaml") or to config.update(), config-defaults.yaml in
+the working directory and the files in $WANDB_CONFIG_PATHS (see
+file_defaults); YAML needs PyYAML.
 """
 
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any, Dict, Iterable, Iterator
@@ -29,8 +35,7 @@ class ConfigKeyError(KeyError, AttributeError):
 def to_dict(source: Any) -> Dict[str, Any]:
     """The parameters in anything W&B takes as a config: a dict or mapping,
     an argparse.Namespace (or any plain object), a dataclass, absl flags, or
-    the path of a JSON file. A YAML path is not read (no YAML parser in the
-    standard library): a warning says so and it counts as empty."""
+    the path of a YAML or JSON file (see read_file)."""
     if source is None:
         return {}
     if isinstance(source, Config):
@@ -38,7 +43,7 @@ def to_dict(source: Any) -> Dict[str, Any]:
     if isinstance(source, Mapping):
         return dict(source)
     if isinstance(source, str):
-        return _read_file(source)
+        return read_file(source)
     if dataclasses.is_dataclass(source) and not isinstance(source, type):
         return dataclasses.asdict(source)
     flag_values_dict = getattr(source, "flag_values_dict", None)  # absl
@@ -53,16 +58,98 @@ def to_dict(source: Any) -> Dict[str, Any]:
                     f"file path, not {type(source).__name__}")
 
 
-def _read_file(path: str) -> Dict[str, Any]:
-    if not path.endswith(".json"):
-        warn(f"config={path!r}: the sweep shim reads JSON files only; "
-             "pass a dict instead. Ignoring it.")
-        return {}
+# W&B's name for the defaults file it reads from the working directory.
+DEFAULTS_FILE = "config-defaults.yaml"
+# Keys of W&B's bookkeeping in its config files, not parameters.
+_BOOKKEEPING_KEYS = ("wandb_version", "_wandb")
+
+
+def read_file(path: str) -> Dict[str, Any]:
+    """The parameters in a config file: JSON when the path ends in ".json",
+    else YAML (which needs PyYAML: without it, a warning and no values), both
+    in W&B's format (see _file_values). A missing file raises
+    FileNotFoundError, bad syntax ValueError, naming the file."""
     with open(path, encoding="utf-8") as config_file:
-        loaded = json.load(config_file)
-    if not isinstance(loaded, dict):
-        raise TypeError(f"config file {path}: expected a JSON object")
-    return loaded
+        text = config_file.read()
+    if path.endswith(".json"):
+        loaded = _parse_json(path, text)
+    else:
+        loaded = _parse_yaml(path, text)
+    if loaded is None:  # An empty file, or no PyYAML.
+        return {}
+    if not isinstance(loaded, Mapping):
+        raise TypeError(f"config file {path}: expected keys with values, "
+                        f"found {type(loaded).__name__}")
+    return _file_values(loaded)
+
+
+def _parse_json(path: str, text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError as error:
+        raise ValueError(f"config file {path}: invalid JSON: {error}") \
+            from error
+
+
+def _parse_yaml(path: str, text: str) -> Any:
+    try:
+        import yaml  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        warn(f"config file {path}: reading YAML needs PyYAML, which is not "
+             "installed, so its values are not used. Install it (`pip install "
+             "pyyaml`, or `apt install python3-yaml`), or pass a dict or a "
+             "JSON file instead.")
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"config file {path}: invalid YAML: {error}") \
+            from error
+
+
+def _file_values(loaded: Mapping) -> Dict[str, Any]:
+    """W&B's config file format: `key: {desc: ..., value: X}` sets key to X
+    (any mapping with a "value" key is read so, as W&B does). Also taken,
+    where W&B would fail: a plain `key: X`. wandb_version and _wandb (in
+    the config.yaml W&B saves with a run) are bookkeeping, left out."""
+    values = {}
+    for key, item in loaded.items():
+        if key in _BOOKKEEPING_KEYS:
+            continue
+        if isinstance(item, Mapping) and "value" in item:
+            item = item["value"]
+        values[key] = item
+    return values
+
+
+def file_defaults(init_values: Dict[str, Any]) -> Dict[str, Any]:
+    """`init_values` (from wandb.init(config=...)) with W&B's config files:
+    config-defaults.yaml in the working directory under them (W&B reads it
+    from there, and fails on a key both set; the shim lets init win), and
+    the files in $WANDB_CONFIG_PATHS (comma-separated) over them, later
+    files over earlier ones, as in W&B. Nested values merge."""
+    merged: Dict[str, Any] = {}
+    if os.path.isfile(DEFAULTS_FILE):
+        merged = read_file(DEFAULTS_FILE)
+    merged = _merge_over(merged, init_values)
+    for path in os.environ.get("WANDB_CONFIG_PATHS", "").split(","):
+        path = path.strip()
+        if not path:
+            continue
+        if not os.path.isfile(path):  # W&B skips it without a word.
+            warn(f"WANDB_CONFIG_PATHS: no file {path!r}; skipping it")
+            continue
+        merged = _merge_over(merged, read_file(path))
+    return merged
+
+
+def _merge_over(base: Dict[str, Any], new: Dict[str, Any]) -> Dict[str, Any]:
+    """`base` with `new`'s values over it; nested dicts merge key by key."""
+    merged = dict(base)
+    for key, value in new.items():
+        merged[key] = _merge_under(value, merged[key]) if key in merged \
+            else value
+    return merged
 
 
 def warn(message: str) -> None:

@@ -161,6 +161,14 @@ class Run:
     def step(self) -> int:
         return self._step
 
+    def project_name(self) -> str:
+        """W&B's accessor for `project`."""
+        return self.project
+
+    def _label(self, *args: Any, **kwargs: Any) -> None:
+        """W&B's usage label for integrations (Lightning's WandbLogger and
+        Hugging Face's callback call it): nothing to record."""
+
     def log(self, data: Mapping, step: Any = None, commit: Any = None,
             sync: Any = None) -> None:
         """Logs a row of metrics; see the module comment for the step rules."""

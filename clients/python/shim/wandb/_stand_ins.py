@@ -60,6 +60,27 @@ class NoOp:
         return f"<wandb shim: {self._name} does nothing>"
 
 
+class RunDisabled(NoOp):
+    """wandb.sdk.lib.RunDisabled, what W&B's init(mode="disabled") returns:
+    a real class, so that isinstance(run, (Run, RunDisabled)) works (as in
+    Lightning's WandbLogger). The shim never returns one: a trial always has
+    a run. Every attribute is a NoOp."""
+
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__("wandb.sdk.lib.RunDisabled")
+
+
+class SummaryDisabled(NoOp):
+    """wandb.sdk.lib.SummaryDisabled: RunDisabled's summary, a real class."""
+
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__("wandb.sdk.lib.SummaryDisabled")
+
+
 class _DataType:
     """A W&B data type: keeps its arguments; attributes it was not given
     read as None."""
