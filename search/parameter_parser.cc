@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -330,7 +331,43 @@ class ParameterParser {
                            absl::StrCat(f.key, ": ", error));
       return false;
     }
+    if (std::optional<std::string> where = NonFiniteNumber(*out, f.key)) {
+      // A trial's config travels as JSON (params.json, ${args_json},
+      // SWEEP_PARAMS_JSON), which has no NaN or infinity.
+      reader_.diag().Error(
+          f.value_location, param_path,
+          absl::StrCat(*where,
+                       " is not a finite number, which a trial's config (JSON) "
+                       "cannot hold; quote it ('inf', 'nan') to pass a string "
+                       "the program converts"));
+      return false;
+    }
     return true;
+  }
+
+  // Where `v` holds a NaN or an infinity ("values[1]"), if anywhere.
+  static std::optional<std::string> NonFiniteNumber(const Value& v,
+                                                    const std::string& path) {
+    if (v.is_number_float()) {
+      if (std::isfinite(v.get<double>())) return std::nullopt;
+      return path;
+    }
+    if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (auto where =
+                NonFiniteNumber(v[i], absl::StrCat(path, "[", i, "]"))) {
+          return where;
+        }
+      }
+    }
+    if (v.is_object()) {
+      for (const auto& [key, item] : v.items()) {
+        if (auto where = NonFiniteNumber(item, absl::StrCat(path, ".", key))) {
+          return where;
+        }
+      }
+    }
+    return std::nullopt;
   }
 
   bool ReadValues(const YamlEntry& f, const std::string& param_path,

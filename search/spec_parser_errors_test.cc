@@ -74,6 +74,20 @@ TEST(SpecParserErrorsTest, WrongTypes) {
                                  "number")));
 }
 
+TEST(SpecParserErrorsTest, NonFiniteParameterValuesAreRefused) {
+  // A trial's config is JSON: .inf and .nan would reach the program as null.
+  EXPECT_THAT(Errors(WithParameters("  a: {values: [1.0, .inf]}\n")),
+              Contains("sweep.yaml:4:15: parameters.a: values[1] is not a "
+                       "finite number, which a trial's config (JSON) cannot "
+                       "hold; quote it ('inf', 'nan') to pass a string the "
+                       "program converts"));
+  EXPECT_THAT(Errors(WithParameters("  a: {value: {lr: .nan}}\n")),
+              Contains(HasSubstr("value.lr is not a finite number")));
+  EXPECT_TRUE(ParseSweepDefinition(WithParameters("  a: {values: ['inf']}\n"),
+                                   "sweep.yaml")
+                  .ok());
+}
+
 TEST(SpecParserErrorsTest, UnknownKeysSuggestTheClosest) {
   EXPECT_THAT(Errors(std::string(kHeader) +
                      "paramters:\n  x: {value: 1}\nparameters:\n  x: {value: "

@@ -190,10 +190,10 @@ TEST(SpecParserTest, NestedParametersFlattenSortedDepthFirst) {
 TEST(SpecParserTest, ScalarsAreTypedAsPyYamlDoesWithFloatExponents) {
   const SweepSpec spec = ParseOk(std::string(kHeader) + R"(parameters:
   v:
-    values: [yes, no, on, Off, ~, null, "1", 1, 1.0, 1e-5, 0x10, 010, .inf, abc, 1_000]
+    values: [yes, no, on, Off, ~, null, "1", 1, 1.0, 1e-5, 0x10, 010, 0o17, abc, 1_000, 1:30, -1:00:01]
 )");
   const std::vector<Value>& v = Param(spec, "v").values;
-  ASSERT_EQ(v.size(), 15u);
+  ASSERT_EQ(v.size(), 17u);
   EXPECT_EQ(v[0], Value(true));
   EXPECT_EQ(v[1], Value(false));
   EXPECT_EQ(v[2], Value(true));
@@ -207,9 +207,11 @@ TEST(SpecParserTest, ScalarsAreTypedAsPyYamlDoesWithFloatExponents) {
   EXPECT_DOUBLE_EQ(v[9].get<double>(), 1e-5);
   EXPECT_EQ(v[10], Value(16));
   EXPECT_EQ(v[11], Value(8));
-  EXPECT_TRUE(std::isinf(v[12].get<double>()));
+  EXPECT_EQ(v[12], Value("0o17"));  // YAML 1.2's octal; PyYAML's string.
   EXPECT_EQ(v[13], Value("abc"));
   EXPECT_EQ(v[14], Value(1000));
+  EXPECT_EQ(v[15], Value(90));  // YAML 1.1's base 60, as PyYAML reads it.
+  EXPECT_EQ(v[16], Value(-3601));
 }
 
 TEST(SpecParserTest, RepeatedValuesAreKeptAndWarned) {

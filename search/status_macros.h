@@ -9,10 +9,10 @@
 #define SWEEP_CONCAT_(a, b) SWEEP_CONCAT_INNER_(a, b)
 
 // Returns the status of `expr` from the enclosing function unless it is OK.
-#define RETURN_IF_ERROR(expr)                           \
-  do {                                                  \
-    const ::absl::Status sweep_status_ = (expr);        \
-    if (!sweep_status_.ok()) return sweep_status_;      \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    const ::absl::Status sweep_status_ = (expr);   \
+    if (!sweep_status_.ok()) return sweep_status_; \
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto x, Foo());` declares x from an OK StatusOr, or

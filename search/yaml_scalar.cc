@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
 namespace sweep {
@@ -47,7 +49,30 @@ bool ParseDigits(absl::string_view s, int base, uint64_t* out) {
   return any;
 }
 
-// YAML 1.1 integers: decimal, 0b binary, 0x hex, 0o or leading-0 octal.
+// YAML 1.1's base 60 integers: [1-9][0-9_]*(:[0-5]?[0-9])+ ("1:30" is 90).
+bool ParseBase60(absl::string_view s, uint64_t* out) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(s, ':');
+  if (parts[0].empty() || parts[0][0] < '1' || parts[0][0] > '9' ||
+      !ParseDigits(parts[0], 10, out)) {
+    return false;
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const absl::string_view part = parts[i];
+    uint64_t digits = 0;
+    if (part.empty() || part.size() > 2 ||
+        part.find('_') != absl::string_view::npos ||
+        !ParseDigits(part, 10, &digits) || digits >= 60 ||
+        *out > std::numeric_limits<uint64_t>::max() / 60 - 1) {
+      return false;
+    }
+    *out = *out * 60 + digits;
+  }
+  return true;
+}
+
+// YAML 1.1 integers as PyYAML reads them: decimal, 0b binary, 0x hex,
+// leading-0 octal (0o17 is YAML 1.2's form: a string to PyYAML, and here),
+// base 60 (1:30 is 90).
 bool ParseInteger(absl::string_view s, Value* out) {
   bool negative = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
@@ -57,12 +82,12 @@ bool ParseInteger(absl::string_view s, Value* out) {
   if (s.empty() || s[0] == '_') return false;
   uint64_t magnitude = 0;
   bool ok;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+  if (s.find(':') != absl::string_view::npos) {
+    ok = ParseBase60(s, &magnitude);
+  } else if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
     ok = ParseDigits(s.substr(2), 16, &magnitude);
   } else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
     ok = ParseDigits(s.substr(2), 2, &magnitude);
-  } else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
-    ok = ParseDigits(s.substr(2), 8, &magnitude);
   } else if (s.size() > 1 && s[0] == '0') {
     ok = ParseDigits(s.substr(1), 8, &magnitude);
   } else {

@@ -1,7 +1,8 @@
 // Conversion of yaml-cpp nodes to Values with the scalar typing W&B users
-// get from PyYAML (YAML 1.1): yes/no/on/off are booleans, 010 is octal, ~ is
-// null. Deliberately different: `1e-5` is a float here (PyYAML reads it as
-// the string "1e-5", which W&B then rejects). Internal to search/.
+// get from PyYAML (YAML 1.1): yes/no/on/off are booleans, 010 is octal (0o17
+// a string), 1:30 is 90 (base 60; base 60 floats are not read), ~ is null.
+// Deliberately different: `1e-5` is a float here (PyYAML reads it as the string
+// "1e-5", which W&B then rejects). Internal to search/.
 #ifndef SWEEP_SEARCH_YAML_SCALAR_H_
 #define SWEEP_SEARCH_YAML_SCALAR_H_
 
