@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "search/command_template.h"
+#include "search/early_stopping.h"
 #include "search/grid_search.h"
 #include "search/parameter_parser.h"
 #include "search/yaml_fields.h"
@@ -449,6 +450,15 @@ class DefinitionParser {
                      "precedence, min_iter is ignored");
     }
     if (!ok) return std::nullopt;
+    if (hb.max_iter && HyperbandBands(hb).empty()) {
+      // W&B accepts it too, and then never stops anything.
+      diag().Warning(
+          e.key_location, "early_terminate",
+          absl::StrFormat("max_iter %d / eta %g is below 1 iteration: "
+                          "hyperband has no band and will never stop a trial "
+                          "(raise max_iter or lower eta)",
+                          *hb.max_iter, hb.eta));
+    }
     return et;
   }
 

@@ -12,6 +12,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 SweepSpec ParseOk(const std::string& text) {
   ParsedDefinition parsed = ParseSweepDefinition(text, "sweep.yaml");
@@ -285,6 +286,25 @@ parameters:
   EXPECT_EQ(hb.max_iter, 81);
   EXPECT_EQ(hb.s, 3);
   EXPECT_FALSE(hb.strict);
+}
+
+TEST(SpecParserTest, HyperbandWithoutABandIsWarned) {
+  const std::string text = std::string(kHeader) + R"(metric: {name: loss}
+early_terminate: {type: hyperband, max_iter: 2, s: 3}
+parameters:
+  x: {value: 1}
+)";
+  EXPECT_THAT(
+      Warnings(text),
+      ElementsAre(HasSubstr(
+          "sweep.yaml:4:1: warning: early_terminate: max_iter 2 / eta 3 is "
+          "below 1 iteration: hyperband has no band")));
+  EXPECT_THAT(Warnings(std::string(kHeader) + R"(metric: {name: loss}
+early_terminate: {type: hyperband, max_iter: 3, s: 3}
+parameters:
+  x: {value: 1}
+)"),
+              IsEmpty());
 }
 
 TEST(SpecParserTest, ExtensionKeyHoldsSeedRetriesAndStoppers) {
