@@ -47,6 +47,17 @@ Value TrialFields(const v1::Trial& trial) {
   return row;
 }
 
+// Metrics are stored as doubles, so whether the program logged 4 or 4.0 is
+// lost; an integral value (an epoch, a step or sample count) is exported as
+// an integer, so that pandas reads such a column as integers.
+Value MetricValue(double value) {
+  constexpr double kExactIntegers = 9007199254740992.0;  // 2^53.
+  if (std::trunc(value) == value && std::abs(value) <= kExactIntegers) {
+    return Value(static_cast<int64_t>(value));
+  }
+  return Value(value);
+}
+
 // The parameters and metrics of a trial under their prefixed column names.
 Value ParameterAndMetricFields(const v1::Trial& trial) {
   Value fields = Value::object();
@@ -55,7 +66,7 @@ Value ParameterAndMetricFields(const v1::Trial& trial) {
     fields[absl::StrCat(kConfigPrefix, name)] = std::move(value);
   }
   for (const auto& [name, value] : trial.summary()) {
-    fields[absl::StrCat(kSummaryPrefix, name)] = value;
+    fields[absl::StrCat(kSummaryPrefix, name)] = MetricValue(value);
   }
   return fields;
 }

@@ -11,7 +11,7 @@
 // prefixes keep a parameter and a metric of the same name apart. The
 // columns are the union over all trials; a trial without a value has an
 // empty CSV cell or a JSON null. Integers and floats of the config keep
-// their type (3 vs 3.0).
+// their type (3 vs 3.0); a metric with an integral value is an integer.
 #ifndef SWEEP_CLI_EXPORT_COMMAND_H_
 #define SWEEP_CLI_EXPORT_COMMAND_H_
 

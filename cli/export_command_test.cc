@@ -129,6 +129,7 @@ TEST(ExportTableTest, JsonRowsAreFlatWithNumbersAsNumbers) {
       MakeTrial(7, R"({"optimizer": {"lr": 0.001, "momentum": {"beta": 9}}})");
   trial.set_best_value(0.25);
   trial.mutable_summary()->insert({"val_loss", 0.25});
+  trial.mutable_summary()->insert({"epoch", 12});
   v1::Trial& running = *trials.Add() = MakeTrial(8, R"({"optimizer": {}})");
   running.set_state(v1::TRIAL_STATE_RUNNING);
   running.set_ended_ms(0);
@@ -141,6 +142,9 @@ TEST(ExportTableTest, JsonRowsAreFlatWithNumbersAsNumbers) {
   EXPECT_EQ(best.at("config.optimizer.lr"), 0.001);
   EXPECT_TRUE(best.at("config.optimizer.momentum.beta").is_number_integer());
   EXPECT_EQ(best.at("summary.val_loss"), 0.25);
+  // An integral metric is an integer: "12", not "12.0".
+  EXPECT_TRUE(best.at("summary.epoch").is_number_integer());
+  EXPECT_EQ(best.at("summary.epoch"), 12);
   EXPECT_EQ(best.at("best_value"), 0.25);
   EXPECT_EQ(best.at("duration_s"), 12.345);
   EXPECT_EQ(best.at("created"), "2024-05-01T12:34:56.789Z");
