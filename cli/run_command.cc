@@ -3,10 +3,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +26,7 @@
 #include "cli/rerun_command.h"
 #include "cli/trial_format.h"
 #include "controller/server.h"
+#include "search/spec_parser.h"
 
 namespace sweep {
 namespace {
@@ -75,6 +79,43 @@ std::string ProgressLine(const v1::Sweep& sweep, absl::Duration elapsed) {
                     sweep.best_trial(), ")");
   }
   return line;
+}
+
+// Why the sweep's program cannot run here, if it cannot: agents run
+// `${program}` relative to their working directory (as W&B's do), and every
+// trial of `sweep run` would fail on a missing file. Says where the program
+// is when it is found relative to the sweep file or a directory above it.
+std::optional<std::string> MissingProgram(const std::string& text,
+                                          const std::string& file) {
+  const ParsedDefinition parsed = ParseSweepDefinition(text, file);
+  if (!parsed.ok() || !parsed.spec->program) return std::nullopt;
+  const std::string& program = *parsed.spec->program;
+  const bool runs_program =
+      std::any_of(parsed.spec->command.begin(), parsed.spec->command.end(),
+                  [](const std::string& token) {
+                    return token.find("${program}") != std::string::npos;
+                  });
+  std::error_code error;
+  if (!runs_program || std::filesystem::exists(program, error)) {
+    return std::nullopt;
+  }
+  std::string message = absl::StrCat(
+      "the sweep's program ", program, " is not in ",
+      std::filesystem::current_path(error).string(),
+      ", where the agents run it (from the current directory, as W&B's do)");
+  if (std::filesystem::path(program).is_relative()) {
+    std::filesystem::path dir =
+        std::filesystem::absolute(file, error).parent_path();
+    for (; !dir.empty(); dir = dir.parent_path()) {
+      if (std::filesystem::exists(dir / program, error)) {
+        absl::StrAppend(&message, "; it is in ", dir.string(),
+                        ": run from there");
+        break;
+      }
+      if (dir == dir.root_path()) break;
+    }
+  }
+  return message;
 }
 
 void PrintSummary(SweepManager& manager, const std::string& sweep_id,
@@ -148,6 +189,11 @@ int RunLocalSweep(RunOptions options) {
   Diagnostic read_error;
   if (!ReadDefinitionText(options.file, &text, &read_error)) {
     std::cerr << read_error.ToString() << "\n";
+    return 1;
+  }
+  if (const std::optional<std::string> missing =
+          MissingProgram(text, options.file)) {
+    std::cerr << "sweep run: " << *missing << "\n";
     return 1;
   }
   ServerOptions server_options;

@@ -2,6 +2,7 @@
 // embedded controller with its SQLite file and local agents running real
 // Python programs, in one process.
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,27 @@ sweep_client.log({"epoch/loss": x * 0.5, "acc": 0.25})
   EXPECT_THAT(r.out, HasSubstr("never logged loss; logged acc, epoch/loss"));
   EXPECT_THAT(r.out, HasSubstr("No trial gave a value of loss"));
   EXPECT_THAT(r.out, Not(HasSubstr("Best:")));
+}
+
+TEST_F(RunEndToEndTest, AProgramNotInTheCurrentDirectoryIsRefusedUpFront) {
+  // Agents run a relative program from their working directory (as W&B's
+  // do); this one is beside the sweep file, under a directory this test does
+  // not run in.
+  ASSERT_TRUE(std::filesystem::create_directories(dir_.Path("project/sub")));
+  ASSERT_TRUE(WriteFile(dir_.Path("project/sub/train.py"), "print('hi')\n"));
+  const std::string file = dir_.Path("project/sub/sweep.yaml");
+  ASSERT_TRUE(WriteFile(file,
+                        "program: sub/train.py\nmethod: grid\n"
+                        "parameters:\n  x: {values: [1, 2]}\n"));
+  const ProcessResult r =
+      RunProcess({SweepBinary(), "run", file, "--data-dir", dir_.Path("data")},
+                 kRunTimeout);
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("the sweep's program sub/train.py is not in "));
+  EXPECT_THAT(r.err, HasSubstr("; it is in " + dir_.Path("project") +
+                               ": run from there"));
+  EXPECT_THAT(r.out, Not(HasSubstr("Sweep "))) << "a sweep was created";
 }
 
 TEST_F(RunEndToEndTest, RunsAGridToTheEndAndNamesTheBest) {
