@@ -184,7 +184,7 @@ TEST(SweepFormatTest, StatusShowsEachStoppingRuleReadably) {
                 "  BAND  TRIALS  THRESHOLD  STOPPED\n"
                 "     3      40       0.25       20\n"
                 "     9       0          -        0\n"
-                "  (2 more bands up to 81, not reached yet)\n"));
+                "  (more bands: 27, 81; none reached yet)\n"));
   EXPECT_THAT(status(R"({"rule":"asha","reduction_factor":3,"rungs":[)"
                      R"({"band":1,"trials":5,"threshold":0.5,"stopped":2}]})"),
               HasSubstr("Early termination: asha (reduction factor 3)\n"
@@ -199,7 +199,7 @@ TEST(SweepFormatTest, StatusShowsEachStoppingRuleReadably) {
   EXPECT_THAT(status(R"({"rule":"asha","reduction_factor":2,"rungs":[)"
                      R"({"band":1,"trials":0,"threshold":null,"stopped":0},)"
                      R"(7]})"),
-              HasSubstr("  (1 more rung up to -, not reached yet)\n"));
+              HasSubstr("  (more rungs: -; none reached yet)\n"));
   // Not the shape it knows: the JSON as it came.
   EXPECT_THAT(status(R"({"rule":"hyperband","bands":7})"),
               HasSubstr("Early termination:\n  {\n    \"rule\""));

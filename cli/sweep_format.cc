@@ -165,13 +165,18 @@ std::optional<std::string> EarlyTerminationText(const std::string& json) {
   }
   std::string out = absl::StrCat(heading, "\n", IndentLines(table.Render(), 2));
   if (shown < bands.size()) {
-    const size_t rest = bands.size() - shown;
-    absl::StrAppend(&out, "  (", rest, " more ", rest == 1 ? unit : list,
-                    " up to ",
-                    bands.back().is_object()
-                        ? NumberText(bands.back().value("band", Value()))
-                        : std::string(kMissingCell),
-                    ", not reached yet)\n");
+    // W&B's bands from min_iter go on without end (here up to 2^40): the
+    // next few say where the series goes, a count of them would not.
+    constexpr size_t kNamed = 3;
+    std::vector<std::string> next;
+    for (size_t i = shown; i < bands.size() && next.size() < kNamed; ++i) {
+      next.push_back(bands[i].is_object()
+                         ? NumberText(bands[i].value("band", Value()))
+                         : std::string(kMissingCell));
+    }
+    absl::StrAppend(&out, "  (more ", list, ": ", absl::StrJoin(next, ", "),
+                    bands.size() - shown > kNamed ? ", ..." : "",
+                    "; none reached yet)\n");
   }
   return out;
 }
