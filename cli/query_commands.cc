@@ -23,6 +23,32 @@ void AddSweepIdArgument(CLI::App* command, std::string* sweep_id) {
   command->add_option("sweep_id", *sweep_id, "The sweep's id")->required();
 }
 
+// For the commands that only read: the id may be left out for the newest.
+void AddOptionalSweepIdArgument(CLI::App* command, std::string* sweep_id) {
+  command->add_option("sweep_id", *sweep_id,
+                      "The sweep's id (default: the newest sweep)");
+}
+
+// `given`, or when empty the newest sweep's id (said on `err`).
+absl::StatusOr<std::string> SweepIdOrNewest(const std::string& given,
+                                            ControllerClient& client,
+                                            std::ostream& err) {
+  if (!given.empty()) return given;
+  absl::StatusOr<v1::ListSweepsResponse> sweeps = client.ListSweeps();
+  if (!sweeps.ok()) return sweeps.status();
+  if (sweeps->sweeps().empty()) {
+    return absl::NotFoundError(
+        "the controller has no sweep yet; create one with `sweep create "
+        "FILE.yaml`");
+  }
+  const std::string& id = sweeps->sweeps(0).id();
+  if (sweeps->sweeps_size() > 1) {
+    err << "sweep: the newest sweep, " << id << " (`sweep ls` lists all "
+        << sweeps->sweeps_size() << ")\n";
+  }
+  return id;
+}
+
 // The validator's diagnostics, which the controller sends one per line, and
 // a last line saying what failed.
 int ReportInvalidDefinition(const absl::Status& status, const std::string& file,
@@ -35,16 +61,17 @@ int ReportInvalidDefinition(const absl::Status& status, const std::string& file,
   return 1;
 }
 
-int RunOneTrial(const TrialsOptions& options, ControllerClient& client,
-                std::ostream& out, std::ostream& err) {
+int RunOneTrial(const TrialsOptions& options, const std::string& sweep_id,
+                ControllerClient& client, std::ostream& out,
+                std::ostream& err) {
   const absl::StatusOr<v1::Trial> trial =
-      client.GetTrial(options.sweep_id, options.number, options.history);
+      client.GetTrial(sweep_id, options.number, options.history);
   if (!trial.ok()) return ReportFailure(trial.status(), err);
   if (options.json) {
     out << ProtoToJson(*trial) << "\n";
     return 0;
   }
-  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(sweep_id);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
   out << FormatTrialDetail(*sweep, *trial, absl::Now(), absl::LocalTimeZone(),
                            options.log_lines);
@@ -145,7 +172,10 @@ int RunList(const ListOptions& options, ControllerClient& client,
 
 int RunStatus(const StatusOptions& options, ControllerClient& client,
               std::ostream& out, std::ostream& err) {
-  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
+  const absl::StatusOr<std::string> sweep_id =
+      SweepIdOrNewest(options.sweep_id, client, err);
+  if (!sweep_id.ok()) return ReportFailure(sweep_id.status(), err);
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(*sweep_id);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
   if (options.json) {
     out << ProtoToJson(*sweep) << "\n";
@@ -157,7 +187,7 @@ int RunStatus(const StatusOptions& options, ControllerClient& client,
     const int64_t after =
         std::max<int64_t>(0, sweep->counts().total() - options.recent_trials);
     absl::StatusOr<v1::ListTrialsResponse> listed =
-        client.ListTrials(options.sweep_id, after, options.recent_trials,
+        client.ListTrials(*sweep_id, after, options.recent_trials,
                           /*include_history=*/false);
     if (!listed.ok()) return ReportFailure(listed.status(), err);
     recent = *std::move(listed);
@@ -169,16 +199,21 @@ int RunStatus(const StatusOptions& options, ControllerClient& client,
 
 int RunTrials(const TrialsOptions& options, ControllerClient& client,
               std::ostream& out, std::ostream& err) {
-  if (options.number != 0) return RunOneTrial(options, client, out, err);
+  const absl::StatusOr<std::string> sweep_id =
+      SweepIdOrNewest(options.sweep_id, client, err);
+  if (!sweep_id.ok()) return ReportFailure(sweep_id.status(), err);
+  if (options.number != 0) {
+    return RunOneTrial(options, *sweep_id, client, out, err);
+  }
   const absl::StatusOr<v1::ListTrialsResponse> trials = client.ListTrials(
-      options.sweep_id, /*after_number=*/0, options.all ? 0 : options.limit,
+      *sweep_id, /*after_number=*/0, options.all ? 0 : options.limit,
       /*include_history=*/false);
   if (!trials.ok()) return ReportFailure(trials.status(), err);
   if (options.json) {
     out << ProtoToJson(*trials) << "\n";
     return 0;
   }
-  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(*sweep_id);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
   PrintTrialTable(options, *sweep, *trials, client, out);
   return 0;
@@ -186,13 +221,16 @@ int RunTrials(const TrialsOptions& options, ControllerClient& client,
 
 int RunBest(const BestOptions& options, ControllerClient& client,
             std::ostream& out, std::ostream& err) {
-  const absl::StatusOr<v1::Trial> best = client.GetBestTrial(options.sweep_id);
+  const absl::StatusOr<std::string> sweep_id =
+      SweepIdOrNewest(options.sweep_id, client, err);
+  if (!sweep_id.ok()) return ReportFailure(sweep_id.status(), err);
+  const absl::StatusOr<v1::Trial> best = client.GetBestTrial(*sweep_id);
   if (!best.ok()) return ReportFailure(best.status(), err);
   if (options.json) {
     out << ProtoToJson(*best) << "\n";
     return 0;
   }
-  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(options.sweep_id);
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(*sweep_id);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
   out << FormatBestTrial(*sweep, *best,
                          MakeRerunCommand(*sweep, *best, options.interpreter),
@@ -236,7 +274,7 @@ void RegisterStatusCommand(CLI::App& app, CommandRun* run) {
       "status",
       "Show a sweep: state, metric, trial counts, best trial, progress, "
       "early termination and the latest trials");
-  AddSweepIdArgument(command, &options->sweep_id);
+  AddOptionalSweepIdArgument(command, &options->sweep_id);
   command
       ->add_option("--recent", options->recent_trials,
                    "How many of the latest trials to show")
@@ -252,7 +290,7 @@ void RegisterTrialsCommand(CLI::App& app, CommandRun* run) {
       "trials",
       "List a sweep's trials, or with a trial number show that trial in "
       "full (config, summary, prediction, stop decision, exit, log tail)");
-  AddSweepIdArgument(command, &options->sweep_id);
+  AddOptionalSweepIdArgument(command, &options->sweep_id);
   CLI::Option* number =
       command->add_option("number", options->number, "A trial number")
           ->check(CLI::PositiveNumber);
@@ -286,7 +324,7 @@ void RegisterBestCommand(CLI::App& app, CommandRun* run) {
   CLI::App* command = app.add_subcommand(
       "best",
       "Show a sweep's best trial: its value, config and how to rerun it");
-  AddSweepIdArgument(command, &options->sweep_id);
+  AddOptionalSweepIdArgument(command, &options->sweep_id);
   command->add_option("--interpreter", options->interpreter,
                       "What ${interpreter} is in the rerun command, as the "
                       "agent's --interpreter (default: python, or python3)");

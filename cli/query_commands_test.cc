@@ -262,6 +262,16 @@ TEST_F(QueryCommandsTest, StatusWithoutRecentTrialsListsNone) {
   EXPECT_THAT(out_.str(), Not(HasSubstr("Recent trials")));
 }
 
+TEST_F(QueryCommandsTest, ReadingCommandsWithoutAnIdShowTheNewestSweep) {
+  StatusOptions status;
+  status.recent_trials = 0;
+  ASSERT_EQ(RunStatus(status, *client_, out_, err_), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("Sweep abc123de"));
+  TrialsOptions trials;
+  ASSERT_EQ(RunTrials(trials, *client_, out_, err_), 0) << err_.str();
+  EXPECT_THAT(service_.list_after_numbers(), ElementsAre(0, 2, 4));
+}
+
 TEST_F(QueryCommandsTest, PausePrintsTheNewState) {
   StateChangeOptions options;
   options.sweep_id = "abc123de";

@@ -168,6 +168,12 @@ TEST_F(ControllerEndToEndTest, CreateListAndStatus) {
   EXPECT_THAT(table.out, HasSubstr(first));
   EXPECT_THAT(table.out, HasSubstr("pending"));
 
+  // Without an id, the reading commands show the newest sweep and say so.
+  const ProcessResult newest = cli_.Run({"status"});
+  EXPECT_EQ(newest.exit_code, 0) << newest.err;
+  EXPECT_THAT(newest.out, HasSubstr("Sweep " + second));
+  EXPECT_THAT(newest.err, HasSubstr("the newest sweep, " + second));
+
   // An invalid definition: every diagnostic with its position, exit 1.
   const std::string broken = SourceDir() + "/configs/invalid/broken.yaml";
   const ProcessResult refused = cli_.Run({"create", broken});

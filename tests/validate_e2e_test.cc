@@ -68,7 +68,7 @@ TEST(CliEndToEndTest, UsageErrorsExitTwoAndNameTheOption) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err,
               HasSubstr("--count: must be a whole number, 0 or more, got -1"));
-  r = RunProcess({SweepBinary(), "status"}, kTimeout);
+  r = RunProcess({SweepBinary(), "pause"}, kTimeout);  // Needs an id.
   EXPECT_EQ(r.exit_code, 2);
   r = RunProcess({SweepBinary()}, kTimeout);
   EXPECT_EQ(r.exit_code, 2);
