@@ -648,18 +648,38 @@ class TrialWatch {
     std::vector<MetricPoint> points;
     FILE* file = fopen(log_.c_str(), "rb");
     if (file == nullptr) return points;
+    // While the program runs, about 1 MiB a call, so that a chatty program
+    // cannot stall the agent's loop; once it has ended, all of what is left
+    // (its last lines are often the ones that matter).
+    bool at_end = false;
     if (fseek(file, static_cast<long>(log_offset_), SEEK_SET) == 0) {
       char buffer[65536];
-      size_t n;
-      while ((n = fread(buffer, 1, sizeof buffer, file)) > 0) {
+      size_t read_now = 0;
+      while (drain || read_now < (size_t{1} << 20)) {
+        const size_t n = fread(buffer, 1, sizeof buffer, file);
+        if (n == 0) {
+          at_end = true;
+          break;
+        }
         pending_.append(buffer, n);
         log_offset_ += n;
-        if (pending_.size() > (1 << 20)) break;
+        read_now += n;
+        TakeLines(now, points);
       }
     }
     fclose(file);
-    // A carriage return ends a line too: a progress bar (tqdm) redraws
-    // itself with one, and each drawing is its own line of values.
+    // The last line, unless the read stopped in the middle of the file.
+    if (drain && at_end && !pending_.empty()) {
+      TakeLine(pending_, now, points);
+      pending_.clear();
+    }
+    return points;
+  }
+
+  // Takes each whole line of pending_. A carriage return ends a line too: a
+  // progress bar (tqdm) redraws itself with one, and each drawing is its own
+  // line of values.
+  void TakeLines(int64_t now, std::vector<MetricPoint>& points) {
     size_t start = 0;
     while (true) {
       const size_t end = pending_.find_first_of("\n\r", start);
@@ -669,12 +689,10 @@ class TrialWatch {
       start = end + 1;
     }
     pending_.erase(0, start);
-    if (drain && !pending_.empty()) {
-      TakeLine(pending_, now, points);
-      pending_.clear();
-    }
-    return points;
+    // A "line" this long is no metric line: not kept waiting for its end.
+    if (pending_.size() > kMaxPendingLine) pending_.clear();
   }
+  static constexpr size_t kMaxPendingLine = size_t{1} << 20;
 
   void TakeLine(absl::string_view line, int64_t now,
                 std::vector<MetricPoint>& points) {

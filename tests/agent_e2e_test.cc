@@ -776,6 +776,29 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   EXPECT_EQ(trial["summary"]["loss"], 0.03125);
 }
 
+// A chatty program: 400,000 lines (about 10 MB) as fast as Python prints
+// them, then exits, long before the agent has read them all.
+constexpr char kLoudProgram[] = R"(import sys
+out = sys.stdout
+for i in range(400000):
+    out.write("step %d loss=%d\n" % (i, i))
+)";
+
+TEST_F(AgentEndToEndTest, StdoutMetricsOfAChattyProgramAreAllRead) {
+  const std::string id = CreateSweep(
+      "loud.py", kLoudProgram, GridSweep("loud.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--stdout-metrics"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const json trial = cli_.Json({"trials", id, "1"});
+  EXPECT_EQ(trial["state"], "finished") << trial.dump();
+  EXPECT_EQ(JsonInt(trial["metric_points"]), 400000);
+  EXPECT_EQ(trial["summary"]["loss"], 399999);
+  EXPECT_EQ(JsonInt(trial["malformed_metric_lines"]), 0);
+}
+
 // 45 wide points (a value per layer, 5,000 layers: about 4.7 MB together,
 // more than one gRPC message may carry), a last point, then, as its very
 // last line, one whose only metric name the controller refuses (5,000
