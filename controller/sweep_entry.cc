@@ -1,5 +1,6 @@
 #include "controller/sweep_entry.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "controller/trial_rows.h"
@@ -110,13 +111,48 @@ void SweepManager::SweepEntry::CountEnded(int state) {
 
 void SweepManager::SweepEntry::OfferBest(int64_t number, double value) {
   if (!spec.metric || !std::isfinite(value)) return;
+  const Goal goal = spec.metric->goal;
   // Ties go to the lower trial number, whichever logged the value first, so
   // the best trial is the same live and after a restart's recovery.
-  if (!best_value || IsBetter(spec.metric->goal, value, *best_value) ||
-      (value == *best_value && number < best_trial)) {
-    best_value = value;
-    best_trial = number;
+  const auto better = [goal](const std::pair<double, int64_t>& a,
+                             const std::pair<double, int64_t>& b) {
+    if (a.first != b.first) return IsBetter(goal, a.first, b.first);
+    return a.second < b.second;
+  };
+  const std::pair<double, int64_t> offered(value, number);
+  auto it =
+      std::find_if(best_candidates.begin(), best_candidates.end(),
+                   [number](const auto& c) { return c.second == number; });
+  if (it != best_candidates.end()) {
+    if (!better(offered, *it)) return;
+    best_candidates.erase(it);
   }
+  best_candidates.insert(
+      std::lower_bound(best_candidates.begin(), best_candidates.end(), offered,
+                       better),
+      offered);
+  if (best_candidates.size() > kBestCandidates) {
+    best_candidates.pop_back();
+    best_candidates_complete = false;
+  }
+  best_value = best_candidates.front().first;
+  best_trial = best_candidates.front().second;
+}
+
+void SweepManager::SweepEntry::DropBest(int64_t number) {
+  auto it =
+      std::find_if(best_candidates.begin(), best_candidates.end(),
+                   [number](const auto& c) { return c.second == number; });
+  if (it == best_candidates.end()) return;
+  best_candidates.erase(it);
+  if (!best_candidates.empty()) {
+    best_value = best_candidates.front().first;
+    best_trial = best_candidates.front().second;
+    return;
+  }
+  best_value.reset();
+  best_trial = 0;
+  best_needs_rescan = !best_candidates_complete;
 }
 
 bool SweepManager::SweepEntry::IsDone() const {
@@ -142,6 +178,10 @@ TrialRow SweepManager::SweepEntry::EndTrial(int64_t number, int state,
     ended.push_back(std::move(record));
   }
   CountEnded(state);
+  if (state == v1::TRIAL_STATE_FAILED || state == v1::TRIAL_STATE_CRASHED ||
+      state == v1::TRIAL_STATE_KILLED) {
+    DropBest(number);
+  }
   if (stopper) stopper->Forget(number);
   TrialRow row_copy = std::move(trial.row);
   running.erase(it);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -55,8 +56,19 @@ class SweepManager::SweepEntry {
   std::vector<TrialRecord> ended ABSL_GUARDED_BY(mu);
   absl::btree_map<int64_t, RunningTrial> running ABSL_GUARDED_BY(mu);
   v1::TrialCounts counts ABSL_GUARDED_BY(mu);
+  // The best of the trials that ran or run without failing (a failed,
+  // crashed or killed trial keeps its values but is nobody's best).
   int64_t best_trial ABSL_GUARDED_BY(mu) = 0;
   std::optional<double> best_value ABSL_GUARDED_BY(mu);
+  // The best values of such trials, best first, one per trial and at most
+  // kBestCandidates: when the best trial fails, the next takes its place
+  // without a read of the store.
+  static constexpr size_t kBestCandidates = 32;
+  std::vector<std::pair<double, int64_t>> best_candidates ABSL_GUARDED_BY(mu);
+  // False once a trial fell off the end of best_candidates: when they all
+  // fail, only a rescan of the store knows the best.
+  bool best_candidates_complete ABSL_GUARDED_BY(mu) = true;
+  bool best_needs_rescan ABSL_GUARDED_BY(mu) = false;
 
   // The sweep as the wire shows it.
   void ToProto(v1::Sweep* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -67,7 +79,11 @@ class SweepManager::SweepEntry {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // True when the sweep hands out no more trials.
   bool IsDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Moves a running trial to the ended list in `state`.
+  // Forgets the trial's values as a best (it failed, crashed or was
+  // killed); sets best_needs_rescan when no candidate is left.
+  void DropBest(int64_t number) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Moves a running trial to the ended list in `state` (a failed, crashed or
+  // killed one out of the best).
   TrialRow EndTrial(int64_t number, int state, const std::string& reason,
                     int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Finishes a grid sweep whose every point is covered and none runs.

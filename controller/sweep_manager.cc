@@ -197,7 +197,11 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
         }
         entry->counts.set_total(entry->counts.total() + 1);
         entry->counts.set_running(entry->counts.running() + 1);
-        if (row.best_value) entry->OfferBest(row.number, *row.best_value);
+        if (row.best_value && row.state != v1::TRIAL_STATE_FAILED &&
+            row.state != v1::TRIAL_STATE_CRASHED &&
+            row.state != v1::TRIAL_STATE_KILLED) {
+          entry->OfferBest(row.number, *row.best_value);
+        }
         RETURN_IF_ERROR(RecoverStopping(*entry, row));
         if (row.state == v1::TRIAL_STATE_RUNNING) {
           RunningTrial trial;
@@ -590,8 +594,8 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
     }
     for (int64_t number : lost) {
       mutation.trials.push_back(
-          entry->EndTrial(number, v1::TRIAL_STATE_CRASHED,
-                          "its agent restarted and lost the program", now));
+          EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
+                   "its agent restarted and lost the program", now));
       response->add_lost_trials(number);
     }
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
@@ -884,9 +888,42 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
       }
     }
     mutation.trials.push_back(
-        entry->EndTrial(request.number(), state, reason, clock_->NowMs()));
+        EndTrial(*entry, request.number(), state, reason, clock_->NowMs()));
     response->set_state(static_cast<v1::TrialState>(state));
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
+  }
+}
+
+TrialRow SweepManager::EndTrial(SweepEntry& entry, int64_t number, int state,
+                                const std::string& reason, int64_t now_ms) {
+  TrialRow row = entry.EndTrial(number, state, reason, now_ms);
+  if (entry.best_needs_rescan) RescanBest(entry);
+  return row;
+}
+
+void SweepManager::RescanBest(SweepEntry& entry) {
+  entry.best_needs_rescan = false;
+  entry.best_candidates.clear();
+  entry.best_candidates_complete = true;
+  int64_t after = 0;
+  while (true) {
+    absl::StatusOr<std::vector<TrialRow>> rows =
+        store_->LoadTrials(entry.row.id, after, 5000);
+    if (!rows.ok() || rows->empty()) break;
+    after = rows->back().number;
+    for (const TrialRow& row : *rows) {
+      // Trials still running are offered below, with their values in
+      // memory. A row the store still has as running, but memory does not,
+      // ended in a change not committed yet (perhaps this failure): skipped.
+      if (row.state != v1::TRIAL_STATE_FINISHED &&
+          row.state != v1::TRIAL_STATE_STOPPED) {
+        continue;
+      }
+      if (row.best_value) entry.OfferBest(row.number, *row.best_value);
+    }
+  }
+  for (const auto& [number, trial] : entry.running) {
+    if (trial.row.best_value) entry.OfferBest(number, *trial.row.best_value);
   }
 }
 
@@ -916,10 +953,10 @@ int SweepManager::ExpireLeases() {
     Mutation mutation;
     for (int64_t number : lost) {
       mutation.trials.push_back(
-          entry->EndTrial(number, v1::TRIAL_STATE_CRASHED,
-                          absl::StrCat("lease expired: no heartbeat for ",
-                                       options_.lease_timeout_ms, " ms"),
-                          now));
+          EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
+                   absl::StrCat("lease expired: no heartbeat for ",
+                                options_.lease_timeout_ms, " ms"),
+                   now));
     }
     expired += static_cast<int>(lost.size());
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);

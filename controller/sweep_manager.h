@@ -110,6 +110,13 @@ class SweepManager {
                         const v1::FinishTrialRequest& request,
                         v1::FinishTrialResponse* response, Mutation& mutation);
 
+  // entry.EndTrial, and when every candidate for the best has failed, the
+  // best found again from the store. Requires entry.mu.
+  TrialRow EndTrial(SweepEntry& entry, int64_t number, int state,
+                    const std::string& reason, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
+  void RescanBest(SweepEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
+
   // The sweep, or NotFound naming the id.
   absl::StatusOr<SweepEntry*> FindSweep(const std::string& id);
   absl::StatusOr<const AgentEntry*> FindAgent(const std::string& id);

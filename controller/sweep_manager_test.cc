@@ -230,6 +230,90 @@ TEST_F(SweepManagerTest, ConcurrentChangesReachTheStoreInTheirOrder) {
   EXPECT_EQ(last_next, kThreads * kAcquires + 1);
 }
 
+// Reports `value` of loss for the trial as its report `sequence`.
+void Report(SweepManager& manager, const v1::TrialAssignment& trial,
+            int64_t sequence, double value) {
+  v1::ReportMetricsRequest report;
+  report.set_sweep_id(trial.sweep_id());
+  report.set_number(trial.number());
+  report.set_lease_id(trial.lease_id());
+  report.set_sequence(sequence);
+  (*report.add_points()->mutable_values())["loss"] = value;
+  v1::ReportMetricsResponse reported;
+  ASSERT_TRUE(
+      Call(manager, &SweepManager::ReportMetrics, report, &reported).ok());
+}
+
+// Its program exited with `exit_code` (non-zero: failed).
+void Finish(SweepManager& manager, const v1::TrialAssignment& trial,
+            int exit_code) {
+  v1::FinishTrialRequest finish;
+  finish.set_sweep_id(trial.sweep_id());
+  finish.set_number(trial.number());
+  finish.set_lease_id(trial.lease_id());
+  finish.set_outcome(v1::FINISH_OUTCOME_EXITED);
+  finish.set_exit_code(exit_code);
+  v1::FinishTrialResponse finished;
+  ASSERT_TRUE(
+      Call(manager, &SweepManager::FinishTrial, finish, &finished).ok());
+}
+
+TEST_F(SweepManagerTest, AFailedTrialIsNeverTheBest) {
+  const std::string id = CreateSweep(
+      "method: grid\nprogram: t.py\nmetric: {name: loss}\n"
+      "parameters:\n  a: {values: [1, 2, 3]}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse first = Acquire(agent);
+  const v1::AcquireTrialResponse second = Acquire(agent);
+  Report(*manager_, first.trial(), 1, 0.5);
+  Finish(*manager_, first.trial(), 0);
+  // The second logs a better value, then fails.
+  Report(*manager_, second.trial(), 1, 0.1);
+  v1::GetBestTrialRequest request;
+  request.set_sweep_id(id);
+  v1::Trial best;
+  ASSERT_TRUE(manager_->GetBestTrial(request, &best).ok());
+  EXPECT_EQ(best.number(), second.trial().number()) << "while it runs";
+  Report(*manager_, second.trial(), 2, 0.05);
+  Finish(*manager_, second.trial(), 1);
+  ASSERT_TRUE(manager_->GetBestTrial(request, &best).ok());
+  EXPECT_EQ(best.number(), first.trial().number());
+  EXPECT_EQ(best.best_value(), 0.5);
+  Open();
+  ASSERT_TRUE(manager_->GetBestTrial(request, &best).ok());
+  EXPECT_EQ(best.number(), first.trial().number()) << "after a restart";
+}
+
+TEST_F(SweepManagerTest, WhenEveryCandidateForTheBestFailsTheStoreIsRead) {
+  // More trials than the manager keeps as candidates for the best fail, the
+  // best of them first.
+  const int failing = 40;
+  const std::string id = CreateSweep(
+      "method: random\nprogram: t.py\nmetric: {name: loss}\n"
+      "parameters:\n  a: {min: 0.0, max: 1.0}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse good = Acquire(agent);
+  Report(*manager_, good.trial(), 1, 100.0);
+  Finish(*manager_, good.trial(), 0);
+  std::vector<v1::TrialAssignment> doomed;
+  for (int i = 0; i < failing; ++i) {
+    const v1::AcquireTrialResponse acquired = Acquire(agent);
+    ASSERT_TRUE(acquired.has_trial());
+    Report(*manager_, acquired.trial(), 1, 1.0 + i);
+    doomed.push_back(acquired.trial());
+  }
+  v1::GetBestTrialRequest request;
+  request.set_sweep_id(id);
+  v1::Trial best;
+  for (const v1::TrialAssignment& trial : doomed) {
+    ASSERT_TRUE(manager_->GetBestTrial(request, &best).ok());
+    EXPECT_EQ(best.number(), trial.number());
+    Finish(*manager_, trial, 1);
+  }
+  ASSERT_TRUE(manager_->GetBestTrial(request, &best).ok());
+  EXPECT_EQ(best.number(), good.trial().number());
+}
+
 TEST_F(SweepManagerTest, TiedBestGoesToTheLowerTrialLiveAndAfterReopen) {
   const std::string id = CreateSweep(
       "method: grid\nprogram: t.py\nmetric: {name: acc, goal: maximize}\n"

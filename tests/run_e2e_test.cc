@@ -130,6 +130,21 @@ for step in range(3):
       << r.out;
 }
 
+TEST_F(RunEndToEndTest, ATrialThatFailedIsNotTheBest) {
+  // x = 2 logs the lower loss, then fails.
+  const ProcessResult r = Run(R"(import sys
+import sweep_client
+
+x = sweep_client.config()["x"]
+sweep_client.log({"loss": 0.5 if x == 1 else 0.1})
+sys.exit(0 if x == 1 else 3)
+)",
+                              "  x: {values: [1, 2]}\n", {"--agents", "1"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("loss = 0.5\n  config:  {\"x\":1}")) << r.out;
+}
+
 TEST_F(RunEndToEndTest, ASweepWhereEveryTrialFailedExitsNonZero) {
   const ProcessResult r = Run("raise SystemExit('bad input')\n",
                               "  x: {values: [1, 2]}\n", {"--agents", "1"});
