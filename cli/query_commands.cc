@@ -205,9 +205,12 @@ int RunTrials(const TrialsOptions& options, ControllerClient& client,
   if (options.number != 0) {
     return RunOneTrial(options, *sweep_id, client, out, err);
   }
-  const absl::StatusOr<v1::ListTrialsResponse> trials = client.ListTrials(
-      *sweep_id, /*after_number=*/0, options.all ? 0 : options.limit,
-      /*include_history=*/false);
+  // Scripts get every trial unless they ask for fewer: a table stops at a
+  // screenful and says so, JSON would cut off silently.
+  const bool all = options.all || (options.json && !options.limit_given);
+  const absl::StatusOr<v1::ListTrialsResponse> trials =
+      client.ListTrials(*sweep_id, /*after_number=*/0, all ? 0 : options.limit,
+                        /*include_history=*/false);
   if (!trials.ok()) return ReportFailure(trials.status(), err);
   if (options.json) {
     out << ProtoToJson(*trials) << "\n";
@@ -296,10 +299,14 @@ void RegisterTrialsCommand(CLI::App& app, CommandRun* run) {
           ->check(CLI::PositiveNumber);
   CLI::Option* all =
       command->add_flag("--all", options->all, "Every trial, all pages");
-  command->add_option("--limit", options->limit, "Show the first N trials")
+  command
+      ->add_option("--limit", options->limit,
+                   "Show the first N trials (with --json: every trial "
+                   "unless given)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
-      ->excludes(all);
+      ->excludes(all)
+      ->each([options](const std::string&) { options->limit_given = true; });
   command
       ->add_option("--metrics", options->metrics,
                    "Summary metrics to show as columns (default: the "

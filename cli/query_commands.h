@@ -44,7 +44,10 @@ struct TrialsOptions : QueryCommandOptions {
   std::string sweep_id;
   int64_t number = 0;  // 0: the table.
   bool all = false;
+  // How many trials: this many for a table, every trial for --json unless
+  // --limit was given.
   int64_t limit = 100;
+  bool limit_given = false;
   std::vector<std::string> metrics;  // Summary columns; empty: a few.
   bool history = false;              // One trial: include its history.
   int log_lines = 20;                // One trial: lines of log shown.

@@ -262,6 +262,19 @@ TEST_F(QueryCommandsTest, StatusWithoutRecentTrialsListsNone) {
   EXPECT_THAT(out_.str(), Not(HasSubstr("Recent trials")));
 }
 
+TEST_F(QueryCommandsTest, TrialsJsonHasEveryTrialUnlessLimited) {
+  TrialsOptions options;
+  options.sweep_id = "abc123de";
+  options.json = true;
+  options.limit = 2;  // The default of a table, not asked for.
+  ASSERT_EQ(RunTrials(options, *client_, out_, err_), 0) << err_.str();
+  EXPECT_EQ(Value::parse(out_.str()).at("trials").size(), 5u);
+  out_.str("");
+  options.limit_given = true;
+  ASSERT_EQ(RunTrials(options, *client_, out_, err_), 0) << err_.str();
+  EXPECT_EQ(Value::parse(out_.str()).at("trials").size(), 2u);
+}
+
 TEST_F(QueryCommandsTest, ReadingCommandsWithoutAnIdShowTheNewestSweep) {
   StatusOptions status;
   status.recent_trials = 0;
