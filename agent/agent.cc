@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
@@ -184,6 +185,29 @@ class Agent::Impl {
   void Log(const std::string& line) {
     if (!options_.quiet) std::cerr << "sweep agent: " << line << std::endl;
   }
+  // A retry's line: the first of an outage at once, then one every
+  // kRetryLogEvery with how many were left out, so that an agent waiting
+  // for a controller that is down (or a wrong address) does not fill its
+  // log with a line a second.
+  void LogRetry(const std::string& line) {
+    static constexpr auto kRetryLogEvery = std::chrono::seconds(30);
+    const auto now = SteadyClock::now();
+    int64_t skipped;
+    {
+      absl::MutexLock lock(&retry_log_mu_);
+      if (last_retry_log_ != SteadyClock::time_point() &&
+          now - last_retry_log_ < kRetryLogEvery) {
+        ++retry_lines_skipped_;
+        return;
+      }
+      last_retry_log_ = now;
+      skipped = std::exchange(retry_lines_skipped_, 0);
+    }
+    Log(skipped == 0
+            ? line
+            : absl::StrCat(line, " (", skipped, " more retries in the last ",
+                           kRetryLogEvery.count(), " s)"));
+  }
   bool Stopping() {
     absl::MutexLock lock(&mu_);
     return shutdown_level_ >= 1 || done_;
@@ -228,6 +252,10 @@ class Agent::Impl {
   std::atomic<bool> abandon_retries_{false};  // Level 3: stop retrying.
   // Any shutdown level: stop registering and asking for trials.
   std::atomic<bool> stop_acquiring_{false};
+
+  absl::Mutex retry_log_mu_;  // LogRetry's, taken under mu_ or alone.
+  SteadyClock::time_point last_retry_log_ ABSL_GUARDED_BY(retry_log_mu_);
+  int64_t retry_lines_skipped_ ABSL_GUARDED_BY(retry_log_mu_) = 0;
 
   absl::Mutex mu_;
   int shutdown_level_ ABSL_GUARDED_BY(mu_) = 0;
@@ -288,9 +316,9 @@ absl::Status Agent::Impl::Register() {
       },
       &stop_acquiring_,
       [this](const grpc::Status& s, std::chrono::milliseconds wait) {
-        Log(absl::StrCat("cannot reach the controller at ",
-                         connection_.address(), " (", s.error_message(),
-                         "); retrying in ", wait.count(), " ms"));
+        LogRetry(absl::StrCat("cannot reach the controller at ",
+                              connection_.address(), " (", s.error_message(),
+                              "); retrying in ", wait.count(), " ms"));
       });
   if (!status.ok()) return status;
   absl::MutexLock lock(&mu_);
@@ -379,8 +407,8 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
         },
         &stop_acquiring_,
         [this](const grpc::Status& s, std::chrono::milliseconds wait) {
-          Log(absl::StrCat("controller unavailable (", s.error_message(),
-                           "); asking again in ", wait.count(), " ms"));
+          LogRetry(absl::StrCat("controller unavailable (", s.error_message(),
+                                "); asking again in ", wait.count(), " ms"));
         });
     if (status.ok() && response.has_trial()) {
       absl::MutexLock lock(&mu_);
@@ -472,8 +500,9 @@ void Agent::Impl::Enqueue(OutboxItem item) {
 bool Agent::Impl::Deliver(OutboxItem& item) {
   const auto on_retry = [this](const grpc::Status& s,
                                std::chrono::milliseconds wait) {
-    Log(absl::StrCat("controller unavailable (", s.error_message(),
-                     "); metrics wait, retrying in ", wait.count(), " ms"));
+    LogRetry(absl::StrCat("controller unavailable (", s.error_message(),
+                          "); metrics wait, retrying in ", wait.count(),
+                          " ms"));
   };
   absl::Status status;
   if (item.report) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +38,7 @@ using ::sweep::testing::ServerProcess;
 using ::sweep::testing::SourceDir;
 using ::sweep::testing::StartServer;
 using ::sweep::testing::Stream;
+using ::sweep::testing::SweepBinary;
 using ::sweep::testing::SweepCli;
 using ::sweep::testing::WriteFile;
 using ::testing::HasSubstr;
@@ -180,6 +182,26 @@ std::map<std::string, int> ExpectEveryPointOfEveryTrial(const SweepCli& cli,
   }
   EXPECT_EQ(xs, (std::set<int64_t>{1, 2, 3, 4}));
   return trials_per_agent;
+}
+
+// An agent started against an address where no controller listens (port 1
+// refuses connections) keeps trying, but says so once, not a line a retry.
+TEST(AgentRetryLogTest, AnUnreachableControllerIsLoggedOnceNotEverySecond) {
+  std::unique_ptr<BackgroundProcess> agent = BackgroundProcess::Start(
+      {SweepBinary(), "agent", "abcd1234", "--controller", "127.0.0.1:1"});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, "cannot reach the controller",
+                                 std::chrono::seconds(10)));
+  // Retries come every 0.1-1 s: the old agent logged a second line well
+  // within this.
+  EXPECT_FALSE(agent->WaitForLines(Stream::kStderr,
+                                   std::regex("cannot reach the controller"), 2,
+                                   std::chrono::seconds(4)))
+      << agent->Output(Stream::kStderr);
+  agent->Signal(SIGTERM);
+  const std::optional<ExitStatus> exit =
+      agent->WaitForExit(std::chrono::seconds(20));
+  ASSERT_TRUE(exit.has_value());
 }
 
 TEST_F(AgentEndToEndTest, TwoAgentsDeliverEveryPointInOrder) {
