@@ -43,7 +43,8 @@ std::string FormatOptionalValue(std::optional<double> value) {
 
 std::string FormatLocalTime(int64_t unix_ms, absl::TimeZone zone) {
   if (unix_ms == 0) return kMissingCell;
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(unix_ms),
+  // With the zone: a team across time zones compares tables.
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::FromUnixMillis(unix_ms),
                           zone);
 }
 
@@ -54,8 +55,13 @@ std::string FormatIsoTime(int64_t unix_ms) {
 }
 
 std::string FormatCompactDuration(absl::Duration duration) {
-  const int64_t seconds =
-      absl::ToInt64Seconds(std::max(duration, absl::ZeroDuration()));
+  duration = std::max(duration, absl::ZeroDuration());
+  // Tenths below 10 s: many trials of a quick sweep take under a second.
+  if (duration < absl::Seconds(10)) {
+    return absl::StrFormat("%.1fs", absl::ToDoubleSeconds(absl::Trunc(
+                                        duration, absl::Milliseconds(100))));
+  }
+  const int64_t seconds = absl::ToInt64Seconds(duration);
   if (seconds < 60) return absl::StrFormat("%ds", seconds);
   if (seconds < 3600) {
     return absl::StrFormat("%dm%02ds", seconds / 60, seconds % 60);

@@ -29,13 +29,14 @@ std::string FormatMetricValue(double value);
 // As above, or kMissingCell.
 std::string FormatOptionalValue(std::optional<double> value);
 
-// Unix milliseconds as "2024-05-01 12:34:56" in `zone`; kMissingCell for 0.
+// Unix milliseconds as "2024-05-01 12:34:56 UTC" in `zone`; kMissingCell
+// for 0.
 std::string FormatLocalTime(int64_t unix_ms, absl::TimeZone zone);
 // Unix milliseconds as ISO 8601 UTC with milliseconds
 // ("2024-05-01T12:34:56.789Z"); empty for 0.
 std::string FormatIsoTime(int64_t unix_ms);
 
-// "42s", "3m05s", "2h03m", "4d07h".
+// "0.4s", "42s", "3m05s", "2h03m", "4d07h".
 std::string FormatCompactDuration(absl::Duration duration);
 
 // How long the trial ran: until it ended, or until `now` while it runs.

@@ -60,6 +60,8 @@ TEST(DisplayFormatTest, StatesDurationsAndTimes) {
   EXPECT_EQ(SweepStateName(v1::SWEEP_STATE_CANCELED), "canceled");
   EXPECT_EQ(TrialStateName(v1::TRIAL_STATE_STOPPED), "stopped");
   EXPECT_EQ(TrialStateName(static_cast<v1::TrialState>(99)), "unknown");
+  EXPECT_EQ(FormatCompactDuration(absl::Milliseconds(437)), "0.4s");
+  EXPECT_EQ(FormatCompactDuration(absl::Milliseconds(9999)), "9.9s");
   EXPECT_EQ(FormatCompactDuration(absl::Seconds(42)), "42s");
   EXPECT_EQ(FormatCompactDuration(absl::Seconds(185)), "3m05s");
   EXPECT_EQ(FormatCompactDuration(absl::Minutes(123)), "2h03m");
@@ -67,7 +69,7 @@ TEST(DisplayFormatTest, StatesDurationsAndTimes) {
   EXPECT_EQ(FormatIsoTime(kCreatedMs + 7), "2024-05-01T12:34:56.007Z");
   EXPECT_EQ(FormatIsoTime(0), "");
   EXPECT_EQ(FormatLocalTime(kCreatedMs, absl::UTCTimeZone()),
-            "2024-05-01 12:34:56");
+            "2024-05-01 12:34:56 UTC");
   EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::quiet_NaN()), "nan");
 }
 
@@ -135,9 +137,9 @@ TEST(SweepFormatTest, SweepTable) {
       "ID        NAME       METHOD  STATE            TRIALS         BEST  "
       "CREATED\n"
       "abc123de  lr-search  grid    running  12 (3 running)  0.2345 (#7)  "
-      "2024-05-01 12:34:56\n"
+      "2024-05-01 12:34:56 UTC\n"
       "zz99yy88  -          grid    running  12 (3 running)            -  "
-      "2024-05-01 12:34:56\n");
+      "2024-05-01 12:34:56 UTC\n");
   EXPECT_THAT(FormatSweepTable(v1::ListSweepsResponse(), absl::UTCTimeZone()),
               HasSubstr("No sweeps yet"));
 }
@@ -340,7 +342,7 @@ TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
   EXPECT_THAT(detail, HasSubstr("Summary (last values):\n  _step:     10\n"
                                 "  acc:       0.8\n  val_loss:  0.6\n"));
   EXPECT_THAT(detail, HasSubstr("History:\n  STEP  ELAPSED  val_loss\n"
-                                "     1       5s       0.9\n"));
+                                "     1     5.0s       0.9\n"));
   EXPECT_THAT(detail, HasSubstr("Log tail:\n  (27 earlier lines not shown; "
                                 "--json prints all)\n  line 28\n  line 29\n"
                                 "  line 30\n"));

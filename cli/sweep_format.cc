@@ -218,7 +218,7 @@ std::string FormatSweepTable(const v1::ListSweepsResponse& response,
                    {"STATE", Align::kLeft, 10},
                    {"TRIALS", Align::kRight, 16},
                    {"BEST", Align::kRight, 24},
-                   {"CREATED", Align::kLeft, 20}});
+                   {"CREATED", Align::kLeft, 26}});
   for (const v1::Sweep& sweep : response.sweeps()) {
     table.AddRow({sweep.id(),
                   sweep.name().empty() ? kMissingCell : sweep.name(),
