@@ -76,12 +76,12 @@ void SweepManager::SweepEntry::MaybeStop(RunningTrial& trial) {
   order.set_action(v1::ORDER_ACTION_STOP);
   order.set_reason(verdict->Reason(spec.metric->name));
   trial.order = order;
-  trial.row.stop_json = nlohmann::json{
-      {"rule", verdict->rule},
-      {"band", verdict->band},
-      {"value", verdict->value},
-      {"threshold",
-       verdict->threshold}}.dump();
+  trial.row.stop_json =
+      nlohmann::json{{"rule", verdict->rule},
+                     {"band", verdict->band},
+                     {"value", StoredDouble(verdict->value)},
+                     {"threshold", StoredDouble(verdict->threshold)}}
+          .dump();
   // Counted in the rule's figures once the trial ends stopped: a program
   // may finish by itself before the order reaches it.
 }

@@ -665,11 +665,9 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
       row.created_ms = now;
       row.summary_json = "{}";
       if (suggestion.prediction) {
-        row.prediction_json =
-            nlohmann::json{{"mean", suggestion.prediction->mean},
-                           {"stddev", suggestion.prediction->stddev},
-                           {"acquisition", suggestion.prediction->acquisition}}
-                .dump();
+        row.prediction_json = PredictionToJson(
+            suggestion.prediction->mean, suggestion.prediction->stddev,
+            suggestion.prediction->acquisition);
       }
       trial.point = std::move(suggestion.point);
       trial.lease_expires_ms = now + options_.lease_timeout_ms;

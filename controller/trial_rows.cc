@@ -8,19 +8,31 @@
 
 namespace sweep {
 
+nlohmann::json StoredDouble(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  return value;
+}
+
+double DoubleFromStored(const nlohmann::json& value) {
+  if (value.is_number()) return value.get<double>();
+  if (value == "Infinity") return std::numeric_limits<double>::infinity();
+  if (value == "-Infinity") return -std::numeric_limits<double>::infinity();
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+std::string PredictionToJson(double mean, double stddev, double acquisition) {
+  return nlohmann::json{{"mean", StoredDouble(mean)},
+                        {"stddev", StoredDouble(stddev)},
+                        {"acquisition", StoredDouble(acquisition)}}
+      .dump();
+}
+
 std::string SummaryToJson(const absl::flat_hash_map<std::string, double>& m) {
   std::vector<std::pair<std::string, double>> sorted(m.begin(), m.end());
   std::sort(sorted.begin(), sorted.end());
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [key, value] : sorted) {
-    if (std::isnan(value)) {
-      out[key] = "NaN";
-    } else if (std::isinf(value)) {
-      out[key] = value > 0 ? "Infinity" : "-Infinity";
-    } else {
-      out[key] = value;
-    }
-  }
+  for (const auto& [key, value] : sorted) out[key] = StoredDouble(value);
   return out.dump();
 }
 
@@ -31,14 +43,9 @@ absl::flat_hash_map<std::string, double> SummaryFromJson(
       nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) return out;
   for (const auto& [key, value] : parsed.items()) {
-    if (value.is_number()) {
-      out[key] = value.get<double>();
-    } else if (value == "NaN") {
-      out[key] = std::numeric_limits<double>::quiet_NaN();
-    } else if (value == "Infinity") {
-      out[key] = std::numeric_limits<double>::infinity();
-    } else if (value == "-Infinity") {
-      out[key] = -std::numeric_limits<double>::infinity();
+    if (value.is_number() || value == "NaN" || value == "Infinity" ||
+        value == "-Infinity") {
+      out[key] = DoubleFromStored(value);
     }
   }
   return out;
@@ -89,18 +96,28 @@ void TrialToProto(const TrialRow& row, v1::Trial* out) {
   const nlohmann::json prediction = nlohmann::json::parse(
       row.prediction_json, nullptr, /*allow_exceptions=*/false);
   if (prediction.is_object()) {
-    out->mutable_prediction()->set_mean(prediction.value("mean", 0.0));
-    out->mutable_prediction()->set_stddev(prediction.value("stddev", 0.0));
-    out->mutable_prediction()->set_acquisition(
-        prediction.value("acquisition", 0.0));
+    // Tolerant: a row written before non-finite values were kept has a
+    // null where the value was infinite.
+    const auto number = [&](const char* key) {
+      return DoubleFromStored(prediction.value(key, nlohmann::json()));
+    };
+    out->mutable_prediction()->set_mean(number("mean"));
+    out->mutable_prediction()->set_stddev(number("stddev"));
+    out->mutable_prediction()->set_acquisition(number("acquisition"));
   }
   const nlohmann::json stop =
       nlohmann::json::parse(row.stop_json, nullptr, /*allow_exceptions=*/false);
   if (stop.is_object()) {
-    out->mutable_stop_decision()->set_rule(stop.value("rule", ""));
-    out->mutable_stop_decision()->set_band(stop.value("band", int64_t{0}));
-    out->mutable_stop_decision()->set_value(stop.value("value", 0.0));
-    out->mutable_stop_decision()->set_threshold(stop.value("threshold", 0.0));
+    const nlohmann::json& rule = stop.value("rule", nlohmann::json());
+    const nlohmann::json& band = stop.value("band", nlohmann::json());
+    out->mutable_stop_decision()->set_rule(
+        rule.is_string() ? rule.get<std::string>() : "");
+    out->mutable_stop_decision()->set_band(
+        band.is_number_integer() ? band.get<int64_t>() : 0);
+    out->mutable_stop_decision()->set_value(
+        DoubleFromStored(stop.value("value", nlohmann::json())));
+    out->mutable_stop_decision()->set_threshold(
+        DoubleFromStored(stop.value("threshold", nlohmann::json())));
   }
   out->set_end_reason(row.end_reason);
   out->set_metric_points(row.metric_points);

@@ -9,14 +9,23 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "controller/store.h"
+#include "nlohmann/json.hpp"
 #include "search/searcher.h"
 #include "search/spec.h"
 #include "sweep/v1/sweep.pb.h"
 
 namespace sweep {
 
-// JSON that keeps non-finite numbers ("NaN", "Infinity", "-Infinity" as
-// strings, since JSON has no such numbers).
+// A number as stored JSON keeps it, non-finite ones included ("NaN",
+// "Infinity", "-Infinity" as strings, since JSON has no such numbers); and
+// back, with NaN for anything else (a null, a missing key).
+nlohmann::json StoredDouble(double value);
+double DoubleFromStored(const nlohmann::json& value);
+
+// A prediction as the store keeps it.
+std::string PredictionToJson(double mean, double stddev, double acquisition);
+
+// JSON that keeps non-finite numbers, as StoredDouble.
 std::string SummaryToJson(const absl::flat_hash_map<std::string, double>& m);
 absl::flat_hash_map<std::string, double> SummaryFromJson(
     const std::string& json);

@@ -1,0 +1,51 @@
+// The stored JSON of a trial's summary, prediction and stop decision, read
+// back into the wire message whatever the store holds.
+#include "controller/trial_rows.h"
+
+#include <cmath>
+#include <limits>
+
+#include "gtest/gtest.h"
+
+namespace sweep {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+TEST(TrialRowsTest, NonFiniteNumbersSurviveTheStore) {
+  const nlohmann::json stored = nlohmann::json::parse(
+      PredictionToJson(12.5, kInf, -std::numeric_limits<double>::quiet_NaN()));
+  EXPECT_EQ(stored["mean"], 12.5);
+  EXPECT_EQ(DoubleFromStored(stored["stddev"]), kInf);
+  EXPECT_TRUE(std::isnan(DoubleFromStored(stored["acquisition"])));
+  EXPECT_EQ(DoubleFromStored(StoredDouble(-kInf)), -kInf);
+
+  const absl::flat_hash_map<std::string, double> summary =
+      SummaryFromJson(SummaryToJson({{"loss", kInf}, {"acc", 0.5}}));
+  EXPECT_EQ(summary.at("loss"), kInf);
+  EXPECT_EQ(summary.at("acc"), 0.5);
+}
+
+TEST(TrialRowsTest, NullsOrStrangeTypesInStoredJsonDoNotThrow) {
+  // Rows written before non-finite values were kept hold a null where an
+  // infinite standard deviation was; reading one threw and failed every
+  // listing of the sweep.
+  TrialRow row;
+  row.sweep_id = "abc";
+  row.number = 20;
+  row.summary_json = R"({"loss": null, "acc": 0.5})";
+  row.prediction_json =
+      R"({"mean": 20.5, "stddev": null, "acquisition": -4.2})";
+  row.stop_json = R"({"rule": 3, "band": "nine", "value": null})";
+  v1::Trial trial;
+  TrialToProto(row, &trial);
+  EXPECT_EQ(trial.prediction().mean(), 20.5);
+  EXPECT_TRUE(std::isnan(trial.prediction().stddev()));
+  EXPECT_EQ(trial.prediction().acquisition(), -4.2);
+  EXPECT_EQ(trial.summary().size(), 1);
+  EXPECT_EQ(trial.stop_decision().band(), 0);
+  EXPECT_EQ(trial.stop_decision().rule(), "");
+}
+
+}  // namespace
+}  // namespace sweep
