@@ -362,6 +362,14 @@ Prediction PredictionAt(const BayesModel& model, const Eigen::VectorXd& x,
   return out;
 }
 
+// True when the values differ by no more than rounding.
+bool AllValuesEqual(const Eigen::VectorXd& values) {
+  if (values.size() == 0) return true;
+  const double high = values.maxCoeff();
+  const double low = values.minCoeff();
+  return high - low <= 1e-12 * std::max(1.0, std::abs(high));
+}
+
 absl::StatusOr<std::optional<Suggestion>> RandomSuggestion(
     const SearchContext& context, RandomEngine& rng) {
   return RandomSearcher().Suggest(context, rng);
@@ -396,7 +404,12 @@ absl::StatusOr<std::optional<Suggestion>> BayesSearcher::Suggest(
   const absl::flat_hash_set<std::string> visited = VisitedKeys(context);
   const BayesObservations observations = CollectObservations(context, encoding);
 
-  if (observations.points.rows() < InitialDesignSize(encoding)) {
+  // The space-filling design goes on until the model has something to learn:
+  // while every value is the same (one success among failures imputed to
+  // it, or a plateau), a fit sees no signal and its variance alone would
+  // send every proposal to the corners of the box.
+  if (observations.points.rows() < InitialDesignSize(encoding) ||
+      AllValuesEqual(observations.values)) {
     std::optional<Point> design =
         DesignPoint(spec, static_cast<uint64_t>(visited.size()), visited);
     if (design.has_value()) return Suggestion{std::move(*design), std::nullopt};
@@ -440,15 +453,33 @@ absl::StatusOr<std::optional<Suggestion>> BayesSearcher::Suggest(
             Scaled(kQuasiRandomCandidates, kMinQuasiRandomCandidates, fraction),
             Scaled(kLocalCandidates, kMinLocalCandidates, fraction), rng),
         fraction);
+    absl::flat_hash_set<std::string> pending;
+    for (const Point& point : context.pending) pending.insert(PointKey(point));
+    // The best-ranked point already tried (and not running), for a space
+    // with nothing left untried.
+    std::optional<Eigen::Index> best_tried;
     for (Eigen::Index i = 0; i < ranked.points.rows(); ++i) {
       const Eigen::VectorXd x = ranked.points.row(i).transpose();
       Point point = encoding.Decode(x);
-      if (visited.contains(PointKey(point))) continue;
+      const std::string key = PointKey(point);
+      if (visited.contains(key)) {
+        if (!best_tried && !pending.contains(key)) best_tried = i;
+        continue;
+      }
       return Suggestion{std::move(point),
                         PredictionAt(*model, x, spec.metric->goal)};
     }
     absl::StatusOr<std::optional<Suggestion>> fallback =
         RandomSuggestion(context, rng);
+    if (best_tried && fallback.ok() && fallback->has_value() &&
+        visited.contains(PointKey((*fallback)->point))) {
+      // Every point of a discrete space has been tried (random search found
+      // none left): the model's choice again, a second look at a promising
+      // point of a noisy objective, not a random repeat of a poor one.
+      const Eigen::VectorXd x = ranked.points.row(*best_tried).transpose();
+      return Suggestion{encoding.Decode(x),
+                        PredictionAt(*model, x, spec.metric->goal)};
+    }
     if (fallback.ok() && fallback->has_value()) {
       (*fallback)->prediction = PredictionAt(
           *model, encoding.Encode((*fallback)->point), spec.metric->goal);

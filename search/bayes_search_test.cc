@@ -201,6 +201,22 @@ TEST(BayesSearcherTest, CategoricalOnlySpaceVisitsEveryPointThenRepeats) {
   EXPECT_EQ(Best(trials), 0.0);
 }
 
+TEST(BayesSearcherTest, AnExhaustedSpaceGetsTheModelsChoiceNotARandomRepeat) {
+  const SweepSpec spec = BayesSpec({Categorical("opt", {"a", "b", "c"}),
+                                    Categorical("act", {"relu", "gelu"})});
+  const Objective objective = [](const Point& p) -> std::optional<double> {
+    const double base = p[0] == "a" ? 1.0 : p[0] == "b" ? 0.5 : 0.2;
+    return base + (p[1] == "relu" ? 0.1 : 0.0);
+  };
+  const std::vector<TrialRecord> trials =
+      RunSweep(BayesSearcher(), spec, objective, 16, 3);
+  // After the six points, only the two best (c/gelu 0.2, c/relu 0.3).
+  for (size_t i = 6; i < trials.size(); ++i) {
+    EXPECT_LE(*trials[i].objective, 0.3 + 1e-12)
+        << "trial " << i + 1 << ": " << KeyOf(trials[i].point);
+  }
+}
+
 TEST(BayesSearcherTest, ExhaustedTinySpaceStillSuggests) {
   const SweepSpec spec = BayesSpec({Categorical("c", {"a", "b"})});
   const Objective objective = [](const Point& p) -> std::optional<double> {
@@ -290,6 +306,32 @@ TEST(BayesSearcherTest, KeepsSuggestingSensiblePointsWhenTrialsFail) {
   for (int i = 20; i < 30; ++i) failed_late += !trials[i].objective.has_value();
   EXPECT_LE(failed_late, 3);
   EXPECT_LT(Best(trials), 1e-3);
+}
+
+TEST(BayesSearcherTest, WhileEveryValueIsTheSameItKeepsFillingTheSpace) {
+  // One trial succeeds, the rest fail outside [-2, 2]^2 (imputed to its
+  // value): the fit saw no signal and sent every proposal to the corners.
+  const SweepSpec spec =
+      BayesSpec({Ranged("x", Distribution::kUniform, -5, 5),
+                 Ranged("y", Distribution::kUniform, -5, 5)});
+  const BayesSearcher searcher;
+  const std::vector<TrialRecord> trials = RunSweep(
+      searcher, spec,
+      [](const Point& p) -> std::optional<double> {
+        const double x = p[0].get<double>(), y = p[1].get<double>();
+        if (std::abs(x) > 2 || std::abs(y) > 2) return std::nullopt;
+        return 1.0;  // A plateau as well.
+      },
+      30, 7);
+  int inside = 0, near_edge = 0;
+  for (const TrialRecord& t : trials) {
+    const double x = t.point[0].get<double>(), y = t.point[1].get<double>();
+    inside += std::abs(x) <= 2 && std::abs(y) <= 2;
+    near_edge += std::abs(x) > 4.5 || std::abs(y) > 4.5;
+  }
+  // Uniform points: 16% inside, 19% within 0.5 of an edge.
+  EXPECT_GE(inside, 2);
+  EXPECT_LE(near_edge, 12);
 }
 
 TEST(BayesSearcherTest, EveryTrialFailingStillGivesNewPoints) {
