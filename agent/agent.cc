@@ -658,12 +658,18 @@ class TrialWatch {
     absl::StatusOr<std::vector<MetricPoint>> points =
         drain ? metrics_.Drain(now) : metrics_.ReadNew(now);
     if (points.ok()) {
+      if (!points->empty()) metrics_file_used_ = true;
       for (MetricPoint& p : *points) batch.push_back(std::move(p));
     }
     if (options_.stdout_metrics) {
+      // Always read, to keep up with the log; used only while the program
+      // has not logged through the metrics file: a program that logs
+      // through sweep_client or the W&B shim and also prints its dicts (as
+      // Hugging Face's Trainer does) would have each value counted twice,
+      // and a stopping rule would see twice the iterations.
       absl::StatusOr<std::vector<MetricPoint>> printed =
           ReadStdoutMetrics(drain, now);
-      if (printed.ok()) {
+      if (printed.ok() && !metrics_file_used_) {
         for (MetricPoint& p : *printed) batch.push_back(std::move(p));
       }
     }
@@ -739,6 +745,7 @@ class TrialWatch {
   MetricsFileReader metrics_;
   std::string log_;
   uint64_t log_offset_ = 0;
+  bool metrics_file_used_ = false;
   std::string pending_;
   int64_t stdout_step_ = 0;
 };

@@ -798,6 +798,29 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   EXPECT_EQ(trial["summary"]["loss"], 0.03125);
 }
 
+// Logs through sweep_client and prints the same dict, as Hugging Face's
+// Trainer does with the W&B integration.
+constexpr char kLogsAndPrintsProgram[] = R"(import sweep_client
+for step in range(4):
+    values = {"loss": 5.0 - step}
+    sweep_client.log(values, step=step)
+    print(values, flush=True)
+)";
+
+TEST_F(AgentEndToEndTest, ValuesLoggedAndPrintedAreCountedOnce) {
+  const std::string id =
+      CreateSweep("both.py", kLogsAndPrintsProgram,
+                  GridSweep("both.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--stdout-metrics"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(JsonInt(trial["metric_points"]), 4) << trial.dump();
+  EXPECT_EQ(trial["history"].size(), 4u) << trial.dump();
+}
+
 // A chatty program: 400,000 lines (about 10 MB) as fast as Python prints
 // them, then exits, long before the agent has read them all.
 constexpr char kLoudProgram[] = R"(import sys
