@@ -162,6 +162,13 @@ TEST(SweepFormatTest, StatusShowsCountsBestProgressAndEarlyTermination) {
   EXPECT_THAT(status, HasSubstr("  best:      #7, val_loss = 0.2345\n"));
   EXPECT_THAT(status, HasSubstr("  progress:  12 of 144 grid points (8%); 12 "
                                 "of run_cap 50 (24%)\n"));
+  // Points rerun (sweep.retry_failed, lost agents): more trials than points.
+  sweep.set_grid_points(10);
+  sweep.set_run_cap(0);
+  EXPECT_THAT(FormatSweepStatus(sweep, recent, absl::FromUnixMillis(kCreatedMs),
+                                absl::UTCTimeZone()),
+              HasSubstr("  progress:  12 trials for 10 grid points (some rerun "
+                        "after a failure or a lost agent)\n"));
   // A description of an unknown shape is shown as JSON.
   EXPECT_THAT(status, HasSubstr("Early termination:\n  {\n    \"type\": "
                                 "\"hyperband\",\n    \"bands\": [\n"));

@@ -80,9 +80,16 @@ std::string ProgressField(const v1::Sweep& sweep) {
   const int64_t total = sweep.counts().total();
   std::vector<std::string> parts;
   if (sweep.grid_points() > 0) {
-    parts.push_back(absl::StrCat(total, " of ", sweep.grid_points(),
-                                 " grid points (",
-                                 Percent(total, sweep.grid_points()), ")"));
+    // Points handed out again (a failed one under sweep.retry_failed, a
+    // lost one) make more trials than points, not progress past 100%.
+    const uint64_t points = sweep.grid_points();
+    parts.push_back(
+        static_cast<uint64_t>(total) <= points
+            ? absl::StrCat(total, " of ", points, " grid points (",
+                           Percent(total, points), ")")
+            : absl::StrCat(total, " trials for ", points,
+                           " grid points (some rerun after a failure or a "
+                           "lost agent)"));
   }
   if (sweep.run_cap() > 0) {
     parts.push_back(absl::StrCat(
