@@ -75,7 +75,9 @@ std::string CsvCell(const Value& value) {
   if (value.is_null()) return "";
   if (value.is_number_float()) {
     const double number = value.get<double>();
-    if (std::isnan(number)) return "";
+    // "nan", not an empty cell: a diverged run differs from a metric never
+    // logged (pandas reads both as NaN).
+    if (std::isnan(number)) return "nan";
     if (std::isinf(number)) return number > 0 ? "inf" : "-inf";
     return value.dump();
   }
@@ -199,7 +201,8 @@ void RegisterExportCommand(CLI::App& app, CommandRun* run) {
       "each parameter (nested ones dotted: config.optimizer.lr) and "
       "summary.<metric> for the last logged value of each metric, the names "
       "pandas.json_normalize gives. Columns are the union over all trials; "
-      "missing values are empty (CSV) or null (JSON), NaN too.\n"
+      "missing values are empty (CSV) or null (JSON); NaN is nan in CSV, null "
+      "in JSON.\n"
       "  pandas: pd.read_csv(\"trials.csv\") or pd.read_json(\"trials.json\")");
   command->add_option("sweep_id", options->sweep_id, "The sweep's id")
       ->required();

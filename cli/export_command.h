@@ -46,8 +46,8 @@ ExportTable BuildExportTable(const TrialList& trials);
 
 // RFC 4180 CSV: a header line, then one line per row, lines ending in "\n".
 // Fields holding a comma, a quote, CR or LF are quoted, quotes doubled.
-// Null and NaN are empty cells, infinities "inf" and "-inf" (pandas reads
-// them), lists compact JSON, booleans true and false.
+// Null is an empty cell, NaN "nan", infinities "inf" and "-inf" (pandas reads
+// them all), lists compact JSON, booleans true and false.
 std::string FormatExportCsv(const ExportTable& table);
 
 // A JSON array of the rows, one object per trial; NaN and infinities null.

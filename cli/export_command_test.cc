@@ -99,7 +99,7 @@ TEST(ExportTableTest, CsvQuotesCommasQuotesAndNewlinesInValues) {
   EXPECT_THAT(csv, HasSubstr(",\"resnet,50\",\"say \"\"hi\"\"\nbye\"\n"));
 }
 
-TEST(ExportTableTest, NanIsEmptyInCsvAndNullInJson) {
+TEST(ExportTableTest, NanIsNanInCsvAndNullInJson) {
   TrialList trials;
   v1::Trial& trial = *trials.Add() = MakeTrial(1, "{}");
   trial.set_best_value(std::numeric_limits<double>::quiet_NaN());
@@ -112,8 +112,8 @@ TEST(ExportTableTest, NanIsEmptyInCsvAndNullInJson) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].substr(lines[0].rfind("host")),
             "host,summary.grad,summary.loss");
-  EXPECT_EQ(lines[1].substr(0, 12), "1,finished,,");
-  EXPECT_EQ(lines[1].substr(lines[1].rfind("gpu-01")), "gpu-01,inf,");
+  EXPECT_EQ(lines[1].substr(0, 15), "1,finished,nan,");
+  EXPECT_EQ(lines[1].substr(lines[1].rfind("gpu-01")), "gpu-01,inf,nan");
 
   const Value json = Value::parse(FormatExportJson(table));
   ASSERT_TRUE(json.is_array());
