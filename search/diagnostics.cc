@@ -31,6 +31,15 @@ void Diagnostics::Warning(SourceLocation at, absl::string_view path,
                   std::string(message)});
 }
 
+void Diagnostics::NewDefinitionError(SourceLocation at, absl::string_view path,
+                                     absl::string_view message) {
+  if (stored_) {
+    Warning(at, path, message);
+  } else {
+    Error(at, path, message);
+  }
+}
+
 std::string FormatDiagnostics(const std::vector<Diagnostic>& diagnostics) {
   std::vector<const Diagnostic*> sorted;
   sorted.reserve(diagnostics.size());

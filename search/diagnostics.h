@@ -34,6 +34,12 @@ class Diagnostics {
              absl::string_view message);
   void Warning(SourceLocation at, absl::string_view path,
                absl::string_view message);
+  // An error for a definition submitted now, a warning for one read back
+  // from the store: a rule added after a sweep was accepted must not stop
+  // the controller that holds it from starting.
+  void NewDefinitionError(SourceLocation at, absl::string_view path,
+                          absl::string_view message);
+  void set_stored(bool stored) { stored_ = stored; }
 
   bool has_errors() const { return errors_ > 0; }
   int error_count() const { return errors_; }
@@ -45,6 +51,7 @@ class Diagnostics {
   std::string file_;
   std::vector<Diagnostic> all_;
   int errors_ = 0;
+  bool stored_ = false;
 };
 
 // All diagnostics, one per line, errors and warnings in file order.

@@ -334,13 +334,13 @@ class ParameterParser {
     if (std::optional<std::string> where = NonFiniteNumber(*out, f.key)) {
       // A trial's config travels as JSON (params.json, ${args_json},
       // SWEEP_PARAMS_JSON), which has no NaN or infinity.
-      reader_.diag().Error(
+      reader_.diag().NewDefinitionError(
           f.value_location, param_path,
           absl::StrCat(*where,
                        " is not a finite number, which a trial's config (JSON) "
                        "cannot hold; quote it ('inf', 'nan') to pass a string "
                        "the program converts"));
-      return false;
+      return !reader_.diag().has_errors();
     }
     return true;
   }

@@ -689,8 +689,10 @@ void DefinitionParser::ParseExtensionStopper(const YamlEntry& e,
 }  // namespace
 
 ParsedDefinition ParseSweepDefinition(absl::string_view text,
-                                      absl::string_view file_name) {
+                                      absl::string_view file_name,
+                                      bool stored) {
   Diagnostics diag{std::string(file_name)};
+  diag.set_stored(stored);
   ParsedDefinition result;
   if (CheckRawText(text, diag)) {
     if (std::optional<YAML::Node> root = LoadDocument(text, diag)) {

@@ -33,8 +33,11 @@ struct ParsedDefinition {
 // Parses `text`; `file_name` only labels the diagnostics. The text may be
 // anything: binary garbage, invalid UTF-8, tabs, huge or deeply nested input
 // all give errors, never a crash or a hang.
+// `stored`: the text of a sweep accepted earlier, read back from the store;
+// checks added since it was accepted only warn.
 ParsedDefinition ParseSweepDefinition(absl::string_view text,
-                                      absl::string_view file_name);
+                                      absl::string_view file_name,
+                                      bool stored = false);
 
 }  // namespace sweep
 

@@ -86,6 +86,13 @@ TEST(SpecParserErrorsTest, NonFiniteParameterValuesAreRefused) {
   EXPECT_TRUE(ParseSweepDefinition(WithParameters("  a: {values: ['inf']}\n"),
                                    "sweep.yaml")
                   .ok());
+  // A sweep stored before this check existed still loads (a warning), so
+  // the controller that holds it starts.
+  const ParsedDefinition stored = ParseSweepDefinition(
+      WithParameters("  a: {values: [1.0, .inf]}\n"), "sweep.yaml",
+      /*stored=*/true);
+  ASSERT_TRUE(stored.ok()) << stored.Format();
+  EXPECT_THAT(stored.Format(), HasSubstr("warning: parameters.a: values[1]"));
 }
 
 TEST(SpecParserErrorsTest, UnknownKeysSuggestTheClosest) {
