@@ -120,6 +120,10 @@ void SweepManager::SweepEntry::OfferBest(int64_t number, double value) {
     return a.second < b.second;
   };
   const std::pair<double, int64_t> offered(value, number);
+  if (!best_candidates_complete && best_evicted &&
+      IsBetter(goal, *best_evicted, value)) {
+    return;  // A trial that fell off the list is better.
+  }
   auto it =
       std::find_if(best_candidates.begin(), best_candidates.end(),
                    [number](const auto& c) { return c.second == number; });
@@ -132,6 +136,10 @@ void SweepManager::SweepEntry::OfferBest(int64_t number, double value) {
                        better),
       offered);
   if (best_candidates.size() > kBestCandidates) {
+    const double evicted = best_candidates.back().first;
+    if (!best_evicted || IsBetter(goal, evicted, *best_evicted)) {
+      best_evicted = evicted;
+    }
     best_candidates.pop_back();
     best_candidates_complete = false;
   }
@@ -180,6 +188,8 @@ TrialRow SweepManager::SweepEntry::EndTrial(int64_t number, int state,
   CountEnded(state);
   if (state == v1::TRIAL_STATE_FAILED || state == v1::TRIAL_STATE_CRASHED ||
       state == v1::TRIAL_STATE_KILLED) {
+    recent_bad_ends.push_back(number);
+    if (recent_bad_ends.size() > kRecentBadEnds) recent_bad_ends.pop_front();
     DropBest(number);
   }
   if (stopper) stopper->Forget(number);

@@ -4,6 +4,7 @@
 #define SWEEP_CONTROLLER_SWEEP_ENTRY_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,10 +66,18 @@ class SweepManager::SweepEntry {
   // without a read of the store.
   static constexpr size_t kBestCandidates = 32;
   std::vector<std::pair<double, int64_t>> best_candidates ABSL_GUARDED_BY(mu);
-  // False once a trial fell off the end of best_candidates: when they all
-  // fail, only a rescan of the store knows the best.
+  // False once a trial fell off the end of best_candidates; best_evicted is
+  // the best value that did. While incomplete, values worse than it are not
+  // taken in (a trial that fell off may be better), so an emptied list means
+  // only a rescan of the store knows the best.
   bool best_candidates_complete ABSL_GUARDED_BY(mu) = true;
+  std::optional<double> best_evicted ABSL_GUARDED_BY(mu);
   bool best_needs_rescan ABSL_GUARDED_BY(mu) = false;
+  // Trials that ended failed, crashed or killed lately, newest last (at most
+  // kRecentBadEnds): a rescan must skip them even where the store does not
+  // have their end yet.
+  static constexpr size_t kRecentBadEnds = 4096;
+  std::deque<int64_t> recent_bad_ends ABSL_GUARDED_BY(mu);
 
   // The sweep as the wire shows it.
   void ToProto(v1::Sweep* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

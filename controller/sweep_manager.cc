@@ -4,6 +4,7 @@
 #include <iostream>
 #include <random>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
@@ -136,7 +137,8 @@ absl::Status SweepManager::Recover() {
   for (SweepRow& sweep_row : sweeps) {
     ParsedDefinition parsed = ParseSweepDefinition(
         sweep_row.definition_yaml,
-        sweep_row.file_name.empty() ? "sweep.yaml" : sweep_row.file_name);
+        sweep_row.file_name.empty() ? "sweep.yaml" : sweep_row.file_name,
+        /*stored=*/true);
     if (!parsed.ok()) {
       return absl::DataLossError(absl::StrCat(
           "stored sweep ", sweep_row.id,
@@ -519,6 +521,7 @@ absl::Status SweepManager::GetBestTrial(const v1::GetBestTrialRequest& request,
                                         v1::Trial* response) {
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
   int64_t best = 0;
+  int64_t ended_badly = 0;
   {
     absl::MutexLock lock(&entry->mu);
     if (!entry->spec.metric) {
@@ -526,11 +529,19 @@ absl::Status SweepManager::GetBestTrial(const v1::GetBestTrialRequest& request,
           "sweep ", request.sweep_id(), " has no metric, so no best trial"));
     }
     best = entry->best_trial;
+    ended_badly = entry->counts.failed() + entry->counts.crashed() +
+                  entry->counts.killed();
   }
   if (best == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("no trial of sweep ", request.sweep_id(),
-                     " has logged a value of its metric yet"));
+    return absl::NotFoundError(absl::StrCat(
+        "no trial of sweep ", request.sweep_id(),
+        ended_badly > 0
+            ? absl::StrCat(" that finished, was stopped or runs has a value "
+                           "of its metric (",
+                           ended_badly,
+                           " failed, crashed or were killed; a best is never "
+                           "one of those)")
+            : " has logged a value of its metric yet"));
   }
   v1::GetTrialRequest get;
   get.set_sweep_id(request.sweep_id());
@@ -903,18 +914,32 @@ void SweepManager::RescanBest(SweepEntry& entry) {
   entry.best_needs_rescan = false;
   entry.best_candidates.clear();
   entry.best_candidates_complete = true;
+  entry.best_evicted.reset();
+  const absl::flat_hash_set<int64_t> bad_ends(entry.recent_bad_ends.begin(),
+                                              entry.recent_bad_ends.end());
   int64_t after = 0;
   while (true) {
     absl::StatusOr<std::vector<TrialRow>> rows =
         store_->LoadTrials(entry.row.id, after, 5000);
-    if (!rows.ok() || rows->empty()) break;
+    if (!rows.ok()) {
+      // Known incomplete: the next failure of a candidate tries again.
+      entry.best_candidates_complete = false;
+      entry.best_needs_rescan = entry.best_candidates.empty();
+      break;
+    }
+    if (rows->empty()) break;
     after = rows->back().number;
     for (const TrialRow& row : *rows) {
       // Trials still running are offered below, with their values in
-      // memory. A row the store still has as running, but memory does not,
-      // ended in a change not committed yet (perhaps this failure): skipped.
+      // memory; those that ended badly lately may not have that end stored
+      // yet. A row still stored as running otherwise ended well, in a
+      // change not committed yet.
+      if (entry.running.contains(row.number) || bad_ends.contains(row.number)) {
+        continue;
+      }
       if (row.state != v1::TRIAL_STATE_FINISHED &&
-          row.state != v1::TRIAL_STATE_STOPPED) {
+          row.state != v1::TRIAL_STATE_STOPPED &&
+          row.state != v1::TRIAL_STATE_RUNNING) {
         continue;
       }
       if (row.best_value) entry.OfferBest(row.number, *row.best_value);

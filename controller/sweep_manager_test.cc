@@ -314,6 +314,37 @@ TEST_F(SweepManagerTest, WhenEveryCandidateForTheBestFailsTheStoreIsRead) {
   EXPECT_EQ(best.number(), good.trial().number());
 }
 
+TEST_F(SweepManagerTest,
+       AWorseTrialDoesNotTakeTheBestFromOneThatFellOffTheList) {
+  const std::string id = CreateSweep(
+      "method: random\nprogram: t.py\nmetric: {name: loss}\n"
+      "parameters:\n  a: {min: 0.0, max: 1.0}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse kept = Acquire(agent);
+  Report(*manager_, kept.trial(), 1, 50.0);
+  Finish(*manager_, kept.trial(), 0);
+  // 40 better trials push it off the list of candidates, then all but the
+  // best of them fail.
+  std::vector<v1::TrialAssignment> better;
+  for (int i = 0; i < 40; ++i) {
+    const v1::AcquireTrialResponse acquired = Acquire(agent);
+    ASSERT_TRUE(acquired.has_trial());
+    Report(*manager_, acquired.trial(), 1, 1.0 + i);
+    better.push_back(acquired.trial());
+  }
+  for (size_t i = 1; i < better.size(); ++i) Finish(*manager_, better[i], 1);
+  // A worse one logs while the list holds only the best, which then fails.
+  const v1::AcquireTrialResponse worse = Acquire(agent);
+  Report(*manager_, worse.trial(), 1, 100.0);
+  Finish(*manager_, better[0], 1);
+  v1::GetBestTrialRequest request;
+  request.set_sweep_id(id);
+  v1::Trial best;
+  ASSERT_TRUE(manager_->GetBestTrial(request, &best).ok());
+  EXPECT_EQ(best.number(), kept.trial().number());
+  EXPECT_EQ(best.best_value(), 50.0);
+}
+
 TEST_F(SweepManagerTest, TiedBestGoesToTheLowerTrialLiveAndAfterReopen) {
   const std::string id = CreateSweep(
       "method: grid\nprogram: t.py\nmetric: {name: acc, goal: maximize}\n"
