@@ -186,9 +186,9 @@ class Agent::Impl {
     if (!options_.quiet) std::cerr << "sweep agent: " << line << std::endl;
   }
   // A retry's line: the first of an outage at once, then one every
-  // kRetryLogEvery with how many were left out, so that an agent waiting
-  // for a controller that is down (or a wrong address) does not fill its
-  // log with a line a second.
+  // kRetryLogEvery with how many were left out (until a call gets through), so
+  // that an agent waiting for a controller that is down (or a wrong address)
+  // does not fill its log with a line a second.
   void LogRetry(const std::string& line) {
     static constexpr auto kRetryLogEvery = std::chrono::seconds(30);
     const auto now = SteadyClock::now();
@@ -207,6 +207,17 @@ class Agent::Impl {
             ? line
             : absl::StrCat(line, " (", skipped, " more retries in the last ",
                            kRetryLogEvery.count(), " s)"));
+  }
+  // A call got through: an outage that was logged is over, and the next one
+  // is logged at once.
+  void RetrySucceeded() {
+    {
+      absl::MutexLock lock(&retry_log_mu_);
+      if (last_retry_log_ == SteadyClock::time_point()) return;
+      last_retry_log_ = SteadyClock::time_point();
+      retry_lines_skipped_ = 0;
+    }
+    Log("the controller answers again");
   }
   bool Stopping() {
     absl::MutexLock lock(&mu_);
@@ -321,6 +332,7 @@ absl::Status Agent::Impl::Register() {
                               "); retrying in ", wait.count(), " ms"));
       });
   if (!status.ok()) return status;
+  RetrySucceeded();
   absl::MutexLock lock(&mu_);
   agent_id_ = response.agent_id();
   heartbeat_interval_ms_ =
@@ -410,6 +422,7 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
           LogRetry(absl::StrCat("controller unavailable (", s.error_message(),
                                 "); asking again in ", wait.count(), " ms"));
         });
+    if (status.ok()) RetrySucceeded();
     if (status.ok() && response.has_trial()) {
       absl::MutexLock lock(&mu_);
       waiting_because_.clear();
@@ -529,6 +542,7 @@ bool Agent::Impl::Deliver(OutboxItem& item) {
         &abandon_retries_, on_retry);
   }
   if (absl::IsCancelled(status)) return false;
+  if (status.ok()) RetrySucceeded();
   if (item.report &&
       (absl::IsInvalidArgument(status) || absl::IsResourceExhausted(status))) {
     // This report is refused, not the trial: its points are dropped and the
@@ -705,7 +719,7 @@ class TrialWatch {
     fclose(file);
     // The last line, unless the read stopped in the middle of the file.
     if (drain && at_end && !pending_.empty()) {
-      TakeLine(pending_, now, points);
+      if (!skipping_long_line_) TakeLine(pending_, now, points);
       pending_.clear();
     }
     return points;
@@ -719,13 +733,20 @@ class TrialWatch {
     while (true) {
       const size_t end = pending_.find_first_of("\n\r", start);
       if (end == std::string::npos) break;
-      TakeLine(absl::string_view(pending_).substr(start, end - start), now,
-               points);
+      if (!skipping_long_line_) {
+        TakeLine(absl::string_view(pending_).substr(start, end - start), now,
+                 points);
+      }
+      skipping_long_line_ = false;
       start = end + 1;
     }
     pending_.erase(0, start);
-    // A "line" this long is no metric line: not kept waiting for its end.
-    if (pending_.size() > kMaxPendingLine) pending_.clear();
+    // A "line" this long is no metric line: not kept waiting for its end,
+    // which is skipped too when it comes.
+    if (pending_.size() > kMaxPendingLine) {
+      pending_.clear();
+      skipping_long_line_ = true;
+    }
   }
   static constexpr size_t kMaxPendingLine = size_t{1} << 20;
 
@@ -746,6 +767,7 @@ class TrialWatch {
   std::string log_;
   uint64_t log_offset_ = 0;
   bool metrics_file_used_ = false;
+  bool skipping_long_line_ = false;
   std::string pending_;
   int64_t stdout_step_ = 0;
 };

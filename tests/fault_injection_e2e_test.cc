@@ -399,6 +399,15 @@ parameters:
   EXPECT_EQ(JsonInt(trial["metric_points"]), 10);
   EXPECT_THAT(agent->Output(Stream::kStderr),
               ::testing::HasSubstr("is finished"));
+  // The outage is said once (not a line a retry) and its end too.
+  const std::string err = agent->Output(Stream::kStderr);
+  EXPECT_THAT(err, ::testing::HasSubstr("the controller answers again"));
+  size_t outage_lines = 0;
+  for (size_t at = err.find("controller unavailable"); at != std::string::npos;
+       at = err.find("controller unavailable", at + 1)) {
+    ++outage_lines;
+  }
+  EXPECT_EQ(outage_lines, 1u) << err;
 }
 
 }  // namespace
