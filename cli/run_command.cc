@@ -83,37 +83,36 @@ std::string ProgressLine(const v1::Sweep& sweep, absl::Duration elapsed) {
 
 // Why the sweep's program cannot run here, if it cannot: agents run
 // `${program}` relative to their working directory (as W&B's do), and every
-// trial of `sweep run` would fail on a missing file. Says where the program
-// is when it is found relative to the sweep file or a directory above it.
+// trial of `sweep run` would fail on a missing file. Checked for the default
+// command only: a custom one may pass the program to `python -m` or run it
+// from PATH. Says where a relative program is when it is found beside the
+// sweep file or in a directory above it.
 std::optional<std::string> MissingProgram(const std::string& text,
                                           const std::string& file) {
   const ParsedDefinition parsed = ParseSweepDefinition(text, file);
-  if (!parsed.ok() || !parsed.spec->program) return std::nullopt;
-  const std::string& program = *parsed.spec->program;
-  const bool runs_program =
-      std::any_of(parsed.spec->command.begin(), parsed.spec->command.end(),
-                  [](const std::string& token) {
-                    return token.find("${program}") != std::string::npos;
-                  });
-  std::error_code error;
-  if (!runs_program || std::filesystem::exists(program, error)) {
+  if (!parsed.ok() || !parsed.spec->program ||
+      !parsed.spec->command_is_default) {
     return std::nullopt;
+  }
+  const std::string& program = *parsed.spec->program;
+  std::error_code error;
+  if (std::filesystem::exists(program, error)) return std::nullopt;
+  if (std::filesystem::path(program).is_absolute()) {
+    return absl::StrCat("the sweep's program ", program, " does not exist");
   }
   std::string message = absl::StrCat(
       "the sweep's program ", program, " is not in ",
       std::filesystem::current_path(error).string(),
       ", where the agents run it (from the current directory, as W&B's do)");
-  if (std::filesystem::path(program).is_relative()) {
-    std::filesystem::path dir =
-        std::filesystem::absolute(file, error).parent_path();
-    for (; !dir.empty(); dir = dir.parent_path()) {
-      if (std::filesystem::exists(dir / program, error)) {
-        absl::StrAppend(&message, "; it is in ", dir.string(),
-                        ": run from there");
-        break;
-      }
-      if (dir == dir.root_path()) break;
+  std::filesystem::path dir =
+      std::filesystem::absolute(file, error).parent_path();
+  for (; !dir.empty(); dir = dir.parent_path()) {
+    if (std::filesystem::exists(dir / program, error)) {
+      absl::StrAppend(&message, "; it is in ", dir.string(),
+                      ": run from there");
+      break;
     }
+    if (dir == dir.root_path()) break;
   }
   return message;
 }

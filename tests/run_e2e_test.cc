@@ -105,6 +105,22 @@ TEST_F(RunEndToEndTest, AProgramNotInTheCurrentDirectoryIsRefusedUpFront) {
   EXPECT_THAT(r.out, Not(HasSubstr("Sweep "))) << "a sweep was created";
 }
 
+TEST_F(RunEndToEndTest, AProgramRunAsAModuleIsNotTakenForAMissingFile) {
+  // `python3 -m this` prints the Zen of Python and exits 0.
+  const std::string file = dir_.Path("module.yaml");
+  ASSERT_TRUE(WriteFile(file,
+                        "program: this\nmethod: grid\n"
+                        "command: [\"${env}\", python3, -m, \"${program}\"]\n"
+                        "parameters:\n  x: {values: [1]}\n"));
+  const ProcessResult r =
+      RunProcess({SweepBinary(), "run", file, "--data-dir", dir_.Path("data"),
+                  "--workdir", dir_.Path("runs")},
+                 kRunTimeout);
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("1 finished")) << r.out;
+}
+
 TEST_F(RunEndToEndTest, RunsAGridToTheEndAndNamesTheBest) {
   const ProcessResult r = Run(R"(import sweep_client
 
