@@ -26,7 +26,10 @@ CLI::Validator NonNegativeWholeNumber() {
 
 int ReportFailure(const absl::Status& status, std::ostream& err) {
   err << "sweep: " << status.message() << "\n";
-  return 1;
+  // A script can tell "try again later" from "this will not work".
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)
+             ? kExitControllerUnavailable
+             : 1;
 }
 
 void AddJsonFlag(CLI::App* command, bool* json) {

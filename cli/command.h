@@ -46,7 +46,13 @@ std::string PythonClientDir();
 // hundreds of digits of the largest double).
 CLI::Validator NonNegativeWholeNumber();
 
-// Prints "sweep: MESSAGE" on `err`; returns the exit status 1.
+// The exit status of a command that could not reach its controller, or
+// whose controller could not serve it now (UNAVAILABLE, a deadline): worth
+// retrying, unlike 1 (refused: bad input, not found) and 2 (usage).
+inline constexpr int kExitControllerUnavailable = 3;
+
+// Prints "sweep: MESSAGE" on `err`; returns the exit status: 3 when the
+// controller is unreachable or unavailable, else 1.
 int ReportFailure(const absl::Status& status, std::ostream& err);
 
 // Adds --json, which prints the controller's reply instead of a table.

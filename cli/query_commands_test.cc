@@ -319,7 +319,8 @@ TEST(QueryCommandsUnreachableTest, OneLineOnStderr) {
   ControllerClient client("127.0.0.1:1", absl::Seconds(5));
   std::ostringstream out;
   std::ostringstream err;
-  EXPECT_EQ(RunList(ListOptions(), client, out, err), 1);
+  EXPECT_EQ(RunList(ListOptions(), client, out, err),
+            kExitControllerUnavailable);
   EXPECT_THAT(out.str(), IsEmpty());
   EXPECT_EQ(err.str(),
             "sweep: cannot reach the controller at 127.0.0.1:1 (connection "
