@@ -211,7 +211,18 @@ int RunTrials(const TrialsOptions& options, ControllerClient& client,
   const absl::StatusOr<v1::ListTrialsResponse> trials =
       client.ListTrials(*sweep_id, /*after_number=*/0, all ? 0 : options.limit,
                         /*include_history=*/false);
-  if (!trials.ok()) return ReportFailure(trials.status(), err);
+  if (!trials.ok()) {
+    const int status = ReportFailure(trials.status(), err);
+    // `sweep trials 5`: a trial number where the sweep id goes (ids are
+    // eight letters and digits).
+    if (absl::IsNotFound(trials.status()) && !sweep_id->empty() &&
+        sweep_id->size() < 8 &&
+        std::all_of(sweep_id->begin(), sweep_id->end(), absl::ascii_isdigit)) {
+      err << "sweep: trial " << *sweep_id
+          << " of a sweep is `sweep trials SWEEP_ID " << *sweep_id << "`\n";
+    }
+    return status;
+  }
   if (options.json) {
     out << ProtoToJson(*trials) << "\n";
     return 0;

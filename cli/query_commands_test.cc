@@ -275,6 +275,15 @@ TEST_F(QueryCommandsTest, TrialsJsonHasEveryTrialUnlessLimited) {
   EXPECT_EQ(Value::parse(out_.str()).at("trials").size(), 2u);
 }
 
+TEST_F(QueryCommandsTest, ATrialNumberWhereTheSweepIdGoesGetsAHint) {
+  TrialsOptions options;
+  options.sweep_id = "5";
+  EXPECT_EQ(RunTrials(options, *client_, out_, err_), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("no sweep with id 5"));
+  EXPECT_THAT(err_.str(),
+              HasSubstr("trial 5 of a sweep is `sweep trials SWEEP_ID 5`"));
+}
+
 TEST_F(QueryCommandsTest, ReadingCommandsWithoutAnIdShowTheNewestSweep) {
   StatusOptions status;
   status.recent_trials = 0;
