@@ -126,6 +126,24 @@ class AgentEndToEndTest : public ::testing::Test {
 
   json SweepStatus(const std::string& id) { return cli_.Json({"status", id}); }
 
+  // A one-point grid of `program` (saved as `file`), run to its end by an
+  // agent reading metrics from stdout too; its trial, with its history when
+  // asked.
+  json RunWithStdoutMetrics(const std::string& file, const std::string& program,
+                            bool with_history) {
+    const std::string id =
+        CreateSweep(file, program, GridSweep(file, "  x:\n    values: [1]\n"));
+    EXPECT_FALSE(id.empty());
+    std::unique_ptr<BackgroundProcess> agent =
+        id.empty() ? nullptr : StartAgent(id, {"--stdout-metrics"});
+    EXPECT_NE(agent, nullptr);
+    if (agent == nullptr) return json();
+    EXPECT_EQ(AwaitAgent(*agent).exit_code, 0)
+        << agent->Output(Stream::kStderr);
+    return with_history ? cli_.TrialWithHistory(id, 1)
+                        : cli_.Json({"trials", id, "1"});
+  }
+
   json Config(const json& trial) { return trial["config"]; }
 
   ScopedTempDir dir_{"agent-e2e"};  // Destroyed last.
@@ -775,15 +793,7 @@ print("done: val_loss = 0.015625")
 )";
 
 TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
-  const std::string id =
-      CreateSweep("prints.py", kStdoutProgram,
-                  GridSweep("prints.py", "  x:\n    values: [1]\n"));
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent =
-      StartAgent(id, {"--stdout-metrics"});
-  ASSERT_NE(agent, nullptr);
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
-  const json trial = cli_.TrialWithHistory(id, 1);
+  const json trial = RunWithStdoutMetrics("prints.py", kStdoutProgram, true);
   EXPECT_EQ(trial["state"], "finished") << trial.dump();
   const json& history = trial["history"];
   ASSERT_EQ(history.size(), 7u) << trial.dump();
@@ -808,15 +818,8 @@ for step in range(4):
 )";
 
 TEST_F(AgentEndToEndTest, ValuesLoggedAndPrintedAreCountedOnce) {
-  const std::string id =
-      CreateSweep("both.py", kLogsAndPrintsProgram,
-                  GridSweep("both.py", "  x:\n    values: [1]\n"));
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent =
-      StartAgent(id, {"--stdout-metrics"});
-  ASSERT_NE(agent, nullptr);
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
-  const json trial = cli_.TrialWithHistory(id, 1);
+  const json trial =
+      RunWithStdoutMetrics("both.py", kLogsAndPrintsProgram, true);
   EXPECT_EQ(JsonInt(trial["metric_points"]), 4) << trial.dump();
   EXPECT_EQ(trial["history"].size(), 4u) << trial.dump();
 }
@@ -830,14 +833,7 @@ for i in range(400000):
 )";
 
 TEST_F(AgentEndToEndTest, StdoutMetricsOfAChattyProgramAreAllRead) {
-  const std::string id = CreateSweep(
-      "loud.py", kLoudProgram, GridSweep("loud.py", "  x:\n    values: [1]\n"));
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent =
-      StartAgent(id, {"--stdout-metrics"});
-  ASSERT_NE(agent, nullptr);
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
-  const json trial = cli_.Json({"trials", id, "1"});
+  const json trial = RunWithStdoutMetrics("loud.py", kLoudProgram, false);
   EXPECT_EQ(trial["state"], "finished") << trial.dump();
   EXPECT_EQ(JsonInt(trial["metric_points"]), 400000);
   EXPECT_EQ(trial["summary"]["loss"], 399999);
