@@ -132,14 +132,23 @@ void PrintSummary(SweepManager& manager, const std::string& sweep_id,
     TrialList shown = trials.trials();
     if (sweep.has_best_value()) {
       const bool maximize = sweep.goal() == "maximize";
-      std::stable_sort(shown.begin(), shown.end(),
-                       [maximize](const v1::Trial& a, const v1::Trial& b) {
-                         if (a.has_best_value() != b.has_best_value()) {
-                           return a.has_best_value();
-                         }
-                         return maximize ? a.best_value() > b.best_value()
-                                         : a.best_value() < b.best_value();
-                       });
+      // As the best is chosen: trials that failed, crashed or were killed
+      // come after the others whatever they logged.
+      const auto eligible = [](const v1::Trial& t) {
+        return t.has_best_value() && t.state() != v1::TRIAL_STATE_FAILED &&
+               t.state() != v1::TRIAL_STATE_CRASHED &&
+               t.state() != v1::TRIAL_STATE_KILLED;
+      };
+      std::stable_sort(
+          shown.begin(), shown.end(),
+          [maximize, &eligible](const v1::Trial& a, const v1::Trial& b) {
+            if (eligible(a) != eligible(b)) return eligible(a);
+            if (a.has_best_value() != b.has_best_value()) {
+              return a.has_best_value();
+            }
+            return maximize ? a.best_value() > b.best_value()
+                            : a.best_value() < b.best_value();
+          });
     }
     while (shown.size() > 10) shown.RemoveLast();
     std::cout << "\n"

@@ -159,6 +159,11 @@ sys.exit(0 if x == 1 else 3)
   ASSERT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("loss = 0.5\n  config:  {\"x\":1}")) << r.out;
+  // In the table of the best trials too, the failed one comes last.
+  const size_t table = r.out.find("Best trials:");
+  ASSERT_NE(table, std::string::npos) << r.out;
+  EXPECT_LT(r.out.find(" finished ", table), r.out.find(" failed ", table))
+      << r.out;
 }
 
 TEST_F(RunEndToEndTest, ASweepWhereEveryTrialFailedExitsNonZero) {

@@ -99,6 +99,8 @@ class ModuleTest(ShimTestCase):
         self.assertEqual(run.tags, ("a",))
         self.assertEqual(run.settings.x, 1)
         self.assertIsNone(run.settings.unknown)
+        # Files a library saves beside the run go to the trial's directory.
+        self.assertEqual(run.dir, os.path.dirname(os.environ["SWEEP_PARAMS_FILE"]))
         wandb.finish()
         self.assertIsNone(wandb.run)
 

@@ -15,6 +15,7 @@ A point carries the row's numbers only: nested dicts are flattened with "."
 strings, None) is skipped silently. A row with no numbers still takes a step.
 """
 
+import os
 import sys
 import threading
 import time
@@ -141,7 +142,10 @@ class Run:
         self.job_type = labels.get("job_type")
         self.tags = tuple(labels.get("tags") or ())
         self.notes = labels.get("notes")
-        self.dir = labels.get("dir") or "."
+        # Where a library saves the run's files: the trial's directory
+        # (beside its params.json), unless init(dir=...) said otherwise.
+        self.dir = labels.get("dir") or os.path.dirname(
+            os.environ.get("SWEEP_PARAMS_FILE", "")) or "."
         self.settings = labels.get("settings")
         self.url = None  # Nothing is uploaded.
         self.path = f"{entity or 'local'}/{project}/{run_id}"
