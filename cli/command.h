@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "cli/controller_client.h"
 
 namespace sweep {
@@ -75,6 +76,16 @@ void BindControllerCommand(CLI::App* command, std::shared_ptr<Options> options,
     };
   });
 }
+
+// The sweep id as an optional positional argument, for the commands that
+// only read (the newest sweep when it is left out).
+void AddOptionalSweepIdArgument(CLI::App* command, std::string* sweep_id);
+
+// `given`, or when empty the newest sweep's id (said on `err` when there are
+// others).
+absl::StatusOr<std::string> SweepIdOrNewest(const std::string& given,
+                                            ControllerClient& client,
+                                            std::ostream& err);
 
 }  // namespace sweep
 

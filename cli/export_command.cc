@@ -173,8 +173,11 @@ std::string FormatExportJson(const ExportTable& table) {
 
 int RunExport(const ExportOptions& options, ControllerClient& client,
               std::ostream& out, std::ostream& err) {
+  const absl::StatusOr<std::string> sweep_id =
+      SweepIdOrNewest(options.sweep_id, client, err);
+  if (!sweep_id.ok()) return ReportFailure(sweep_id.status(), err);
   const absl::StatusOr<v1::ListTrialsResponse> trials =
-      client.ListTrials(options.sweep_id, /*after_number=*/0, /*limit=*/0,
+      client.ListTrials(*sweep_id, /*after_number=*/0, /*limit=*/0,
                         /*include_history=*/false);
   if (!trials.ok()) return ReportFailure(trials.status(), err);
   const ExportTable table = BuildExportTable(trials->trials());
@@ -186,8 +189,8 @@ int RunExport(const ExportOptions& options, ControllerClient& client,
   }
   const absl::Status written = WriteFile(options.output, text);
   if (!written.ok()) return ReportFailure(written, err);
-  out << "Exported " << table.rows.size() << " trials of sweep "
-      << options.sweep_id << " to " << options.output << "\n";
+  out << "Exported " << table.rows.size() << " trials of sweep " << *sweep_id
+      << " to " << options.output << "\n";
   return 0;
 }
 
@@ -204,8 +207,7 @@ void RegisterExportCommand(CLI::App& app, CommandRun* run) {
       "missing values are empty (CSV) or null (JSON); NaN is nan in CSV, null "
       "in JSON.\n"
       "  pandas: pd.read_csv(\"trials.csv\") or pd.read_json(\"trials.json\")");
-  command->add_option("sweep_id", options->sweep_id, "The sweep's id")
-      ->required();
+  AddOptionalSweepIdArgument(command, &options->sweep_id);
   command->add_option("--format", options->format, "csv or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"csv", "json"}));

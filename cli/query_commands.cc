@@ -23,32 +23,6 @@ void AddSweepIdArgument(CLI::App* command, std::string* sweep_id) {
   command->add_option("sweep_id", *sweep_id, "The sweep's id")->required();
 }
 
-// For the commands that only read: the id may be left out for the newest.
-void AddOptionalSweepIdArgument(CLI::App* command, std::string* sweep_id) {
-  command->add_option("sweep_id", *sweep_id,
-                      "The sweep's id (default: the newest sweep)");
-}
-
-// `given`, or when empty the newest sweep's id (said on `err`).
-absl::StatusOr<std::string> SweepIdOrNewest(const std::string& given,
-                                            ControllerClient& client,
-                                            std::ostream& err) {
-  if (!given.empty()) return given;
-  absl::StatusOr<v1::ListSweepsResponse> sweeps = client.ListSweeps();
-  if (!sweeps.ok()) return sweeps.status();
-  if (sweeps->sweeps().empty()) {
-    return absl::NotFoundError(
-        "the controller has no sweep yet; create one with `sweep create "
-        "FILE.yaml`");
-  }
-  const std::string& id = sweeps->sweeps(0).id();
-  if (sweeps->sweeps_size() > 1) {
-    err << "sweep: the newest sweep, " << id << " (`sweep ls` lists all "
-        << sweeps->sweeps_size() << ")\n";
-  }
-  return id;
-}
-
 // The validator's diagnostics, which the controller sends one per line, and
 // a last line saying what failed.
 int ReportInvalidDefinition(const absl::Status& status, const std::string& file,

@@ -292,6 +292,11 @@ TEST_F(QueryCommandsTest, ReadingCommandsWithoutAnIdShowTheNewestSweep) {
   TrialsOptions trials;
   ASSERT_EQ(RunTrials(trials, *client_, out_, err_), 0) << err_.str();
   EXPECT_THAT(service_.list_after_numbers(), ElementsAre(0, 2, 4));
+  out_.str("");
+  ExportOptions exported;
+  exported.format = "json";
+  ASSERT_EQ(RunExport(exported, *client_, out_, err_), 0) << err_.str();
+  EXPECT_EQ(Value::parse(out_.str()).size(), 5u);
 }
 
 TEST_F(QueryCommandsTest, PausePrintsTheNewState) {
