@@ -327,7 +327,9 @@ int RunLocalSweep(RunOptions options) {
             .ok();
   }
   if (manager.GetSweep(get, &sweep).ok()) {
-    std::cout << ProgressLine(sweep, absl::Now() - start) << "\n";
+    // The final state, unless the last progress line already said it.
+    const std::string line = ProgressLine(sweep, absl::Now() - start);
+    if (line != last_line) std::cout << line << "\n";
     if (paused_here) {
       std::cout << "Sweep paused: it ended here before it finished. To go on: "
                    "sweep server --data-dir "
