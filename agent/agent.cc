@@ -675,15 +675,15 @@ class TrialWatch {
       if (!points->empty()) metrics_file_used_ = true;
       for (MetricPoint& p : *points) batch.push_back(std::move(p));
     }
-    if (options_.stdout_metrics) {
-      // Always read, to keep up with the log; used only while the program
-      // has not logged through the metrics file: a program that logs
-      // through sweep_client or the W&B shim and also prints its dicts (as
-      // Hugging Face's Trainer does) would have each value counted twice,
-      // and a stopping rule would see twice the iterations.
+    // Stdout is read only while the program has not logged through the
+    // metrics file: one that logs through sweep_client or the W&B shim and
+    // also prints its dicts (as Hugging Face's Trainer does) would have each
+    // value counted twice, and a stopping rule would see twice the
+    // iterations. Once it has, the log is not parsed at all.
+    if (options_.stdout_metrics && !metrics_file_used_) {
       absl::StatusOr<std::vector<MetricPoint>> printed =
           ReadStdoutMetrics(drain, now);
-      if (printed.ok() && !metrics_file_used_) {
+      if (printed.ok()) {
         for (MetricPoint& p : *printed) batch.push_back(std::move(p));
       }
     }
