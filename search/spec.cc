@@ -160,7 +160,7 @@ Value NormalizedDefinition(const SweepSpec& spec) {
     metric["impute_while_running"] =
         spec.metric->impute_while_running
             ? Value(std::string(ImputeName(*spec.metric->impute_while_running)))
-            : Value(false);
+            : Value("false");  // W&B's schema: a string.
     out["metric"] = metric;
   }
   if (spec.run_cap) out["run_cap"] = *spec.run_cap;

@@ -36,7 +36,8 @@ const std::vector<absl::string_view>& TopLevelKeys() {
     auto* k = new std::vector<absl::string_view>{
         "method",      "parameters", "metric",  "early_terminate",
         "run_cap",     "command",    "program", "name",
-        "description", "project",    "entity",  kExtensionKey};
+        "description", "project",    "entity",  "apiVersion",
+        "kind",        "scheduler",  "metrics", kExtensionKey};
     k->insert(k->end(), IgnoredWandbKeys().begin(), IgnoredWandbKeys().end());
     return k;
   }();
@@ -271,6 +272,7 @@ class DefinitionParser {
                        "W&B cloud setting; it has no effect here");
       }
     }
+    ParseSchemaKeys(top);
     ParseCommand(FieldReader::Find(top, "command"), spec);
     CheckMethodNeeds(top, spec);
     if (diag().has_errors()) return std::nullopt;
@@ -279,6 +281,43 @@ class DefinitionParser {
 
  private:
   Diagnostics& diag() { return reader_.diag(); }
+
+  // Keys of W&B's schema this tool has no use for: `apiVersion` and `kind`
+  // (W&B's own labels), `scheduler` (which W&B engine runs the search) and
+  // `metrics` (multi-objective, which W&B runs only with `method: custom`).
+  void ParseSchemaKeys(const std::vector<YamlEntry>& top) {
+    if (const YamlEntry* e = FieldReader::Find(top, "apiVersion")) {
+      reader_.String(*e, "");
+    }
+    if (const YamlEntry* e = FieldReader::Find(top, "kind")) {
+      std::optional<std::string> kind = reader_.String(*e, "");
+      if (kind && *kind != "sweep") {
+        diag().Error(e->value_location, "kind",
+                     absl::StrCat("must be sweep, got '", *kind, "'"));
+      }
+    }
+    if (const YamlEntry* e = FieldReader::Find(top, "scheduler")) {
+      const YAML::Node engine =
+          e->value.IsMap() ? e->value["engine"] : YAML::Node();
+      if (engine.IsScalar() && engine.Scalar() == "wandb") {
+        diag().Warning(e->key_location, "scheduler",
+                       "engine wandb is this tool's own search; the key has "
+                       "no effect here");
+      } else {
+        diag().Error(e->value_location, "scheduler",
+                     absl::StrCat("only {engine: wandb} is supported (the "
+                                  "method's own search), got ",
+                                  engine.IsScalar()
+                                      ? absl::StrCat("engine ", engine.Scalar())
+                                      : DescribeNode(e->value)));
+      }
+    }
+    if (const YamlEntry* e = FieldReader::Find(top, "metrics")) {
+      diag().Error(e->key_location, "metrics",
+                   "multi-objective search (W&B's metrics, with method "
+                   "custom) is not supported; name one metric under metric");
+    }
+  }
 
   void ParseMethod(const YamlEntry* e, SweepSpec& spec) {
     if (e == nullptr) {
@@ -353,8 +392,10 @@ class DefinitionParser {
     }
     if (const YamlEntry* f =
             FieldReader::Find(fields, "impute_while_running")) {
+      // W&B's schema spells the default as the string "false"; a YAML
+      // boolean false means the same.
       const Value v = f->value.IsScalar() ? ScalarToValue(f->value) : Value();
-      if (!(v.is_boolean() && !v.get<bool>())) {
+      if (!(v.is_boolean() && !v.get<bool>()) && v != Value("false")) {
         std::optional<Impute> impute = ParseImpute(*f);
         ok &= impute.has_value();
         metric.impute_while_running = impute;
@@ -407,8 +448,10 @@ class DefinitionParser {
     }
     HyperbandSpec& hb = et.hyperband;
     bool iterations_given = false;  // min_iter or max_iter, valid or not.
+    bool s_given = false;
     for (const YamlEntry& f : fields) {
       if (f.key == "min_iter" || f.key == "max_iter") iterations_given = true;
+      if (f.key == "s") s_given = true;
       if (f.key == "min_iter" || f.key == "max_iter" || f.key == "s") {
         std::optional<int64_t> v = reader_.Integer(f, "early_terminate");
         if (v && *v < 1) {
@@ -436,7 +479,7 @@ class DefinitionParser {
         hb.strict = v.value_or(true);
       }
     }
-    if (hb.max_iter && !hb.s) {
+    if (hb.max_iter && !s_given) {
       diag().Error(e.key_location, "early_terminate",
                    "max_iter needs s (the number of brackets)");
       ok = false;

@@ -12,6 +12,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::SizeIs;
@@ -205,6 +206,34 @@ TEST(SpecParserErrorsTest, EarlyTerminateThatIsNotAMapping) {
                      "{value: 1}\n"),
               Contains(HasSubstr("early_terminate.eta: must be greater than "
                                  "1")));
+}
+
+TEST(SpecParserErrorsTest, WandbSchemaKeysThisToolCannotServe) {
+  const std::vector<std::string> errors =
+      Errors(std::string(kHeader) + R"(metrics: [{name: a}, {name: b}]
+scheduler: {engine: optuna}
+kind: job
+parameters:
+  x: {value: 1}
+)");
+  EXPECT_THAT(errors, Contains(AllOf(HasSubstr("sweep.yaml:3:1: metrics:"),
+                                     HasSubstr("multi-objective"))));
+  EXPECT_THAT(errors, Contains("sweep.yaml:4:12: scheduler: only {engine: "
+                               "wandb} is supported (the method's own "
+                               "search), got engine optuna"));
+  EXPECT_THAT(errors,
+              Contains("sweep.yaml:5:7: kind: must be sweep, got 'job'"));
+}
+
+TEST(SpecParserErrorsTest, AnInvalidSIsNotReportedAsMissing) {
+  const std::vector<std::string> errors =
+      Errors(std::string(kHeader) + R"(metric: {name: loss}
+early_terminate: {type: hyperband, max_iter: 81, s: 2.5}
+parameters:
+  x: {value: 1}
+)");
+  EXPECT_THAT(errors, ElementsAre("sweep.yaml:4:53: early_terminate: s must "
+                                  "be an integer, got the number 2.5"));
 }
 
 TEST(SpecParserErrorsTest, RootThatIsNotAMapping) {

@@ -379,6 +379,39 @@ TEST(SpecParserTest, WandbCloudKeysAreIgnoredWithAWarning) {
   EXPECT_THAT(warnings[0], HasSubstr("sweep.yaml:3:1: warning: controller"));
 }
 
+TEST(SpecParserTest, EveryKeyOfWandbsSchemaIsKnown) {
+  const std::string text = std::string(kHeader) + R"(apiVersion: v1
+kind: sweep
+scheduler: {engine: wandb}
+metric: {name: loss, impute_while_running: "false"}
+parameters:
+  x: {value: 1}
+)";
+  const SweepSpec spec = ParseOk(text);
+  EXPECT_FALSE(spec.metric->impute_while_running.has_value());
+  const std::vector<std::string> warnings = Warnings(text);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("sweep.yaml:5:1: warning: scheduler"));
+  // The normalized definition is valid under W&B's schema, where
+  // impute_while_running is a string, and parses back the same.
+  const Value normalized = NormalizedDefinition(spec);
+  EXPECT_EQ(normalized["metric"]["impute_while_running"], "false");
+  EXPECT_EQ(NormalizedDefinition(ParseOk(normalized.dump())), normalized);
+}
+
+TEST(SpecParserTest, WholeNumbersWrittenAsFloatsAreIntegers) {
+  // As W&B's JSON Schema validation takes them.
+  const SweepSpec spec = ParseOk(std::string(kHeader) + R"(run_cap: 10.0
+metric: {name: loss}
+early_terminate: {type: hyperband, max_iter: 81.0, s: 3.0, eta: 3}
+parameters:
+  x: {value: 1}
+)");
+  EXPECT_EQ(spec.run_cap, 10);
+  EXPECT_EQ(spec.early_terminate->hyperband.max_iter, 81);
+  EXPECT_EQ(spec.early_terminate->hyperband.s, 3);
+}
+
 TEST(SpecParserTest, DuplicateKeysWarnAndTheLastWins) {
   const std::string text =
       "method: grid\nmethod: random\nprogram: p.py\nparameters:\n  x: {value: "

@@ -138,6 +138,14 @@ std::optional<int64_t> FieldReader::Integer(const YamlEntry& e,
     if (v.is_number_unsigned() && v.get<uint64_t>() <= INT64_MAX) {
       return static_cast<int64_t>(v.get<uint64_t>());
     }
+    // A whole number written as a float (3.0) is an integer, as in W&B's
+    // JSON Schema validation.
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9.0e18) {
+        return static_cast<int64_t>(d);
+      }
+    }
   }
   diag_.Error(
       e.value_location, path,
