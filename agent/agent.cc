@@ -48,6 +48,19 @@ std::string FailureHint(int64_t trial, absl::string_view how,
   return hint;
 }
 
+// Whether a program ended the way a shutdown ends it: by SIGTERM, SIGINT,
+// SIGHUP or SIGKILL, or by exiting with the status a shell or a handler
+// gives for one of them (128 + the signal).
+bool EndedByShutdownSignal(const ProcessExit& exit) {
+  const auto shutdown = [](int signal) {
+    return signal == SIGTERM || signal == SIGINT || signal == SIGHUP ||
+           signal == SIGKILL;
+  };
+  if (exit.kind == ProcessExit::Kind::kSignaled) return shutdown(exit.code);
+  return exit.kind == ProcessExit::Kind::kExited && exit.code > 128 &&
+         shutdown(exit.code - 128);
+}
+
 using SteadyClock = std::chrono::steady_clock;
 
 int64_t WallMs() {
@@ -1025,12 +1038,27 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     int level;
     {
       absl::MutexLock lock(&mu_);
+      if (EndedByShutdownSignal(*exit) && shutdown_level_ == 0) {
+        // A job scheduler (scancel, systemd, a preempted node) signals every
+        // process of the job at once; the program may be seen to die before
+        // this agent's own signal arrives.
+        mu_.AwaitWithTimeout(
+            absl::Condition(
+                +[](int* level) { return *level > 0; }, &shutdown_level_),
+            absl::Seconds(1));
+      }
       level = shutdown_level_;
     }
     if (run->order == v1::ORDER_ACTION_STOP) {
       finish.set_outcome(v1::FINISH_OUTCOME_STOPPED);
-    } else if (run->order == v1::ORDER_ACTION_KILL || level >= 2) {
+    } else if (run->order == v1::ORDER_ACTION_KILL) {
       finish.set_outcome(v1::FINISH_OUTCOME_KILLED);
+    } else if (level >= 2 || (level == 1 && EndedByShutdownSignal(*exit))) {
+      // The node is going away, not the program failing: the trial is lost
+      // (crashed), and a grid point goes back to the queue.
+      finish.set_outcome(v1::FINISH_OUTCOME_INTERRUPTED);
+      finish.set_message(absl::StrCat("interrupted: its agent was shut down (",
+                                      exit->ToString(), ")"));
     } else {
       finish.set_outcome(v1::FINISH_OUTCOME_EXITED);
       failed = !exit->success();

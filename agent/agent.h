@@ -90,7 +90,9 @@ class Agent {
 // Shutdown levels. Returns the process exit status.
 int RunAgentCommand(AgentOptions options);
 
-// GPU ids from `nvidia-smi` (on PATH), or empty with *note saying why.
+// The ids in CUDA_VISIBLE_DEVICES when it is set (the GPUs a scheduler gave
+// this job), else from `nvidia-smi` (on PATH); empty (CPU slots) with *note
+// saying why.
 std::vector<std::string> DetectGpus(std::string* note);
 
 }  // namespace sweep

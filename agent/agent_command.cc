@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -20,6 +21,20 @@ extern char** environ;
 namespace sweep {
 
 std::vector<std::string> DetectGpus(std::string* note) {
+  // The GPUs a job scheduler gave this job (Slurm, Kubernetes' device
+  // plugin, a shared node's convention): only those are the agent's.
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) {
+    std::vector<std::string> gpus;
+    for (absl::string_view id : absl::StrSplit(visible, ',')) {
+      id = absl::StripAsciiWhitespace(id);
+      if (!id.empty()) gpus.emplace_back(id);
+    }
+    *note = gpus.empty() ? "CUDA_VISIBLE_DEVICES is empty: running one CPU "
+                           "slot"
+                         : absl::StrCat("GPUs from CUDA_VISIBLE_DEVICES (",
+                                        visible, ")");
+    return gpus;
+  }
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) {
     *note = "cannot run nvidia-smi (pipe failed)";
@@ -78,11 +93,17 @@ int RunAgentCommand(AgentOptions options) {
     std::cerr << "sweep agent: warning: " << guard.status().message()
               << "; trials would outlive a killed agent" << std::endl;
   }
+  // SIGHUP (a closed terminal or ssh session) as SIGTERM; a closed stdout
+  // or stderr (`sweep agent ... | head`) must not kill the agent between a
+  // trial's end and its report. Trials start with every signal at its
+  // default (agent/process.h).
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 
   Agent agent(options);
   std::atomic<bool> finished{false};

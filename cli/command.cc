@@ -39,9 +39,28 @@ void AddJsonFlag(CLI::App* command, bool* json) {
 }
 
 // For the commands that only read: the id may be left out for the newest.
+namespace {
+
+std::string LastPathPart(std::string id) {
+  const std::size_t slash = id.find_last_of('/');
+  return slash == std::string::npos ? id : id.substr(slash + 1);
+}
+
+}  // namespace
+
+CLI::Option* AddSweepIdArgument(CLI::App* command, std::string* sweep_id) {
+  return command
+      ->add_option("sweep_id", *sweep_id,
+                   "The sweep's id (or W&B's entity/project/ID)")
+      ->required()
+      ->transform(LastPathPart);
+}
+
 void AddOptionalSweepIdArgument(CLI::App* command, std::string* sweep_id) {
-  command->add_option("sweep_id", *sweep_id,
-                      "The sweep's id (default: the newest sweep)");
+  command
+      ->add_option("sweep_id", *sweep_id,
+                   "The sweep's id (default: the newest sweep)")
+      ->transform(LastPathPart);
 }
 
 // `given`, or when empty the newest sweep's id (said on `err`).

@@ -77,8 +77,11 @@ void BindControllerCommand(CLI::App* command, std::shared_ptr<Options> options,
   });
 }
 
-// The sweep id as an optional positional argument, for the commands that
-// only read (the newest sweep when it is left out).
+// The sweep id as a positional argument: required, or optional for the
+// commands that only read (the newest sweep when it is left out). Either
+// takes W&B's sweep path too (`entity/project/ID`, what `wandb sweep`
+// prints): the id is its last part.
+CLI::Option* AddSweepIdArgument(CLI::App* command, std::string* sweep_id);
 void AddOptionalSweepIdArgument(CLI::App* command, std::string* sweep_id);
 
 // `given`, or when empty the newest sweep's id (said on `err` when there are

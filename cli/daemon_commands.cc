@@ -1,16 +1,55 @@
 #include "cli/daemon_commands.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <system_error>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "agent/agent.h"
 #include "agent/program_lookup.h"
 #include "controller/server.h"
 
 namespace sweep {
+namespace {
+
+// Creates `dir` if needed and checks that a file can be made in it.
+absl::Status CheckWritableDirectory(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return absl::FailedPreconditionError(error.message());
+  std::string probe = (std::filesystem::path(dir) / ".write-check-XXXXXX");
+  const int fd = mkstemp(probe.data());
+  if (fd < 0) return absl::FailedPreconditionError(std::strerror(errno));
+  close(fd);
+  unlink(probe.c_str());
+  return absl::OkStatus();
+}
+
+// CLI11 check of --listen: host:port with a port of 0 to 65535 (gRPC would
+// take 99999 as 34463).
+std::string ListenAddress(const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  const std::string port =
+      colon == std::string::npos ? "" : address.substr(colon + 1);
+  int value = 0;
+  if (colon == 0 || port.empty() || port.size() > 5 ||
+      !absl::SimpleAtoi(port, &value) || value < 0 || value > 65535 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return "must be host:port with a port from 0 to 65535, such as "
+           "127.0.0.1:7420 or 0.0.0.0:7420";
+  }
+  return "";
+}
+
+}  // namespace
 
 void RegisterServerCommand(CLI::App& app, CommandRun* run) {
   auto options = std::make_shared<ServerOptions>();
@@ -22,7 +61,8 @@ void RegisterServerCommand(CLI::App& app, CommandRun* run) {
   command
       ->add_option("--listen", options->listen,
                    "host:port to listen on (port 0 picks a free one)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(ListenAddress);
   command->add_option("--data-dir", options->data_dir,
                       "Where the state lives (default: $SWEEP_DATA_DIR, else "
                       "$XDG_DATA_HOME/sweep, else ~/.local/share/sweep)");
@@ -60,8 +100,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
   auto grace_seconds = std::make_shared<double>(10.0);
   CLI::App* command = app.add_subcommand(
       "agent", "Pull trials of a sweep and run them until the sweep is done");
-  command->add_option("sweep_id", options->sweep_id, "The sweep's id")
-      ->required();
+  AddSweepIdArgument(command, &options->sweep_id);
   command->add_option("--controller", options->controller,
                       "Controller address host:port (default: "
                       "$SWEEP_CONTROLLER, else localhost:7420)");
@@ -166,6 +205,14 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
       // No default name: agents sharing a host and directory must not take
       // each other for a restarted agent. With --name, a restart is noticed.
       resolved.python_client_dir = PythonClientDir();
+      // Before taking a trial: a node that cannot write its trials' files
+      // would fail every trial it took (and finish a grid of failures).
+      if (absl::Status usable = CheckWritableDirectory(resolved.workdir);
+          !usable.ok()) {
+        std::cerr << "sweep agent: cannot use --workdir " << resolved.workdir
+                  << " for the trials' files: " << usable.message() << "\n";
+        return 2;
+      }
       return RunAgentCommand(resolved);
     };
   });

@@ -19,10 +19,6 @@
 namespace sweep {
 namespace {
 
-void AddSweepIdArgument(CLI::App* command, std::string* sweep_id) {
-  command->add_option("sweep_id", *sweep_id, "The sweep's id")->required();
-}
-
 // The validator's diagnostics, which the controller sends one per line, and
 // a last line saying what failed.
 int ReportInvalidDefinition(const absl::Status& status, const std::string& file,

@@ -68,11 +68,15 @@ ControllerServer::~ControllerServer() {
 int RunServerCommand(const ServerOptions& options) {
   // Signals are taken synchronously by this thread; every thread started
   // below inherits the mask.
+  // SIGHUP too: a controller started from a terminal or an ssh session
+  // shuts down cleanly when it closes. A closed stdout must not kill it.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =
       ControllerServer::Start(options);
@@ -86,7 +90,9 @@ int RunServerCommand(const ServerOptions& options) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::cout << "sweep server: "
-            << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+            << (signal_number == SIGTERM  ? "SIGTERM"
+                : signal_number == SIGHUP ? "SIGHUP"
+                                          : "SIGINT")
             << ", shutting down" << std::endl;
   server->reset();
   std::cout << "sweep server: stopped" << std::endl;

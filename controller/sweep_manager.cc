@@ -76,6 +76,8 @@ int FinishedState(const v1::FinishTrialRequest& request) {
       return v1::TRIAL_STATE_KILLED;
     case v1::FINISH_OUTCOME_FAILED_TO_START:
       return v1::TRIAL_STATE_FAILED;
+    case v1::FINISH_OUTCOME_INTERRUPTED:
+      return v1::TRIAL_STATE_CRASHED;
     default:
       return request.exit_code() == 0 && request.signal() == 0
                  ? v1::TRIAL_STATE_FINISHED

@@ -227,9 +227,10 @@ TEST_F(AgentEndToEndTest, TwoAgentsDeliverEveryPointInOrder) {
       CreateSweep("twenty.py", kTwentyPoints,
                   GridSweep("twenty.py", "  x:\n    values: [1, 2, 3, 4]\n"));
   ASSERT_FALSE(id.empty());
-  // Each agent takes exactly two of the four trials.
-  std::unique_ptr<BackgroundProcess> first =
-      StartAgent(id, {"--count", "2", "--workdir", dir_.Path("runs-a")});
+  // Each agent takes exactly two of the four trials. The first is given
+  // W&B's sweep path (entity/project/ID), as migrated launch scripts do.
+  std::unique_ptr<BackgroundProcess> first = StartAgent(
+      "team/project/" + id, {"--count", "2", "--workdir", dir_.Path("runs-a")});
   std::unique_ptr<BackgroundProcess> second =
       StartAgent(id, {"--count", "2", "--workdir", dir_.Path("runs-b")});
   ASSERT_NE(first, nullptr);
@@ -1088,6 +1089,57 @@ with open(f"gpu-{trial}.json", "w") as out:
   EXPECT_GE(overlapping, 1);
 }
 
+// On a node a scheduler shares (Slurm, Kubernetes), the job's GPUs are
+// those in CUDA_VISIBLE_DEVICES, not every GPU nvidia-smi lists.
+TEST_F(AgentEndToEndTest, GpusAutoTakesTheJobsGpusFromCudaVisibleDevices) {
+  ASSERT_EQ(mkdir(dir_.Path("bin").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(dir_.Path("bin/nvidia-smi"),
+                        "#!/bin/sh\nprintf '0\\n1\\n2\\n3\\n'\n",
+                        /*executable=*/true));
+  constexpr char kGpuProgram[] = R"(import os
+
+trial = os.environ["SWEEP_TRIAL_ID"]
+with open(f"gpus-{trial}", "w") as out:
+    out.write(os.environ.get("CUDA_VISIBLE_DEVICES", "none"))
+)";
+  const std::string id =
+      CreateSweep("gpus.py", kGpuProgram,
+                  GridSweep("gpus.py", "  x:\n    values: [1, 2, 3]\n"));
+  ASSERT_FALSE(id.empty());
+  const char* path = std::getenv("PATH");
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(
+      id, {"--gpus", "auto"},
+      {"PATH=" + dir_.Path("bin") + ":" + (path != nullptr ? path : ""),
+       "CUDA_VISIBLE_DEVICES=5,7"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_THAT(agent->Output(Stream::kStderr), HasSubstr("GPUs 5,7"));
+  for (int trial = 1; trial <= 3; ++trial) {
+    const std::optional<std::string> gpus =
+        ReadFile(dir_.Path("gpus-" + std::to_string(trial)));
+    ASSERT_TRUE(gpus.has_value()) << "trial " << trial;
+    EXPECT_THAT(*gpus, ::testing::AnyOf("5", "7")) << "trial " << trial;
+  }
+}
+
+// An agent whose --workdir cannot be written would fail every trial it took
+// (and finish a grid sweep of failures): it refuses to start instead.
+TEST_F(AgentEndToEndTest, AnUnwritableWorkdirIsRefusedBeforeAnyTrial) {
+  const std::string id =
+      CreateSweep("twenty.py", kTwentyPoints,
+                  GridSweep("twenty.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  // A path under a regular file cannot be created, even by root.
+  ASSERT_TRUE(WriteFile(dir_.Path("a-file"), ""));
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--workdir", dir_.Path("a-file/runs")});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 2);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              HasSubstr("cannot use --workdir " + dir_.Path("a-file/runs")));
+  EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
+}
+
 TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
   constexpr char kGroupProgram[] = R"(import os
 
@@ -1173,6 +1225,66 @@ TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {
   const json status = SweepStatus(id);
   EXPECT_EQ(JsonInt(status["counts"]["total"]), 1) << "a new trial started";
   EXPECT_FALSE(FileExists(dir_.Path("started-2")));
+}
+
+// A job scheduler ending a job (scancel, systemd's stop, a preempted node)
+// signals every process at once: the agent and its trial. The trial did not
+// fail: it is crashed ("interrupted"), and its grid point runs again on
+// another agent.
+TEST_F(AgentEndToEndTest, ASchedulersSigtermToTheWholeJobPutsTheGridPointBack) {
+  constexpr char kProgram[] = R"(import os
+import signal
+import sys
+import time
+
+import sweep_client
+
+trial = os.environ["SWEEP_TRIAL_ID"]
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+sweep_client.log({"value": 0}, step=0)
+with open(f"pid-{trial}.tmp", "w") as out:
+    out.write(str(os.getpid()))
+os.rename(f"pid-{trial}.tmp", f"pid-{trial}")
+deadline = time.time() + 20
+while not os.path.exists("release") and time.time() < deadline:
+    time.sleep(0.02)
+sweep_client.log({"value": 1}, step=1)
+)";
+  const std::string id = CreateSweep(
+      "job.py", kProgram, GridSweep("job.py", "  x:\n    values: [1, 2, 3]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("pid-1")); },
+                        kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  const std::optional<std::string> pid = ReadFile(dir_.Path("pid-1"));
+  ASSERT_TRUE(pid.has_value());
+  ASSERT_TRUE(agent->Signal(SIGTERM));
+  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, "taking no new ones",
+                                 kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  ASSERT_EQ(kill(std::stoi(*pid), SIGTERM), 0);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+
+  const json interrupted = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(interrupted["state"], "crashed") << interrupted.dump();
+  EXPECT_THAT(
+      interrupted.value("end_reason", ""),
+      HasSubstr("interrupted: its agent was shut down (exit code 143)"));
+
+  // Another agent runs every point, the interrupted one again.
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  std::unique_ptr<BackgroundProcess> next = StartAgent(id, {});
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(AwaitAgent(*next).exit_code, 0) << next->Output(Stream::kStderr);
+  std::set<int64_t> finished;
+  for (const json& trial : cli_.Trials(id)) {
+    if (trial["state"] == "finished") {
+      finished.insert(JsonInt(trial["config"]["x"]));
+    }
+  }
+  EXPECT_EQ(finished, (std::set<int64_t>{1, 2, 3}));
 }
 
 }  // namespace

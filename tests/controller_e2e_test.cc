@@ -163,6 +163,10 @@ TEST_F(ControllerEndToEndTest, CreateListAndStatus) {
   EXPECT_EQ(status["metric_name"], "loss");
   EXPECT_EQ(JsonInt(status["counts"]["total"]), 0);
 
+  // W&B's sweep path (what `wandb sweep` prints, and migrated scripts pass)
+  // names the same sweep.
+  EXPECT_EQ(cli_.Json({"status", "team/project/" + first})["id"], first);
+
   const ProcessResult table = cli_.Run({"status", first});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr(first));
@@ -207,6 +211,33 @@ TEST_F(ControllerEndToEndTest, ASecondControllerOnThePortOrDataDirIsRefused) {
   EXPECT_THAT(same_dir.err,
               HasSubstr("is in use by another sweep controller (pid " +
                         std::to_string(server_.process->pid()) + ")"));
+  EXPECT_EQ(SweepState(id), "pending");
+}
+
+// A port past 65535 is a usage error (gRPC would listen on 99999 - 65536);
+// SIGHUP (a closed terminal or ssh session) shuts the controller down as
+// SIGTERM does, keeping what it stored.
+TEST_F(ControllerEndToEndTest, BadPortsAreRefusedAndSighupShutsDownCleanly) {
+  for (const std::string listen :
+       {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1", "127.0.0.1:-1"}) {
+    const ProcessResult refused =
+        RunProcess({SweepBinary(), "server", "--listen", listen, "--data-dir",
+                    dir_.Path("refused")},
+                   std::chrono::seconds(30));
+    EXPECT_EQ(refused.exit_code, 2) << listen;
+    EXPECT_THAT(refused.err, HasSubstr("port from 0 to 65535")) << listen;
+  }
+  StartController();
+  const std::string id = CreateSweep(CountingSweep(4, 2, 0));
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(server_.process->Signal(SIGHUP));
+  const std::optional<ExitStatus> exit =
+      server_.process->WaitForExit(std::chrono::seconds(30));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0) << server_.process->Output(Stream::kStderr);
+  EXPECT_THAT(server_.process->Output(Stream::kStdout),
+              HasSubstr("SIGHUP, shutting down"));
+  StartController();
   EXPECT_EQ(SweepState(id), "pending");
 }
 
