@@ -223,9 +223,34 @@ class ConfigTest(ShimTestCase):
             params={"lr": 0.01, "optimizer": {"name": "sgd"}, "layers": 4},
             defaults={"lr": 0.1, "epochs": 10,
                       "optimizer": {"name": "adam", "beta": 0.9}})
+        # A nested sweep value replaces the default's dict (no "beta").
         self.assertEqual(run.config.as_dict(), {
             "lr": 0.01, "layers": 4, "epochs": 10,
-            "optimizer": {"name": "sgd", "beta": 0.9}})
+            "optimizer": {"name": "sgd"}})
+
+    def test_nested_sweep_values_replace_defaults(self):
+        # As in W&B: a nested sweep parameter replaces the whole dict given
+        # to init(config=...); keys only the default had are gone.
+        _, run = self.start(
+            params={"model": {"hidden_size": 256, "num_layers": 4}},
+            defaults={"model": {"hidden_size": 64, "manual_key": 1},
+                      "epochs": 3})
+        self.assertEqual(run.config.as_dict(), {
+            "model": {"hidden_size": 256, "num_layers": 4}, "epochs": 3})
+        self.assertNotIn("manual_key", wandb.config.model)
+        with self.assertRaises(AttributeError):
+            wandb.config.model.manual_key  # pylint: disable=pointless-statement
+        self.assertEqual(self.stderr.getvalue(), "")
+        # Later writes leave the sweep's value as it is, too.
+        wandb.init(config={"model": {"manual_key": 2}})  # The active run.
+        wandb.config.setdefaults({"model": {"manual_key": 3}})
+        wandb.config.update({"model": {"hidden_size": 256, "manual_key": 4}})
+        wandb.config.model = {"dropout": 0.5}
+        self.assertEqual(wandb.config.as_dict()["model"],
+                         {"hidden_size": 256, "num_layers": 4})
+        self.assertEqual(self.stderr.getvalue().count(
+            "'model' is set by the sweep"), 1)
+
 
     def test_attribute_and_item_access(self):
         _, run = self.start(params={"optimizer": {"lr": 0.1}},
@@ -267,7 +292,7 @@ class ConfigTest(ShimTestCase):
         config.update({"opt": {"name": "adam", "beta": 0.9}})
         del config.lr
         self.assertEqual(config.as_dict(), {
-            "lr": 0.01, "epochs": 3, "opt": {"name": "sgd", "beta": 0.9}})
+            "lr": 0.01, "epochs": 3, "opt": {"name": "sgd"}})
         warnings = self.stderr.getvalue()
         self.assertEqual(warnings.count("'lr' is set by the sweep to 0.01"), 1)
         self.assertIn("'opt' is set by the sweep", warnings)
@@ -339,10 +364,11 @@ class ConfigFileTest(ShimTestCase):
             {"lr": 0.5, "optimizer": {"name": "sgd"}})
         write_file(environment.dir, "config-defaults.yaml", DEFAULTS_YAML)
         wandb.init(config={"epochs": 5, "seed": 1})
-        # The sweep over init's values over the file's; nested ones merge.
+        # The sweep over init's values over the file's; the sweep's nested
+        # value replaces the file's (no "beta"), as in W&B.
         self.assertEqual(wandb.config.as_dict(), {
             "lr": 0.5, "epochs": 5, "batch": 32, "seed": 1,
-            "optimizer": {"name": "sgd", "beta": 0.9}})
+            "optimizer": {"name": "sgd"}})
         self.assertEqual(self.stderr.getvalue().count("WARNING"), 0)
 
     def test_a_yaml_path_as_init_config_or_update(self):
@@ -355,6 +381,30 @@ class ConfigFileTest(ShimTestCase):
         write_file(environment.dir, "more.yml", "extra: {value: 3}\n")
         wandb.config.update("more.yml")
         self.assertEqual(wandb.config.extra, 3)
+
+    def test_nested_sweep_values_replace_file_defaults(self):
+        environment = self.trial_in_its_directory(
+            {"model": {"hidden_size": 256, "num_layers": 4}})
+        swept = {"hidden_size": 256, "num_layers": 4}
+        # config-defaults.yaml.
+        write_file(environment.dir, "config-defaults.yaml",
+                   "model:\n  value: {hidden_size: 64, manual_key: 1}\n")
+        wandb.init()
+        self.assertEqual(wandb.config.as_dict(), {"model": swept})
+        wandb.finish()
+        os.remove("config-defaults.yaml")
+        # init(config="file.yaml"), and config.update("file.yaml").
+        path = write_file(environment.dir, "special.yaml",
+                          "model: {hidden_size: 32, manual_key: 2}\n")
+        wandb.init(config=path)
+        self.assertEqual(wandb.config.as_dict(), {"model": swept})
+        wandb.config.update(path)
+        self.assertEqual(wandb.config.as_dict(), {"model": swept})
+        wandb.finish()
+        # $WANDB_CONFIG_PATHS.
+        os.environ["WANDB_CONFIG_PATHS"] = path
+        wandb.init()
+        self.assertEqual(wandb.config.as_dict(), {"model": swept})
 
     def test_wandb_config_paths(self):
         environment = self.trial_in_its_directory({"lr": 0.5})
@@ -792,10 +842,11 @@ class UnmodifiedScriptTest(unittest.TestCase):
                                        trial_id="4", sweep_id="sw")
         result = run_script(environment, self.SCRIPT, *self.ARGS)
         self.assertEqual(result.returncode, 0, result.stderr)
-        # Sweep parameters merged over the script's defaults (epochs, beta).
+        # Sweep parameters over the script's defaults (epochs); the nested
+        # sweep value replaces the default's (no beta), as in W&B.
         self.assertEqual(printed(result.stdout, "CONFIG"), {
             "epochs": 3, "lr": 0.01, "batch_size": 32,
-            "optimizer": {"name": "sgd", "beta": 0.9}})
+            "optimizer": {"name": "sgd"}})
         self.assertEqual(printed(result.stdout, "RUN"), {
             "id": "run-4", "name": "trial-4", "sweep_id": "sw",
             "project": "shim-test"})

@@ -8,7 +8,8 @@ nothing needs a login:
 - wandb.init() returns a Run whose config holds the trial's parameters (from
   $SWEEP_PARAMS_FILE), with the defaults given to init(config=...) and W&B's
   config files (config-defaults.yaml, $WANDB_CONFIG_PATHS) merged under
-  them: the sweep's values win (see _config.py).
+  them: the sweep's values win, a nested one replacing the default's dict
+  whole, as in W&B (see _config.py).
 - wandb.log() writes metric points to $SWEEP_METRICS_FILE through
   sweep_client, numbering steps the way W&B does (see _run.py); with no agent
   around they are printed on stdout.

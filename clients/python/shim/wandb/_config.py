@@ -1,11 +1,13 @@
 """wandb.config under the shim: the trial's parameters, which always win.
 
 The sweep's parameters are locked, as in W&B: defaults from
-wandb.init(config=...) and later writes never replace them. Deliberately
-different from W&B in two friendly ways: a default for a nested key the sweep
-did not set is kept (the sweep's {"optimizer": {"lr": 0.01}} over the default
-{"optimizer": {"lr": 0.1, "beta": 0.9}} gives {"lr": 0.01, "beta": 0.9}), and
-changing a key that is not the sweep's is allowed without allow_val_change.
+wandb.init(config=...), from config files and from later writes never change
+them. A nested sweep value replaces the default's dict as a whole, as W&B's
+docs say ("nested parameters overwrite the values in the run config"): the
+sweep's {"optimizer": {"lr": 0.01}} over the default {"optimizer": {"lr": 0.1,
+"beta": 0.9}} gives {"lr": 0.01}, and "beta" is gone. Deliberately different
+from W&B in one friendly way: changing a key that is not the sweep's is
+allowed without allow_val_change.
 
 Config files are read as W&B reads them (see read_file): the path given as
 wandb.init(config="file.yaml") or to config.update(), config-defaults.yaml in
@@ -184,20 +186,18 @@ def _merge_under(value: Any, default: Any) -> Any:
     return merged
 
 
-def _conflicts(value: Any, new: Any) -> bool:
-    """Whether writing `new` over `value` would change a leaf of `value`."""
-    if isinstance(value, Mapping) and isinstance(new, Mapping):
-        return any(_conflicts(value[key], new[key])
-                   for key in value if key in new)
-    return value != new
+def _differs(value: Any, new: Any) -> bool:
+    """Whether `new` is not `value` (nested dicts compared as plain dicts)."""
+    return _plain(value) != _plain(new)
 
 
 class Config:
     """wandb.config / run.config: attribute and item access, nested.
 
-    Keys set by the sweep are locked: writes to them are ignored (with a
-    warning when they would change the value), except that keys missing from
-    a nested sweep value are filled in. Not thread-safe (W&B's is not either).
+    Keys set by the sweep are locked: writes to them are ignored as a whole,
+    nested keys the sweep's value lacks included (with a warning when the
+    write differs from the sweep's value). Not thread-safe (W&B's is not
+    either).
     """
 
     def __init__(self) -> None:
@@ -209,7 +209,8 @@ class Config:
         object.__setattr__(self, "_warned", set())
 
     def _start(self, sweep_values: Dict[str, Any], defaults: Any) -> None:
-        """Sets the sweep's values (locked), then `defaults` under them."""
+        """Sets the sweep's values (locked), then `defaults` under them: a
+        default for a sweep key is dropped, nested or not, as in W&B."""
         self._items.clear()
         self._locked.clear()
         for key, value in sweep_values.items():
@@ -224,9 +225,10 @@ class Config:
             if key not in self._locked:
                 self._items[key] = value
                 continue
+            # Locked: the sweep's value stays whole, as in W&B (a nested
+            # write does not add keys to it either).
             current = self._items[key]
-            self._items[key] = _merge_under(current, value)
-            if warn_locked and key not in self._warned and _conflicts(
+            if warn_locked and key not in self._warned and _differs(
                     current, value):
                 self._warned.add(key)
                 warn(f"config: {key!r} is set by the sweep to {current!r}; "
