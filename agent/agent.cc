@@ -26,6 +26,7 @@
 #include "agent/process.h"
 #include "agent/program_lookup.h"
 #include "agent/trial_files.h"
+#include "nlohmann/json.hpp"
 #include "search/command_template.h"
 
 namespace sweep {
@@ -253,6 +254,10 @@ class Agent::Impl {
   };
 
   absl::Status Register();
+  // Why this agent cannot run the sweep's program, if it cannot: a script
+  // (${interpreter} ${program}) missing from the working directory would
+  // fail every trial this agent took.
+  std::optional<std::string> MissingProgram();
   void WorkerLoop();
   void HeartbeatLoop();
   void SenderLoop();
@@ -325,6 +330,41 @@ void Agent::Impl::Shutdown(int level) {
   if (level >= 3) abandon_retries_ = true;
 }
 
+std::optional<std::string> Agent::Impl::MissingProgram() {
+  v1::GetSweepRequest request;
+  request.set_sweep_id(options_.sweep_id);
+  v1::Sweep sweep;
+  const absl::Status got =
+      connection_.CallOnce([&](grpc::ClientContext* context) {
+        return connection_.sweeps().GetSweep(context, request, &sweep);
+      });
+  if (!got.ok()) return std::nullopt;  // The trials will tell.
+  const nlohmann::json normalized = nlohmann::json::parse(
+      sweep.normalized_json(), nullptr, /*allow_exceptions=*/false);
+  if (!normalized.is_object() || !normalized.contains("program") ||
+      !normalized["program"].is_string() ||
+      !normalized.value("command", nlohmann::json()).is_array()) {
+    return std::nullopt;
+  }
+  const nlohmann::json& command = normalized["command"];
+  bool runs_a_script = false;
+  for (size_t i = 1; i < command.size(); ++i) {
+    runs_a_script |=
+        command[i] == "${program}" && command[i - 1] == "${interpreter}";
+  }
+  const std::string program = normalized["program"];
+  std::error_code error;
+  if (!runs_a_script || std::filesystem::path(program).is_absolute() ||
+      std::filesystem::exists(program, error)) {
+    return std::nullopt;
+  }
+  return absl::StrCat(
+      "the sweep's program ", program, " is not in ",
+      std::filesystem::current_path(error).string(),
+      ", where this agent would run it (agents run it from their working "
+      "directory, as W&B's do): start the agent in the project's directory");
+}
+
 absl::Status Agent::Impl::Register() {
   v1::RegisterAgentRequest request;
   request.set_sweep_id(options_.sweep_id);
@@ -334,16 +374,32 @@ absl::Status Agent::Impl::Register() {
   for (const std::string& gpu : options_.gpus) request.add_gpus(gpu);
   request.set_pid(getpid());
   v1::RegisterAgentResponse response;
-  absl::Status status = connection_.CallWithRetry(
-      [&](grpc::ClientContext* context) {
-        return connection_.agents().RegisterAgent(context, request, &response);
-      },
-      &stop_acquiring_,
-      [this](const grpc::Status& s, std::chrono::milliseconds wait) {
-        LogRetry(absl::StrCat("cannot reach the controller at ",
-                              connection_.address(), " (", s.error_message(),
-                              "); retrying in ", wait.count(), " ms"));
-      });
+  absl::Status status;
+  while (true) {
+    status = connection_.CallWithRetry(
+        [&](grpc::ClientContext* context) {
+          return connection_.agents().RegisterAgent(context, request,
+                                                    &response);
+        },
+        &stop_acquiring_,
+        [this](const grpc::Status& s, std::chrono::milliseconds wait) {
+          LogRetry(absl::StrCat("cannot reach the controller at ",
+                                connection_.address(), " (", s.error_message(),
+                                "); retrying in ", wait.count(), " ms"));
+        });
+    // Our --name is held by an agent the controller still hears from: a
+    // second agent given the same name (which must not take over its
+    // trials), or this agent's predecessor, killed less than a lease ago.
+    // Waiting settles both: the predecessor falls silent.
+    if (!absl::IsAlreadyExists(status)) break;
+    LogRetry(absl::StrCat("waiting: ", status.message()));
+    for (int i = 0; i < 20 && !stop_acquiring_.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (stop_acquiring_.load()) {
+      return absl::CancelledError("stopped while waiting for the name");
+    }
+  }
   if (!status.ok()) return status;
   RetrySucceeded();
   absl::MutexLock lock(&mu_);
@@ -364,6 +420,9 @@ AgentResult Agent::Impl::Run() {
             absl::StrCat("cannot register with the controller at ",
                          options_.controller, ": ", s.message()),
             0};
+  }
+  if (std::optional<std::string> missing = MissingProgram()) {
+    return {2, *std::move(missing), 0};
   }
   {
     absl::MutexLock lock(&mu_);
@@ -395,6 +454,21 @@ AgentResult Agent::Impl::Run() {
     workers_running_ = 0;
   }
   heartbeat.join();
+  if (!options_.name.empty()) {
+    // One attempt, no retry: the name frees itself after a lease anyway.
+    v1::HeartbeatRequest leaving;
+    {
+      absl::MutexLock lock(&mu_);
+      leaving.set_agent_id(agent_id_);
+    }
+    leaving.set_leaving(true);
+    v1::HeartbeatResponse ignored;
+    connection_
+        .CallOnce([&](grpc::ClientContext* context) {
+          return connection_.agents().Heartbeat(context, leaving, &ignored);
+        })
+        .IgnoreError();
+  }
   absl::MutexLock lock(&mu_);
   AgentResult result;
   result.trials_run = trials_taken_;

@@ -3,6 +3,7 @@
 #ifndef SWEEP_CONTROLLER_SWEEP_ENTRY_H_
 #define SWEEP_CONTROLLER_SWEEP_ENTRY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -36,6 +37,9 @@ struct RunningTrial {
 
 struct SweepManager::AgentEntry {
   AgentRow row;
+  // When the agent last called (registered or heartbeat): one heard within
+  // a lease is alive, and its name is not free for another agent.
+  mutable std::atomic<int64_t> last_heard_ms{0};
 };
 
 class SweepManager::SweepEntry {

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "controller/sweep_entry.h"
@@ -585,12 +586,31 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
       // Names are per sweep: the same name in another sweep is another agent.
       const std::string key = absl::StrCat(agent.sweep_id, "/", agent.name);
       auto it = agent_names_.find(key);
-      if (it != agent_names_.end()) previous_id = it->second;
+      if (it != agent_names_.end()) {
+        // Taking over a name marks its holder's trials crashed: only once
+        // the holder is silent (restarted, or dead), never from a second
+        // agent given the same name while the first still runs.
+        auto holder = agents_.find(it->second);
+        const int64_t heard =
+            holder == agents_.end() ? 0 : holder->second->last_heard_ms.load();
+        if (heard > 0 && now - heard < options_.lease_timeout_ms) {
+          const AgentRow& held = holder->second->row;
+          return done(absl::AlreadyExistsError(absl::StrFormat(
+              "an agent named '%s' is running for this sweep (pid %d on %s, "
+              "heard from %.1f s ago): give each agent its own --name; a "
+              "restarted agent takes the name over once its predecessor has "
+              "been silent for %.0f s",
+              agent.name, held.pid, held.host, (now - heard) / 1000.0,
+              options_.lease_timeout_ms / 1000.0)));
+        }
+        previous_id = it->second;
+      }
       agent_names_[key] = agent.id;
     }
     if (!previous_id.empty()) agents_.erase(previous_id);
     auto agent_entry = std::make_unique<AgentEntry>();
     agent_entry->row = agent;
+    agent_entry->last_heard_ms = now;
     agents_.emplace(agent.id, std::move(agent_entry));
   }
   response->set_agent_id(agent.id);
@@ -724,6 +744,8 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
   ASSIGN_OR_RETURN(const AgentEntry* agent, FindAgent(request.agent_id()));
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(agent->row.sweep_id));
   const int64_t now = clock_->NowMs();
+  // A leaving agent has delivered everything: its name is free now.
+  agent->last_heard_ms = request.leaving() ? 0 : now;
   absl::MutexLock lock(&entry->mu);
   for (const v1::TrialLease& lease : request.leases()) {
     auto it = lease.sweep_id() == entry->row.id

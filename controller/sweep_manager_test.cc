@@ -104,6 +104,58 @@ class SweepManagerTest : public ::testing::Test {
   std::unique_ptr<SweepManager> manager_;
 };
 
+// An agent registering under a name takes over its holder's place (and
+// learns which of the holder's trials are lost) only once the holder has
+// been silent for a lease, or has said it is leaving: a second agent given
+// the same name must not crash the first one's trials.
+TEST_F(SweepManagerTest, ANameIsTakenOverOnlyFromASilentOrLeavingAgent) {
+  const std::string id = CreateGrid();
+  const auto register_as = [&](const std::string& name,
+                               v1::RegisterAgentResponse* response) {
+    v1::RegisterAgentRequest request;
+    request.set_sweep_id(id);
+    request.set_name(name);
+    request.set_slots(1);
+    return Call(*manager_, &SweepManager::RegisterAgent, request, response);
+  };
+  v1::RegisterAgentResponse first;
+  ASSERT_TRUE(register_as("node-7", &first).ok());
+  const v1::AcquireTrialResponse trial = Acquire(first.agent_id());
+  ASSERT_TRUE(trial.has_trial());
+
+  v1::RegisterAgentResponse second;
+  EXPECT_TRUE(absl::IsAlreadyExists(register_as("node-7", &second)));
+  clock_.AdvanceMs(6'000);
+  v1::HeartbeatRequest heartbeat;
+  heartbeat.set_agent_id(first.agent_id());
+  v1::HeartbeatResponse ignored;
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
+  clock_.AdvanceMs(9'000);  // 9 s of silence, under the 10 s lease.
+  EXPECT_TRUE(absl::IsAlreadyExists(register_as("node-7", &second)));
+
+  clock_.AdvanceMs(2'000);  // 11 s: the holder is gone.
+  ASSERT_TRUE(register_as("node-7", &second).ok());
+  ASSERT_EQ(second.lost_trials_size(), 1);
+  EXPECT_EQ(second.lost_trials(0), trial.trial().number());
+  v1::GetTrialRequest get;
+  get.set_sweep_id(id);
+  get.set_number(trial.trial().number());
+  v1::Trial lost;
+  ASSERT_TRUE(manager_->GetTrial(get, &lost).ok());
+  EXPECT_EQ(lost.state(), v1::TRIAL_STATE_CRASHED);
+  // The lost grid point is handed out again.
+  EXPECT_EQ(Acquire(second.agent_id()).trial().config_json(),
+            trial.trial().config_json());
+
+  // An agent that says it leaves frees its name at once.
+  v1::HeartbeatRequest leaving;
+  leaving.set_agent_id(second.agent_id());
+  leaving.set_leaving(true);
+  ASSERT_TRUE(manager_->Heartbeat(leaving, &ignored).ok());
+  v1::RegisterAgentResponse third;
+  EXPECT_TRUE(register_as("node-7", &third).ok());
+}
+
 TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
   const std::string id = CreateGrid();
   const std::string agent = Register(id);

@@ -293,6 +293,72 @@ for step in range(20):
                      step=step)
 )";
 
+// Waits for a "release" file (20 s at most) after saying it started.
+constexpr char kHeldProgram[] = R"(import os
+import sys
+import time
+
+import sweep_client
+
+trial = os.environ["SWEEP_TRIAL_ID"]
+sweep_client.log({"value": 0}, step=0)
+open(f"started-{trial}", "w").close()
+deadline = time.time() + 20
+while not os.path.exists("release"):
+    if time.time() > deadline:
+        sys.exit("never released")
+    time.sleep(0.02)
+)";
+
+// Two agents given the same --name (a launch script's fixed name): the
+// second must not take the first for its own dead predecessor and crash its
+// trials; it waits, saying why, and gets the name once the first has left.
+TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
+  const std::string id =
+      CreateSweep("held.py", kHeldProgram,
+                  GridSweep("held.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> first =
+      StartAgent(id, {"--name", "node-1"});
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
+                        kConditionTimeout))
+      << first->Output(Stream::kStderr);
+  std::unique_ptr<BackgroundProcess> second =
+      StartAgent(id, {"--name", "node-1", "--workdir", dir_.Path("runs-2")});
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(second->WaitForLine(
+      Stream::kStderr, "an agent named 'node-1' is running", kConditionTimeout))
+      << second->Output(Stream::kStderr);
+  EXPECT_EQ(cli_.Json({"trials", id, "1"})["state"], "running");
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  EXPECT_EQ(AwaitAgent(*first).exit_code, 0) << first->Output(Stream::kStderr);
+  EXPECT_EQ(AwaitAgent(*second).exit_code, 0)
+      << second->Output(Stream::kStderr);
+  const json status = SweepStatus(id);
+  EXPECT_EQ(JsonInt(status["counts"]["crashed"]), 0)
+      << first->Output(Stream::kStderr) << second->Output(Stream::kStderr);
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 2);
+}
+
+// An agent started where the sweep's script is not (the wrong directory, a
+// node without the code) would fail every trial it took: it refuses first.
+TEST_F(AgentEndToEndTest, AnAgentWithoutTheProgramRefusesBeforeAnyTrial) {
+  const std::string id =
+      CreateSweep("twenty.py", kTwentyPoints,
+                  GridSweep("twenty.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(mkdir(dir_.Path("elsewhere").c_str(), 0755), 0);
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {}, {}, dir_.Path("elsewhere"));
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 2);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              HasSubstr("the sweep's program twenty.py is not in " +
+                        dir_.Path("elsewhere")));
+  EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
+}
+
 // Two projects on one host, each with its own sweep, each agent started in
 // its project's directory with the default --workdir.
 TEST_F(ShortLeaseAgentEndToEndTest, AgentsOfDifferentSweepsDoNotInterfere) {
