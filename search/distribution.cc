@@ -8,8 +8,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <system_error>
 
+#include "absl/container/flat_hash_set.h"
 #include "search/value.h"
 
 namespace sweep {
@@ -479,13 +481,14 @@ Point SamplePoint(const SweepSpec& spec, RandomEngine& rng) {
 }
 
 std::vector<int> DistinctCategories(const ParameterSpec& p) {
+  // By key, not pairwise: a list of 100,000 values must not take minutes.
   std::vector<int> distinct;
+  absl::flat_hash_set<std::string> seen;
   for (std::size_t i = 0; i < p.values.size(); ++i) {
     if (!CanBeDrawn(p, i)) continue;
-    const bool repeated = std::any_of(
-        distinct.begin(), distinct.end(),
-        [&](int j) { return ValuesEqual(p.values[j], p.values[i]); });
-    if (!repeated) distinct.push_back(static_cast<int>(i));
+    if (seen.insert(CanonicalKey(p.values[i])).second) {
+      distinct.push_back(static_cast<int>(i));
+    }
   }
   return distinct;
 }

@@ -206,6 +206,19 @@ TEST(WeightedCategoricalTest, RepeatedValueIsFoundWhereItCanBeDrawn) {
   ExpectSupportRoundTrips(p);
 }
 
+TEST(DistributionTest, DistinctCategoriesOfALongListWithRepeats) {
+  // 100,000 values, each written twice (as 7 and 7.0): found by key, in
+  // written order (pairwise comparison took minutes at this size).
+  ParameterSpec p;
+  p.distribution = Distribution::kCategorical;
+  for (int i = 0; i < 100'000; ++i) p.values.push_back(Value(i));
+  for (int i = 0; i < 100'000; ++i) p.values.push_back(Value(double(i)));
+  const std::vector<int> distinct = DistinctCategories(p);
+  ASSERT_EQ(distinct.size(), 100'000u);
+  EXPECT_EQ(distinct.front(), 0);
+  EXPECT_EQ(distinct.back(), 99'999);
+}
+
 TEST(WeightedCategoricalTest, ProbabilitiesSummingJustBelowOneCoverU) {
   ParameterSpec p = Param(Distribution::kCategoricalWithProbabilities);
   p.values = {"a", "b"};
