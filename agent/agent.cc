@@ -777,6 +777,9 @@ class TrialWatch {
   }
 
   int64_t malformed() const { return metrics_.malformed_lines(); }
+  // How far the metrics file and the log have been read: it moves while
+  // there is something left to read.
+  uint64_t consumed() const { return metrics_.offset() + log_offset_; }
 
  private:
   absl::StatusOr<std::vector<MetricPoint>> ReadStdoutMetrics(bool drain,
@@ -1095,6 +1098,28 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     }
     if (options_.orphan_guard != nullptr) {
       options_.orphan_guard->Forget(process->pid());
+    }
+    // What the program logged since the last poll (a fast one can leave
+    // millions of lines): in chunks, each sent once there is room for it, as
+    // while it ran, so that the agent's memory stays bounded. Then the rest,
+    // a last line without its newline.
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return self->buffered_points_ <
+                         self->options_.max_buffered_points ||
+                     self->shutdown_level_ >= 3;
+            },
+            this));
+      }
+      const uint64_t consumed = watch.consumed();
+      const size_t before = batch.size();
+      watch.ReadMetrics(false, batch);
+      logged.Add(batch, before);
+      send_batch(true);
+      if (watch.consumed() == consumed) break;
     }
     const size_t before_last = batch.size();
     watch.ReadMetrics(true, batch);

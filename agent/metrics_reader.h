@@ -83,6 +83,8 @@ class MetricsFileReader {
     return last_malformed_reason_;
   }
   int64_t restarts() const { return restarts_; }
+  // Bytes of the file read so far.
+  uint64_t offset() const { return offset_; }
 
  private:
   struct FileIdentity {
