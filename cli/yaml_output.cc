@@ -19,8 +19,23 @@ std::string YamlFloat(double x) {
   return text;
 }
 
+// DEL or a C1 control character (U+0080 to U+009F, but U+0085), which YAML
+// allows only escaped.
+bool HasNonPrintable(const std::string& s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = s[i];
+    if (c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < s.size()) {
+      const unsigned char next = s[i + 1];
+      if (next >= 0x80 && next <= 0x9f && next != 0x85) return true;
+    }
+  }
+  return false;
+}
+
 bool NeedsQuotes(const std::string& s) {
   if (s.empty() || s.front() == ' ' || s.back() == ' ') return true;
+  if (HasNonPrintable(s)) return true;
   // Anything that would load as another type, or that YAML gives a meaning.
   const Value reread = Value::parse(s, nullptr, /*allow_exceptions=*/false);
   if (!reread.is_discarded() && !reread.is_string()) return true;
@@ -38,6 +53,12 @@ bool NeedsQuotes(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = s[i];
     if (c < 0x20 || c == 0x7f) return true;
+    // A flow collection's indicators: in [a, b] an unquoted "a, b" would be
+    // two values.
+    if (std::string_view(",[]{}").find(static_cast<char>(c)) !=
+        std::string_view::npos) {
+      return true;
+    }
     if (c == '#' && i > 0 && s[i - 1] == ' ') return true;
     if (c == ':' && (i + 1 == s.size() || s[i + 1] == ' ')) return true;
     if (c == '$' && i + 1 < s.size() && s[i + 1] == '{') return true;
@@ -63,7 +84,11 @@ std::string YamlScalar(const Value& v) {
       return YamlFloat(v.get<double>());
     case Value::value_t::string: {
       const std::string& s = v.get_ref<const std::string&>();
-      return NeedsQuotes(s) ? v.dump() : s;  // JSON strings are valid YAML.
+      if (!NeedsQuotes(s)) return s;
+      // JSON strings are valid YAML, except for the characters YAML does not
+      // allow even quoted (DEL, C1 controls): then every non-ASCII one is
+      // escaped.
+      return v.dump(-1, ' ', HasNonPrintable(s));
     }
     default:
       return v.dump();

@@ -46,6 +46,7 @@ parameters:
     parameters:
       q: {distribution: q_normal, mu: 0, sigma: 2, q: 0.5}
       w: {values: [a, b], probabilities: [0.3, 0.7]}
+  s: {values: ["a, b", "c", "[x]", "{y}", "del\x7fete", "c1\u0086"]}
 )",
                                                  "in.yaml");
   ASSERT_TRUE(parsed.ok()) << parsed.Format();
@@ -54,6 +55,10 @@ parameters:
   ParsedDefinition again = ParseSweepDefinition(yaml, "out.yaml");
   ASSERT_TRUE(again.ok()) << again.Format() << yaml;
   EXPECT_EQ(NormalizedDefinition(*again.spec), normalized) << yaml;
+  // "a, b" is one value, not two; DEL and C1 controls are escaped (PyYAML
+  // refuses them raw, even quoted).
+  EXPECT_THAT(yaml, HasSubstr("[\"a, b\", c, \"[x]\", \"{y}\", "
+                              "\"del\\u007fete\", \"c1\\u0086\"]"));
 }
 
 }  // namespace

@@ -342,7 +342,43 @@ class ParameterParser {
                        "the program converts"));
       return !reader_.diag().has_errors();
     }
+    if (std::optional<std::string> where = NulByte(*out, f.key)) {
+      // Program arguments and environment values are C strings.
+      reader_.diag().NewDefinitionError(
+          f.value_location, param_path,
+          absl::StrCat(*where,
+                       " holds a NUL byte (\\0), which no program argument "
+                       "can carry: every trial would fail to start"));
+      return !reader_.diag().has_errors();
+    }
     return true;
+  }
+
+  // Where a string or key of `v` holds a NUL byte ("values[1]"), if anywhere.
+  static std::optional<std::string> NulByte(const Value& v,
+                                            const std::string& path) {
+    if (v.is_string()) {
+      if (v.get_ref<const std::string&>().find('\0') == std::string::npos) {
+        return std::nullopt;
+      }
+      return path;
+    }
+    if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (auto where = NulByte(v[i], absl::StrCat(path, "[", i, "]"))) {
+          return where;
+        }
+      }
+    }
+    if (v.is_object()) {
+      for (const auto& [key, item] : v.items()) {
+        if (key.find('\0') != std::string::npos) return path;
+        if (auto where = NulByte(item, absl::StrCat(path, ".", key))) {
+          return where;
+        }
+      }
+    }
+    return std::nullopt;
   }
 
   // Where `v` holds a NaN or an infinity ("values[1]"), if anywhere.

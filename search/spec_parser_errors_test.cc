@@ -96,6 +96,15 @@ TEST(SpecParserErrorsTest, NonFiniteParameterValuesAreRefused) {
   EXPECT_THAT(stored.Format(), HasSubstr("warning: parameters.a: values[1]"));
 }
 
+TEST(SpecParserErrorsTest, NulBytesInValuesAreRefused) {
+  // Program arguments are C strings: such a trial could never start.
+  EXPECT_THAT(Errors(WithParameters("  s: {values: [ok, \"nul\\0byte\"]}\n")),
+              Contains(HasSubstr("sweep.yaml:4:15: parameters.s: values[1] "
+                                 "holds a NUL byte")));
+  EXPECT_THAT(Errors(WithParameters("  s: {value: {\"k\\0\": 1}}\n")),
+              Contains(HasSubstr("parameters.s: value holds a NUL byte")));
+}
+
 TEST(SpecParserErrorsTest, UnknownKeysSuggestTheClosest) {
   EXPECT_THAT(Errors(std::string(kHeader) +
                      "paramters:\n  x: {value: 1}\nparameters:\n  x: {value: "
