@@ -1,9 +1,13 @@
 #include "cli/command.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace sweep {
 
@@ -46,6 +50,24 @@ std::string LastPathPart(std::string id) {
   return slash == std::string::npos ? id : id.substr(slash + 1);
 }
 
+// Sweep ids are short runs of letters and digits ("1ltu4i1v"); anything else
+// (bytes that are not UTF-8, 100 KB of text) is refused here with a clear
+// line instead of failing inside gRPC.
+std::string CheckSweepId(const std::string& id) {
+  const bool ok = !id.empty() && id.size() <= 64 &&
+                  std::all_of(id.begin(), id.end(), [](char c) {
+                    return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                           c == '-' || c == '_';
+                  });
+  if (ok) return "";
+  return absl::StrCat(
+      "is not a sweep id (ids are like 1ltu4i1v, as `sweep ls` ",
+      "lists them): '",
+      absl::CHexEscape(id.size() > 40 ? absl::StrCat(id.substr(0, 40), "...")
+                                      : id),
+      "'");
+}
+
 }  // namespace
 
 CLI::Option* AddSweepIdArgument(CLI::App* command, std::string* sweep_id) {
@@ -53,14 +75,16 @@ CLI::Option* AddSweepIdArgument(CLI::App* command, std::string* sweep_id) {
       ->add_option("sweep_id", *sweep_id,
                    "The sweep's id (or W&B's entity/project/ID)")
       ->required()
-      ->transform(LastPathPart);
+      ->transform(LastPathPart)
+      ->check(CheckSweepId);
 }
 
 void AddOptionalSweepIdArgument(CLI::App* command, std::string* sweep_id) {
   command
       ->add_option("sweep_id", *sweep_id,
                    "The sweep's id (default: the newest sweep)")
-      ->transform(LastPathPart);
+      ->transform(LastPathPart)
+      ->check(CheckSweepId);
 }
 
 // `given`, or when empty the newest sweep's id (said on `err`).

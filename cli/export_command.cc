@@ -93,7 +93,8 @@ absl::Status WriteFile(const std::string& path, const std::string& contents) {
   if (file) file << contents;
   if (file) file.close();
   if (!file) {
-    return absl::UnavailableError(
+    // A local failure, not the controller's (which exits 3, "retry").
+    return absl::FailedPreconditionError(
         absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();

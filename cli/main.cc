@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -102,5 +104,12 @@ int main(int argc, char** argv) {
     // (CLI11 numbers them 105-109).
     return app.exit(e) == 0 ? 0 : 2;
   }
-  return run ? run() : 2;
+  const int status = run ? run() : 2;
+  // Output to a full disk (> /dev/full, a quota) must not pass for success.
+  if (!std::cout.flush()) {
+    std::cerr << "sweep: cannot write the output: " << std::strerror(errno)
+              << "\n";
+    return status == 0 ? 1 : status;
+  }
+  return status;
 }

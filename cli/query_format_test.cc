@@ -365,6 +365,17 @@ TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
   EXPECT_THAT(design, HasSubstr("  prediction:     none: a point of the "
                                 "initial space-filling design"));
   EXPECT_THAT(design, HasSubstr("  stopped:        median at iteration 9:"));
+
+  // A program's escape sequences do not reach the terminal; a progress bar
+  // shows its last state.
+  trial.set_log_tail(
+      "\x1b]0;HACKED\x07\x1b[2J\x1b[31mfake error\n"
+      "epoch 1:  10%\repoch 1: 100%\ttime 3s\n");
+  const std::string hostile = FormatTrialDetail(
+      bayes, trial, absl::FromUnixMillis(kCreatedMs), absl::UTCTimeZone(), 3);
+  EXPECT_THAT(hostile, HasSubstr("Log tail:\n  ?]0;HACKED??[2J?[31mfake "
+                                 "error\n  epoch 1: 100%\ttime 3s\n"));
+  EXPECT_EQ(hostile.find('\x1b'), std::string::npos);
 }
 
 TEST(TrialFormatTest, BestTrialShowsValueConfigAndRerunCommand) {

@@ -256,6 +256,21 @@ std::string FormatHistory(const v1::Sweep& sweep, const v1::Trial& trial) {
   return table.Render();
 }
 
+// A line of a program's output as a terminal may show it: what follows its
+// last carriage return (a progress bar's final state), with every other
+// control character but tab as '?', so that a program's escape sequences
+// cannot retitle, clear or recolour the user's terminal.
+std::string TerminalSafe(absl::string_view line) {
+  const std::size_t cr = line.rfind('\r');
+  if (cr != absl::string_view::npos) line.remove_prefix(cr + 1);
+  std::string out(line);
+  for (char& c : out) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) c = '?';
+  }
+  return out;
+}
+
 // The last `count` lines of the log, each indented, with a note on how many
 // came before.
 std::string FormatLogTail(const std::string& log_tail, int count) {
@@ -269,7 +284,7 @@ std::string FormatLogTail(const std::string& log_tail, int count) {
                     " earlier lines not shown; --json prints all)\n");
   }
   for (std::size_t i = lines.size() - shown; i < lines.size(); ++i) {
-    absl::StrAppend(&out, "  ", lines[i], "\n");
+    absl::StrAppend(&out, "  ", TerminalSafe(lines[i]), "\n");
   }
   return out;
 }

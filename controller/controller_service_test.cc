@@ -198,6 +198,15 @@ TEST_F(ControllerServiceTest, UnknownIdsAreNotFoundWithTheId) {
   const grpc::Status status = sweeps_->GetSweep(&context, request, &sweep);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(status.error_message(), HasSubstr("nosuchid"));
+  // A huge id is quoted in part: the whole would not fit in the reply.
+  grpc::ClientContext long_context;
+  request.set_sweep_id(std::string(100'000, 'a'));
+  const grpc::Status long_status =
+      sweeps_->GetSweep(&long_context, request, &sweep);
+  EXPECT_EQ(long_status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << long_status.error_message();
+  EXPECT_THAT(long_status.error_message(),
+              HasSubstr("no sweep with id '" + std::string(64, 'a') + "...'"));
 
   grpc::ClientContext acquire_context;
   v1::AcquireTrialRequest acquire;

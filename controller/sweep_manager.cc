@@ -5,6 +5,7 @@
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -294,7 +295,12 @@ absl::StatusOr<SweepManager::SweepEntry*> SweepManager::FindSweep(
   absl::MutexLock lock(&mu_);
   auto it = sweeps_.find(id);
   if (it == sweeps_.end()) {
-    return absl::NotFoundError(absl::StrCat("no sweep with id '", id, "'"));
+    // Quoted whole, a 100 KB id would not fit in the reply's metadata.
+    return absl::NotFoundError(absl::StrCat(
+        "no sweep with id '",
+        absl::CHexEscape(id.size() > 64 ? absl::StrCat(id.substr(0, 64), "...")
+                                        : id),
+        "'"));
   }
   return it->second.get();
 }

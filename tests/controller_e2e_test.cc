@@ -186,6 +186,19 @@ TEST_F(ControllerEndToEndTest, CreateListAndStatus) {
   EXPECT_THAT(refused.err, HasSubstr("is not a valid sweep definition"));
   EXPECT_EQ(JsonInt(cli_.Json({"status", first})["counts"]["total"]), 0);
   EXPECT_EQ(cli_.Json({"ls"})["sweeps"].size(), 3u);
+
+  // Output that cannot be written (a full disk) is a failure, not a success,
+  // and a local one (1), not the controller's (3, "retry").
+  const ProcessResult full =
+      RunProcess({"/bin/sh", "-c", "\"$0\" ls --controller \"$1\" > /dev/full",
+                  SweepBinary(), server_.address},
+                 std::chrono::seconds(30));
+  EXPECT_EQ(full.exit_code, 1) << full.err;
+  EXPECT_THAT(full.err, HasSubstr("cannot write the output"));
+  const ProcessResult export_full =
+      cli_.Run({"export", first, "--format", "csv", "-o", "/dev/full"});
+  EXPECT_EQ(export_full.exit_code, 1) << export_full.err;
+  EXPECT_THAT(export_full.err, HasSubstr("cannot write /dev/full"));
 }
 
 // A second controller on the same port or the same data dir would split
@@ -333,6 +346,15 @@ TEST_F(ControllerEndToEndTest, UnknownIdsAreNamedOnOneLine) {
   EXPECT_EQ(CountLines(trial.err), 1) << trial.err;
   EXPECT_THAT(trial.err, HasSubstr("no trial 7"));
   EXPECT_THAT(trial.err, HasSubstr(id));
+  // What cannot be an id (bytes that are not UTF-8, which gRPC cannot carry;
+  // 100 KB of text) is a usage error naming it, not a gRPC failure.
+  for (const std::string& bad :
+       {std::string("\xff\xfe"), std::string(100'000, 'a')}) {
+    const ProcessResult r = cli_.Run({"status", bad});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("is not a sweep id"));
+    EXPECT_LT(r.err.size(), 300u);
+  }
 }
 
 TEST_F(ControllerEndToEndTest, UnreachableControllerGivesOneClearLine) {
