@@ -116,12 +116,29 @@ int main(int argc, char** argv) {
   app.add_option("--budget", budget, "trials per run");
   app.add_option("--jobs", jobs, "runs in parallel");
   app.add_option("--methods", methods, "bayes and/or random");
-  app.add_option("--functions", functions, "problems (default: all)");
+  app.add_option("--functions", functions,
+                 "problems (default: the five of BENCHMARKS.md; also levy10, "
+                 "styblinski8, branin20, discrete)");
   app.add_option("--workers", worker_counts, "trials in flight: 1 and/or 8");
+  bool with_values = false;
+  app.add_flag("--values", with_values,
+               "also print each run's values in the order they came");
   CLI11_PARSE(app, argc, argv);
 
-  const std::vector<sweep::bench::TestProblem> problems =
+  std::vector<sweep::bench::TestProblem> problems =
       sweep::bench::TestProblems();
+  if (!functions.empty()) {
+    for (auto& problem : sweep::bench::HeldOutProblems()) {
+      problems.push_back(std::move(problem));
+    }
+  }
+  for (const std::string& name : functions) {
+    if (std::none_of(problems.begin(), problems.end(),
+                     [&](const auto& p) { return p.name == name; })) {
+      std::cerr << "search_quality_bench: no problem named " << name << "\n";
+      return 2;
+    }
+  }
   std::vector<RunConfig> configs;
   for (const auto& problem : problems) {
     if (!functions.empty() && std::find(functions.begin(), functions.end(),
@@ -152,7 +169,7 @@ int main(int argc, char** argv) {
       const std::vector<double> values =
           sweep::bench::Run(config, budget, &seconds);
       const double optimum = config.problem->optimum;
-      const nlohmann::json line = {
+      nlohmann::json line = {
           {"function", config.problem->name},
           {"method", config.method},
           {"workers", config.workers},
@@ -160,6 +177,7 @@ int main(int argc, char** argv) {
           {"regret50", sweep::bench::RegretAfter(values, 50, optimum)},
           {"regret100", sweep::bench::RegretAfter(values, budget, optimum)},
           {"seconds", seconds}};
+      if (with_values) line["values"] = values;
       std::lock_guard<std::mutex> lock(mu);
       std::cout << line.dump() << std::endl;
     }

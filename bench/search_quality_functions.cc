@@ -122,6 +122,76 @@ double MixedLoss(const Point& point) {
          0.05 * std::pow(std::log10(weight_decay) + 4, 2) + penalty;
 }
 
+// Levy (10d, on [-10, 10]): many shallow basins along a wide valley.
+double Levy(const Point& point) {
+  const std::vector<double> x = Numbers(point);
+  const auto w = [&](std::size_t i) { return 1 + (x[i] - 1) / 4; };
+  const std::size_t d = x.size();
+  double sum = std::pow(std::sin(M_PI * w(0)), 2);
+  for (std::size_t i = 0; i + 1 < d; ++i) {
+    sum += std::pow(w(i) - 1, 2) *
+           (1 + 10 * std::pow(std::sin(M_PI * w(i) + 1), 2));
+  }
+  return sum + std::pow(w(d - 1) - 1, 2) *
+                   (1 + std::pow(std::sin(2 * M_PI * w(d - 1)), 2));
+}
+
+// Styblinski-Tang (8d, on [-5, 5]): separable, 2^d local minima.
+double StyblinskiTang(const Point& point) {
+  double sum = 0;
+  for (const double v : Numbers(point))
+    sum += v * v * v * v - 16 * v * v + 5 * v;
+  return sum / 2;
+}
+
+// Branin in 20 dimensions of the unit cube, of which 18 do not matter
+// (x3 and x11 are Branin's two, rescaled): whether the model learns which
+// dimensions count.
+double Branin20(const Point& point) {
+  const std::vector<double> x = Numbers(point);
+  return Branin({Value(-5 + 15 * x[3]), Value(15 * x[11])});
+}
+
+// Integers and categories only: four categories of five values each (a
+// cost per value, the first category also moving the best of the first
+// integer) and three integers in [0, 20]. Minimum 0.
+std::vector<ParameterSpec> DiscreteParameters() {
+  std::vector<ParameterSpec> parameters;
+  for (int i = 0; i < 4; ++i) {
+    ParameterSpec category;
+    category.name = absl::StrCat("c", i);
+    category.path = {category.name};
+    category.distribution = Distribution::kCategorical;
+    category.values = {"a", "b", "c", "d", "e"};
+    parameters.push_back(std::move(category));
+  }
+  for (int i = 0; i < 3; ++i) {
+    parameters.push_back(
+        Ranged(absl::StrCat("n", i), Distribution::kIntUniform, 0, 20));
+  }
+  return parameters;
+}
+
+double DiscreteLoss(const Point& point) {
+  static constexpr double kCost[4][5] = {{0.6, 0.0, 0.9, 0.3, 1.2},
+                                         {0.5, 0.8, 0.2, 0.0, 0.4},
+                                         {0.0, 0.7, 0.7, 0.3, 1.0},
+                                         {1.1, 0.4, 0.6, 0.9, 0.0}};
+  static constexpr double kBestN0[5] = {3, 14, 8, 18, 11};
+  double sum = 0;
+  int first = 0;
+  for (int i = 0; i < 4; ++i) {
+    const int index = point[i].get<std::string>()[0] - 'a';
+    if (i == 0) first = index;
+    sum += kCost[i][index];
+  }
+  const double n0 = point[4].get<double>();
+  const double n1 = point[5].get<double>();
+  const double n2 = point[6].get<double>();
+  return sum + std::pow(n0 - kBestN0[first], 2) / 20 + std::abs(n1 - 7) / 5 +
+         std::pow(n2 - 15, 2) / 40;
+}
+
 }  // namespace
 
 std::vector<TestProblem> TestProblems() {
@@ -134,6 +204,15 @@ std::vector<TestProblem> TestProblems() {
       {"rosenbrock4", Box(4, -5, 10), Rosenbrock, 0.0},
       {"ackley5", Box(5, -32.768, 32.768), Ackley, 0.0},
       {"mixed", MixedParameters(), MixedLoss, 0.0},
+  };
+}
+
+std::vector<TestProblem> HeldOutProblems() {
+  return {
+      {"levy10", Box(10, -10, 10), Levy, 0.0},
+      {"styblinski8", Box(8, -5, 5), StyblinskiTang, -39.16616570377142 * 8},
+      {"branin20", Box(20, 0, 1), Branin20, 0.397887357729738},
+      {"discrete", DiscreteParameters(), DiscreteLoss, 0.0},
   };
 }
 

@@ -26,6 +26,12 @@ struct TestProblem {
 // and depth, a uniform dropout and a categorical optimizer (see the .cc).
 std::vector<TestProblem> TestProblems();
 
+// Problems no search setting was chosen on, run only when named (a check
+// that what works on the ones above is not fitted to them): Levy (10d),
+// Styblinski-Tang (8d), Branin hidden in 20 dimensions of which 18 do not
+// matter, and a space of categories and integers only (see the .cc).
+std::vector<TestProblem> HeldOutProblems();
+
 // A parameter `name` of `distribution` over [min, max].
 ParameterSpec Ranged(std::string name, Distribution distribution, double min,
                      double max);

@@ -70,6 +70,34 @@ def mixed(p):
             + 0.05 * (math.log10(p["weight_decay"]) + 4) ** 2 + penalty)
 
 
+def levy(x):
+    w = [1 + (v - 1) / 4 for v in x]
+    total = math.sin(math.pi * w[0]) ** 2
+    for i in range(len(x) - 1):
+        total += (w[i] - 1) ** 2 * (1 + 10 * math.sin(math.pi * w[i] + 1) ** 2)
+    return total + (w[-1] - 1) ** 2 * (1 + math.sin(2 * math.pi * w[-1]) ** 2)
+
+
+def styblinski_tang(x):
+    return sum(v ** 4 - 16 * v ** 2 + 5 * v for v in x) / 2
+
+
+def branin20(x):
+    return branin([-5 + 15 * x[3], 15 * x[11]])
+
+
+DISCRETE_COST = [[0.6, 0.0, 0.9, 0.3, 1.2], [0.5, 0.8, 0.2, 0.0, 0.4],
+                 [0.0, 0.7, 0.7, 0.3, 1.0], [1.1, 0.4, 0.6, 0.9, 0.0]]
+DISCRETE_BEST_N0 = [3, 14, 8, 18, 11]
+
+
+def discrete(p):
+    indices = [ord(p[f"c{i}"]) - ord("a") for i in range(4)]
+    return (sum(DISCRETE_COST[i][index] for i, index in enumerate(indices))
+            + (p["n0"] - DISCRETE_BEST_N0[indices[0]]) ** 2 / 20
+            + abs(p["n1"] - 7) / 5 + (p["n2"] - 15) ** 2 / 40)
+
+
 def box(d, low, high):
     return {f"x{i}": optuna.distributions.FloatDistribution(low, high) for i in range(d)}
 
@@ -95,9 +123,21 @@ PROBLEMS = {
               mixed, 0.0),
 }
 
+# Run only when named (see HeldOutProblems in search_quality_functions.h).
+HELD_OUT = {
+    "levy10": (box(10, -10, 10), vector_objective(levy, 10), 0.0),
+    "styblinski8": (box(8, -5, 5), vector_objective(styblinski_tang, 8),
+                    -39.16616570377142 * 8),
+    "branin20": (box(20, 0, 1), vector_objective(branin20, 20), 0.397887357729738),
+    "discrete": ({**{f"c{i}": optuna.distributions.CategoricalDistribution(list("abcde"))
+                     for i in range(4)},
+                  **{f"n{i}": optuna.distributions.IntDistribution(0, 20) for i in range(3)}},
+                 discrete, 0.0),
+}
+
 
 def run(name, workers, seed, budget):
-    space, objective, optimum = PROBLEMS[name]
+    space, objective, optimum = {**PROBLEMS, **HELD_OUT}[name]
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
     in_flight = []
     values = []

@@ -33,12 +33,15 @@ def quality_table(rows):
     methods = ["bayes", "random", "tpe"]
     for workers in sorted({r["workers"] for r in rows}):
         mode = "sequential" if workers == 1 else f"{workers} workers"
-        seeds = len(regret.get(("branin", workers, "bayes", 100), []))
+        functions = FUNCTIONS + sorted({r["function"] for r in rows} - set(FUNCTIONS))
+        seeds = max((len(v) for k, v in regret.items() if k[1] == workers), default=0)
         print(f"\nSimple regret, median over {seeds} seeds, {mode}"
               " (bayes vs peers; ratio > 1: bayes better)")
         print(f"| function | trials | {' | '.join(methods)} | tpe/bayes | random/bayes |")
         print("|---|---|" + "---|" * (len(methods) + 2))
-        for f in FUNCTIONS:
+        for f in functions:
+            if not any(k[0] == f and k[1] == workers for k in regret):
+                continue
             for budget in (50, 100):
                 med = {}
                 for m in methods:
