@@ -17,9 +17,8 @@ constexpr double kNoiseMean = -6.0;
 constexpr double kNoiseSigma = 2.0;
 constexpr double kMeanSigma = 1.0;
 
-double LengthScaleMean(int group_count) {
-  return std::sqrt(2.0) + 0.5 * std::log(std::max(group_count, 1));
-}
+// The prior's center, in the unit cube: a scale of 1 (see the header).
+double LengthScaleMean(int /*group_count*/) { return 0.0; }
 
 // -(v - mean)^2 / (2 sigma^2), and its derivative.
 double NormalLogDensity(double v, double mean, double sigma,
