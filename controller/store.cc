@@ -237,6 +237,8 @@ class Connection {
   }
 
   bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // SQLite opens a file it may not write read-only, without an error.
+  bool ReadOnly() const { return sqlite3_db_readonly(db_, "main") == 1; }
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
@@ -363,6 +365,12 @@ absl::StatusOr<bool> CheckSchemaVersion(Connection& db) {
 }
 
 absl::Status ConfigureWriter(Connection& db, const StoreOptions& options) {
+  if (db.ReadOnly()) {
+    // Else the controller would start, and fail its first write.
+    return absl::FailedPreconditionError(
+        "sweep.db can only be read (its permissions, its owner, or a "
+        "read-only mount): the controller must write its state there");
+  }
   ASSIGN_OR_RETURN(const std::vector<std::string> mode,
                    db.Column("PRAGMA journal_mode = WAL"));
   if (mode != std::vector<std::string>{"wal"}) {

@@ -48,6 +48,9 @@ class SweepManager::SweepEntry {
 
   absl::Mutex mu;
   SweepRow row ABSL_GUARDED_BY(mu);
+  // Its creation failed to commit: it is not found nor listed (it would be
+  // gone after a restart). Kept allocated, as callers may hold it.
+  std::atomic<bool> uncommitted{false};
   const SweepSpec spec;
   const std::unique_ptr<Searcher> searcher;
   const uint64_t grid_points;  // 0 unless method is grid.

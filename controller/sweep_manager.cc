@@ -294,7 +294,7 @@ absl::StatusOr<SweepManager::SweepEntry*> SweepManager::FindSweep(
     const std::string& id) {
   absl::MutexLock lock(&mu_);
   auto it = sweeps_.find(id);
-  if (it == sweeps_.end()) {
+  if (it == sweeps_.end() || it->second->uncommitted) {
     // Quoted whole, a 100 KB id would not fit in the reply's metadata.
     return absl::NotFoundError(absl::StrCat(
         "no sweep with id '",
@@ -351,20 +351,31 @@ void SweepManager::CreateSweep(const v1::CreateSweepRequest& request,
   row.state = v1::SWEEP_STATE_PENDING;
   row.created_ms = clock_->NowMs();
   Mutation mutation;
+  std::string id;
   {
     absl::MutexLock lock(&mu_);
     row.id = NewSweepId();
     auto entry =
         std::make_unique<SweepEntry>(std::move(row), std::move(*parsed.spec));
-    const std::string id = entry->row.id;
+    id = entry->row.id;
     {
       absl::MutexLock sweep_lock(&entry->mu);
       entry->ToProto(response->mutable_sweep());
       mutation.sweeps.push_back(entry->row);
     }
     sweeps_.emplace(id, std::move(entry));
-    Commit(std::move(mutation), std::move(done));
   }
+  // A sweep whose creation failed to commit must not be listed: it would be
+  // gone after a restart.
+  Commit(std::move(mutation),
+         [this, id, done = std::move(done)](const absl::Status& status) {
+           if (!status.ok()) {
+             absl::MutexLock lock(&mu_);
+             auto it = sweeps_.find(id);
+             if (it != sweeps_.end()) it->second->uncommitted = true;
+           }
+           done(status);
+         });
 }
 
 absl::Status SweepManager::GetSweep(const v1::GetSweepRequest& request,
@@ -379,7 +390,9 @@ absl::Status SweepManager::ListSweeps(v1::ListSweepsResponse* response) {
   std::vector<SweepEntry*> entries;
   {
     absl::MutexLock lock(&mu_);
-    for (auto& [id, entry] : sweeps_) entries.push_back(entry.get());
+    for (auto& [id, entry] : sweeps_) {
+      if (!entry->uncommitted) entries.push_back(entry.get());
+    }
   }
   for (SweepEntry* entry : entries) {
     absl::MutexLock lock(&entry->mu);

@@ -156,6 +156,33 @@ TEST_F(SweepManagerTest, ANameIsTakenOverOnlyFromASilentOrLeavingAgent) {
   EXPECT_TRUE(register_as("node-7", &third).ok());
 }
 
+// A sweep whose creation did not commit (a full disk) is neither listed
+// nor found: after a restart it would not exist.
+TEST_F(SweepManagerTest, ASweepThatFailedToCommitIsNotShown) {
+  StoreOptions options;
+  options.max_page_count = 40;
+  Open(options);
+  const std::string kept = CreateGrid();
+  ASSERT_FALSE(kept.empty());
+  v1::CreateSweepRequest request;
+  request.set_definition_yaml(
+      "# " + std::string(500 << 10, 'x') +
+      "\nmethod: grid\nprogram: t.py\nparameters:\n  a: {values: [1]}\n");
+  v1::CreateSweepResponse response;
+  EXPECT_FALSE(
+      Call(*manager_, &SweepManager::CreateSweep, request, &response).ok());
+  const std::string lost = response.sweep().id();
+  ASSERT_FALSE(lost.empty());
+  v1::ListSweepsResponse list;
+  ASSERT_TRUE(manager_->ListSweeps(&list).ok());
+  ASSERT_EQ(list.sweeps_size(), 1);
+  EXPECT_EQ(list.sweeps(0).id(), kept);
+  v1::GetSweepRequest get;
+  get.set_sweep_id(lost);
+  v1::Sweep sweep;
+  EXPECT_TRUE(absl::IsNotFound(manager_->GetSweep(get, &sweep)));
+}
+
 TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
   const std::string id = CreateGrid();
   const std::string agent = Register(id);
