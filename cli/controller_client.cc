@@ -73,10 +73,32 @@ void TrimToLimit(int64_t limit, v1::ListTrialsResponse* response) {
 
 }  // namespace
 
+std::string NormalizeControllerAddress(std::string address) {
+  // What people paste: a URL (http://host:7420/), a host without its port.
+  for (const absl::string_view scheme : {"http://", "https://", "grpc://"}) {
+    if (absl::StartsWith(address, scheme)) {
+      address.erase(0, scheme.size());
+      break;
+    }
+  }
+  while (!address.empty() && address.back() == '/') address.pop_back();
+  // "[::1]:7420" and "host:7420" have a port; a bare IPv6 address ("::1",
+  // several colons) is left as it is.
+  const bool needs_port =
+      address.empty() ? false
+      : address.front() == '['
+          ? address.find("]:") == std::string::npos
+          : std::count(address.begin(), address.end(), ':') == 0;
+  if (needs_port) absl::StrAppend(&address, ":", kDefaultControllerPort);
+  return address;
+}
+
 std::string ResolveControllerAddress(const std::string& flag_value,
                                      const char* env_value) {
-  if (!flag_value.empty()) return flag_value;
-  if (env_value != nullptr && env_value[0] != '\0') return env_value;
+  if (!flag_value.empty()) return NormalizeControllerAddress(flag_value);
+  if (env_value != nullptr && env_value[0] != '\0') {
+    return NormalizeControllerAddress(env_value);
+  }
   return kDefaultControllerAddress;
 }
 

@@ -18,12 +18,17 @@
 namespace sweep {
 
 inline constexpr char kDefaultControllerAddress[] = "localhost:7420";
+inline constexpr char kDefaultControllerPort[] = "7420";
 inline constexpr char kControllerEnvironmentVariable[] = "SWEEP_CONTROLLER";
 inline constexpr absl::Duration kDefaultRpcDeadline = absl::Seconds(10);
 
 // The controller address: `flag_value` (from --controller) when non-empty,
 // else `env_value` (SWEEP_CONTROLLER) when set and non-empty, else
-// kDefaultControllerAddress. `env_value` may be null.
+// kDefaultControllerAddress. `env_value` may be null. A given address is
+// normalized: a URL's scheme and trailing slashes dropped, the default port
+// added to a host without one ("gpu-01" is "gpu-01:7420").
+std::string NormalizeControllerAddress(std::string address);
+
 std::string ResolveControllerAddress(const std::string& flag_value,
                                      const char* env_value);
 

@@ -17,6 +17,14 @@ TEST(ResolveControllerAddressTest, FlagBeatsEnvironmentBeatsDefault) {
   EXPECT_EQ(ResolveControllerAddress("", "env:2"), "env:2");
   EXPECT_EQ(ResolveControllerAddress("", nullptr), "localhost:7420");
   EXPECT_EQ(ResolveControllerAddress("", ""), "localhost:7420");
+  // What people paste: a host without its port, a URL.
+  EXPECT_EQ(ResolveControllerAddress("gpu-01", nullptr), "gpu-01:7420");
+  EXPECT_EQ(ResolveControllerAddress("", "10.0.0.5"), "10.0.0.5:7420");
+  EXPECT_EQ(ResolveControllerAddress("http://gpu-01:9000/", nullptr),
+            "gpu-01:9000");
+  EXPECT_EQ(ResolveControllerAddress("[::1]", nullptr), "[::1]:7420");
+  EXPECT_EQ(ResolveControllerAddress("[::1]:9000", nullptr), "[::1]:9000");
+  EXPECT_EQ(ResolveControllerAddress("unix:/tmp/s", nullptr), "unix:/tmp/s");
 }
 
 TEST(ControllerClientTest, KnowsWhetherItUsesTheDefaultAddress) {

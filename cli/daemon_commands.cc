@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "agent/agent.h"
 #include "agent/program_lookup.h"
+#include "cli/controller_client.h"
 #include "controller/server.h"
 
 namespace sweep {
@@ -153,10 +154,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
   command->callback([options, gpus, grace_seconds, run, command] {
     *run = [options, gpus, grace_seconds, command] {
       AgentOptions resolved = *options;
-      if (resolved.controller.empty()) {
-        const char* env = std::getenv("SWEEP_CONTROLLER");
-        resolved.controller = env && *env ? env : "localhost:7420";
-      }
+      resolved.controller = ResolveControllerAddress(resolved.controller);
       if (*gpus == "auto") {
         std::string note;
         resolved.gpus = DetectGpus(&note);
