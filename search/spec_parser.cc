@@ -1,5 +1,6 @@
 #include "search/spec_parser.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -193,6 +194,14 @@ std::optional<YAML::Node> LoadDocument(absl::string_view text,
       return std::nullopt;
     }
     documents = YAML::LoadAll(input);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp stops at 2,000 levels of its own recursion, about 500 of [ ]
+    // or { }, and calls it a "bad file".
+    diag.Error(e.mark.is_null()
+                   ? SourceLocation{}
+                   : SourceLocation{e.mark.line + 1, e.mark.column + 1},
+               "", "YAML nested too deeply (hundreds of levels of [ ] or { })");
+    return std::nullopt;
   } catch (const YAML::Exception& e) {
     SourceLocation at{};
     if (!e.mark.is_null()) at = {e.mark.line + 1, e.mark.column + 1};

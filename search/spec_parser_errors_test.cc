@@ -309,6 +309,13 @@ TEST(SpecParserErrorsTest, DeeplyNestedYamlIsBounded) {
   const std::string deep = std::string(kHeader) + "parameters:\n  x: {value: " +
                            std::string(100000, '[') + "}\n";
   EXPECT_THAT(Errors(deep), Contains(HasSubstr("YAML syntax error")));
+  // Balanced, deeper than yaml-cpp recurses ("bad file", it said).
+  const std::string balanced =
+      std::string(kHeader) +
+      "parameters:\n  x: {value: " + std::string(600, '[') +
+      std::string(600, ']') + "}\n";
+  EXPECT_THAT(Errors(balanced), Contains(HasSubstr("sweep.yaml:4:")));
+  EXPECT_THAT(Errors(balanced), Contains(HasSubstr("YAML nested too deeply")));
 }
 
 TEST(SpecParserErrorsTest, AliasExpansionIsBounded) {
