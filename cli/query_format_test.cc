@@ -175,6 +175,20 @@ TEST(SweepFormatTest, StatusShowsCountsBestProgressAndEarlyTermination) {
   EXPECT_THAT(status, HasSubstr("Recent trials:\n   #  STATE"));
 }
 
+TEST(SweepFormatTest, StatusShowsTheDefinitionsLabelsAndTarget) {
+  v1::Sweep sweep = MakeSweep();
+  sweep.set_normalized_json(
+      R"({"description": "lr and depth", "project": "vision",)"
+      R"( "entity": "team", "metric": {"name": "val_loss", "target": 0.05}})");
+  const std::string status =
+      FormatSweepStatus(sweep, TrialList(), absl::FromUnixMillis(kCreatedMs),
+                        absl::UTCTimeZone());
+  EXPECT_THAT(status, HasSubstr("  description:  lr and depth\n"
+                                "  project:      team/vision\n"));
+  EXPECT_THAT(status, HasSubstr("  metric:       val_loss (minimize), target "
+                                "0.05 ends the sweep\n"));
+}
+
 TEST(SweepFormatTest, StatusShowsEachStoppingRuleReadably) {
   v1::Sweep sweep = MakeSweep();
   const auto status = [&](const char* json) {

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -243,16 +244,46 @@ std::string FormatSweepStatus(
   std::string out = absl::StrCat("Sweep ", sweep.id());
   if (!sweep.name().empty()) absl::StrAppend(&out, ": ", sweep.name());
   absl::StrAppend(&out, "\n");
-  absl::StrAppend(
-      &out,
-      FormatFieldList({{"method", sweep.method()},
-                       {"state", StateWithReason(sweep)},
-                       {"metric", MetricField(sweep)},
-                       {"trials", CountsField(sweep.counts())},
-                       {"best", BestField(sweep)},
-                       {"progress", ProgressField(sweep)},
-                       {"created", FormatLocalTime(sweep.created_ms(), zone)}},
-                      2));
+  // The labels W&B users give a sweep, and the metric's target, from the
+  // normalized definition.
+  const Value normalized = Value::parse(sweep.normalized_json(), nullptr,
+                                        /*allow_exceptions=*/false);
+  const auto label = [&](const char* key) -> std::string {
+    if (!normalized.is_object() || !normalized.contains(key) ||
+        !normalized[key].is_string()) {
+      return "";
+    }
+    return normalized[key].get<std::string>();
+  };
+  std::string metric = MetricField(sweep);
+  if (normalized.is_object() && normalized.contains("metric") &&
+      normalized["metric"].is_object() &&
+      normalized["metric"].contains("target") &&
+      normalized["metric"]["target"].is_number()) {
+    absl::StrAppend(
+        &metric, ", target ",
+        FormatMetricValue(normalized["metric"]["target"].get<double>()),
+        " ends the sweep");
+  }
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (!label("description").empty()) {
+    fields.emplace_back("description", label("description"));
+  }
+  const std::string project =
+      label("entity").empty() ? label("project")
+      : label("project").empty()
+          ? label("entity")
+          : absl::StrCat(label("entity"), "/", label("project"));
+  if (!project.empty()) fields.emplace_back("project", project);
+  fields.insert(fields.end(),
+                {{"method", sweep.method()},
+                 {"state", StateWithReason(sweep)},
+                 {"metric", metric},
+                 {"trials", CountsField(sweep.counts())},
+                 {"best", BestField(sweep)},
+                 {"progress", ProgressField(sweep)},
+                 {"created", FormatLocalTime(sweep.created_ms(), zone)}});
+  absl::StrAppend(&out, FormatFieldList(fields, 2));
   if (!sweep.early_terminate_json().empty()) {
     const std::optional<std::string> text =
         EarlyTerminationText(sweep.early_terminate_json());
