@@ -85,8 +85,25 @@ int RunServerCommand(const ServerOptions& options) {
     return 1;
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  // What an operator checks first: where, how durable, and what was found
+  // (a restart that recovered nothing is worth noticing).
+  v1::ListSweepsResponse sweeps;
+  (*server)->manager()->ListSweeps(&sweeps).IgnoreError();
+  int64_t running = 0;
+  int active = 0;
+  for (const v1::Sweep& sweep : sweeps.sweeps()) {
+    running += sweep.counts().running();
+    active += sweep.state() == v1::SWEEP_STATE_PENDING ||
+              sweep.state() == v1::SWEEP_STATE_RUNNING ||
+              sweep.state() == v1::SWEEP_STATE_PAUSED;
+  }
   std::cout << "sweep server listening on " << host << ":" << (*server)->port()
             << " (data dir " << options.data_dir << ")" << std::endl;
+  std::cout << "sweep server: " << sweeps.sweeps_size() << " sweeps stored ("
+            << active << " not done, " << running << " trials running); sync "
+            << (options.store.synchronous_full ? "full" : "normal")
+            << ", leases " << options.manager.lease_timeout_ms / 1000.0
+            << " s; no authentication: keep the port private" << std::endl;
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::cout << "sweep server: "

@@ -252,6 +252,11 @@ TEST_F(ControllerEndToEndTest, BadPortsAreRefusedAndSighupShutsDownCleanly) {
               HasSubstr("SIGHUP, shutting down"));
   StartController();
   EXPECT_EQ(SweepState(id), "pending");
+  // What it recovered, for the operator.
+  EXPECT_TRUE(server_.process->WaitForLine(
+      Stream::kStdout, "1 sweeps stored (1 not done, 0 trials running)",
+      std::chrono::seconds(30)))
+      << server_.process->Output(Stream::kStdout);
 }
 
 TEST_F(ControllerEndToEndTest, StateChangesAndTheirRefusals) {
