@@ -49,13 +49,14 @@ std::string FailureHint(int64_t trial, absl::string_view how,
   return hint;
 }
 
-// Whether a program ended the way a shutdown ends it: by SIGTERM, SIGINT,
-// SIGHUP or SIGKILL, or by exiting with the status a shell or a handler
-// gives for one of them (128 + the signal).
+// Whether a program ended the way a shutdown ends it: by SIGTERM, SIGINT or
+// SIGHUP, or by exiting with the status a shell or a handler gives for one
+// of them (128 + the signal).
 bool EndedByShutdownSignal(const ProcessExit& exit) {
+  // Not SIGKILL: a job scheduler sends it only after SIGTERM, to the agent
+  // too; alone it is most likely the OOM killer, a failure of the program.
   const auto shutdown = [](int signal) {
-    return signal == SIGTERM || signal == SIGINT || signal == SIGHUP ||
-           signal == SIGKILL;
+    return signal == SIGTERM || signal == SIGINT || signal == SIGHUP;
   };
   if (exit.kind == ProcessExit::Kind::kSignaled) return shutdown(exit.code);
   return exit.kind == ProcessExit::Kind::kExited && exit.code > 128 &&
@@ -253,7 +254,10 @@ class Agent::Impl {
     }
   };
 
-  absl::Status Register();
+  // Registers; with `stale_id`, registers again only if this agent's id is
+  // still that one (the controller said NotFound for it): the threads that
+  // noticed at once register once between them, not once each.
+  absl::Status Register(const std::string& stale_id = "");
   // Why this agent cannot run the sweep's program, if it cannot: a script
   // (${interpreter} ${program}) missing from the working directory would
   // fail every trial this agent took.
@@ -281,6 +285,7 @@ class Agent::Impl {
   std::atomic<bool> abandon_retries_{false};  // Level 3: stop retrying.
   // Any shutdown level: stop registering and asking for trials.
   std::atomic<bool> stop_acquiring_{false};
+  absl::Mutex register_mu_ ABSL_ACQUIRED_BEFORE(mu_);
 
   absl::Mutex retry_log_mu_;  // LogRetry's, taken under mu_ or alone.
   SteadyClock::time_point last_retry_log_ ABSL_GUARDED_BY(retry_log_mu_);
@@ -331,6 +336,9 @@ void Agent::Impl::Shutdown(int level) {
 }
 
 std::optional<std::string> Agent::Impl::MissingProgram() {
+  // An --interpreter may be a wrapper that runs the program elsewhere (a
+  // container, another directory): then the agent cannot tell.
+  if (!options_.check_program) return std::nullopt;
   v1::GetSweepRequest request;
   request.set_sweep_id(options_.sweep_id);
   v1::Sweep sweep;
@@ -365,7 +373,12 @@ std::optional<std::string> Agent::Impl::MissingProgram() {
       "directory, as W&B's do): start the agent in the project's directory");
 }
 
-absl::Status Agent::Impl::Register() {
+absl::Status Agent::Impl::Register(const std::string& stale_id) {
+  absl::MutexLock register_lock(&register_mu_);
+  if (!stale_id.empty()) {
+    absl::MutexLock lock(&mu_);
+    if (agent_id_ != stale_id) return absl::OkStatus();  // Done already.
+  }
   v1::RegisterAgentRequest request;
   request.set_sweep_id(options_.sweep_id);
   request.set_name(options_.name);
@@ -415,14 +428,15 @@ absl::Status Agent::Impl::Register() {
 }
 
 AgentResult Agent::Impl::Run() {
+  // Before registering: a refused agent must not hold its --name.
+  if (std::optional<std::string> missing = MissingProgram()) {
+    return {2, *std::move(missing), 0};
+  }
   if (absl::Status s = Register(); !s.ok()) {
     return {1,
             absl::StrCat("cannot register with the controller at ",
                          options_.controller, ": ", s.message()),
             0};
-  }
-  if (std::optional<std::string> missing = MissingProgram()) {
-    return {2, *std::move(missing), 0};
   }
   {
     absl::MutexLock lock(&mu_);
@@ -454,7 +468,12 @@ AgentResult Agent::Impl::Run() {
     workers_running_ = 0;
   }
   heartbeat.join();
-  if (!options_.name.empty()) {
+  bool killed;
+  {
+    absl::MutexLock lock(&mu_);
+    killed = shutdown_level_ >= 3;
+  }
+  if (!options_.name.empty() && !killed) {
     // One attempt, no retry: the name frees itself after a lease anyway.
     v1::HeartbeatRequest leaving;
     {
@@ -523,7 +542,7 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
       if (absl::IsNotFound(status)) {
         // The controller forgot this agent (e.g. its data dir was replaced).
         Log(absl::StrCat(status.message(), "; registering again"));
-        if (Register().ok()) continue;
+        if (Register(agent_id).ok()) continue;
       }
       if (!absl::IsCancelled(status)) {
         MarkDone(1, absl::StrCat("the controller refused a trial: ",
@@ -720,7 +739,9 @@ void Agent::Impl::HeartbeatLoop() {
       Log(absl::StrCat("heartbeat failed: ", status.message()));
       // The controller lost this agent (e.g. its data dir was replaced):
       // register again; the leases are renewed by the next heartbeat.
-      if (absl::IsNotFound(status)) Register().IgnoreError();
+      if (absl::IsNotFound(status)) {
+        Register(request.agent_id()).IgnoreError();
+      }
       continue;
     }
     absl::MutexLock lock(&mu_);
@@ -1114,6 +1135,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
             },
             this));
       }
+      {
+        absl::MutexLock lock(&mu_);
+        if (shutdown_level_ >= 3) break;  // Nothing more will be sent.
+      }
       const uint64_t consumed = watch.consumed();
       const size_t before = batch.size();
       watch.ReadMetrics(false, batch);
@@ -1137,10 +1162,12 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     int level;
     {
       absl::MutexLock lock(&mu_);
-      if (EndedByShutdownSignal(*exit) && shutdown_level_ == 0) {
-        // A job scheduler (scancel, systemd, a preempted node) signals every
-        // process of the job at once; the program may be seen to die before
-        // this agent's own signal arrives.
+      if (EndedByShutdownSignal(*exit) && shutdown_level_ == 0 &&
+          !process->stop_requested() && run->order == 0 && !run->revoked) {
+        // Ended by a signal this agent did not send: a job scheduler
+        // (scancel, systemd, a preempted node) signals every process of the
+        // job at once, and the program may be seen to die before this
+        // agent's own signal arrives.
         mu_.AwaitWithTimeout(
             absl::Condition(
                 +[](int* level) { return *level > 0; }, &shutdown_level_),
@@ -1152,7 +1179,9 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       finish.set_outcome(v1::FINISH_OUTCOME_STOPPED);
     } else if (run->order == v1::ORDER_ACTION_KILL) {
       finish.set_outcome(v1::FINISH_OUTCOME_KILLED);
-    } else if (level >= 2 || (level == 1 && EndedByShutdownSignal(*exit))) {
+    } else if (!exit->success() && level >= 1 &&
+               (EndedByShutdownSignal(*exit) ||
+                (level >= 2 && process->stop_requested()))) {
       // The node is going away, not the program failing: the trial is lost
       // (crashed), and a grid point goes back to the queue.
       finish.set_outcome(v1::FINISH_OUTCOME_INTERRUPTED);

@@ -195,6 +195,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
       }
       resolved.kill_grace = std::chrono::milliseconds(
           static_cast<int64_t>(*grace_seconds * 1000));
+      resolved.check_program = resolved.interpreter.empty();
       if (resolved.interpreter.empty()) {
         const char* path = std::getenv("PATH");
         resolved.interpreter =

@@ -162,6 +162,9 @@ absl::Status SweepManager::Recover() {
     }
     auto entry = std::make_unique<AgentEntry>();
     entry->row = std::move(agent);
+    // As their trials get a fresh lease: a name is free only after a
+    // lease of silence since this restart, not at once.
+    entry->last_heard_ms = now;
     const std::string id = entry->row.id;
     agents_.emplace(id, std::move(entry));
   }
@@ -351,22 +354,20 @@ void SweepManager::CreateSweep(const v1::CreateSweepRequest& request,
   row.state = v1::SWEEP_STATE_PENDING;
   row.created_ms = clock_->NowMs();
   Mutation mutation;
-  std::string id;
+  absl::MutexLock lock(&mu_);
+  row.id = NewSweepId();
+  auto entry =
+      std::make_unique<SweepEntry>(std::move(row), std::move(*parsed.spec));
+  const std::string id = entry->row.id;
   {
-    absl::MutexLock lock(&mu_);
-    row.id = NewSweepId();
-    auto entry =
-        std::make_unique<SweepEntry>(std::move(row), std::move(*parsed.spec));
-    id = entry->row.id;
-    {
-      absl::MutexLock sweep_lock(&entry->mu);
-      entry->ToProto(response->mutable_sweep());
-      mutation.sweeps.push_back(entry->row);
-    }
-    sweeps_.emplace(id, std::move(entry));
+    absl::MutexLock sweep_lock(&entry->mu);
+    entry->ToProto(response->mutable_sweep());
+    mutation.sweeps.push_back(entry->row);
   }
-  // A sweep whose creation failed to commit must not be listed: it would be
-  // gone after a restart.
+  sweeps_.emplace(id, std::move(entry));
+  // Queued under mu_, so before any later change to the sweep. One whose
+  // creation failed to commit must not be listed: it would be gone after a
+  // restart. (The store runs callbacks on its own thread, never here.)
   Commit(std::move(mutation),
          [this, id, done = std::move(done)](const absl::Status& status) {
            if (!status.ok()) {
@@ -612,8 +613,14 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
         auto holder = agents_.find(it->second);
         const int64_t heard =
             holder == agents_.end() ? 0 : holder->second->last_heard_ms.load();
-        if (heard > 0 && now - heard < options_.lease_timeout_ms) {
-          const AgentRow& held = holder->second->row;
+        const AgentRow* held_row =
+            holder == agents_.end() ? nullptr : &holder->second->row;
+        const bool same_process =
+            held_row != nullptr && agent.pid > 0 && !agent.host.empty() &&
+            held_row->host == agent.host && held_row->pid == agent.pid;
+        if (heard > 0 && now - heard < options_.lease_timeout_ms &&
+            !same_process) {
+          const AgentRow& held = *held_row;
           return done(absl::AlreadyExistsError(absl::StrFormat(
               "an agent named '%s' is running for this sweep (pid %d on %s, "
               "heard from %.1f s ago): give each agent its own --name; a "
@@ -763,8 +770,15 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
   ASSIGN_OR_RETURN(const AgentEntry* agent, FindAgent(request.agent_id()));
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(agent->row.sweep_id));
   const int64_t now = clock_->NowMs();
-  // A leaving agent has delivered everything: its name is free now.
-  agent->last_heard_ms = request.leaving() ? 0 : now;
+  {
+    // Under mu_: a takeover may erase the entry `agent` points to.
+    absl::MutexLock lock(&mu_);
+    auto it = agents_.find(request.agent_id());
+    // A leaving agent has delivered everything: its name is free now.
+    if (it != agents_.end()) {
+      it->second->last_heard_ms = request.leaving() ? 0 : now;
+    }
+  }
   absl::MutexLock lock(&entry->mu);
   for (const v1::TrialLease& lease : request.leases()) {
     auto it = lease.sweep_id() == entry->row.id

@@ -147,6 +147,29 @@ TEST_F(SweepManagerTest, ANameIsTakenOverOnlyFromASilentOrLeavingAgent) {
   EXPECT_EQ(Acquire(second.agent_id()).trial().config_json(),
             trial.trial().config_json());
 
+  // The same process registering again (its id was lost) is no newcomer.
+  const auto register_process = [&](const std::string& name, int64_t pid,
+                                    v1::RegisterAgentResponse* response) {
+    v1::RegisterAgentRequest request;
+    request.set_sweep_id(id);
+    request.set_name(name);
+    request.set_host("node-a");
+    request.set_pid(pid);
+    request.set_slots(1);
+    return Call(*manager_, &SweepManager::RegisterAgent, request, response);
+  };
+  v1::RegisterAgentResponse self;
+  ASSERT_TRUE(register_process("node-9", 41, &self).ok());
+  EXPECT_TRUE(register_process("node-9", 41, &self).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(register_process("node-9", 42, &self)));
+
+  // A restarted controller does not free every name at once: the agents it
+  // recovers get a lease, as their trials do.
+  Open();
+  EXPECT_TRUE(absl::IsAlreadyExists(register_process("node-9", 42, &self)));
+  clock_.AdvanceMs(11'000);
+  EXPECT_TRUE(register_process("node-9", 42, &self).ok());
+
   // An agent that says it leaves frees its name at once.
   v1::HeartbeatRequest leaving;
   leaving.set_agent_id(second.agent_id());

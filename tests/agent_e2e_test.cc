@@ -341,6 +341,21 @@ TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 2);
 }
 
+// A program that exits as SIGTERM would make it (143) while its agent is
+// not shutting down failed: only a shutdown makes a trial "interrupted".
+TEST_F(AgentEndToEndTest, AProgramExiting143ByItselfFailed) {
+  const std::string id =
+      CreateSweep("term.py", "import sys\nsys.exit(143)\n",
+                  GridSweep("term.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--count", "1"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(trial["state"], "failed") << trial.dump();
+  EXPECT_EQ(trial["exit_code"], 143);
+}
+
 // An agent started where the sweep's script is not (the wrong directory, a
 // node without the code) would fail every trial it took: it refuses first.
 TEST_F(AgentEndToEndTest, AnAgentWithoutTheProgramRefusesBeforeAnyTrial) {
@@ -1118,9 +1133,11 @@ with open(f"gpu-{trial}.json", "w") as out:
                   GridSweep("gpu.py", "  x:\n    values: [1, 2, 3, 4]\n"));
   ASSERT_FALSE(id.empty());
   const char* path = std::getenv("PATH");
+  // Not a GPU runner's own CUDA_VISIBLE_DEVICES: nvidia-smi's list.
   std::unique_ptr<BackgroundProcess> agent = StartAgent(
       id, {"--gpus", "auto"},
-      {"PATH=" + dir_.Path("bin") + ":" + (path != nullptr ? path : "")});
+      {"PATH=" + dir_.Path("bin") + ":" + (path != nullptr ? path : ""),
+       "CUDA_VISIBLE_DEVICES"});
   ASSERT_NE(agent, nullptr);
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   EXPECT_THAT(agent->Output(Stream::kStderr), HasSubstr("GPUs 0,1"));

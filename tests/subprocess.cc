@@ -91,7 +91,9 @@ std::vector<std::string> EnvironmentWith(
     }
     if (!overridden) env.push_back(entry);
   }
-  for (const std::string& o : overrides) env.push_back(o);
+  for (const std::string& o : overrides) {
+    if (o.find('=') != std::string::npos) env.push_back(o);
+  }
   return env;
 }
 

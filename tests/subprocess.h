@@ -47,7 +47,8 @@ std::string SweepBinary();
 std::string SourceDir();
 
 // This process's environment with `overrides` ("NAME=value") replacing the
-// entries of the same name or added after them.
+// entries of the same name or added after them; an override without '='
+// ("NAME") removes the variable.
 std::vector<std::string> EnvironmentWith(
     const std::vector<std::string>& overrides);
 
