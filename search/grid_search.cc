@@ -174,9 +174,18 @@ absl::flat_hash_set<uint64_t> CoveredIndices(const SearchContext& context,
   absl::flat_hash_set<uint64_t> covered;
   covered.reserve(context.finished.size() + context.pending.size());
   absl::flat_hash_map<uint64_t, int64_t> failures;
+  absl::flat_hash_map<uint64_t, int64_t> crashes;
   for (const TrialRecord& trial : context.finished) {
     const std::optional<uint64_t> index = grid.IndexOf(trial.point);
-    if (!index.has_value() || trial.state == TrialState::kCrashed) continue;
+    if (!index.has_value()) continue;
+    // A lost trial (its agent died or was shut down) runs again, but not
+    // forever: a point whose trial is lost kMaxCrashesPerPoint times (one
+    // that outlasts every job's time limit, one that takes its node down)
+    // is covered.
+    if (trial.state == TrialState::kCrashed &&
+        ++crashes[*index] < kMaxCrashesPerPoint) {
+      continue;
+    }
     if (trial.state == TrialState::kFailed && ++failures[*index] <= retries) {
       continue;
     }

@@ -119,14 +119,18 @@ class GridIndexer {
   bool saturated_ = false;
 };
 
+inline constexpr int64_t kMaxCrashesPerPoint = 3;
+
 // Hands out the first grid point, in grid order, that is not covered:
 //   - the order is the cartesian product over spec.parameters (already in
 //     sorted flattened order), the last parameter varying fastest, each axis
 //     in GridAxis order;
 //   - a point is covered by every pending point and every ended trial having
 //     it (coordinates compared with W&B equality; a trial whose point is not
-//     on the grid covers nothing), except that a kCrashed trial never covers
-//     its point (lost points are handed out again), and that with
+//     on the grid covers nothing), except that kCrashed trials cover their
+//     point only once it has been lost kMaxCrashesPerPoint times (lost
+//     points are handed out again, but a point that always outlasts its
+//     node is not retried forever), and that with
 //     spec.extension.retry_failed = N > 0 kFailed trials cover their point
 //     only once it has failed N + 1 times.
 // Returns nullopt once every point is covered. Deterministic: `rng` is unused.

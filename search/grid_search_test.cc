@@ -468,6 +468,12 @@ TEST(GridSearcherTest, CrashedPointIsHandedOutAgain) {
   EXPECT_EQ(Suggest(spec, {Trial({1}, TrialState::kCrashed),
                            Trial({1}, TrialState::kFinished)}),
             Point{2});
+  // Lost kMaxCrashesPerPoint (3) times, it is covered: a point that always
+  // outlasts its node (a job's time limit) is not retried forever.
+  EXPECT_EQ(Suggest(spec, {Trial({1}, TrialState::kCrashed),
+                           Trial({1}, TrialState::kCrashed),
+                           Trial({1}, TrialState::kCrashed)}),
+            Point{2});
 }
 
 TEST(GridSearcherTest, FailedPointIsNotHandedOutAgainByDefault) {
