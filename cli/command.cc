@@ -46,6 +46,9 @@ void AddJsonFlag(CLI::App* command, bool* json) {
 namespace {
 
 std::string LastPathPart(std::string id) {
+  // Also a W&B sweep URL: .../sweeps/ID?workspace=user, perhaps with a '/'.
+  id = id.substr(0, id.find('?'));
+  while (id.size() > 1 && id.back() == '/') id.pop_back();
   const std::size_t slash = id.find_last_of('/');
   return slash == std::string::npos ? id : id.substr(slash + 1);
 }

@@ -19,15 +19,22 @@ std::string YamlFloat(double x) {
   return text;
 }
 
-// DEL or a C1 control character (U+0080 to U+009F, but U+0085), which YAML
-// allows only escaped.
+// DEL or a C1 control character (U+0080 to U+009F), which YAML allows only
+// escaped, or a character PyYAML takes for a line break even inside quotes
+// (U+0085, U+2028, U+2029).
 bool HasNonPrintable(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = s[i];
     if (c == 0x7f) return true;
     if (c == 0xc2 && i + 1 < s.size()) {
       const unsigned char next = s[i + 1];
-      if (next >= 0x80 && next <= 0x9f && next != 0x85) return true;
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
+    if (c == 0xe2 && i + 2 < s.size() &&
+        static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+        (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
+         static_cast<unsigned char>(s[i + 2]) == 0xa9)) {
+      return true;
     }
   }
   return false;

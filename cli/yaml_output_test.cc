@@ -46,7 +46,7 @@ parameters:
     parameters:
       q: {distribution: q_normal, mu: 0, sigma: 2, q: 0.5}
       w: {values: [a, b], probabilities: [0.3, 0.7]}
-  s: {values: ["a, b", "c", "[x]", "{y}", "del\x7fete", "c1\u0086"]}
+  s: {values: ["a, b", "c", "[x]", "{y}", "del\x7fete", "c1\u0086", "l\u2028s"]}
 )",
                                                  "in.yaml");
   ASSERT_TRUE(parsed.ok()) << parsed.Format();
@@ -58,7 +58,8 @@ parameters:
   // "a, b" is one value, not two; DEL and C1 controls are escaped (PyYAML
   // refuses them raw, even quoted).
   EXPECT_THAT(yaml, HasSubstr("[\"a, b\", c, \"[x]\", \"{y}\", "
-                              "\"del\\u007fete\", \"c1\\u0086\"]"));
+                              "\"del\\u007fete\", \"c1\\u0086\", "
+                              "\"l\\u2028s\"]"));
 }
 
 }  // namespace

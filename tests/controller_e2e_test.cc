@@ -166,6 +166,9 @@ TEST_F(ControllerEndToEndTest, CreateListAndStatus) {
   // W&B's sweep path (what `wandb sweep` prints, and migrated scripts pass)
   // names the same sweep.
   EXPECT_EQ(cli_.Json({"status", "team/project/" + first})["id"], first);
+  EXPECT_EQ(cli_.Json({"status", "https://wandb.ai/team/project/sweeps/" +
+                                     first + "?workspace=me"})["id"],
+            first);
 
   const ProcessResult table = cli_.Run({"status", first});
   EXPECT_EQ(table.exit_code, 0) << table.err;
