@@ -1181,7 +1181,8 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       finish.set_outcome(v1::FINISH_OUTCOME_KILLED);
     } else if (!exit->success() && level >= 1 &&
                (EndedByShutdownSignal(*exit) ||
-                (level >= 2 && process->stop_requested()))) {
+                (level >= 2 &&
+                 (process->stop_requested() || process->kill_sent())))) {
       // The node is going away, not the program failing: the trial is lost
       // (crashed), and a grid point goes back to the queue.
       finish.set_outcome(v1::FINISH_OUTCOME_INTERRUPTED);

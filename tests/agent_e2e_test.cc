@@ -341,6 +341,43 @@ TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 2);
 }
 
+// A second signal terminates running programs; one that ignores SIGTERM is
+// killed after the grace: the trial was cut short by its agent's shutdown,
+// not failed, and its point is run again.
+TEST_F(AgentEndToEndTest, ATrialKilledByItsAgentsShutdownIsInterrupted) {
+  constexpr char kStubborn[] = R"(import os
+import signal
+import time
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+open("started-" + os.environ["SWEEP_TRIAL_ID"], "w").close()
+deadline = time.time() + 30
+while time.time() < deadline:
+    time.sleep(0.02)
+)";
+  const std::string id =
+      CreateSweep("stubborn.py", kStubborn,
+                  GridSweep("stubborn.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--kill-grace", "0.5"});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
+                        kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  for (const char* line :
+       {"taking no new ones", "terminating running trials"}) {
+    ASSERT_TRUE(agent->Signal(SIGTERM));
+    ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, line, kConditionTimeout))
+        << agent->Output(Stream::kStderr);
+  }
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(trial["state"], "crashed") << trial.dump();
+  EXPECT_THAT(trial.value("end_reason", ""),
+              HasSubstr("interrupted: its agent was shut down"));
+}
+
 // A program that exits as SIGTERM would make it (143) while its agent is
 // not shutting down failed: only a shutdown makes a trial "interrupted".
 TEST_F(AgentEndToEndTest, AProgramExiting143ByItselfFailed) {
