@@ -306,8 +306,16 @@ class DefinitionParser {
       }
     }
     if (const YamlEntry* e = FieldReader::Find(top, "scheduler")) {
-      const YAML::Node engine =
-          e->value.IsMap() ? e->value["engine"] : YAML::Node();
+      // Found by iterating: a const node's operator[] of a missing key is
+      // a zombie that throws when asked its type.
+      YAML::Node engine;
+      if (e->value.IsMap()) {
+        for (const auto& entry : e->value) {
+          if (entry.first.IsScalar() && entry.first.Scalar() == "engine") {
+            engine = entry.second;
+          }
+        }
+      }
       if (engine.IsScalar() && engine.Scalar() == "wandb") {
         diag().Warning(e->key_location, "scheduler",
                        "engine wandb is this tool's own search; the key has "

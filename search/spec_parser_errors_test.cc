@@ -232,6 +232,11 @@ parameters:
                                "search), got engine optuna"));
   EXPECT_THAT(errors,
               Contains("sweep.yaml:5:7: kind: must be sweep, got 'job'"));
+  // A scheduler mapping without an engine (a fuzzer's find: it threw).
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "scheduler: {source: x.py}\nparameters:\n  x: {value: "
+                     "1}\n"),
+              Contains(HasSubstr("scheduler: only {engine: wandb}")));
 }
 
 TEST(SpecParserErrorsTest, AnInvalidSIsNotReportedAsMissing) {
