@@ -116,6 +116,28 @@ class AgentEndToEndTest : public ::testing::Test {
                            args, extra_env);
   }
 
+  // `sweep agent ID --gpus auto` on a node whose nvidia-smi (a stub on PATH)
+  // lists `gpus`, with CUDA_VISIBLE_DEVICES set to `visible` (unset when
+  // nullopt, whatever the runner's).
+  std::unique_ptr<BackgroundProcess> StartAgentWithGpusAuto(
+      const std::string& id, const std::vector<int>& gpus,
+      const std::optional<std::string>& visible) {
+    std::string listing;
+    for (const int gpu : gpus) listing += std::to_string(gpu) + "\\n";
+    if (mkdir(dir_.Path("bin").c_str(), 0755) != 0 ||
+        !WriteFile(dir_.Path("bin/nvidia-smi"),
+                   "#!/bin/sh\nprintf '" + listing + "'\n",
+                   /*executable=*/true)) {
+      return nullptr;
+    }
+    const char* path = std::getenv("PATH");
+    return StartAgent(
+        id, {"--gpus", "auto"},
+        {"PATH=" + dir_.Path("bin") + ":" + (path != nullptr ? path : ""),
+         visible ? "CUDA_VISIBLE_DEVICES=" + *visible
+                 : std::string("CUDA_VISIBLE_DEVICES")});
+  }
+
   // Waits for `agent` to exit by itself.
   ExitStatus AwaitAgent(BackgroundProcess& agent) {
     const std::optional<ExitStatus> exit = agent.WaitForExit(kAgentTimeout);
@@ -1141,9 +1163,6 @@ TEST_F(AgentEndToEndTest, ShellMetacharactersReachArgvVerbatim) {
 }
 
 TEST_F(AgentEndToEndTest, GpusAutoGivesEachRunningTrialItsOwnDevice) {
-  ASSERT_EQ(mkdir(dir_.Path("bin").c_str(), 0755), 0);
-  ASSERT_TRUE(WriteFile(dir_.Path("bin/nvidia-smi"),
-                        "#!/bin/sh\nprintf '0\\n1\\n'\n", /*executable=*/true));
   // Each trial records its GPUs and when it ran; the first two wait for each
   // other, so they certainly overlap.
   constexpr char kGpuProgram[] = R"(import glob
@@ -1169,12 +1188,9 @@ with open(f"gpu-{trial}.json", "w") as out:
       CreateSweep("gpu.py", kGpuProgram,
                   GridSweep("gpu.py", "  x:\n    values: [1, 2, 3, 4]\n"));
   ASSERT_FALSE(id.empty());
-  const char* path = std::getenv("PATH");
   // Not a GPU runner's own CUDA_VISIBLE_DEVICES: nvidia-smi's list.
-  std::unique_ptr<BackgroundProcess> agent = StartAgent(
-      id, {"--gpus", "auto"},
-      {"PATH=" + dir_.Path("bin") + ":" + (path != nullptr ? path : ""),
-       "CUDA_VISIBLE_DEVICES"});
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgentWithGpusAuto(id, {0, 1}, std::nullopt);
   ASSERT_NE(agent, nullptr);
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   EXPECT_THAT(agent->Output(Stream::kStderr), HasSubstr("GPUs 0,1"));
@@ -1212,10 +1228,6 @@ with open(f"gpu-{trial}.json", "w") as out:
 // On a node a scheduler shares (Slurm, Kubernetes), the job's GPUs are
 // those in CUDA_VISIBLE_DEVICES, not every GPU nvidia-smi lists.
 TEST_F(AgentEndToEndTest, GpusAutoTakesTheJobsGpusFromCudaVisibleDevices) {
-  ASSERT_EQ(mkdir(dir_.Path("bin").c_str(), 0755), 0);
-  ASSERT_TRUE(WriteFile(dir_.Path("bin/nvidia-smi"),
-                        "#!/bin/sh\nprintf '0\\n1\\n2\\n3\\n'\n",
-                        /*executable=*/true));
   constexpr char kGpuProgram[] = R"(import os
 
 trial = os.environ["SWEEP_TRIAL_ID"]
@@ -1226,11 +1238,8 @@ with open(f"gpus-{trial}", "w") as out:
       CreateSweep("gpus.py", kGpuProgram,
                   GridSweep("gpus.py", "  x:\n    values: [1, 2, 3]\n"));
   ASSERT_FALSE(id.empty());
-  const char* path = std::getenv("PATH");
-  std::unique_ptr<BackgroundProcess> agent = StartAgent(
-      id, {"--gpus", "auto"},
-      {"PATH=" + dir_.Path("bin") + ":" + (path != nullptr ? path : ""),
-       "CUDA_VISIBLE_DEVICES=5,7"});
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgentWithGpusAuto(id, {0, 1, 2, 3}, "5,7");
   ASSERT_NE(agent, nullptr);
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   EXPECT_THAT(agent->Output(Stream::kStderr), HasSubstr("GPUs 5,7"));
