@@ -315,14 +315,22 @@ for step in range(20):
                      step=step)
 )";
 
-// Waits for a "release" file (20 s at most) after saying it started.
-constexpr char kHeldProgram[] = R"(import os
+// Logs a point, says it started, then waits for a "release" file (20 s at
+// most) and logs a second one. SIGTERM leaves a mark.
+constexpr char kDrainProgram[] = R"(import os
+import signal
 import sys
 import time
 
 import sweep_client
 
 trial = os.environ["SWEEP_TRIAL_ID"]
+
+def on_term(signum, frame):
+    open(f"term-{trial}", "w").close()
+    sys.exit(143)
+
+signal.signal(signal.SIGTERM, on_term)
 sweep_client.log({"value": 0}, step=0)
 open(f"started-{trial}", "w").close()
 deadline = time.time() + 20
@@ -330,6 +338,7 @@ while not os.path.exists("release"):
     if time.time() > deadline:
         sys.exit("never released")
     time.sleep(0.02)
+sweep_client.log({"value": 1}, step=1)
 )";
 
 // Two agents given the same --name (a launch script's fixed name): the
@@ -337,8 +346,8 @@ while not os.path.exists("release"):
 // trials; it waits, saying why, and gets the name once the first has left.
 TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
   const std::string id =
-      CreateSweep("held.py", kHeldProgram,
-                  GridSweep("held.py", "  x:\n    values: [1, 2]\n"));
+      CreateSweep("drain.py", kDrainProgram,
+                  GridSweep("drain.py", "  x:\n    values: [1, 2]\n"));
   ASSERT_FALSE(id.empty());
   std::unique_ptr<BackgroundProcess> first =
       StartAgent(id, {"--name", "node-1"});
@@ -1225,17 +1234,19 @@ with open(f"gpu-{trial}.json", "w") as out:
   EXPECT_GE(overlapping, 1);
 }
 
-// On a node a scheduler shares (Slurm, Kubernetes), the job's GPUs are
-// those in CUDA_VISIBLE_DEVICES, not every GPU nvidia-smi lists.
-TEST_F(AgentEndToEndTest, GpusAutoTakesTheJobsGpusFromCudaVisibleDevices) {
-  constexpr char kGpuProgram[] = R"(import os
+// Writes the trial's CUDA_VISIBLE_DEVICES to gpus-N.
+constexpr char kRecordGpusProgram[] = R"(import os
 
 trial = os.environ["SWEEP_TRIAL_ID"]
 with open(f"gpus-{trial}", "w") as out:
     out.write(os.environ.get("CUDA_VISIBLE_DEVICES", "none"))
 )";
+
+// On a node a scheduler shares (Slurm, Kubernetes), the job's GPUs are
+// those in CUDA_VISIBLE_DEVICES, not every GPU nvidia-smi lists.
+TEST_F(AgentEndToEndTest, GpusAutoTakesTheJobsGpusFromCudaVisibleDevices) {
   const std::string id =
-      CreateSweep("gpus.py", kGpuProgram,
+      CreateSweep("gpus.py", kRecordGpusProgram,
                   GridSweep("gpus.py", "  x:\n    values: [1, 2, 3]\n"));
   ASSERT_FALSE(id.empty());
   std::unique_ptr<BackgroundProcess> agent =
@@ -1270,14 +1281,8 @@ TEST_F(AgentEndToEndTest, AnUnwritableWorkdirIsRefusedBeforeAnyTrial) {
 }
 
 TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
-  constexpr char kGroupProgram[] = R"(import os
-
-trial = os.environ["SWEEP_TRIAL_ID"]
-with open(f"gpus-{trial}", "w") as out:
-    out.write(os.environ.get("CUDA_VISIBLE_DEVICES", "none"))
-)";
   const std::string id =
-      CreateSweep("group.py", kGroupProgram,
+      CreateSweep("group.py", kRecordGpusProgram,
                   GridSweep("group.py", "  x:\n    values: [1, 2, 3, 4, 5]\n"));
   ASSERT_FALSE(id.empty());
   std::unique_ptr<BackgroundProcess> twice =
@@ -1299,32 +1304,6 @@ with open(f"gpus-{trial}", "w") as out:
     EXPECT_THAT(*gpus, ::testing::AnyOf("3,2", "1,0")) << "trial " << trial;
   }
 }
-
-// Logs a point, says it started, then waits for a "release" file (20 s at
-// most) and logs a second one. SIGTERM leaves a mark.
-constexpr char kDrainProgram[] = R"(import os
-import signal
-import sys
-import time
-
-import sweep_client
-
-trial = os.environ["SWEEP_TRIAL_ID"]
-
-def on_term(signum, frame):
-    open(f"term-{trial}", "w").close()
-    sys.exit(143)
-
-signal.signal(signal.SIGTERM, on_term)
-sweep_client.log({"value": 0}, step=0)
-open(f"started-{trial}", "w").close()
-deadline = time.time() + 20
-while not os.path.exists("release"):
-    if time.time() > deadline:
-        sys.exit("never released")
-    time.sleep(0.02)
-sweep_client.log({"value": 1}, step=1)
-)";
 
 TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {
   const std::string id =
