@@ -107,6 +107,11 @@ std::string FinishReason(const v1::FinishTrialRequest& request, int state) {
   return "";
 }
 
+absl::Status NoAgent(const std::string& id) {
+  return absl::NotFoundError(absl::StrCat(
+      "no agent with id '", id, "' (register again with RegisterAgent)"));
+}
+
 }  // namespace
 
 int GrpcCode(const absl::Status& status) {
@@ -312,11 +317,19 @@ absl::StatusOr<const SweepManager::AgentEntry*> SweepManager::FindAgent(
     const std::string& id) {
   absl::MutexLock lock(&mu_);
   auto it = agents_.find(id);
-  if (it == agents_.end()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no agent with id '", id, "' (register again with RegisterAgent)"));
-  }
+  if (it == agents_.end()) return NoAgent(id);
   return it->second.get();
+}
+
+absl::StatusOr<std::string> SweepManager::HeardFrom(const std::string& id,
+                                                    int64_t heard_ms) {
+  // One lookup under mu_: a takeover may erase the entry once it is
+  // released.
+  absl::MutexLock lock(&mu_);
+  auto it = agents_.find(id);
+  if (it == agents_.end()) return NoAgent(id);
+  it->second->last_heard_ms = heard_ms;
+  return it->second->row.sweep_id;
 }
 
 std::string SweepManager::NewSweepId() {
@@ -767,18 +780,11 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
 
 absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
                                      v1::HeartbeatResponse* response) {
-  ASSIGN_OR_RETURN(const AgentEntry* agent, FindAgent(request.agent_id()));
-  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(agent->row.sweep_id));
   const int64_t now = clock_->NowMs();
-  {
-    // Under mu_: a takeover may erase the entry `agent` points to.
-    absl::MutexLock lock(&mu_);
-    auto it = agents_.find(request.agent_id());
-    // A leaving agent has delivered everything: its name is free now.
-    if (it != agents_.end()) {
-      it->second->last_heard_ms = request.leaving() ? 0 : now;
-    }
-  }
+  // A leaving agent has delivered everything: its name is free now.
+  ASSIGN_OR_RETURN(const std::string sweep_id,
+                   HeardFrom(request.agent_id(), request.leaving() ? 0 : now));
+  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(sweep_id));
   absl::MutexLock lock(&entry->mu);
   for (const v1::TrialLease& lease : request.leases()) {
     auto it = lease.sweep_id() == entry->row.id

@@ -120,6 +120,10 @@ class SweepManager {
   // The sweep, or NotFound naming the id.
   absl::StatusOr<SweepEntry*> FindSweep(const std::string& id);
   absl::StatusOr<const AgentEntry*> FindAgent(const std::string& id);
+  // Notes when the agent was last heard from (0: it left) and gives its
+  // sweep's id; NotFound as FindAgent.
+  absl::StatusOr<std::string> HeardFrom(const std::string& id,
+                                        int64_t heard_ms);
   std::string NewSweepId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Queues `mutation`; `done` gets the commit's status. A failure poisons the
