@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/controller_channel.h"
 #include "agent/controller_connection.h"
 #include "agent/log_tail.h"
 #include "agent/metrics_reader.h"
@@ -191,7 +193,7 @@ class Agent::Impl {
  public:
   explicit Impl(AgentOptions options)
       : options_(WithAbsoluteWorkdir(std::move(options))),
-        connection_(options_.controller, RetryPolicy{}) {}
+        connection_(options_.controller, RetryPolicy{}, options_.token) {}
 
   AgentResult Run();
   void Shutdown(int level);
@@ -967,7 +969,17 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       }
       ProcessLaunchSpec spec;
       spec.argv = *argv;
-      spec.env = MergeEnvironment(CurrentEnvironment(), overrides);
+      // The controller's token is the agent's, not its programs'.
+      std::vector<std::string> environment = CurrentEnvironment();
+      environment.erase(
+          std::remove_if(environment.begin(), environment.end(),
+                         [](const std::string& entry) {
+                           return absl::StartsWith(
+                               entry,
+                               absl::StrCat(kTokenEnvironmentVariable, "="));
+                         }),
+          environment.end());
+      spec.env = MergeEnvironment(environment, overrides);
       spec.log_path = files->log;
       absl::StatusOr<std::unique_ptr<TrialProcess>> started_process =
           TrialProcess::Start(spec);
@@ -1170,7 +1182,8 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
         // agent's own signal arrives.
         mu_.AwaitWithTimeout(
             absl::Condition(
-                +[](int* level) { return *level > 0; }, &shutdown_level_),
+                +[](int* seen_level) { return *seen_level > 0; },
+                &shutdown_level_),
             absl::Seconds(1));
       }
       level = shutdown_level_;

@@ -28,6 +28,9 @@ class OrphanGuard;
 struct AgentOptions {
   std::string sweep_id;
   std::string controller = "localhost:7420";
+  // Sent with every call when the controller requires a token ($SWEEP_TOKEN
+  // for `sweep agent`). Never passed on to trials.
+  std::string token;
   int64_t count = 0;  // Trials to take; 0 = until the sweep is done.
   int slots = 1;
   // GPU ids this agent owns ("0", "1", ...); empty: CPU slots.

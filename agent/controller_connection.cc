@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/controller_channel.h"
 
 namespace sweep {
 
@@ -23,8 +25,12 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 }
 
 ControllerConnection::ControllerConnection(const std::string& address,
-                                           RetryPolicy policy)
-    : address_(address), policy_(policy), jitter_(std::random_device{}()) {
+                                           RetryPolicy policy,
+                                           std::string token)
+    : address_(address),
+      policy_(policy),
+      token_(std::move(token)),
+      jitter_(std::random_device{}()) {
   grpc::ChannelArguments args;
   // Reconnect promptly once a restarted controller is back: attempts at
   // most a second apart, each given 2 s to connect (gRPC's own minimum is
@@ -32,8 +38,19 @@ ControllerConnection::ControllerConnection(const std::string& address,
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
-  channel_ = grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), args);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeControllerChannel(address, args);
+  if (!token_.empty()) {
+    setup_ = CheckToken(token_, kTokenEnvironmentVariable);
+  }
+  if (channel.ok()) {
+    channel_ = *std::move(channel);
+  } else {
+    // Calls fail with the reason before they reach this placeholder.
+    setup_ = channel.status();
+    channel_ = grpc::CreateChannel(std::string(ChannelTarget(address)),
+                                   grpc::InsecureChannelCredentials());
+  }
   agents_ = v1::AgentService::NewStub(channel_);
   sweeps_ = v1::SweepService::NewStub(channel_);
 }
@@ -49,11 +66,17 @@ std::chrono::milliseconds ControllerConnection::NextBackoff(
   return std::chrono::milliseconds(spread(jitter_));
 }
 
+void ControllerConnection::Prepare(grpc::ClientContext* context) const {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        policy_.call_deadline);
+  AttachToken(token_, context);
+}
+
 absl::Status ControllerConnection::CallOnce(
     const std::function<grpc::Status(grpc::ClientContext*)>& call) {
+  if (!setup_.ok()) return setup_;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       policy_.call_deadline);
+  Prepare(&context);
   return FromGrpcStatus(call(&context));
 }
 
@@ -62,11 +85,11 @@ absl::Status ControllerConnection::CallWithRetry(
     const std::atomic<bool>* stop,
     const std::function<void(const grpc::Status&, std::chrono::milliseconds)>&
         on_retry) {
+  if (!setup_.ok()) return setup_;
   std::chrono::milliseconds backoff = policy_.initial_backoff;
   while (true) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         policy_.call_deadline);
+    Prepare(&context);
     const grpc::Status status = call(&context);
     if (status.ok() || !IsRetryable(status)) return FromGrpcStatus(status);
     if (on_retry) on_retry(status, backoff);

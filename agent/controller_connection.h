@@ -31,7 +31,11 @@ struct RetryPolicy {
 
 class ControllerConnection {
  public:
-  ControllerConnection(const std::string& address, RetryPolicy policy);
+  // `address` as MakeControllerChannel takes it; `token` goes with every
+  // call (none when empty). A channel that cannot be made (an unreadable
+  // CA file) fails every call with the reason, FailedPrecondition.
+  ControllerConnection(const std::string& address, RetryPolicy policy,
+                       std::string token = "");
 
   const std::string& address() const { return address_; }
   v1::AgentService::Stub& agents() { return *agents_; }
@@ -55,8 +59,13 @@ class ControllerConnection {
  private:
   std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current);
 
+  // A context with the deadline and the token.
+  void Prepare(grpc::ClientContext* context) const;
+
   const std::string address_;
   const RetryPolicy policy_;
+  const std::string token_;
+  absl::Status setup_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AgentService::Stub> agents_;
   std::unique_ptr<v1::SweepService::Stub> sweeps_;

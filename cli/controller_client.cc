@@ -1,12 +1,16 @@
 #include "cli/controller_client.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "agent/controller_channel.h"
 
 namespace sweep {
 namespace {
@@ -32,6 +36,12 @@ std::string UnreachableReason(const grpc::Status& status,
     const char* reason;
   };
   static constexpr KnownReason kKnownReasons[] = {
+      {"certificate verify failed",
+       "TLS: its certificate is not trusted; set SWEEP_TLS_CA to the PEM "
+       "file of the CA that signed it"},
+      {"wrong version number",
+       "TLS handshake failed: does it serve TLS (--tls-cert)?"},
+      {"handshake failed", "TLS handshake failed"},
       {"connection refused", "connection refused"},
       {"dns resolution failed", "unknown host"},
       {"name or service not known", "unknown host"},
@@ -39,7 +49,7 @@ std::string UnreachableReason(const grpc::Status& status,
       {"no route to host", "no route to host"},
       {"network is unreachable", "network unreachable"},
       {"connection reset", "connection reset"},
-      {"socket closed", "connection closed"},
+      {"socket closed", "connection closed; if it serves TLS, use https://"},
       {"timed out", "connection timed out"},
   };
   for (const KnownReason& known : kKnownReasons) {
@@ -53,11 +63,18 @@ bool IsUnreachableCode(grpc::StatusCode code) {
          code == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+// The channel to `address`, or when none can be made (an unreadable CA
+// file) a placeholder, with the reason in *failure.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           absl::Status* failure) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeControllerChannel(address, args);
+  if (channel.ok()) return *std::move(channel);
+  *failure = channel.status();
+  return grpc::CreateChannel(std::string(ChannelTarget(address)),
+                             grpc::InsecureChannelCredentials());
 }
 
 // Keeps the first `limit` trials (a server may send more than page_size) and
@@ -75,22 +92,30 @@ void TrimToLimit(int64_t limit, v1::ListTrialsResponse* response) {
 
 std::string NormalizeControllerAddress(std::string address) {
   // What people paste: a URL (http://host:7420/), a host without its port.
-  for (const absl::string_view scheme : {"http://", "https://", "grpc://"}) {
+  // https:// stays: it asks for TLS.
+  const bool tls = absl::StartsWith(address, kTlsScheme);
+  if (tls) address.erase(0, std::strlen(kTlsScheme));
+  for (const absl::string_view scheme : {"http://", "grpc://"}) {
     if (absl::StartsWith(address, scheme)) {
       address.erase(0, scheme.size());
       break;
     }
   }
   while (!address.empty() && address.back() == '/') address.pop_back();
-  // "[::1]:7420" and "host:7420" have a port; a bare IPv6 address ("::1",
-  // several colons) is left as it is.
+  // A bare IPv6 address ("::1", "fd00::5") gets its brackets.
+  in6_addr ipv6;
+  if (inet_pton(AF_INET6, address.c_str(), &ipv6) == 1) {
+    address = absl::StrCat("[", address, "]");
+  }
+  // "[::1]:7420" and "host:7420" have a port; so do gRPC's own forms
+  // ("unix:/path", "ipv6:[::1]:7420").
   const bool needs_port =
       address.empty() ? false
       : address.front() == '['
           ? address.find("]:") == std::string::npos
           : std::count(address.begin(), address.end(), ':') == 0;
   if (needs_port) absl::StrAppend(&address, ":", kDefaultControllerPort);
-  return address;
+  return tls ? absl::StrCat(kTlsScheme, address) : address;
 }
 
 std::string ResolveControllerAddress(const std::string& flag_value,
@@ -138,21 +163,32 @@ absl::Status DescribeRpcFailure(const grpc::Status& status,
 }
 
 ControllerClient::ControllerClient(std::string address, absl::Duration deadline)
-    : ControllerClient(address, MakeChannel(address), deadline) {}
+    : address_(std::move(address)),
+      deadline_(deadline),
+      token_(TokenFromEnvironment()),
+      channel_(MakeChannel(address_, &setup_)),
+      stub_(v1::SweepService::NewStub(channel_)) {
+  if (!token_.empty() && setup_.ok()) {
+    setup_ = CheckToken(token_, kTokenEnvironmentVariable);
+  }
+}
 
 ControllerClient::ControllerClient(std::string address,
                                    std::shared_ptr<grpc::Channel> channel,
                                    absl::Duration deadline)
     : address_(std::move(address)),
       deadline_(deadline),
+      token_(TokenFromEnvironment()),
       channel_(std::move(channel)),
       stub_(v1::SweepService::NewStub(channel_)) {}
 
 template <typename Request, typename Response, typename Method>
 absl::StatusOr<Response> ControllerClient::Call(Method method,
                                                 const Request& request) {
+  if (!setup_.ok()) return setup_;
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+  AttachToken(token_, &context);
   Response response;
   const grpc::Status status =
       (stub_.get()->*method)(&context, request, &response);

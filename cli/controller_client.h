@@ -25,8 +25,9 @@ inline constexpr absl::Duration kDefaultRpcDeadline = absl::Seconds(10);
 // The controller address: `flag_value` (from --controller) when non-empty,
 // else `env_value` (SWEEP_CONTROLLER) when set and non-empty, else
 // kDefaultControllerAddress. `env_value` may be null. A given address is
-// normalized: a URL's scheme and trailing slashes dropped, the default port
-// added to a host without one ("gpu-01" is "gpu-01:7420").
+// normalized: a URL's scheme (but https://, which asks for TLS) and trailing
+// slashes dropped, a bare IPv6 address bracketed, the default port added to
+// a host without one ("gpu-01" is "gpu-01:7420").
 std::string NormalizeControllerAddress(std::string address);
 
 std::string ResolveControllerAddress(const std::string& flag_value,
@@ -48,9 +49,10 @@ absl::Status DescribeRpcFailure(const grpc::Status& status,
                                 const std::string& address, bool connected,
                                 absl::Duration deadline);
 
-// SweepService calls with a deadline each. Construction does not connect;
-// each call connects if needed and fails fast when nothing listens.
-// Thread-safe (gRPC stubs are).
+// SweepService calls with a deadline each, and $SWEEP_TOKEN when set (over
+// TLS for an https:// address; see agent/controller_channel.h). Construction
+// does not connect; each call connects if needed and fails fast when nothing
+// listens. Thread-safe (gRPC stubs are).
 class ControllerClient {
  public:
   explicit ControllerClient(std::string address,
@@ -94,6 +96,8 @@ class ControllerClient {
 
   const std::string address_;
   const absl::Duration deadline_;
+  const std::string token_;  // $SWEEP_TOKEN, sent with every call.
+  absl::Status setup_;       // Why no channel could be made, if so.
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::SweepService::Stub> stub_;
 };

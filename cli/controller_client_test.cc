@@ -25,6 +25,13 @@ TEST(ResolveControllerAddressTest, FlagBeatsEnvironmentBeatsDefault) {
   EXPECT_EQ(ResolveControllerAddress("[::1]", nullptr), "[::1]:7420");
   EXPECT_EQ(ResolveControllerAddress("[::1]:9000", nullptr), "[::1]:9000");
   EXPECT_EQ(ResolveControllerAddress("unix:/tmp/s", nullptr), "unix:/tmp/s");
+  // A bare IPv6 address gets brackets and the port; https:// asks for TLS.
+  EXPECT_EQ(ResolveControllerAddress("::1", nullptr), "[::1]:7420");
+  EXPECT_EQ(ResolveControllerAddress("fd00::5", nullptr), "[fd00::5]:7420");
+  EXPECT_EQ(ResolveControllerAddress("https://gpu-01/", nullptr),
+            "https://gpu-01:7420");
+  EXPECT_EQ(ResolveControllerAddress("https://[::1]:9000", nullptr),
+            "https://[::1]:9000");
 }
 
 TEST(ControllerClientTest, KnowsWhetherItUsesTheDefaultAddress) {

@@ -7,16 +7,22 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <system_error>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/agent.h"
+#include "agent/controller_channel.h"
 #include "agent/program_lookup.h"
 #include "cli/controller_client.h"
 #include "controller/server.h"
+#include "search/status_macros.h"
 
 namespace sweep {
 namespace {
@@ -48,6 +54,28 @@ std::string ListenAddress(const std::string& address) {
            "127.0.0.1:7420 or 0.0.0.0:7420";
   }
   return "";
+}
+
+// The token the server requires: the contents of `token_file` (trailing
+// whitespace dropped) when given, else $SWEEP_TOKEN, else none.
+absl::StatusOr<std::string> ServerToken(const std::string& token_file) {
+  if (token_file.empty()) {
+    const std::string token = TokenFromEnvironment();
+    if (token.empty()) return token;
+    RETURN_IF_ERROR(CheckToken(token, kTokenEnvironmentVariable));
+    return token;
+  }
+  std::ifstream in(token_file, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--token-file ", token_file, ": cannot read it: ", strerror(errno)));
+  }
+  std::string token = contents.str();
+  while (!token.empty() && absl::ascii_isspace(token.back())) token.pop_back();
+  RETURN_IF_ERROR(CheckToken(token, absl::StrCat("--token-file ", token_file)));
+  return token;
 }
 
 }  // namespace
@@ -85,10 +113,26 @@ void RegisterServerCommand(CLI::App& app, CommandRun* run) {
                    "normal: survives a controller crash only")
       ->check(CLI::IsMember({"full", "normal"}))
       ->capture_default_str();
-  command->callback([options, sync, run] {
-    *run = [options, sync] {
+  auto token_file = std::make_shared<std::string>();
+  command->add_option("--token-file", *token_file,
+                      "Require on every call the token this file holds "
+                      "(default: $SWEEP_TOKEN when set; clients send "
+                      "$SWEEP_TOKEN)");
+  command->add_option("--tls-cert", options->tls_cert_file,
+                      "PEM certificate chain: serve TLS only (clients use "
+                      "https://HOST:PORT)");
+  command->add_option("--tls-key", options->tls_key_file,
+                      "PEM private key of --tls-cert");
+  command->callback([options, sync, token_file, run] {
+    *run = [options, sync, token_file] {
       if (options->data_dir.empty()) options->data_dir = DefaultDataDir();
       options->store.synchronous_full = *sync == "full";
+      absl::StatusOr<std::string> token = ServerToken(*token_file);
+      if (!token.ok()) {
+        std::cerr << "sweep server: " << token.status().message() << "\n";
+        return 2;
+      }
+      options->token = *std::move(token);
       return RunServerCommand(*options);
     };
   });
@@ -155,6 +199,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
     *run = [options, gpus, grace_seconds, command] {
       AgentOptions resolved = *options;
       resolved.controller = ResolveControllerAddress(resolved.controller);
+      resolved.token = TokenFromEnvironment();
       if (*gpus == "auto") {
         std::string note;
         resolved.gpus = DetectGpus(&note);

@@ -18,6 +18,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "agent/agent.h"
+#include "agent/controller_channel.h"
 #include "agent/orphan_guard.h"
 #include "agent/program_lookup.h"
 #include "cli/daemon_commands.h"
@@ -210,6 +211,18 @@ int RunLocalSweep(RunOptions options) {
   server_options.listen = "127.0.0.1:0";
   server_options.data_dir =
       options.data_dir.empty() ? DefaultDataDir() : options.data_dir;
+  // With $SWEEP_TOKEN set, the embedded controller wants it too (other users
+  // of this machine can reach its loopback port), and `sweep status`
+  // commands run meanwhile send it.
+  server_options.token = TokenFromEnvironment();
+  if (!server_options.token.empty()) {
+    if (absl::Status valid =
+            CheckToken(server_options.token, kTokenEnvironmentVariable);
+        !valid.ok()) {
+      std::cerr << "sweep run: " << valid.message() << "\n";
+      return 2;
+    }
+  }
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =
       ControllerServer::Start(server_options);
   if (!server.ok()) {
@@ -249,6 +262,7 @@ int RunLocalSweep(RunOptions options) {
     AgentOptions agent;
     agent.sweep_id = sweep_id;
     agent.controller = address;
+    agent.token = server_options.token;
     agent.count = options.count;
     agent.workdir = options.workdir;
     agent.interpreter = options.interpreter;

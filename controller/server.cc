@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "search/status_macros.h"
@@ -25,21 +27,58 @@ std::string DefaultDataDir() {
   return "./sweep-data";
 }
 
+namespace {
+
+// The contents of a PEM file given by `flag`, or why it cannot be used.
+absl::StatusOr<std::string> ReadPemFile(const std::string& path,
+                                        const char* flag) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls-cert and --tls-key");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (!in || contents.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " ", path, ": cannot read the file"));
+  }
+  if (contents.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " ", path, ": not a PEM file"));
+  }
+  return contents.str();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     const ServerOptions& options) {
   std::unique_ptr<ControllerServer> server(new ControllerServer());
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    ASSIGN_OR_RETURN(pair.cert_chain,
+                     ReadPemFile(options.tls_cert_file, "--tls-cert"));
+    ASSIGN_OR_RETURN(pair.private_key,
+                     ReadPemFile(options.tls_key_file, "--tls-key"));
+    grpc::SslServerCredentialsOptions tls;
+    tls.pem_key_cert_pairs.push_back(std::move(pair));
+    credentials = grpc::SslServerCredentials(tls);
+  }
+  // Before the store is opened: a bad certificate costs nothing to refuse.
   ASSIGN_OR_RETURN(server->store_,
                    Store::Open(options.data_dir, options.store));
   ASSIGN_OR_RETURN(server->manager_,
                    SweepManager::Create(server->store_.get(), &server->clock_,
                                         options.manager));
   server->sweep_service_ =
-      std::make_unique<SweepServiceImpl>(server->manager_.get());
+      std::make_unique<SweepServiceImpl>(server->manager_.get(), options.token);
   server->agent_service_ =
-      std::make_unique<AgentServiceImpl>(server->manager_.get());
+      std::make_unique<AgentServiceImpl>(server->manager_.get(), options.token);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
   // gRPC sets SO_REUSEPORT by default: a second controller on the same port
   // would start and take half of the connections.
@@ -48,9 +87,12 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   builder.RegisterService(server->agent_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen,
-                     " (address in use or not valid?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen,
+        options.tls_cert_file.empty()
+            ? " (address in use or not valid?)"
+            : " (address in use or not valid, or --tls-key is not the key "
+              "of --tls-cert?)"));
   }
   server->manager_->StartReaper();
   return server;
@@ -103,7 +145,12 @@ int RunServerCommand(const ServerOptions& options) {
             << active << " not done, " << running << " trials running); sync "
             << (options.store.synchronous_full ? "full" : "normal")
             << ", leases " << options.manager.lease_timeout_ms / 1000.0
-            << " s; no authentication: keep the port private" << std::endl;
+            << " s; "
+            << (options.token.empty()
+                    ? "no token required: keep the port private"
+                    : "calls need the token")
+            << (options.tls_cert_file.empty() ? ", plaintext" : ", TLS")
+            << std::endl;
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::cout << "sweep server: "

@@ -26,6 +26,12 @@ struct ServerOptions {
   ManagerOptions manager;
   // Larger requests are refused with RESOURCE_EXHAUSTED.
   int max_request_bytes = 4 << 20;
+  // When not empty, every call must carry it ("authorization: Bearer
+  // TOKEN"); others are refused with UNAUTHENTICATED.
+  std::string token;
+  // PEM files: with both, the port speaks TLS only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // The data dir used when none is given: $SWEEP_DATA_DIR, else

@@ -1,8 +1,12 @@
 // The gRPC callback-API adapters of SweepService and AgentService: each
-// handler hands the request to the SweepManager and finishes the reactor in
-// the manager's completion (after the store committed). No logic lives here.
+// handler checks the call's token (when the controller has one), hands the
+// request to the SweepManager and finishes the reactor in the manager's
+// completion (after the store committed). No other logic lives here.
 #ifndef SWEEP_CONTROLLER_SERVICE_H_
 #define SWEEP_CONTROLLER_SERVICE_H_
+
+#include <string>
+#include <utility>
 
 #include "controller/sweep_manager.h"
 #include "sweep/v1/sweep.grpc.pb.h"
@@ -11,7 +15,10 @@ namespace sweep {
 
 class SweepServiceImpl final : public v1::SweepService::CallbackService {
  public:
-  explicit SweepServiceImpl(SweepManager* manager) : manager_(manager) {}
+  // `token`: what every call must carry (see agent/controller_channel.h);
+  // empty: none.
+  SweepServiceImpl(SweepManager* manager, std::string token)
+      : manager_(manager), token_(std::move(token)) {}
 
   grpc::ServerUnaryReactor* CreateSweep(
       grpc::CallbackServerContext* context,
@@ -40,11 +47,13 @@ class SweepServiceImpl final : public v1::SweepService::CallbackService {
 
  private:
   SweepManager* const manager_;
+  const std::string token_;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
  public:
-  explicit AgentServiceImpl(SweepManager* manager) : manager_(manager) {}
+  AgentServiceImpl(SweepManager* manager, std::string token)
+      : manager_(manager), token_(std::move(token)) {}
 
   grpc::ServerUnaryReactor* RegisterAgent(
       grpc::CallbackServerContext* context,
@@ -68,6 +77,7 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
 
  private:
   SweepManager* const manager_;
+  const std::string token_;
 };
 
 // The gRPC form of a status (the one edge where absl meets gRPC).

@@ -10,6 +10,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libnlopt-cxx-dev libnlopt-dev nlohmann-json3-dev libcli11-dev libboost-dev
   python3 python3-numpy python3-yaml  # python3-yaml: the W&B shim's YAML config tests.
   iproute2  # tests/partition_e2e_test: network namespaces (where run as root).
+  openssl  # tests/controller_e2e_test: a certificate for the TLS controller.
   clang libclang-rt-14-dev  # fuzz/: clang with the libFuzzer and sanitizer runtimes.
 )
 

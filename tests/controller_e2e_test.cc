@@ -90,8 +90,9 @@ class ControllerEndToEndTest : public ::testing::Test {
   }
 
   // Starts the server on `port` (0: any) and points cli_ at it.
-  void StartController(int port = 0) {
-    server_ = StartServer(dir_.Path("data"), port);
+  void StartController(int port = 0,
+                       const std::vector<std::string>& extra_args = {}) {
+    server_ = StartServer(dir_.Path("data"), port, extra_args);
     ASSERT_NE(server_.process, nullptr) << server_.error;
     cli_ = SweepCli(server_.address);
   }
@@ -425,6 +426,108 @@ TEST_F(ControllerEndToEndTest, AnAgentProducesTrialsWithMetrics) {
   EXPECT_EQ(CountLines(csv.out), 5) << csv.out;
   EXPECT_THAT(csv.out, StartsWith("number,state,"));
   EXPECT_THAT(csv.out, HasSubstr("summary.loss"));
+}
+
+// Logs loss = x and whether the controller's token reached the program.
+constexpr char kTokenProbeProgram[] = R"(import os
+
+import sweep_client
+
+sweep_client.log({"loss": sweep_client.config()["x"],
+                  "has_token": int("SWEEP_TOKEN" in os.environ)})
+)";
+
+constexpr char kTokenProbeSweep[] = R"(program: probe.py
+method: grid
+metric: {name: loss, goal: minimize}
+parameters:
+  x: {values: [1, 2]}
+)";
+
+TEST_F(ControllerEndToEndTest, ATokenGuardsEveryCallAndStaysWithTheAgent) {
+  ASSERT_TRUE(WriteFile(dir_.Path("token"), "tok-4f9a.Z_~\n"));
+  ASSERT_TRUE(WriteFile(dir_.Path("probe.py"), kTokenProbeProgram));
+  ASSERT_TRUE(WriteFile(dir_.Path("sweep.yaml"), kTokenProbeSweep));
+  StartController(0, {"--token-file", dir_.Path("token")});
+  EXPECT_TRUE(server_.process->WaitForLine(
+      Stream::kStdout, "calls need the token", kConditionTimeout));
+
+  const ProcessResult anonymous = cli_.Run({"ls"});
+  EXPECT_EQ(anonymous.exit_code, 1) << anonymous.err;
+  EXPECT_EQ(anonymous.err,
+            "sweep: this controller requires a token: set SWEEP_TOKEN to the "
+            "token it was started with\n");
+  const SweepCli wrong(server_.address, {"SWEEP_TOKEN=tok-4f9a.Z_"});
+  const ProcessResult guessed = wrong.Run({"create", dir_.Path("sweep.yaml")});
+  EXPECT_EQ(guessed.exit_code, 1) << guessed.err;
+  EXPECT_THAT(guessed.err, HasSubstr("wrong token"));
+
+  const SweepCli cli(server_.address, {"SWEEP_TOKEN=tok-4f9a.Z_~"});
+  const std::string id = cli.Create(dir_.Path("sweep.yaml"));
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(JsonInt(cli.Json({"ls"})["sweeps"][0]["counts"]["total"]), 0);
+
+  // An agent without the token cannot take trials; with it, it runs them,
+  // and its programs do not see the token.
+  std::unique_ptr<BackgroundProcess> refused =
+      cli_.StartAgent(id, dir_.path(), {"--workdir", dir_.Path("runs")});
+  ASSERT_NE(refused, nullptr);
+  const std::optional<ExitStatus> refused_exit =
+      refused->WaitForExit(kAgentTimeout);
+  ASSERT_TRUE(refused_exit.has_value());
+  EXPECT_EQ(refused_exit->exit_code, 1);
+  EXPECT_THAT(refused->Output(Stream::kStderr), HasSubstr("requires a token"));
+
+  std::unique_ptr<BackgroundProcess> agent =
+      cli.StartAgent(id, dir_.path(), {"--workdir", dir_.Path("runs")});
+  ASSERT_NE(agent, nullptr);
+  const std::optional<ExitStatus> exit = agent->WaitForExit(kAgentTimeout);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::vector<json> trials = cli.Trials(id);
+  ASSERT_EQ(trials.size(), 2u);
+  for (const json& trial : trials) {
+    EXPECT_EQ(trial["state"], "finished") << trial.dump();
+    EXPECT_EQ(trial["summary"]["has_token"], 0) << trial.dump();
+  }
+}
+
+TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
+  // A self-signed certificate for 127.0.0.1.
+  const ProcessResult made =
+      RunProcess({"/usr/bin/env", "openssl", "req", "-x509", "-newkey",
+                  "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sweep-test",
+                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                  dir_.Path("key.pem"), "-out", dir_.Path("cert.pem")},
+                 std::chrono::seconds(60));
+  ASSERT_EQ(made.exit_code, 0) << "openssl: " << made.err;
+  ASSERT_TRUE(WriteFile(dir_.Path("probe.py"), kTokenProbeProgram));
+  ASSERT_TRUE(WriteFile(dir_.Path("sweep.yaml"), kTokenProbeSweep));
+  StartController(0, {"--tls-cert", dir_.Path("cert.pem"), "--tls-key",
+                      dir_.Path("key.pem")});
+  const std::string https = "https://" + server_.address;
+
+  const ProcessResult plaintext = cli_.Run({"ls"});
+  EXPECT_EQ(plaintext.exit_code, 3) << plaintext.err;
+  const ProcessResult untrusted = SweepCli(https).Run({"ls"});
+  EXPECT_EQ(untrusted.exit_code, 3) << untrusted.err;
+  EXPECT_THAT(untrusted.err, HasSubstr("certificate is not trusted"));
+
+  const SweepCli cli(https, {"SWEEP_TLS_CA=" + dir_.Path("cert.pem")});
+  const std::string id = cli.Create(dir_.Path("sweep.yaml"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      cli.StartAgent(id, dir_.path(), {"--workdir", dir_.Path("runs")});
+  ASSERT_NE(agent, nullptr);
+  const std::optional<ExitStatus> exit = agent->WaitForExit(kAgentTimeout);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(JsonInt(cli.Json({"status", id})["counts"]["finished"]), 2);
+
+  const SweepCli missing_ca(https, {"SWEEP_TLS_CA=" + dir_.Path("nope.pem")});
+  const ProcessResult no_ca = missing_ca.Run({"ls"});
+  EXPECT_EQ(no_ca.exit_code, 1) << no_ca.err;
+  EXPECT_THAT(no_ca.err, HasSubstr("cannot read the CA certificates in"));
 }
 
 // What the CLI saw of one trial.

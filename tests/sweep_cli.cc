@@ -11,7 +11,9 @@ namespace sweep::testing {
 
 ProcessResult SweepCli::Run(std::vector<std::string> args) const {
   args.insert(args.begin(), SweepBinary());
-  return RunProcess(args, kCommandTimeout, {"SWEEP_CONTROLLER=" + controller_});
+  std::vector<std::string> env = env_;
+  env.push_back("SWEEP_CONTROLLER=" + controller_);
+  return RunProcess(args, kCommandTimeout, env);
 }
 
 nlohmann::json SweepCli::Json(std::vector<std::string> args) const {
@@ -61,7 +63,9 @@ std::unique_ptr<BackgroundProcess> SweepCli::StartAgent(
   argv.insert(argv.end(), args.begin(), args.end());
   LaunchOptions options;
   options.working_dir = working_dir;
-  options.extra_env = extra_env;
+  options.extra_env = env_;
+  options.extra_env.insert(options.extra_env.end(), extra_env.begin(),
+                           extra_env.end());
   return BackgroundProcess::Start(argv, options);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -20,8 +21,10 @@ inline constexpr std::chrono::seconds kCommandTimeout(30);
 
 class SweepCli {
  public:
-  explicit SweepCli(std::string controller)
-      : controller_(std::move(controller)) {}
+  // `env`: "NAME=value" entries every command and agent gets (a token, a CA
+  // file).
+  explicit SweepCli(std::string controller, std::vector<std::string> env = {})
+      : controller_(std::move(controller)), env_(std::move(env)) {}
 
   const std::string& controller() const { return controller_; }
 
@@ -51,6 +54,7 @@ class SweepCli {
 
  private:
   std::string controller_;
+  std::vector<std::string> env_;
 };
 
 // An integer of `--json` output; a test failure, and -1, when `value` is

@@ -1,0 +1,51 @@
+// How a client reaches the controller: a plaintext or TLS channel to its
+// address, and the shared token a controller started with one wants on every
+// call. Used by the agent and by the CLI.
+#ifndef SWEEP_AGENT_CONTROLLER_CHANNEL_H_
+#define SWEEP_AGENT_CONTROLLER_CHANNEL_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace sweep {
+
+// The token clients send, and a controller started without --token-file
+// requires when set.
+inline constexpr char kTokenEnvironmentVariable[] = "SWEEP_TOKEN";
+// PEM certificates a TLS controller's certificate is checked against
+// (default: the system's roots).
+inline constexpr char kTlsCaEnvironmentVariable[] = "SWEEP_TLS_CA";
+// An address with this scheme is reached over TLS.
+inline constexpr char kTlsScheme[] = "https://";
+// The metadata key the token travels under, as "Bearer TOKEN".
+inline constexpr char kAuthorizationMetadataKey[] = "authorization";
+
+// $SWEEP_TOKEN, or empty when unset.
+std::string TokenFromEnvironment();
+
+// A token is 1 to 4096 printable ASCII characters without spaces (what a
+// gRPC metadata value can carry); `where` names its source in the message.
+absl::Status CheckToken(const std::string& token, absl::string_view where);
+
+// `address` without its https:// (what gRPC resolves).
+absl::string_view ChannelTarget(absl::string_view address);
+
+// A channel to `address`: "host:port" in plaintext, "https://host:port" over
+// TLS, the server's certificate checked against the PEM file in
+// $SWEEP_TLS_CA or else the system's roots. Fails, naming the file, when the
+// CA file cannot be read. Does not connect.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
+    const std::string& address, const grpc::ChannelArguments& args);
+
+// Adds `token` to the call's metadata (nothing when it is empty).
+void AttachToken(const std::string& token, grpc::ClientContext* context);
+
+}  // namespace sweep
+
+#endif  // SWEEP_AGENT_CONTROLLER_CHANNEL_H_
