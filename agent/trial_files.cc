@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 
@@ -33,6 +34,45 @@ absl::Status WriteFile(const std::string& path, const std::string& content) {
   return absl::OkStatus();
 }
 
+// `value` in JSON's flow syntax, but with every float written so that YAML
+// 1.1 (PyYAML, which W&B's tooling reads this file with) reads a float: a
+// '.' before any exponent and a signed exponent ("1.0e-05", not "1e-05",
+// which PyYAML reads as a string).
+void AppendYaml11Flow(const Value& value, std::string* out) {
+  if (value.is_object()) {
+    out->push_back('{');
+    bool first = true;
+    for (const auto& [key, item] : value.items()) {
+      absl::StrAppend(out, first ? "" : ", ", Value(key).dump(), ": ");
+      AppendYaml11Flow(item, out);
+      first = false;
+    }
+    out->push_back('}');
+  } else if (value.is_array()) {
+    out->push_back('[');
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (i > 0) out->append(", ");
+      AppendYaml11Flow(value[i], out);
+    }
+    out->push_back(']');
+  } else if (value.is_number_float()) {
+    std::string number = value.dump();
+    size_t exponent = number.find_first_of("eE");
+    if (exponent != std::string::npos &&
+        number.find('.') == std::string::npos) {
+      number.insert(exponent, ".0");
+      exponent += 2;
+    }
+    if (exponent != std::string::npos && exponent + 1 < number.size() &&
+        std::isdigit(static_cast<unsigned char>(number[exponent + 1]))) {
+      number.insert(exponent + 1, "+");
+    }
+    out->append(number);
+  } else {
+    out->append(value.dump());
+  }
+}
+
 }  // namespace
 
 absl::Status MakeDirectories(const std::string& path) {
@@ -52,8 +92,9 @@ absl::Status MakeDirectories(const std::string& path) {
 std::string WandbParamsYaml(const Value& config) {
   std::string out = "wandb_version: 1\n";
   for (const auto& [key, value] : config.items()) {
-    absl::StrAppend(&out, Value(key).dump(), ": {\"value\": ", value.dump(),
-                    "}\n");
+    absl::StrAppend(&out, Value(key).dump(), ": {\"value\": ");
+    AppendYaml11Flow(value, &out);
+    out.append("}\n");
   }
   return out;
 }

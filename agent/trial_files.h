@@ -30,7 +30,8 @@ absl::StatusOr<TrialFiles> PrepareTrialFiles(const std::string& workdir,
                                              const Value& config);
 
 // W&B's parameter file: "wandb_version: 1", then `name: {value: v}` per
-// top-level parameter (JSON flow style, which is YAML).
+// top-level parameter, in JSON's flow style (which is YAML) with floats as
+// YAML 1.1 reads them (`1.0e-05`: PyYAML reads `1e-05` as a string).
 std::string WandbParamsYaml(const Value& config);
 
 // `base` ("K=V" entries) with each of `overrides` replacing any entry of the
