@@ -41,8 +41,8 @@ struct AgentOptions {
   std::chrono::milliseconds kill_grace{10'000};
   std::string interpreter;  // Empty: python, or python3 where none.
   // Check before the first trial that a `${interpreter} ${program}` script
-  // is in the working directory (off when --interpreter names a wrapper
-  // that may run it elsewhere).
+  // is in the working directory (off when --interpreter names something
+  // other than a plain interpreter, a wrapper that may run it elsewhere).
   bool check_program = true;
   bool wandb_shim = false;
   bool stdout_metrics = false;  // Also parse `name=value` lines of stdout.

@@ -541,6 +541,18 @@ TEST_F(ProcessTest, DefaultInterpreterPrefersPython) {
   EXPECT_EQ(DefaultInterpreter(dir_), "python");
 }
 
+TEST(RunsScriptFromWorkingDirectoryTest, PlainInterpretersButNotWrappers) {
+  for (const char* plain :
+       {"python", "python3", "python3.11", "/opt/conda/envs/x/bin/python",
+        "pypy3", "bash", "/usr/bin/perl5.36", "Rscript"}) {
+    EXPECT_TRUE(RunsScriptFromWorkingDirectory(plain)) << plain;
+  }
+  for (const char* wrapper : {"./run-in-container.sh", "srun", "uv",
+                              "/usr/bin/env", "python-wrapper", ""}) {
+    EXPECT_FALSE(RunsScriptFromWorkingDirectory(wrapper)) << wrapper;
+  }
+}
+
 TEST(FindEnvValueTest, FindsTheFirstEntry) {
   const std::vector<std::string> env = {"PATHX=no", "PATH=/a", "PATH=/b",
                                         "EMPTY="};

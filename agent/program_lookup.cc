@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -73,6 +74,25 @@ absl::StatusOr<std::string> ResolveProgram(absl::string_view program,
 
 std::string DefaultInterpreter(absl::string_view search_path) {
   return ResolveProgram("python", search_path).ok() ? "python" : "python3";
+}
+
+bool RunsScriptFromWorkingDirectory(absl::string_view interpreter) {
+  const size_t slash = interpreter.rfind('/');
+  absl::string_view name = slash == absl::string_view::npos
+                               ? interpreter
+                               : interpreter.substr(slash + 1);
+  // A version suffix: python3.11, pypy3, perl5.36.
+  while (!name.empty() &&
+         (absl::ascii_isdigit(name.back()) || name.back() == '.')) {
+    name.remove_suffix(1);
+  }
+  static constexpr absl::string_view kInterpreters[] = {
+      "python", "pypy", "bash", "sh",      "dash",  "zsh",
+      "perl",   "ruby", "node", "Rscript", "julia", "lua"};
+  for (const absl::string_view known : kInterpreters) {
+    if (name == known) return true;
+  }
+  return false;
 }
 
 }  // namespace sweep

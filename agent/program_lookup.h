@@ -36,6 +36,11 @@ absl::StatusOr<std::string> ResolveProgram(absl::string_view program,
 // `search_path`, else "python3" (many systems ship only python3).
 std::string DefaultInterpreter(absl::string_view search_path);
 
+// True when `interpreter` (a name or path) runs a script given as its first
+// argument from the working directory, as python, bash or node do; false
+// for anything else, which may be a wrapper that finds it elsewhere.
+bool RunsScriptFromWorkingDirectory(absl::string_view interpreter);
+
 }  // namespace sweep
 
 #endif  // SWEEP_AGENT_PROGRAM_LOOKUP_H_

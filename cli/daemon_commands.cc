@@ -240,7 +240,9 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
       }
       resolved.kill_grace = std::chrono::milliseconds(
           static_cast<int64_t>(*grace_seconds * 1000));
-      resolved.check_program = resolved.interpreter.empty();
+      resolved.check_program =
+          resolved.interpreter.empty() ||
+          RunsScriptFromWorkingDirectory(resolved.interpreter);
       if (resolved.interpreter.empty()) {
         const char* path = std::getenv("PATH");
         resolved.interpreter =

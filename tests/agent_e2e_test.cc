@@ -439,6 +439,13 @@ TEST_F(AgentEndToEndTest, AnAgentWithoutTheProgramRefusesBeforeAnyTrial) {
   EXPECT_THAT(agent->Output(Stream::kStderr),
               HasSubstr("the sweep's program twenty.py is not in " +
                         dir_.Path("elsewhere")));
+  // Naming a plain interpreter is no reason to skip the check.
+  std::unique_ptr<BackgroundProcess> with_interpreter = StartAgent(
+      id, {"--interpreter", "/usr/bin/python3"}, {}, dir_.Path("elsewhere"));
+  ASSERT_NE(with_interpreter, nullptr);
+  EXPECT_EQ(AwaitAgent(*with_interpreter).exit_code, 2);
+  EXPECT_THAT(with_interpreter->Output(Stream::kStderr),
+              HasSubstr("the sweep's program twenty.py is not in"));
   EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
 }
 
