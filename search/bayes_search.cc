@@ -408,12 +408,16 @@ absl::StatusOr<std::optional<Suggestion>> BayesSearcher::Suggest(
   // while every value is the same (one success among failures imputed to
   // it, or a plateau), a fit sees no signal and its variance alone would
   // send every proposal to the corners of the box.
-  if (observations.points.rows() < InitialDesignSize(encoding) ||
-      AllValuesEqual(observations.values)) {
+  const bool has_signal =
+      observations.points.rows() >= 2 && !AllValuesEqual(observations.values);
+  if (observations.points.rows() < InitialDesignSize(encoding) || !has_signal) {
     std::optional<Point> design =
         DesignPoint(spec, static_cast<uint64_t>(visited.size()), visited);
     if (design.has_value()) return Suggestion{std::move(*design), std::nullopt};
-    return RandomSuggestion(context, rng);
+    // A small discrete space tried in full before the design's end: the
+    // model's choice below once it has something to learn from, else a
+    // random point (not one running now, while there is another).
+    if (!has_signal) return RandomSuggestion(context, rng);
   }
 
   std::unique_ptr<ModelMemo> memo = TakeMemo();

@@ -217,6 +217,44 @@ TEST(BayesSearcherTest, AnExhaustedSpaceGetsTheModelsChoiceNotARandomRepeat) {
   }
 }
 
+// Four points, three agents: once each point was handed out, no agent is
+// given a point another one is running while others are free.
+TEST(BayesSearcherTest, AnExhaustedSmallSpaceDoesNotRepeatARunningPoint) {
+  const SweepSpec spec =
+      BayesSpec({Categorical("p", {"a", "b"}),
+                 Ranged("k", Distribution::kIntUniform, 1, 2)});
+  const Objective objective = [](const Point& p) -> std::optional<double> {
+    return (p[0] == "a" ? 0.0 : 1.0) + 0.5 * Number(p[1]);
+  };
+  const Point a1{"a", 1}, a2{"a", 2}, b1{"b", 1}, b2{"b", 2};
+  const std::vector<TrialRecord> finished = {Evaluate(objective, a1, 1),
+                                             Evaluate(objective, a2, 2),
+                                             Evaluate(objective, b1, 3)};
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    RandomEngine rng(seed);
+    // b2 runs: the model's best, a1 (every point was tried).
+    EXPECT_EQ(
+        KeyOf(SuggestOne(BayesSearcher(), spec, finished, {b2}, rng).point),
+        KeyOf(a1));
+    // b2 twice and a1 run: not one of them.
+    const std::string next = KeyOf(
+        SuggestOne(BayesSearcher(), spec, finished, {b2, a1, b2}, rng).point);
+    EXPECT_NE(next, KeyOf(b2));
+    EXPECT_NE(next, KeyOf(a1));
+  }
+  // Before any value: the first trial's point runs, the next is another.
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    RandomEngine rng(seed);
+    std::vector<TrialRecord> failed = {Evaluate(objective, a1, 1)};
+    failed[0].objective.reset();
+    failed[0].state = TrialState::kFailed;
+    const std::vector<Point> running = {a2, b1, b2};
+    EXPECT_EQ(
+        KeyOf(SuggestOne(BayesSearcher(), spec, failed, running, rng).point),
+        KeyOf(a1));
+  }
+}
+
 TEST(BayesSearcherTest, ExhaustedTinySpaceStillSuggests) {
   const SweepSpec spec = BayesSpec({Categorical("c", {"a", "b"})});
   const Objective objective = [](const Point& p) -> std::optional<double> {

@@ -121,15 +121,18 @@ std::optional<DiscreteSpace> DiscreteSpaceOf(const SweepSpec& spec) {
   return DiscreteSpace{GridIndexer(std::move(axes)), std::move(weights)};
 }
 
+// The points of the trials that ended (unless `running_only`) or run.
 VisitedPoints VisitedPointsOf(const SearchContext& context,
-                              const GridIndexer& grid) {
+                              const GridIndexer& grid, bool running_only) {
   VisitedPoints visited;
   const auto visit = [&](const Point& point) {
     if (!visited.keys.insert(PointKey(point)).second) return;
     const std::optional<uint64_t> index = grid.IndexOf(point);
     if (index.has_value()) visited.indices.insert(*index);
   };
-  for (const TrialRecord& trial : context.finished) visit(trial.point);
+  if (!running_only) {
+    for (const TrialRecord& trial : context.finished) visit(trial.point);
+  }
   for (const Point& point : context.pending) visit(point);
   return visited;
 }
@@ -227,12 +230,21 @@ absl::StatusOr<std::optional<Suggestion>> RandomSearcher::Suggest(
     suggestion.point = SamplePoint(context.spec, rng);
     return std::optional<Suggestion>(std::move(suggestion));
   }
-  const VisitedPoints visited = VisitedPointsOf(context, space->grid);
+  const VisitedPoints visited =
+      VisitedPointsOf(context, space->grid, /*running_only=*/false);
   const bool exhausted =
       !space->grid.saturated() && visited.indices.size() >= space->grid.size();
-  suggestion.point = exhausted
-                         ? SamplePoint(context.spec, rng)
-                         : DrawUnvisited(context.spec, *space, visited, rng);
+  if (!exhausted) {
+    suggestion.point = DrawUnvisited(context.spec, *space, visited, rng);
+    return std::optional<Suggestion>(std::move(suggestion));
+  }
+  // Every point was tried: by the law again, but while some point is not
+  // running, not one that runs now (a second agent on it learns nothing).
+  const VisitedPoints running =
+      VisitedPointsOf(context, space->grid, /*running_only=*/true);
+  suggestion.point = running.indices.size() < space->grid.size()
+                         ? DrawUnvisited(context.spec, *space, running, rng)
+                         : SamplePoint(context.spec, rng);
   return std::optional<Suggestion>(std::move(suggestion));
 }
 

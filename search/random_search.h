@@ -39,7 +39,8 @@ inline constexpr uint64_t kMaxListedSpace = 1'000'000;
 //      rejection, and as a last resort (practically never) the first
 //      unvisited point after a random one.
 // A weighted value of probability exactly 0 is never suggested. Once every
-// point has been visited, points repeat: the draw is SamplePoint again.
+// point has been visited, points repeat: drawn by the law again, restricted
+// (as above) to the points not in context.pending while there are some.
 // Continuous spaces always draw SamplePoint. The same inputs and engine state
 // give the same suggestion. Never returns nullopt.
 class RandomSearcher : public Searcher {

@@ -130,6 +130,24 @@ TEST(RandomSearcherTest, DiscreteSpaceHasNoRepeatsUntilExhausted) {
   EXPECT_THAT(Keys(points), Contains(KeyOf(again)));
 }
 
+TEST(RandomSearcherTest, AnExhaustedSpaceRepeatsAPointNotRunningNow) {
+  const SweepSpec spec = SmallDiscreteSpec();
+  RandomEngine rng(3);
+  std::vector<Point> points = SuggestWhilePending(spec, 24, rng);
+  std::vector<TrialRecord> finished(points.size());
+  for (size_t i = 0; i < points.size(); ++i) {
+    finished[i].point = points[i];
+    finished[i].state = TrialState::kFinished;
+  }
+  // 23 of the 24 points run again: the next agent gets the 24th.
+  const std::vector<Point> running(points.begin() + 1, points.end());
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    RandomEngine draw(seed);
+    EXPECT_EQ(KeyOf(SuggestPoint(spec, finished, running, draw)),
+              KeyOf(points[0]));
+  }
+}
+
 TEST(RandomSearcherTest, EndedTrialsInAnyStateCountAsVisited) {
   const SweepSpec spec =
       RandomSpec({Categorical("a", {"x", "y"}),
