@@ -216,9 +216,10 @@ int RunBest(const BestOptions& options, ControllerClient& client,
   }
   const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(*sweep_id);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
-  out << FormatBestTrial(*sweep, *best,
-                         MakeRerunCommand(*sweep, *best, options.interpreter),
-                         absl::Now());
+  out << FormatBestTrial(
+      *sweep, *best,
+      MakeRerunCommand(*sweep, *best, options.interpreter, options.wandb_shim),
+      absl::Now());
   return 0;
 }
 
@@ -316,6 +317,9 @@ void RegisterBestCommand(CLI::App& app, CommandRun* run) {
   command->add_option("--interpreter", options->interpreter,
                       "What ${interpreter} is in the rerun command, as the "
                       "agent's --interpreter (default: python, or python3)");
+  command->add_flag("--wandb-shim", options->wandb_shim,
+                    "The rerun command runs a W&B script through the shim, as "
+                    "agents with --wandb-shim do");
   AddJsonFlag(command, &options->json);
   BindControllerCommand<BestOptions>(command, options, RunBest, run);
 }

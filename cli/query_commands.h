@@ -60,6 +60,7 @@ void RegisterTrialsCommand(CLI::App& app, CommandRun* run);
 struct BestOptions : QueryCommandOptions {
   std::string sweep_id;
   std::string interpreter;  // What ${interpreter} is in the rerun command.
+  bool wandb_shim = false;  // The rerun command puts the W&B shim first.
 };
 int RunBest(const BestOptions& options, ControllerClient& client,
             std::ostream& out, std::ostream& err);

@@ -66,7 +66,8 @@ std::string ShellQuote(absl::string_view token) {
 
 absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
                                               const v1::Trial& trial,
-                                              const std::string& interpreter) {
+                                              const std::string& interpreter,
+                                              bool wandb_shim) {
   const ParsedDefinition parsed =
       ParseSweepDefinition(sweep.definition_yaml(), "sweep.yaml");
   if (!parsed.ok()) return DefinitionError(parsed);
@@ -87,10 +88,13 @@ absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
         out->append(ShellQuote(t));
       });
   rerun.python_dir = PythonClientDir();
-  rerun.environment =
-      absl::StrCat("SWEEP_PARAMS_JSON=", ShellQuote(config.dump()),
-                   " PYTHONPATH=", ShellQuote(rerun.python_dir),
-                   "${PYTHONPATH:+:$PYTHONPATH}");
+  rerun.with_wandb_shim = wandb_shim;
+  const std::string python_path =
+      wandb_shim ? absl::StrCat(rerun.python_dir, "/shim:", rerun.python_dir)
+                 : rerun.python_dir;
+  rerun.environment = absl::StrCat(
+      "SWEEP_PARAMS_JSON=", ShellQuote(config.dump()),
+      " PYTHONPATH=", ShellQuote(python_path), "${PYTHONPATH:+:$PYTHONPATH}");
   rerun.reads_args_json_file =
       std::find(spec.command.begin(), spec.command.end(),
                 "${args_json_file}") != spec.command.end();

@@ -25,16 +25,19 @@ struct RerunCommand {
   // SWEEP_PARAMS_JSON (which sweep_client and the W&B shim read when there
   // is no SWEEP_PARAMS_FILE) and sweep_client's directory on PYTHONPATH.
   std::string environment;
-  std::string python_dir;  // PythonClientDir(), for the W&B shim's note.
+  std::string python_dir;        // PythonClientDir(), for the W&B shim's note.
+  bool with_wandb_shim = false;  // The shim is first on that PYTHONPATH.
 };
 
 // The sweep's command template expanded with the trial's config, as the
 // agent would run it (`${interpreter}` is `interpreter`, as the agent's
 // --interpreter, or when empty as on this machine's PATH). Errors: the
 // definition or config does not parse, or an `${envvar:NAME}` is unset here.
+// With `wandb_shim` (the agents ran with --wandb-shim), the W&B shim goes
+// first on PYTHONPATH, as the agent puts it.
 absl::StatusOr<RerunCommand> MakeRerunCommand(
     const v1::Sweep& sweep, const v1::Trial& trial,
-    const std::string& interpreter = "");
+    const std::string& interpreter = "", bool wandb_shim = false);
 
 // `token` as a POSIX shell reads it back: bare when it holds only safe
 // characters, else in single quotes.

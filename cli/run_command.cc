@@ -119,7 +119,7 @@ std::optional<std::string> MissingProgram(const std::string& text,
 }
 
 void PrintSummary(SweepManager& manager, const std::string& sweep_id,
-                  const std::string& interpreter) {
+                  const std::string& interpreter, bool wandb_shim) {
   v1::GetSweepRequest get;
   get.set_sweep_id(sweep_id);
   v1::Sweep sweep;
@@ -175,7 +175,8 @@ void PrintSummary(SweepManager& manager, const std::string& sweep_id,
   std::cout << "\nBest: trial " << best.number() << ", " << sweep.metric_name()
             << " = " << FormatMetricValue(best.best_value())
             << "\n  config:  " << best.config_json() << "\n";
-  std::cout << FormatRerun(MakeRerunCommand(sweep, best, interpreter));
+  std::cout << FormatRerun(
+      MakeRerunCommand(sweep, best, interpreter, wandb_shim));
 }
 
 int RunLocalSweep(RunOptions options) {
@@ -356,7 +357,7 @@ int RunLocalSweep(RunOptions options) {
                 << sweep.state_reason() << "\n";
     }
   }
-  PrintSummary(manager, sweep_id, options.interpreter);
+  PrintSummary(manager, sweep_id, options.interpreter, options.wandb_shim);
   const v1::TrialCounts& counts = sweep.counts();
   if (exit_code == 0 && counts.total() > 0 &&
       counts.finished() + counts.stopped() == 0 && counts.running() == 0) {

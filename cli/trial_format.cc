@@ -424,9 +424,13 @@ std::string FormatRerun(const absl::StatusOr<RerunCommand>& rerun) {
                     kRerunArgsJsonFile);
   }
   absl::StrAppend(&out, ":\n  ", rerun->environment, " \\\n    ",
-                  rerun->command_line, "\n",
-                  "(A W&B script run with --wandb-shim: put ",
-                  rerun->python_dir, "/shim first on PYTHONPATH too.)\n");
+                  rerun->command_line, "\n");
+  if (!rerun->with_wandb_shim) {
+    absl::StrAppend(&out, "(A W&B script run through the shim needs ",
+                    rerun->python_dir,
+                    "/shim first on PYTHONPATH too: `sweep best --wandb-shim` "
+                    "puts it there.)\n");
+  }
   return out;
 }
 

@@ -146,6 +146,32 @@ for step in range(3):
       << r.out;
 }
 
+// The command printed to rerun the best trial of a W&B script run through
+// the shim works as printed.
+TEST_F(RunEndToEndTest, TheRerunCommandOfAWandbScriptRuns) {
+  const ProcessResult r =
+      Run(R"(import wandb
+
+run = wandb.init(project="p")
+print("rerun sees x =", wandb.config.x)
+wandb.log({"loss": (wandb.config.x - 2) ** 2})
+)",
+          "  x: {values: [1, 2, 3]}\n", {"--agents", "1", "--wandb-shim"});
+  ASSERT_FALSE(r.timed_out);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string intro = "Rerun it, from the directory its agent ran in:\n";
+  const size_t at = r.out.find(intro);
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const size_t end = r.out.find('\n', r.out.find("\\\n", at) + 2);
+  const std::string command =
+      r.out.substr(at + intro.size(), end - at - intro.size());
+  EXPECT_THAT(r.out, Not(HasSubstr("needs"))) << r.out;
+  const ProcessResult rerun =
+      RunProcess({"/bin/sh", "-c", command}, kRunTimeout);
+  EXPECT_EQ(rerun.exit_code, 0) << command << "\n" << rerun.err;
+  EXPECT_THAT(rerun.out, HasSubstr("rerun sees x = 2")) << command;
+}
+
 TEST_F(RunEndToEndTest, ATrialThatFailedIsNotTheBest) {
   // x = 2 logs the lower loss, then fails.
   const ProcessResult r = Run(R"(import sys
