@@ -105,6 +105,20 @@ TEST(SpecParserErrorsTest, NulBytesInValuesAreRefused) {
               Contains(HasSubstr("parameters.s: value holds a NUL byte")));
 }
 
+TEST(SpecParserErrorsTest, MergesOfWhatIsNotAMappingAreRefused) {
+  EXPECT_THAT(Errors(WithParameters("  b:\n    <<: 5\n    max: 2.0\n")),
+              Contains(HasSubstr("sweep.yaml:5:9: parameters.b: a merge (<<) "
+                                 "takes a mapping or a list of mappings, got "
+                                 "the number 5")));
+  EXPECT_THAT(
+      Errors(WithParameters("  b:\n    value:\n      <<: [{x: 1}, [2]]\n")),
+      Contains(HasSubstr("a merge (<<) takes a mapping or a list of mappings, "
+                         "got a list in the list")));
+  // A quoted "<<" is an ordinary key.
+  EXPECT_THAT(Errors(WithParameters("  e: {\"<<\": {}, value: 1}\n")),
+              Contains(HasSubstr("parameters.e: unknown key '<<'")));
+}
+
 TEST(SpecParserErrorsTest, UnknownKeysSuggestTheClosest) {
   EXPECT_THAT(Errors(std::string(kHeader) +
                      "paramters:\n  x: {value: 1}\nparameters:\n  x: {value: "

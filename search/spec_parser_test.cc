@@ -423,6 +423,30 @@ TEST(SpecParserTest, DuplicateKeysWarnAndTheLastWins) {
                                      "'method' (line 1)"));
 }
 
+// YAML 1.1 merge keys, as PyYAML (and so W&B) reads them.
+TEST(SpecParserTest, MergeKeysAddTheKeysAMappingDoesNotSet) {
+  const SweepSpec spec = ParseOk(std::string(kHeader) + R"(parameters:
+  a: &defs {distribution: uniform, min: 0.0, max: 1.0}
+  b:
+    <<: *defs
+    max: 2.0
+  c:
+    <<: [{min: 1, max: 4}, {min: 2, max: 8, distribution: int_uniform}]
+  d:
+    value:
+      <<: {x: 1, y: 2}
+      y: 5
+)");
+  EXPECT_EQ(Param(spec, "b").distribution, Distribution::kUniform);
+  EXPECT_EQ(Param(spec, "b").min, 0.0);
+  EXPECT_EQ(Param(spec, "b").max, 2.0);
+  // The first mapping of the list with a key wins.
+  EXPECT_EQ(Param(spec, "c").distribution, Distribution::kIntUniform);
+  EXPECT_EQ(Param(spec, "c").min, 1.0);
+  EXPECT_EQ(Param(spec, "c").max, 4.0);
+  EXPECT_EQ(Param(spec, "d").value, Value::parse(R"({"x": 1, "y": 5})"));
+}
+
 TEST(SpecParserTest, NormalizedDefinitionLoadsBackUnchanged) {
   const SweepSpec spec = ParseOk(R"(method: bayes
 program: train.py

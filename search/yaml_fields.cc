@@ -54,19 +54,26 @@ std::vector<YamlEntry> FieldReader::Entries(
   // into the document. Entries are therefore only ever copy-constructed
   // (push_back), never assigned, sorted or erased.
   std::vector<YamlEntry> all;
-  for (const auto& pair : map) {
+  std::vector<MappingEntry> pairs;
+  std::string merge_error;
+  YAML::Node merge_at;
+  if (!MappingEntries(map, &pairs, &merge_error, &merge_at)) {
+    diag_.Error(LocationOf(merge_at), path, merge_error);
+    return all;
+  }
+  for (const MappingEntry& pair : pairs) {
     YamlEntry entry;
-    entry.key_location = LocationOf(pair.first);
-    if (!pair.first.IsScalar()) {
+    entry.key_location = LocationOf(pair.key);
+    if (!pair.key.IsScalar()) {
       diag_.Error(entry.key_location, path,
                   absl::StrCat("keys must be plain names, got ",
-                               DescribeNode(pair.first)));
+                               DescribeNode(pair.key)));
       continue;
     }
-    entry.key = pair.first.Scalar();
-    entry.value.reset(pair.second);
-    entry.value_location = LocationOf(pair.second);
-    if (entry.value_location.line == 0 || pair.second.IsNull()) {
+    entry.key = pair.key.Scalar();
+    entry.value.reset(pair.value);
+    entry.value_location = LocationOf(pair.value);
+    if (entry.value_location.line == 0 || pair.value.IsNull()) {
       entry.value_location = entry.key_location;
     }
     if (!allowed.empty() &&

@@ -193,6 +193,96 @@ Value ScalarToValue(const YAML::Node& node) {
   return text;
 }
 
+namespace {
+
+constexpr int kMaxMergeDepth = 64;
+constexpr long kMaxMergedEntries = 200000;
+
+bool IsMergeKey(const YAML::Node& key) {
+  // Only a plain `<<`: a quoted one is an ordinary key (its tag is "!").
+  return key.IsScalar() && key.Scalar() == "<<" && key.Tag() != "!";
+}
+
+bool CollectEntries(const YAML::Node& map, int depth, long& budget,
+                    std::vector<MappingEntry>* out, std::string* error,
+                    YAML::Node* where) {
+  if (depth > kMaxMergeDepth) {
+    *error = absl::StrCat("merge keys (<<) nested more than ", kMaxMergeDepth,
+                          " levels deep");
+    where->reset(map);
+    return false;
+  }
+  std::vector<MappingEntry> own;
+  std::vector<MappingEntry> merged;
+  for (const auto& entry : map) {
+    if (--budget < 0) {
+      *error = absl::StrCat("merge keys (<<) expand past ", kMaxMergedEntries,
+                            " entries");
+      where->reset(map);
+      return false;
+    }
+    if (!IsMergeKey(entry.first)) {
+      own.push_back({entry.first, entry.second});
+      continue;
+    }
+    std::vector<YAML::Node> sources;
+    if (entry.second.IsMap()) {
+      sources.push_back(entry.second);
+    } else if (entry.second.IsSequence()) {
+      for (const YAML::Node& source : entry.second) sources.push_back(source);
+    }
+    if (sources.empty() && !entry.second.IsSequence()) {
+      *error = absl::StrCat(
+          "a merge (<<) takes a mapping or a list of mappings, got ",
+          DescribeNode(entry.second));
+      where->reset(entry.second);
+      return false;
+    }
+    for (const YAML::Node& source : sources) {
+      if (!source.IsMap()) {
+        *error = absl::StrCat(
+            "a merge (<<) takes a mapping or a list of mappings, got ",
+            DescribeNode(source), " in the list");
+        where->reset(source);
+        return false;
+      }
+      std::vector<MappingEntry> entries;
+      if (!CollectEntries(source, depth + 1, budget, &entries, error, where)) {
+        return false;
+      }
+      for (MappingEntry& e : entries) merged.push_back(std::move(e));
+    }
+  }
+  const auto present = [](const std::vector<MappingEntry>& entries, size_t end,
+                          const YAML::Node& key) {
+    for (size_t i = 0; i < end; ++i) {
+      if (entries[i].key.IsScalar() && key.IsScalar() &&
+          entries[i].key.Scalar() == key.Scalar()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (size_t i = 0; i < merged.size(); ++i) {
+    // The first merged mapping with the key wins; the map's own keys win.
+    if (present(merged, i, merged[i].key) ||
+        present(own, own.size(), merged[i].key)) {
+      continue;
+    }
+    out->push_back(merged[i]);
+  }
+  for (MappingEntry& e : own) out->push_back(std::move(e));
+  return true;
+}
+
+}  // namespace
+
+bool MappingEntries(const YAML::Node& map, std::vector<MappingEntry>* out,
+                    std::string* error, YAML::Node* where) {
+  long budget = kMaxMergedEntries;
+  return CollectEntries(map, 0, budget, out, error, where);
+}
+
 bool NodeToValue(const YAML::Node& node, ValueBudget& budget, Value* out,
                  std::string* error, int depth) {
   if (++budget.nodes_used > budget.max_nodes) {
@@ -224,16 +314,19 @@ bool NodeToValue(const YAML::Node& node, ValueBudget& budget, Value* out,
     }
     case YAML::NodeType::Map: {
       *out = Value::object();
-      for (const auto& entry : node) {
-        if (!entry.first.IsScalar()) {
+      std::vector<MappingEntry> entries;
+      YAML::Node where;
+      if (!MappingEntries(node, &entries, error, &where)) return false;
+      for (const MappingEntry& entry : entries) {
+        if (!entry.key.IsScalar()) {
           *error = "mapping keys must be plain strings";
           return false;
         }
         Value v;
-        if (!NodeToValue(entry.second, budget, &v, error, depth + 1)) {
+        if (!NodeToValue(entry.value, budget, &v, error, depth + 1)) {
           return false;
         }
-        (*out)[entry.first.Scalar()] = std::move(v);
+        (*out)[entry.key.Scalar()] = std::move(v);
       }
       return true;
     }

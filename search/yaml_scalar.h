@@ -1,14 +1,15 @@
 // Conversion of yaml-cpp nodes to Values with the scalar typing W&B users
 // get from PyYAML (YAML 1.1): yes/no/on/off are booleans, 010 is octal (0o17
 // a string), 1:30 is 90 (base 60; base 60 floats are not read), ~ is null.
-// Deliberately different: `1e-5` is a float here (PyYAML reads it as the string
-// "1e-5", which W&B then rejects). Internal to search/.
+// Deliberately different: `1e-5` and `-.5` are floats here (PyYAML reads
+// them as strings, which W&B then rejects as bounds). Internal to search/.
 #ifndef SWEEP_SEARCH_YAML_SCALAR_H_
 #define SWEEP_SEARCH_YAML_SCALAR_H_
 
 #include <yaml-cpp/yaml.h>
 
 #include <string>
+#include <vector>
 
 #include "search/spec.h"
 #include "search/value.h"
@@ -29,8 +30,26 @@ struct ValueBudget {
   long nodes_used = 0;
 };
 
-// The whole node as a Value. Returns false and sets *error (naming the node's
-// problem) when it is too deep or too large, or holds a non-scalar mapping key.
+// One key and value of a mapping.
+struct MappingEntry {
+  YAML::Node key;
+  YAML::Node value;
+};
+
+// The entries of mapping `map` with YAML 1.1's merge keys resolved as PyYAML
+// (and so W&B) resolves them: a plain `<<: *defaults` (or `<<: [*a, *b]`)
+// adds each key of those mappings (of the first that has it, their own
+// merges resolved) that `map` does not set itself; merged entries come
+// first, then `map`'s own, in order (a key written twice appears twice).
+// Returns false, with *error and *where (the node at fault), when a merge's
+// value is not a mapping or a list of mappings, merges nest more than 64
+// deep, or they expand past 200,000 entries.
+bool MappingEntries(const YAML::Node& map, std::vector<MappingEntry>* out,
+                    std::string* error, YAML::Node* where);
+
+// The whole node as a Value (merge keys resolved). Returns false and sets
+// *error (naming the node's problem) when it is too deep or too large, holds
+// a non-scalar mapping key or a bad merge.
 bool NodeToValue(const YAML::Node& node, ValueBudget& budget, Value* out,
                  std::string* error, int depth = 0);
 
