@@ -273,16 +273,19 @@ class MedianStopper : public EarlyStopper {
     Progress& p = trials_[trial];
     ++p.count;
     p.best = p.count == 1 ? x : std::min(p.best, x);
+    p.last = x;
     if (static_cast<int64_t>(steps_.size()) < p.count) {
       steps_.resize(static_cast<size_t>(p.count));
     }
     OrderedValues& at = steps_[static_cast<size_t>(p.count - 1)];
-    at.Insert(p.best);
+    at.Insert(x);
     p.entry_id = at.last_id();
   }
 
   // After the warm-up, the trial's best value so far against the median of
-  // the best values the other trials had at the same iteration.
+  // the values the other trials logged at the same iteration (as Optuna's
+  // MedianPruner: not their best so far, which would judge a trial by
+  // another's lucky early value).
   std::optional<StopVerdict> Judge(int64_t trial) override {
     auto it = trials_.find(trial);
     if (it == trials_.end()) return std::nullopt;
@@ -294,7 +297,7 @@ class MedianStopper : public EarlyStopper {
         static_cast<size_t>(std::max<int64_t>(1, options_.min_trials))) {
       return std::nullopt;
     }
-    const size_t own_rank = at.RankOf(p.best, p.entry_id);
+    const size_t own_rank = at.RankOf(p.last, p.entry_id);
     auto other = [&](size_t i) {
       return at.KthSmallest(i < own_rank ? i : i + 1);
     };
@@ -331,6 +334,7 @@ class MedianStopper : public EarlyStopper {
   struct Progress {
     int64_t count = 0;
     double best = 0;
+    double last = 0;  // Its value at iteration `count`, in steps_.
     uint64_t entry_id = 0;
   };
 

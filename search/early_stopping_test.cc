@@ -214,6 +214,28 @@ TEST(MedianTest, StopsBelowTheMedianOfOthersAfterWarmup) {
                         "median 4.0"));
 }
 
+// The others' values at the iteration, not their best so far: one lucky
+// first value does not raise the bar for everyone after it.
+TEST(MedianTest, ComparesWithTheOthersValuesAtTheIteration) {
+  const SweepSpec spec = Spec(
+      "minimize",
+      "sweep:\n  early_terminate: {type: median, warmup_steps: 2, min_trials: "
+      "3}\n");
+  auto stopper = MakeEarlyStopper(spec);
+  Log(*stopper, 1, {1, 1, 1, 1, 1});
+  Log(*stopper, 2, {2, 2, 2, 2, 2});
+  Log(*stopper, 3, {3, 3, 3, 3, 3});
+  Log(*stopper, 4, {0, 4, 4, 4, 4});
+  // Iteration 5: the others logged 1, 2, 3, 4 -> median 2.5 (their best so
+  // far, 1, 2, 3, 0, have the median 1.5).
+  Log(*stopper, 5, {2.4, 2.4, 2.4, 2.4, 2.4});
+  EXPECT_FALSE(stopper->Judge(5).has_value());
+  Log(*stopper, 6, {2.6, 2.6, 2.6, 2.6, 2.6});
+  const std::optional<StopVerdict> v = stopper->Judge(6);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->threshold, 2.4);  // 1, 2, 2.4, 3, 4.
+}
+
 TEST(MedianTest, AValueEqualToTheMedianButForRoundingIsATie) {
   const SweepSpec spec = Spec(
       "maximize",

@@ -114,7 +114,8 @@ struct AshaSpec {
 
 // Median stopping (extension): after `warmup_steps` values and once
 // `min_trials` other trials reached the same step, a running trial stops when
-// its best value so far is worse than the median of the others at that step.
+// its best value so far is worse than the median of the values the others
+// logged at that step.
 struct MedianStopSpec {
   int64_t warmup_steps = 5;
   int64_t min_trials = 3;
