@@ -403,7 +403,13 @@ TEST(TrialFormatTest, BestTrialShowsValueConfigAndRerunCommand) {
   EXPECT_THAT(best, HasSubstr("Rerun it, from the directory its agent ran "
                               "in:\n  SWEEP_PARAMS_JSON='{}' \\\n    python "
                               "train.py --lr=0.001\n"));
-  EXPECT_THAT(best, HasSubstr("put /src/clients/python/shim first"));
+  EXPECT_THAT(best, HasSubstr("needs /src/clients/python/shim first on "
+                              "PYTHONPATH too: `sweep best --wandb-shim`"));
+  RerunCommand with_shim = rerun;
+  with_shim.with_wandb_shim = true;
+  EXPECT_THAT(FormatBestTrial(MakeSweep(), MakeTrial(7), with_shim,
+                              absl::FromUnixMillis(kCreatedMs)),
+              Not(HasSubstr("shim first")));
   const RerunCommand from_file{"python train.py params.json", true};
   EXPECT_THAT(FormatBestTrial(MakeSweep(), MakeTrial(7), from_file,
                               absl::FromUnixMillis(kCreatedMs)),
