@@ -30,6 +30,8 @@ using Json = nlohmann::json;
 // Nested objects deeper than this are not flattened (no metric is that deep,
 // and it bounds the recursion).
 constexpr int kMaxFlattenDepth = 32;
+// How many of the last bytes read are checked for a file rewritten in place.
+constexpr size_t kTailCheckBytes = 64;
 
 // JSON has no NaN or Infinity, but Python's json.dumps writes them. They are
 // replaced by strings that start with a NUL (which no real metric name or
@@ -113,20 +115,24 @@ std::optional<double> MetricNumber(const Json& value) {
 }
 
 // Adds the numbers of `value` under `name` (nested objects as "a/b"); a
-// name longer than the controller takes is skipped and counted in
-// *too_long.
+// name longer than the controller takes, or holding control characters
+// (a NUL, an escape sequence: they would reach tables and CSV headers), is
+// skipped and counted in *bad_names.
 void AddFlattened(const std::string& name, const Json& value, int depth,
-                  MetricValues* values, int* too_long) {
+                  MetricValues* values, int* bad_names) {
   if (value.is_object()) {
     if (depth >= kMaxFlattenDepth) return;
     for (const auto& [key, nested] : value.items()) {
       if (key.empty()) continue;
       AddFlattened(absl::StrCat(name, "/", key), nested, depth + 1, values,
-                   too_long);
+                   bad_names);
     }
   } else if (std::optional<double> number = MetricNumber(value)) {
-    if (name.size() > kMaxMetricNameBytes) {
-      ++*too_long;
+    const bool control = std::any_of(name.begin(), name.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (name.size() > kMaxMetricNameBytes || control) {
+      ++*bad_names;
       return;
     }
     values->emplace_back(name, *number);
@@ -179,7 +185,8 @@ std::optional<int64_t> StepFromJson(const Json& value) {
 struct ParsedLine {
   std::optional<int64_t> step;
   MetricValues values;
-  int names_too_long = 0;  // Values skipped for their name's length.
+  // Values skipped for their name: too long, or with control characters.
+  int bad_names = 0;
 };
 
 // Parses one non-empty line; on failure returns nullopt with *error set.
@@ -204,7 +211,7 @@ std::optional<ParsedLine> ParseJsonMetricLine(absl::string_view line,
         return std::nullopt;
       }
     } else if (!key.empty() && key[0] != '_') {
-      AddFlattened(key, value, 1, &parsed.values, &parsed.names_too_long);
+      AddFlattened(key, value, 1, &parsed.values, &parsed.bad_names);
     }
   }
   SortKeepingLast(&parsed.values);
@@ -395,7 +402,18 @@ absl::Status MetricsFileReader::ReadChunk(int64_t now_ms,
                                 identity_->inode != identity.inode);
   identity_ = identity;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (replaced || size < offset_) RestartFromBeginning();
+  bool rewritten = false;
+  if (!replaced && size >= offset_ && !tail_.empty()) {
+    std::string tail(tail_.size(), '\0');
+    ssize_t n;
+    do {
+      n = pread(fd.get(), tail.data(), tail.size(),
+                static_cast<off_t>(offset_ - tail_.size()));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return ReadError(path_, errno);
+    rewritten = static_cast<size_t>(n) != tail_.size() || tail != tail_;
+  }
+  if (replaced || rewritten || size < offset_) RestartFromBeginning();
 
   std::string chunk(
       std::min<uint64_t>(size - offset_, options_.max_bytes_per_read), '\0');
@@ -408,12 +426,21 @@ absl::Status MetricsFileReader::ReadChunk(int64_t now_ms,
   chunk.resize(static_cast<size_t>(n));
   offset_ += chunk.size();
   *bytes_read = chunk.size();
+  if (chunk.size() >= kTailCheckBytes) {
+    tail_.assign(chunk, chunk.size() - kTailCheckBytes, kTailCheckBytes);
+  } else {
+    tail_.append(chunk);
+    if (tail_.size() > kTailCheckBytes) {
+      tail_.erase(0, tail_.size() - kTailCheckBytes);
+    }
+  }
   ConsumeBytes(chunk, now_ms, out);
   return absl::OkStatus();
 }
 
 void MetricsFileReader::RestartFromBeginning() {
   offset_ = 0;
+  tail_.clear();
   partial_line_.clear();
   discarding_long_line_ = false;
   line_number_ = 0;
@@ -455,12 +482,12 @@ void MetricsFileReader::HandleLine(absl::string_view line, int64_t now_ms,
     CountMalformed(error);
     return;
   }
-  if (parsed->names_too_long > 0) {
+  if (parsed->bad_names > 0) {
     // The rest of the line is kept; the line counts as malformed so that
     // the trial's record says something was dropped.
-    CountMalformed(absl::StrCat(parsed->names_too_long,
-                                " metric names longer than ",
-                                kMaxMetricNameBytes, " bytes skipped"));
+    CountMalformed(absl::StrCat(parsed->bad_names, " metric names longer than ",
+                                kMaxMetricNameBytes,
+                                " bytes or with control characters skipped"));
   }
   if (parsed->values.empty()) return;
   const int64_t step = parsed->step.value_or(next_step_);

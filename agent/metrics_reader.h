@@ -107,6 +107,10 @@ class MetricsFileReader {
 
   std::optional<FileIdentity> identity_;
   uint64_t offset_ = 0;
+  // The last bytes read (up to kTailCheckBytes), read again before each
+  // read: a file rewritten in place (open(path, "w") each epoch) no longer
+  // has them there, and is read again from its start.
+  std::string tail_;
   // The bytes of the current line that have no newline yet.
   std::string partial_line_;
   // True while dropping the rest of a line that grew past max_line_bytes.

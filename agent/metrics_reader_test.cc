@@ -217,6 +217,24 @@ TEST_F(MetricsFileReaderTest, RestartsWhenTheFileIsTruncated) {
   EXPECT_EQ(reader.malformed_lines(), 0);
 }
 
+// open(path, "w") each epoch with the latest point only: the file keeps
+// its size, its content changes.
+TEST_F(MetricsFileReaderTest, RestartsWhenTheFileIsRewrittenInPlace) {
+  MetricsFileReader reader(path_);
+  for (const double loss : {0.51, 0.49, 0.47}) {
+    Overwrite(absl::StrCat("{\"loss\": ", loss, "}\n"));
+    std::vector<MetricPoint> points = Read(reader);
+    ASSERT_EQ(points.size(), 1u) << loss;
+    EXPECT_THAT(points[0].values, ElementsAre(Pair("loss", loss)));
+  }
+  // Rewritten with everything so far plus one: only the new line is new.
+  Overwrite("{\"loss\": 0.47}\n{\"loss\": 0.45}\n");
+  std::vector<MetricPoint> points = Read(reader);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_THAT(points[0].values, ElementsAre(Pair("loss", 0.45)));
+  EXPECT_EQ(reader.malformed_lines(), 0);
+}
+
 TEST_F(MetricsFileReaderTest, RestartsWhenTheFileIsReplaced) {
   MetricsFileReader reader(path_);
   Append("{\"a\": 1}\n");
