@@ -1,5 +1,6 @@
 #include "controller/sweep_manager.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <random>
@@ -259,6 +260,13 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
 
 void SweepManager::StartReaper() {
   reaper_ = std::thread([this] {
+    // A pass later than this after the one before means nothing was served
+    // meanwhile (the process was stopped, the machine paused or swapping) or
+    // the clock jumped: the agents' heartbeats of that time could not be
+    // heard, so their leases do not run out for it.
+    const int64_t on_time = options_.reap_interval_ms +
+                            std::max<int64_t>(options_.reap_interval_ms, 1'000);
+    int64_t last_pass = clock_->NowMs();
     absl::MutexLock lock(&reaper_mu_);
     while (!stopping_) {
       // Wakes early when the manager is being destroyed.
@@ -268,10 +276,33 @@ void SweepManager::StartReaper() {
           absl::Milliseconds(options_.reap_interval_ms));
       if (stopping_) break;
       reaper_mu_.Unlock();
+      const int64_t now = clock_->NowMs();
+      if (now - last_pass > on_time) {
+        const int64_t late = now - last_pass - on_time;
+        ExtendLeases(late);
+        std::cerr << "sweep server: no lease was checked for "
+                  << (now - last_pass) / 1000.0
+                  << " s (the controller was stopped or stalled, or the "
+                     "clock jumped); running trials' leases are extended by "
+                  << late / 1000.0 << " s" << std::endl;
+      }
+      last_pass = now;
       ExpireLeases();
       reaper_mu_.Lock();
     }
   });
+}
+
+void SweepManager::ExtendLeases(int64_t ms) {
+  std::vector<SweepEntry*> entries;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, entry] : sweeps_) entries.push_back(entry.get());
+  }
+  for (SweepEntry* entry : entries) {
+    absl::MutexLock lock(&entry->mu);
+    for (auto& [number, trial] : entry->running) trial.lease_expires_ms += ms;
+  }
 }
 
 absl::Status SweepManager::CheckWritable() const {

@@ -94,6 +94,10 @@ class SweepManager {
   // Marks running trials whose lease ran out as crashed (a lost grid point
   // goes back to the queue). Returns how many it expired.
   int ExpireLeases();
+  // Moves every running trial's lease deadline `ms` later: the time the
+  // controller could not hear heartbeats (the reaper calls it after a
+  // stall or a clock jump).
+  void ExtendLeases(int64_t ms);
 
   class SweepEntry;
   struct AgentEntry;

@@ -206,6 +206,18 @@ TEST_F(SweepManagerTest, ASweepThatFailedToCommitIsNotShown) {
   EXPECT_TRUE(absl::IsNotFound(manager_->GetSweep(get, &sweep)));
 }
 
+TEST_F(SweepManagerTest, ExtendedLeasesOutlastTheTimeTheControllerStood) {
+  const std::string id = CreateGrid();
+  const std::string agent = Register(id);
+  ASSERT_TRUE(Acquire(agent).has_trial());
+  clock_.AdvanceMs(9'000);
+  manager_->ExtendLeases(5'000);  // As the reaper does after a stall.
+  clock_.AdvanceMs(5'000);
+  EXPECT_EQ(manager_->ExpireLeases(), 0);
+  clock_.AdvanceMs(2'000);
+  EXPECT_EQ(manager_->ExpireLeases(), 1);
+}
+
 TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
   const std::string id = CreateGrid();
   const std::string agent = Register(id);

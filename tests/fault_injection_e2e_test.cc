@@ -413,5 +413,45 @@ parameters:
   EXPECT_LE(outage_lines, 2u) << err;
 }
 
+// A controller stopped (SIGSTOP: a paused VM, a swap storm) for longer than
+// a lease, while its agents kept trying to heartbeat: their trials live on.
+TEST_F(FaultInjectionTest, AStoppedControllerDoesNotCrashTheTrialsOnWaking) {
+  ASSERT_TRUE(WriteFile(dir_.Path("released.py"), kReleasedProgram));
+  const std::string id = CreateSweep("released", R"(
+program: released.py
+method: grid
+metric: {name: loss, goal: minimize}
+parameters:
+  x: {values: [1]}
+)");
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, "");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const std::vector<json> trials = cli_.Trials(id);
+        return trials.size() == 1 && JsonInt(trials[0]["metric_points"]) >= 5;
+      },
+      std::chrono::seconds(60)))
+      << agent->Output(Stream::kStderr);
+
+  ASSERT_TRUE(server_.process->Signal(SIGSTOP));
+  // The stall: well past the 2.5 s lease.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ASSERT_TRUE(server_.process->Signal(SIGCONT));
+  EXPECT_TRUE(server_.process->WaitForLine(
+      Stream::kStderr, "no lease was checked for", std::chrono::seconds(30)));
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+
+  const std::optional<ExitStatus> exit =
+      agent->WaitForExit(std::chrono::seconds(60));
+  ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(trial["state"], "finished") << trial.value("end_reason", "") << "\n"
+                                        << agent->Output(Stream::kStderr);
+  EXPECT_EQ(JsonInt(trial["metric_points"]), 10);
+  EXPECT_EQ(cli_.Trials(id).size(), 1u);
+}
+
 }  // namespace
 }  // namespace sweep
