@@ -36,6 +36,8 @@ namespace {
 constexpr int64_t kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr char kDatabaseFile[] = "sweep.db";
+// A write-ahead log longer than its header holds frames.
+constexpr off_t kWalHeaderBytes = 32;
 
 // ---------------------------------------------------------------------------
 // Errors.
@@ -794,6 +796,18 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
   if (!lock.ok()) return WithPrefix(lock.status(), context);
   const std::string path = absl::StrCat(data_dir, "/", kDatabaseFile);
   const std::string cannot_open = context + "cannot open sweep.db: ";
+  // SQLite takes a missing or empty database for a new one and deletes the
+  // write-ahead log beside it: committed state lost for good.
+  struct stat db_stat, wal_stat;
+  const bool has_db = stat(path.c_str(), &db_stat) == 0;
+  if (stat((path + "-wal").c_str(), &wal_stat) == 0 &&
+      wal_stat.st_size > kWalHeaderBytes && (!has_db || db_stat.st_size == 0)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        context, "sweep.db is ", has_db ? "empty" : "missing", " but ",
+        "sweep.db-wal beside it holds ", wal_stat.st_size,
+        " bytes of committed changes; refusing to start, which would discard "
+        "them: restore sweep.db (the three sweep.db* files are one unit)"));
+  }
 
   absl::StatusOr<std::unique_ptr<Connection>> writer_db = Connection::Open(
       path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);

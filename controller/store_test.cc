@@ -643,6 +643,26 @@ TEST_F(StoreTest, RefusesAFileThatIsNotADatabaseAndLeavesItAlone) {
   EXPECT_EQ(ReadFile(db_path_), garbage);
 }
 
+// SQLite would take an empty or missing sweep.db for a new database and
+// delete the write-ahead log beside it, committed changes and all.
+TEST_F(StoreTest, RefusesAWriteAheadLogWithoutItsDatabaseAndKeepsIt) {
+  std::filesystem::create_directories(data_dir_);
+  std::string frames(4120, 'w');
+  for (const bool empty_db : {true, false}) {
+    std::filesystem::remove(db_path_);
+    if (empty_db) WriteFile(db_path_, "");
+    WriteFile(db_path_ + "-wal", frames);
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(data_dir_);
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(
+        store.status().message(),
+        HasSubstr(absl::StrCat("sweep.db is ", empty_db ? "empty" : "missing",
+                               " but sweep.db-wal beside it holds "
+                               "4120 bytes")));
+    EXPECT_EQ(ReadFile(db_path_ + "-wal"), frames);
+  }
+}
+
 TEST_F(StoreTest, RefusesADamagedDatabaseAndLeavesItAlone) {
   {
     std::unique_ptr<Store> store = OpenStore();
