@@ -996,9 +996,17 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   if (!files.ok() || !argv.ok()) {
     const absl::Status why = !files.ok() ? files.status() : argv.status();
     Log(absl::StrCat("trial ", number, " could not start: ", why.message()));
-    finish.set_outcome(v1::FINISH_OUTCOME_FAILED_TO_START);
+    // Files this node could not write (a full or read-only disk) are the
+    // node's failure, not the configuration's: the trial is crashed, so a
+    // grid point goes back to the queue for another agent. A command that
+    // cannot run is the sweep's.
+    finish.set_outcome(files.ok() ? v1::FINISH_OUTCOME_FAILED_TO_START
+                                  : v1::FINISH_OUTCOME_INTERRUPTED);
     finish.set_exit_code(127);
-    finish.set_message(std::string(why.message()));
+    finish.set_message(files.ok()
+                           ? std::string(why.message())
+                           : absl::StrCat("could not start on ", HostName(),
+                                          ": ", why.message()));
     failed = true;
     how_it_ended = "could not start";
     last_line = LastLine(why.message());

@@ -35,8 +35,23 @@ absl::Status CheckWritableDirectory(const std::string& dir) {
   std::string probe = (std::filesystem::path(dir) / ".write-check-XXXXXX");
   const int fd = mkstemp(probe.data());
   if (fd < 0) return absl::FailedPreconditionError(std::strerror(errno));
+  // Some data too: a full disk still creates empty files.
+  const std::string block(64 << 10, '\0');
+  int error_number = 0;
+  for (size_t written = 0; written < block.size();) {
+    const ssize_t n = write(fd, block.data() + written, block.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error_number = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    written += static_cast<size_t>(n);
+  }
   close(fd);
   unlink(probe.c_str());
+  if (error_number != 0) {
+    return absl::FailedPreconditionError(std::strerror(error_number));
+  }
   return absl::OkStatus();
 }
 

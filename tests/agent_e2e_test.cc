@@ -1287,6 +1287,38 @@ TEST_F(AgentEndToEndTest, AnUnwritableWorkdirIsRefusedBeforeAnyTrial) {
   EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
 }
 
+// Trial files this node cannot write (here: the sweep's directory is taken
+// by a file; in life, a disk that filled up) are the node's failure: the
+// trials are crashed and their grid points go to the next agent.
+TEST_F(AgentEndToEndTest, TrialFilesANodeCannotWriteGiveTheirPointsBack) {
+  const std::string id =
+      CreateSweep("twenty.py", kTwentyPoints,
+                  GridSweep("twenty.py", "  x:\n    values: [1, 2, 3]\n"));
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(mkdir(dir_.Path("broken").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(dir_.Path("broken/" + id), ""));
+  std::unique_ptr<BackgroundProcess> broken = StartAgent(
+      id,
+      {"--workdir", dir_.Path("broken"), "--max-consecutive-failures", "2"});
+  ASSERT_NE(broken, nullptr);
+  EXPECT_EQ(AwaitAgent(*broken).exit_code, 2);
+  std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 2u);
+  for (const json& trial : trials) {
+    EXPECT_EQ(trial["state"], "crashed") << trial.dump();
+    EXPECT_THAT(trial.value("end_reason", ""), HasSubstr("could not start on "))
+        << trial.dump();
+  }
+  EXPECT_NE(SweepStatus(id)["state"], "finished");
+
+  std::unique_ptr<BackgroundProcess> healthy = StartAgent(id, {});
+  ASSERT_NE(healthy, nullptr);
+  EXPECT_EQ(AwaitAgent(*healthy).exit_code, 0);
+  const json status = SweepStatus(id);
+  EXPECT_EQ(status["state"], "finished");
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 3);
+}
+
 TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
   const std::string id =
       CreateSweep("group.py", kRecordGpusProgram,
