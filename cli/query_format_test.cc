@@ -169,6 +169,11 @@ TEST(SweepFormatTest, StatusShowsCountsBestProgressAndEarlyTermination) {
                                 absl::UTCTimeZone()),
               HasSubstr("  progress:  12 trials for 10 grid points (some rerun "
                         "after a failure or a lost agent)\n"));
+  // A lost trial's point runs again: it is no progress.
+  sweep.mutable_counts()->set_crashed(3);
+  EXPECT_THAT(FormatSweepStatus(sweep, recent, absl::FromUnixMillis(kCreatedMs),
+                                absl::UTCTimeZone()),
+              HasSubstr("  progress:  9 of 10 grid points (90%)\n"));
   // A description of an unknown shape is shown as JSON.
   EXPECT_THAT(status, HasSubstr("Early termination:\n  {\n    \"type\": "
                                 "\"hyperband\",\n    \"bands\": [\n"));

@@ -82,12 +82,14 @@ std::string ProgressField(const v1::Sweep& sweep) {
   std::vector<std::string> parts;
   if (sweep.grid_points() > 0) {
     // Points handed out again (a failed one under sweep.retry_failed, a
-    // lost one) make more trials than points, not progress past 100%.
+    // lost one) make more trials than points, not progress past 100%. A
+    // lost trial's point is run again: it is not progress.
     const uint64_t points = sweep.grid_points();
+    const int64_t covered = total - sweep.counts().crashed();
     parts.push_back(
-        static_cast<uint64_t>(total) <= points
-            ? absl::StrCat(total, " of ", points, " grid points (",
-                           Percent(total, points), ")")
+        static_cast<uint64_t>(covered) <= points
+            ? absl::StrCat(covered, " of ", points, " grid points (",
+                           Percent(covered, points), ")")
             : absl::StrCat(total, " trials for ", points,
                            " grid points (some rerun after a failure or a "
                            "lost agent)"));

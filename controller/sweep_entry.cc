@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "controller/trial_rows.h"
 #include "search/grid_search.h"
 
@@ -209,7 +211,25 @@ bool SweepManager::SweepEntry::FinishIfGridCovered() {
   absl::StatusOr<std::optional<Suggestion>> next =
       searcher->Suggest(context, rng);
   if (!next.ok() || next->has_value()) return false;
-  SetState(v1::SWEEP_STATE_FINISHED, "every grid point was covered");
+  // Points whose every trial was lost (kMaxCrashesPerPoint times) count as
+  // covered, but never ran to an end: say so.
+  absl::flat_hash_map<std::string, bool> ran_to_an_end;
+  for (const TrialRecord& trial : ended) {
+    bool& ran = ran_to_an_end[PointKey(trial.point)];
+    ran = ran || trial.state != TrialState::kCrashed;
+  }
+  const int64_t given_up =
+      std::count_if(ran_to_an_end.begin(), ran_to_an_end.end(),
+                    [](const auto& point) { return !point.second; });
+  SetState(v1::SWEEP_STATE_FINISHED,
+           given_up == 0
+               ? std::string("every grid point was covered")
+               : absl::StrCat("every grid point was covered, but ", given_up,
+                              given_up == 1 ? " was" : " were",
+                              " given up after its trials were lost ",
+                              kMaxCrashesPerPoint,
+                              " times (agents killed or shut down, nodes "
+                              "that could not start them)"));
   return true;
 }
 

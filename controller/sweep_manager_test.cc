@@ -206,6 +206,26 @@ TEST_F(SweepManagerTest, ASweepThatFailedToCommitIsNotShown) {
   EXPECT_TRUE(absl::IsNotFound(manager_->GetSweep(get, &sweep)));
 }
 
+TEST_F(SweepManagerTest, AGridPointLostThreeTimesIsGivenUpAndSaidSo) {
+  const std::string id = CreateSweep(
+      "method: grid\nprogram: t.py\nparameters:\n  a: {values: [1]}\n");
+  const std::string agent = Register(id);
+  for (int loss = 0; loss < 3; ++loss) {
+    ASSERT_TRUE(Acquire(agent).has_trial()) << loss;
+    clock_.AdvanceMs(11'000);
+    EXPECT_EQ(manager_->ExpireLeases(), 1);
+  }
+  v1::GetSweepRequest get;
+  get.set_sweep_id(id);
+  v1::Sweep sweep;
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_FINISHED);
+  EXPECT_EQ(sweep.state_reason(),
+            "every grid point was covered, but 1 was given up after its "
+            "trials were lost 3 times (agents killed or shut down, nodes that "
+            "could not start them)");
+}
+
 TEST_F(SweepManagerTest, ExtendedLeasesOutlastTheTimeTheControllerStood) {
   const std::string id = CreateGrid();
   const std::string agent = Register(id);
