@@ -206,12 +206,15 @@ class Agent::Impl {
   // kRetryLogEvery with how many were left out (until a call gets through), so
   // that an agent waiting for a controller that is down (or a wrong address)
   // does not fill its log with a line a second.
-  void LogRetry(const std::string& line) {
+  // `outage`: the controller could not be reached (its end is said); else
+  // it answered "not now" (a --name still held).
+  void LogRetry(const std::string& line, bool outage = true) {
     static constexpr auto kRetryLogEvery = std::chrono::seconds(30);
     const auto now = SteadyClock::now();
     int64_t skipped;
     {
       absl::MutexLock lock(&retry_log_mu_);
+      retry_is_outage_ = outage;
       if (last_retry_log_ != SteadyClock::time_point() &&
           now - last_retry_log_ < kRetryLogEvery) {
         ++retry_lines_skipped_;
@@ -228,13 +231,15 @@ class Agent::Impl {
   // A call got through: an outage that was logged is over, and the next one
   // is logged at once.
   void RetrySucceeded() {
+    bool outage;
     {
       absl::MutexLock lock(&retry_log_mu_);
       if (last_retry_log_ == SteadyClock::time_point()) return;
       last_retry_log_ = SteadyClock::time_point();
       retry_lines_skipped_ = 0;
+      outage = std::exchange(retry_is_outage_, false);
     }
-    Log("the controller answers again");
+    if (outage) Log("the controller answers again");
   }
   bool Stopping() {
     absl::MutexLock lock(&mu_);
@@ -292,6 +297,7 @@ class Agent::Impl {
   absl::Mutex retry_log_mu_;  // LogRetry's, taken under mu_ or alone.
   SteadyClock::time_point last_retry_log_ ABSL_GUARDED_BY(retry_log_mu_);
   int64_t retry_lines_skipped_ ABSL_GUARDED_BY(retry_log_mu_) = 0;
+  bool retry_is_outage_ ABSL_GUARDED_BY(retry_log_mu_) = false;
 
   absl::Mutex mu_;
   int shutdown_level_ ABSL_GUARDED_BY(mu_) = 0;
@@ -407,7 +413,7 @@ absl::Status Agent::Impl::Register(const std::string& stale_id) {
     // trials), or this agent's predecessor, killed less than a lease ago.
     // Waiting settles both: the predecessor falls silent.
     if (!absl::IsAlreadyExists(status)) break;
-    LogRetry(absl::StrCat("waiting: ", status.message()));
+    LogRetry(absl::StrCat("waiting: ", status.message()), /*outage=*/false);
     for (int i = 0; i < 20 && !stop_acquiring_.load(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -288,6 +288,9 @@ TEST_F(AgentEndToEndTest, TwoAgentsInOneDirectoryDoNotDisplaceEachOther) {
   EXPECT_EQ(AwaitAgent(*first).exit_code, 0) << first->Output(Stream::kStderr);
   EXPECT_EQ(AwaitAgent(*second).exit_code, 0)
       << second->Output(Stream::kStderr);
+  // The controller answered all along: no outage is said to end.
+  EXPECT_THAT(second->Output(Stream::kStderr),
+              Not(HasSubstr("the controller answers again")));
   const json status = SweepStatus(id);
   EXPECT_EQ(JsonInt(status["counts"]["crashed"]), 0)
       << first->Output(Stream::kStderr) << second->Output(Stream::kStderr);
@@ -366,6 +369,9 @@ TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
   EXPECT_EQ(AwaitAgent(*first).exit_code, 0) << first->Output(Stream::kStderr);
   EXPECT_EQ(AwaitAgent(*second).exit_code, 0)
       << second->Output(Stream::kStderr);
+  // The controller answered all along: no outage is said to end.
+  EXPECT_THAT(second->Output(Stream::kStderr),
+              Not(HasSubstr("the controller answers again")));
   const json status = SweepStatus(id);
   EXPECT_EQ(JsonInt(status["counts"]["crashed"]), 0)
       << first->Output(Stream::kStderr) << second->Output(Stream::kStderr);
