@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -134,6 +135,10 @@ std::string LastLine(absl::string_view text, size_t max_bytes) {
   for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
     absl::string_view line = absl::StripAsciiWhitespace(*it);
     if (line.empty()) continue;
+    if (absl::StartsWith(line, "wandb: ") &&
+        !absl::StartsWith(line, "wandb: ERROR")) {
+      continue;
+    }
     const bool cut = line.size() > max_bytes;
     if (cut) {
       size_t end = max_bytes;

@@ -24,10 +24,12 @@ absl::StatusOr<std::string> ReadLogTail(const std::string& path,
 // replaced by U+FFFD.
 std::string ToValidUtf8(absl::string_view text);
 
-// The last non-blank line of `text` (a log tail), for a one-line message on a
-// terminal: surrounding whitespace stripped, control characters shown as '?',
-// and cut to `max_bytes` at a UTF-8 character boundary, with "..." appended
-// when cut. Empty when every line is blank.
+// The last non-blank line of `text` (a log tail) that says something about
+// the program, for a one-line message on a terminal: lines of W&B's own
+// chatter ("wandb: ..." but "wandb: ERROR ...", which the W&B shim prints
+// too) are passed over; surrounding whitespace stripped, control characters
+// shown as '?', and cut to `max_bytes` at a UTF-8 character boundary, with
+// "..." appended when cut. Empty when no line is left.
 std::string LastLine(absl::string_view text, size_t max_bytes = 300);
 
 }  // namespace sweep

@@ -509,6 +509,13 @@ TEST(LastLineTest, IsTheLastNonBlankLineMadeSafeForATerminal) {
   EXPECT_EQ(LastLine("first\n  Error: the cause  \n\n \t\n"),
             "Error: the cause");
   EXPECT_EQ(LastLine(""), "");
+  // W&B's chatter (and the W&B shim's) is not the program's last word.
+  EXPECT_EQ(LastLine("ValueError: bad lr\nwandb: the Sweep shim stands in for "
+                     "wandb\nwandb: Waiting for W&B process to finish...\n"),
+            "ValueError: bad lr");
+  EXPECT_EQ(LastLine("x\nwandb: ERROR Run initialization has timed out\n"),
+            "wandb: ERROR Run initialization has timed out");
+  EXPECT_EQ(LastLine("wandb: synced\n"), "");
   EXPECT_EQ(LastLine("\n  \n"), "");
   EXPECT_EQ(LastLine("a\x1b[31mred\x07"), "a?[31mred?");
   EXPECT_EQ(LastLine("abcdefgh", 5), "abcde...");

@@ -291,6 +291,7 @@ int RunLocalSweep(RunOptions options) {
   const bool tty = isatty(STDOUT_FILENO);
   const absl::Time start = absl::Now();
   int signals_received = 0;
+  bool agents_told_done = false;
   std::string last_line;
   while (agents_left.load() > 0) {
     const timespec wait{0, 250'000'000};
@@ -310,12 +311,23 @@ int RunLocalSweep(RunOptions options) {
     v1::Sweep sweep;
     if (!manager.GetSweep(get, &sweep).ok()) continue;
     const std::string line = ProgressLine(sweep, absl::Now() - start);
+    // Without a terminal, a line when something changed (its elapsed time
+    // aside), not four a second into a log file.
+    const std::string news = line.substr(line.find(']') + 1);
     if (tty) {
       std::cout << "\r\033[K" << line << std::flush;
-    } else if (line != last_line && absl::Now() - start > absl::Seconds(0)) {
+    } else if (news != last_line) {
       std::cout << line << "\n";
     }
-    last_line = line;
+    last_line = news;
+    // A sweep that is done leaves its agents nothing to wait for (one told
+    // to ask again later would otherwise sleep out its wait).
+    if (!agents_told_done && sweep.counts().running() == 0 &&
+        (sweep.state() == v1::SWEEP_STATE_FINISHED ||
+         sweep.state() == v1::SWEEP_STATE_CANCELED)) {
+      agents_told_done = true;
+      for (auto& agent : agents) agent->Shutdown(1);
+    }
   }
   for (std::thread& t : threads) t.join();
   if (tty) std::cout << "\n";
@@ -346,7 +358,9 @@ int RunLocalSweep(RunOptions options) {
   if (manager.GetSweep(get, &sweep).ok()) {
     // The final state, unless the last progress line already said it.
     const std::string line = ProgressLine(sweep, absl::Now() - start);
-    if (line != last_line) std::cout << line << "\n";
+    if (tty || line.substr(line.find(']') + 1) != last_line) {
+      std::cout << line << "\n";
+    }
     if (paused_here) {
       std::cout << "Sweep paused: it ended here before it finished. To go on: "
                    "sweep server --data-dir "

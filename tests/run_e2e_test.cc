@@ -3,6 +3,8 @@
 // Python programs, in one process.
 #include <chrono>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -135,6 +137,15 @@ for step in range(3):
   const std::string id = AnnouncedId(r.out);
   ASSERT_EQ(id.size(), 8u) << r.out;
   EXPECT_THAT(r.out, HasSubstr("every grid point was covered")) << r.out;
+  // Without a terminal, a progress line only when something changed.
+  std::set<std::string> progress;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] != '[') continue;
+    EXPECT_TRUE(progress.insert(line.substr(line.find(']'))).second)
+        << "said twice: " << line << "\n"
+        << r.out;
+  }
   // The best trial is x = 2, with its final loss 1/3.
   EXPECT_THAT(r.out, HasSubstr("x=2")) << r.out;
   EXPECT_THAT(r.out, HasSubstr("0.333333")) << r.out;
