@@ -709,6 +709,14 @@ void Agent::Impl::SenderLoop() {
 
 void Agent::Impl::HeartbeatLoop() {
   while (true) {
+    // Someone killed the guard: without it, this agent's death would leave
+    // its programs running.
+    if (options_.orphan_guard != nullptr) {
+      if (std::optional<std::string> revived =
+              options_.orphan_guard->Revive()) {
+        Log(*revived);
+      }
+    }
     v1::HeartbeatRequest request;
     int64_t interval_ms;
     {

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 
 namespace sweep {
 namespace {
@@ -99,7 +100,7 @@ void SleepMs(long ms) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(
+absl::StatusOr<OrphanGuard::Process> OrphanGuard::Spawn(
     std::chrono::milliseconds kill_grace) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -131,22 +132,64 @@ absl::StatusOr<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(
     RunGuard(fds[1], static_cast<long>(kill_grace.count()));
   }
   close(fds[1]);
-  return std::unique_ptr<OrphanGuard>(new OrphanGuard(fds[0], pid));
+  return Process{fds[0], pid};
+}
+
+absl::StatusOr<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(
+    std::chrono::milliseconds kill_grace) {
+  absl::StatusOr<Process> process = Spawn(kill_grace);
+  if (!process.ok()) return process.status();
+  return std::unique_ptr<OrphanGuard>(new OrphanGuard(*process, kill_grace));
 }
 
 OrphanGuard::~OrphanGuard() {
-  close(fd_);
-  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  absl::MutexLock lock(&mu_);
+  close(process_.fd);
+  while (waitpid(process_.pid, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
 
-void OrphanGuard::Send(int32_t message) {
+pid_t OrphanGuard::pid() {
   absl::MutexLock lock(&mu_);
+  return process_.pid;
+}
+
+std::optional<std::string> OrphanGuard::Revive() {
+  absl::MutexLock lock(&mu_);
+  return ReviveLocked();
+}
+
+std::optional<std::string> OrphanGuard::ReviveLocked() {
+  int status = 0;
+  pid_t ended;
+  do {
+    ended = waitpid(process_.pid, &status, WNOHANG);
+  } while (ended < 0 && errno == EINTR);
+  if (ended != process_.pid) return std::nullopt;  // Still running.
+  const pid_t dead = process_.pid;
+  close(process_.fd);
+  absl::StatusOr<Process> process = Spawn(kill_grace_);
+  if (!process.ok()) {
+    // Sends fail quietly on a closed descriptor; the next call tries again.
+    process_ = Process{-1, dead};
+    return absl::StrCat(
+        "the orphan guard (pid ", dead,
+        ") died and could not be restarted: ", process.status().message());
+  }
+  process_ = *process;
+  for (const pid_t group : groups_) SendLocked(static_cast<int32_t>(group));
+  return absl::StrCat("the orphan guard (pid ", dead,
+                      ") died; restarted as pid ", process_.pid, " with the ",
+                      groups_.size(), " running trials' process groups");
+}
+
+void OrphanGuard::SendLocked(int32_t message) {
+  if (process_.fd < 0) return;
   const char* data = reinterpret_cast<const char*>(&message);
   size_t left = sizeof(message);
   while (left > 0) {
     // MSG_NOSIGNAL: a guard that died must not take the agent with it.
-    const ssize_t n = send(fd_, data, left, MSG_NOSIGNAL);
+    const ssize_t n = send(process_.fd, data, left, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
     data += n;
@@ -155,11 +198,18 @@ void OrphanGuard::Send(int32_t message) {
 }
 
 void OrphanGuard::Watch(pid_t group) {
-  if (group > 0) Send(static_cast<int32_t>(group));
+  if (group <= 0) return;
+  absl::MutexLock lock(&mu_);
+  groups_.insert(group);
+  // A guard that died is revived with every group, this one included.
+  if (!ReviveLocked().has_value()) SendLocked(static_cast<int32_t>(group));
 }
 
 void OrphanGuard::Forget(pid_t group) {
-  if (group > 0) Send(-static_cast<int32_t>(group));
+  if (group <= 0) return;
+  absl::MutexLock lock(&mu_);
+  groups_.erase(group);
+  SendLocked(-static_cast<int32_t>(group));
 }
 
 }  // namespace sweep

@@ -26,8 +26,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
@@ -51,17 +54,30 @@ class OrphanGuard {
   // The agent has ended `group` itself.
   void Forget(pid_t group);
 
-  pid_t pid() const { return pid_; }
+  // A guard that died (killed by someone) is of no use: when it has, forks
+  // a new one, tells it every group being watched and returns what happened
+  // (for the agent's log); nullopt while it runs. Watch() does the same.
+  std::optional<std::string> Revive();
+
+  pid_t pid();
 
   static constexpr int kMaxGroups = 4096;
 
  private:
-  OrphanGuard(int fd, pid_t pid) : fd_(fd), pid_(pid) {}
-  void Send(int32_t message);
+  struct Process {
+    int fd;  // The agent's end of the socket pair.
+    pid_t pid;
+  };
+  OrphanGuard(Process process, std::chrono::milliseconds kill_grace)
+      : kill_grace_(kill_grace), process_(process) {}
+  static absl::StatusOr<Process> Spawn(std::chrono::milliseconds kill_grace);
+  std::optional<std::string> ReviveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendLocked(int32_t message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const std::chrono::milliseconds kill_grace_;
   absl::Mutex mu_;
-  const int fd_;  // The agent's end; writes under mu_.
-  const pid_t pid_;
+  Process process_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<pid_t> groups_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sweep

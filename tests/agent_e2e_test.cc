@@ -9,9 +9,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -857,6 +861,67 @@ TEST_F(AgentEndToEndTest, AKilledAgentTakesItsProgramsWithIt) {
   ASSERT_EQ(std::sscanf(pids->c_str(), "%d %d", &program, &grandchild), 2);
   ASSERT_FALSE(ProcessIsGone(program));
   ASSERT_FALSE(ProcessIsGone(grandchild));
+
+  ASSERT_TRUE(agent->Signal(SIGKILL));
+  ASSERT_TRUE(agent->WaitForExit(kAgentTimeout).has_value());
+  EXPECT_TRUE(PollUntil(
+      [&] { return ProcessIsGone(program) && ProcessIsGone(grandchild); },
+      kConditionTimeout))
+      << "the trial outlived its killed agent";
+  if (!ProcessIsGone(program)) kill(program, SIGKILL);
+  if (!ProcessIsGone(grandchild)) kill(grandchild, SIGKILL);
+}
+
+// The agent's guard process: its child named sweep-guard, or 0.
+int GuardOf(int agent) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    const size_t open = stat.find('(');
+    const size_t close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    int parent = 0;
+    char state = 0;
+    std::istringstream rest(stat.substr(close + 1));
+    rest >> state >> parent;
+    if (parent == agent &&
+        stat.substr(open + 1, close - open - 1) == "sweep-guard") {
+      return std::stoi(name);
+    }
+  }
+  return 0;
+}
+
+// Someone kills the guard: the agent starts another, which still ends the
+// trial should the agent be killed next.
+TEST_F(AgentEndToEndTest, AKilledGuardIsReplaced) {
+  const std::string id =
+      CreateSweep("family.py", kFamilyProgram,
+                  GridSweep("family.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--kill-grace", "1"});
+  ASSERT_NE(agent, nullptr);
+  std::optional<std::string> pids;
+  ASSERT_TRUE(PollUntil(
+      [&] { return (pids = ReadFile(dir_.Path("family.pids"))).has_value(); },
+      kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  int program = 0, grandchild = 0;
+  ASSERT_EQ(std::sscanf(pids->c_str(), "%d %d", &program, &grandchild), 2);
+  const int guard = GuardOf(agent->pid());
+  ASSERT_NE(guard, 0);
+  ASSERT_EQ(kill(guard, SIGKILL), 0);
+  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr,
+                                 "the orphan guard (pid " +
+                                     std::to_string(guard) +
+                                     ") died; restarted as pid",
+                                 kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  EXPECT_NE(GuardOf(agent->pid()), 0);
 
   ASSERT_TRUE(agent->Signal(SIGKILL));
   ASSERT_TRUE(agent->WaitForExit(kAgentTimeout).has_value());
