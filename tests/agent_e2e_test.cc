@@ -921,7 +921,9 @@ TEST_F(AgentEndToEndTest, AKilledGuardIsReplaced) {
                                      ") died; restarted as pid",
                                  kConditionTimeout))
       << agent->Output(Stream::kStderr);
-  EXPECT_NE(GuardOf(agent->pid()), 0);
+  // Named once it runs its own code.
+  EXPECT_TRUE(PollUntil([&] { return GuardOf(agent->pid()) != 0; },
+                        kConditionTimeout));
 
   ASSERT_TRUE(agent->Signal(SIGKILL));
   ASSERT_TRUE(agent->WaitForExit(kAgentTimeout).has_value());
