@@ -814,6 +814,10 @@ class TrialWatch {
   }
 
   int64_t malformed() const { return metrics_.malformed_lines(); }
+  // Why the last of them was ignored ("line 7: not a JSON object").
+  const std::string& last_malformed_reason() const {
+    return metrics_.last_malformed_reason();
+  }
   // How far the metrics file and the log have been read: it moves while
   // there is something left to read.
   uint64_t consumed() const { return metrics_.offset() + log_offset_; }
@@ -1234,6 +1238,15 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
             last_line.empty()
                 ? how_it_ended
                 : absl::StrCat(how_it_ended, "; its last line: ", last_line));
+      } else if (watch.malformed() > 0) {
+        // What was not taken, in the record: a metric logged as a string
+        // would otherwise look never logged.
+        finish.set_message(
+            absl::StrCat("ignored ", watch.last_malformed_reason(),
+                         watch.malformed() > 1
+                             ? absl::StrCat(" (and ", watch.malformed() - 1,
+                                            " more metric lines)")
+                             : ""));
       }
     }
     const double seconds =

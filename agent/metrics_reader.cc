@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -187,6 +188,9 @@ struct ParsedLine {
   MetricValues values;
   // Values skipped for their name: too long, or with control characters.
   int bad_names = 0;
+  // A value written as a string that reads as a number ({"loss": "0.4"}: a
+  // formatted value logged by mistake), as `name "text"`; the first only.
+  std::string numeric_string;
 };
 
 // Parses one non-empty line; on failure returns nullopt with *error set.
@@ -211,6 +215,17 @@ std::optional<ParsedLine> ParseJsonMetricLine(absl::string_view line,
         return std::nullopt;
       }
     } else if (!key.empty() && key[0] != '_') {
+      double number;
+      if (value.is_string() && parsed.numeric_string.empty() &&
+          key.size() <= 64 && std::none_of(key.begin(), key.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+          })) {
+        const absl::string_view text =
+            absl::StripAsciiWhitespace(value.get_ref<const std::string&>());
+        if (text.size() <= 32 && absl::SimpleAtod(text, &number)) {
+          parsed.numeric_string = absl::StrCat(key, " \"", text, "\"");
+        }
+      }
       AddFlattened(key, value, 1, &parsed.values, &parsed.bad_names);
     }
   }
@@ -481,6 +496,11 @@ void MetricsFileReader::HandleLine(absl::string_view line, int64_t now_ms,
   if (!parsed.has_value()) {
     CountMalformed(error);
     return;
+  }
+  if (!parsed->numeric_string.empty()) {
+    // The rest of the line is kept; W&B would keep the string as a string.
+    CountMalformed(
+        absl::StrCat(parsed->numeric_string, " is a string, not a number"));
   }
   if (parsed->bad_names > 0) {
     // The rest of the line is kept; the line counts as malformed so that

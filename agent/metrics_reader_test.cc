@@ -176,6 +176,22 @@ TEST_F(MetricsFileReaderTest, CountsMalformedLinesAndCarriesOn) {
   EXPECT_THAT(reader.last_malformed_reason(), HasSubstr("line 7: "));
 }
 
+// A number logged as a string (a formatted value) is no metric, and the
+// line says so; the rest of the line counts.
+TEST_F(MetricsFileReaderTest, SaysWhenANumberWasLoggedAsAString) {
+  MetricsFileReader reader(path_);
+  Append("{\"loss\": \"0.400\", \"acc\": 0.9, \"phase\": \"train\"}\n");
+  std::vector<MetricPoint> points = Read(reader);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_THAT(points[0].values, ElementsAre(Pair("acc", 0.9)));
+  EXPECT_EQ(reader.malformed_lines(), 1);
+  EXPECT_EQ(reader.last_malformed_reason(),
+            "line 1: loss \"0.400\" is a string, not a number");
+  Append("{\"phase\": \"val\", \"acc\": 0.8}\n");
+  EXPECT_EQ(Read(reader).size(), 1u);
+  EXPECT_EQ(reader.malformed_lines(), 1);  // A word is no mistake.
+}
+
 TEST_F(MetricsFileReaderTest, DropsOverlongLinesAcrossReads) {
   MetricsReaderOptions options;
   options.max_line_bytes = 64;

@@ -302,6 +302,16 @@ TEST(TrialFormatTest, TableSaysWhyATrialFailedCrashedOrWasKilled) {
               HasSubstr("  exit code 2: \u2026train.py': [Errno 2] No such "
                         "file or directory\n"));
 
+  // A finished trial without the metric, whose agent ignored lines: why.
+  v1::Trial& ignored = *trials.Add() = MakeTrial(4);
+  ignored.clear_best_value();
+  ignored.clear_summary();
+  ignored.set_end_reason("ignored line 1: val_loss \"0.4\" is a string");
+  EXPECT_THAT(FormatTrialTable(MakeSweep(), trials, {},
+                               absl::FromUnixMillis(kCreatedMs)),
+              HasSubstr("  no val_loss: ignored line 1: val_loss \"0.4\" is a "
+                        "string\n"));
+
   // All finished: no column.
   TrialList fine;
   *fine.Add() = MakeTrial(1);

@@ -58,8 +58,12 @@ std::string WhyCell(const v1::Trial& trial, const std::string& metric) {
     case v1::TRIAL_STATE_KILLED:
     case v1::TRIAL_STATE_STOPPED:
       break;
-    case v1::TRIAL_STATE_FINISHED:
-      return MissingMetricNote(trial, metric);
+    case v1::TRIAL_STATE_FINISHED: {
+      // With the agent's note of metric lines it ignored, the likely cause.
+      const std::string missing = MissingMetricNote(trial, metric);
+      if (missing.empty() || trial.end_reason().empty()) return missing;
+      return absl::StrCat("no ", metric, ": ", trial.end_reason());
+    }
     default:
       return "";
   }

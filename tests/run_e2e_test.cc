@@ -183,6 +183,20 @@ wandb.log({"loss": (wandb.config.x - 2) ** 2})
   EXPECT_THAT(rerun.out, HasSubstr("rerun sees x = 2")) << command;
 }
 
+// The sweep's metric logged as a string: the trial's WHY names the line.
+TEST_F(RunEndToEndTest, AMetricLoggedAsAStringIsNamed) {
+  const ProcessResult r = Run(R"(import json
+import os
+
+with open(os.environ["SWEEP_METRICS_FILE"], "a") as f:
+    f.write(json.dumps({"loss": "%.3f" % 0.25}) + "\n")
+)",
+                              "  x: {values: [1]}\n", {"--agents", "1"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_THAT(r.out, HasSubstr("no loss: ignored line 1: loss \"0.250\" is a"))
+      << r.out;
+}
+
 TEST_F(RunEndToEndTest, ATrialThatFailedIsNotTheBest) {
   // x = 2 logs the lower loss, then fails.
   const ProcessResult r = Run(R"(import sys
