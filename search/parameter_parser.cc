@@ -324,9 +324,21 @@ class ParameterParser {
 
   bool ReadValue(const YamlEntry& f, const std::string& param_path,
                  Value* out) {
+    // Each value within its own limits, and all of them within the
+    // document's: aliases let every parameter expand the same large node.
     ValueBudget budget;
+    budget.max_nodes = std::min(budget.max_nodes, document_nodes_left_);
+    budget.merge_entries_left = document_merges_left_;
     std::string error;
-    if (!NodeToValue(f.value, budget, out, &error)) {
+    const bool converted = NodeToValue(f.value, budget, out, &error);
+    document_nodes_left_ -= budget.nodes_used;
+    document_merges_left_ = budget.merge_entries_left;
+    if (!converted) {
+      if (document_nodes_left_ <= 0) {
+        error = absl::StrCat("the definition's values expand past ",
+                             kMaxDocumentValueNodes,
+                             " elements in all (counting aliases)");
+      }
       reader_.diag().Error(f.value_location, param_path,
                            absl::StrCat(f.key, ": ", error));
       return false;
@@ -542,8 +554,12 @@ class ParameterParser {
     }
   }
 
+  static constexpr long kMaxDocumentValueNodes = 2'000'000;
+
   FieldReader& reader_;
   std::vector<ParameterSpec> leaves_;
+  long document_nodes_left_ = kMaxDocumentValueNodes;
+  long document_merges_left_ = kMaxMergedEntries;
 };
 
 }  // namespace

@@ -114,6 +114,21 @@ TEST(SpecParserErrorsTest, MergesOfWhatIsNotAMappingAreRefused) {
       Errors(WithParameters("  b:\n    value:\n      <<: [{x: 1}, [2]]\n")),
       Contains(HasSubstr("a merge (<<) takes a mapping or a list of mappings, "
                          "got a list in the list")));
+  // Aliases of merged mappings expand a few KB past any sane size: refused
+  // once the document's budget is spent, not expanded for minutes.
+  std::string nested = "  a:\n    value:\n      - &l0 {k: 1}\n";
+  for (int level = 1; level <= 5; ++level) {
+    nested += "      - &l" + std::to_string(level) + " {<<: [";
+    for (int i = 0; i < 10; ++i) {
+      nested += (i ? ", *l" : "*l") + std::to_string(level - 1);
+    }
+    nested += "]}\n";
+  }
+  nested += "  b:\n    value: [";
+  for (int i = 0; i < 1000; ++i) nested += i ? ", *l5" : "*l5";
+  nested += "]\n";
+  EXPECT_THAT(Errors(WithParameters(nested)),
+              Contains(HasSubstr("expand past")));
   // A quoted "<<" is an ordinary key.
   EXPECT_THAT(Errors(WithParameters("  e: {\"<<\": {}, value: 1}\n")),
               Contains(HasSubstr("parameters.e: unknown key '<<'")));

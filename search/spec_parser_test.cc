@@ -445,6 +445,13 @@ TEST(SpecParserTest, MergeKeysAddTheKeysAMappingDoesNotSet) {
   EXPECT_EQ(Param(spec, "c").min, 1.0);
   EXPECT_EQ(Param(spec, "c").max, 4.0);
   EXPECT_EQ(Param(spec, "d").value, Value::parse(R"({"x": 1, "y": 5})"));
+  // As PyYAML: within a merged mapping and between two merges, the last.
+  const SweepSpec last = ParseOk(std::string(kHeader) + R"(parameters:
+  e: {value: {<<: {x: 1, x: 2}}}
+  f: {value: {<<: {x: 1}, <<: {x: 2}, y: 3}}
+)");
+  EXPECT_EQ(Param(last, "e").value, Value::parse(R"({"x": 2})"));
+  EXPECT_EQ(Param(last, "f").value, Value::parse(R"({"x": 2, "y": 3})"));
 }
 
 TEST(SpecParserTest, NormalizedDefinitionLoadsBackUnchanged) {

@@ -57,7 +57,7 @@ std::vector<YamlEntry> FieldReader::Entries(
   std::vector<MappingEntry> pairs;
   std::string merge_error;
   YAML::Node merge_at;
-  if (!MappingEntries(map, &pairs, &merge_error, &merge_at)) {
+  if (!MappingEntries(map, &merge_budget_, &pairs, &merge_error, &merge_at)) {
     diag_.Error(LocationOf(merge_at), path, merge_error);
     return all;
   }

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "search/diagnostics.h"
 #include "search/spec.h"
+#include "search/yaml_scalar.h"
 
 namespace sweep {
 
@@ -58,6 +59,8 @@ class FieldReader {
 
  private:
   Diagnostics& diag_;
+  // What merge keys may still expand to in this document (MappingEntries).
+  long merge_budget_ = kMaxMergedEntries;
 };
 
 }  // namespace sweep

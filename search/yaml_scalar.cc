@@ -1,11 +1,13 @@
 #include "search/yaml_scalar.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -196,7 +198,6 @@ Value ScalarToValue(const YAML::Node& node) {
 namespace {
 
 constexpr int kMaxMergeDepth = 64;
-constexpr long kMaxMergedEntries = 200000;
 
 bool IsMergeKey(const YAML::Node& key) {
   // Only a plain `<<`: a quoted one is an ordinary key (its tag is "!").
@@ -217,7 +218,7 @@ bool CollectEntries(const YAML::Node& map, int depth, long& budget,
   for (const auto& entry : map) {
     if (--budget < 0) {
       *error = absl::StrCat("merge keys (<<) expand past ", kMaxMergedEntries,
-                            " entries");
+                            " entries in all");
       where->reset(map);
       return false;
     }
@@ -225,13 +226,17 @@ bool CollectEntries(const YAML::Node& map, int depth, long& budget,
       own.push_back({entry.first, entry.second});
       continue;
     }
+    // YAML::Node assignment writes into the document: nodes are only ever
+    // copy-constructed here, never swapped or assigned.
     std::vector<YAML::Node> sources;
     if (entry.second.IsMap()) {
       sources.push_back(entry.second);
     } else if (entry.second.IsSequence()) {
-      for (const YAML::Node& source : entry.second) sources.push_back(source);
-    }
-    if (sources.empty() && !entry.second.IsSequence()) {
+      // PyYAML merges a list's mappings last to first: the first wins.
+      for (size_t i = entry.second.size(); i > 0; --i) {
+        sources.push_back(entry.second[i - 1]);
+      }
+    } else {
       *error = absl::StrCat(
           "a merge (<<) takes a mapping or a list of mappings, got ",
           DescribeNode(entry.second));
@@ -246,41 +251,35 @@ bool CollectEntries(const YAML::Node& map, int depth, long& budget,
         where->reset(source);
         return false;
       }
-      std::vector<MappingEntry> entries;
-      if (!CollectEntries(source, depth + 1, budget, &entries, error, where)) {
+      if (!CollectEntries(source, depth + 1, budget, &merged, error, where)) {
         return false;
       }
-      for (MappingEntry& e : entries) merged.push_back(std::move(e));
     }
   }
-  const auto present = [](const std::vector<MappingEntry>& entries, size_t end,
-                          const YAML::Node& key) {
-    for (size_t i = 0; i < end; ++i) {
-      if (entries[i].key.IsScalar() && key.IsScalar() &&
-          entries[i].key.Scalar() == key.Scalar()) {
-        return true;
-      }
-    }
-    return false;
-  };
-  for (size_t i = 0; i < merged.size(); ++i) {
-    // The first merged mapping with the key wins; the map's own keys win.
-    if (present(merged, i, merged[i].key) ||
-        present(own, own.size(), merged[i].key)) {
-      continue;
-    }
-    out->push_back(merged[i]);
+  // PyYAML builds the mapping from the merged entries, then the map's own,
+  // the last of a key winning: a merged key stays unless the map sets it or
+  // a later merged entry does. The map's own repeated keys are left to the
+  // caller (which warns).
+  absl::flat_hash_set<std::string> taken;
+  for (const MappingEntry& e : own) {
+    if (e.key.IsScalar()) taken.insert(e.key.Scalar());
   }
+  std::vector<MappingEntry> kept;
+  for (auto it = merged.rbegin(); it != merged.rend(); ++it) {
+    if (it->key.IsScalar() && !taken.insert(it->key.Scalar()).second) continue;
+    kept.push_back(*it);
+  }
+  for (auto it = kept.rbegin(); it != kept.rend(); ++it) out->push_back(*it);
   for (MappingEntry& e : own) out->push_back(std::move(e));
   return true;
 }
 
 }  // namespace
 
-bool MappingEntries(const YAML::Node& map, std::vector<MappingEntry>* out,
-                    std::string* error, YAML::Node* where) {
-  long budget = kMaxMergedEntries;
-  return CollectEntries(map, 0, budget, out, error, where);
+bool MappingEntries(const YAML::Node& map, long* budget,
+                    std::vector<MappingEntry>* out, std::string* error,
+                    YAML::Node* where) {
+  return CollectEntries(map, 0, *budget, out, error, where);
 }
 
 bool NodeToValue(const YAML::Node& node, ValueBudget& budget, Value* out,
@@ -316,7 +315,10 @@ bool NodeToValue(const YAML::Node& node, ValueBudget& budget, Value* out,
       *out = Value::object();
       std::vector<MappingEntry> entries;
       YAML::Node where;
-      if (!MappingEntries(node, &entries, error, &where)) return false;
+      if (!MappingEntries(node, &budget.merge_entries_left, &entries, error,
+                          &where)) {
+        return false;
+      }
       for (const MappingEntry& entry : entries) {
         if (!entry.key.IsScalar()) {
           *error = "mapping keys must be plain strings";

@@ -28,6 +28,7 @@ struct ValueBudget {
   int max_depth = 64;
   long max_nodes = 200000;
   long nodes_used = 0;
+  long merge_entries_left = 200000;  // For MappingEntries.
 };
 
 // One key and value of a mapping.
@@ -43,9 +44,14 @@ struct MappingEntry {
 // first, then `map`'s own, in order (a key written twice appears twice).
 // Returns false, with *error and *where (the node at fault), when a merge's
 // value is not a mapping or a list of mappings, merges nest more than 64
-// deep, or they expand past 200,000 entries.
-bool MappingEntries(const YAML::Node& map, std::vector<MappingEntry>* out,
-                    std::string* error, YAML::Node* where);
+// deep, or the entries visited exhaust *budget (shared by every call on a
+// document: aliases of merged mappings can make a small file expand).
+bool MappingEntries(const YAML::Node& map, long* budget,
+                    std::vector<MappingEntry>* out, std::string* error,
+                    YAML::Node* where);
+
+// The entries MappingEntries may visit in one document.
+inline constexpr long kMaxMergedEntries = 200000;
 
 // The whole node as a Value (merge keys resolved). Returns false and sets
 // *error (naming the node's problem) when it is too deep or too large, holds
