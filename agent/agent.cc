@@ -308,6 +308,8 @@ class Agent::Impl {
   int64_t heartbeat_interval_ms_ ABSL_GUARDED_BY(mu_) = 5000;
   int64_t trials_taken_ ABSL_GUARDED_BY(mu_) = 0;
   int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  // Why a trial's files could not be written, once that happened.
+  std::string unwritable_workdir_ ABSL_GUARDED_BY(mu_);
   // The last failed trial: its number, how it ended, its last line of output.
   struct Failure {
     int64_t trial = 0;
@@ -603,6 +605,14 @@ void Agent::Impl::WorkerLoop() {
       }
     } settled{this, run.get()};
     mu_.Await(absl::Condition(&settled, &Settled::Ready));
+    if (!unwritable_workdir_.empty() && !done_) {
+      // The next trials would fail the same way (and each lost trial brings
+      // its grid point nearer to being given up).
+      done_ = true;
+      exit_code_ = 2;
+      reason_ = absl::StrCat("cannot write the trials' files under ",
+                             options_.workdir, ": ", unwritable_workdir_);
+    }
     if (options_.max_consecutive_failures > 0 &&
         consecutive_failures_ >= options_.max_consecutive_failures && !done_) {
       done_ = true;
@@ -951,6 +961,8 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     command_env.args_json_file = files->params_json;
     command_env.getenv =
         [](absl::string_view name) -> std::optional<std::string> {
+      // The controller's token stays the agent's: not in argv either.
+      if (name == kTokenEnvironmentVariable) return std::nullopt;
       const char* value = std::getenv(std::string(name).c_str());
       if (value == nullptr) return std::nullopt;
       return std::string(value);
@@ -1270,6 +1282,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   running_.erase(number);
   for (std::string& gpu : gpus) free_gpus_.push_back(std::move(gpu));
   consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
+  if (!files.ok()) unwritable_workdir_ = std::string(files.status().message());
   if (failed) {
     last_failure_ = {number, std::move(how_it_ended), std::move(last_line)};
   }

@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/unique_fd.h"
+#include "search/status_macros.h"
 
 namespace sweep {
 namespace {
@@ -417,16 +418,28 @@ absl::Status MetricsFileReader::ReadChunk(int64_t now_ms,
                                 identity_->inode != identity.inode);
   identity_ = identity;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  bool rewritten = false;
-  if (!replaced && size >= offset_ && !tail_.empty()) {
-    std::string tail(tail_.size(), '\0');
+  // The first and the last bytes read, still there? (A rewrite that kept
+  // both, changing only the middle of a long line, goes unseen.)
+  const auto same_bytes = [&](uint64_t at, const std::string& expected,
+                              bool* same) -> absl::Status {
+    std::string bytes(expected.size(), '\0');
     ssize_t n;
     do {
-      n = pread(fd.get(), tail.data(), tail.size(),
-                static_cast<off_t>(offset_ - tail_.size()));
+      n = pread(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at));
     } while (n < 0 && errno == EINTR);
     if (n < 0) return ReadError(path_, errno);
-    rewritten = static_cast<size_t>(n) != tail_.size() || tail != tail_;
+    *same = static_cast<size_t>(n) == expected.size() && bytes == expected;
+    return absl::OkStatus();
+  };
+  bool rewritten = false;
+  if (!replaced && size >= offset_ && !tail_.empty()) {
+    bool same_tail = true;
+    bool same_head = true;
+    RETURN_IF_ERROR(same_bytes(offset_ - tail_.size(), tail_, &same_tail));
+    if (same_tail && offset_ > head_.size()) {
+      RETURN_IF_ERROR(same_bytes(0, head_, &same_head));
+    }
+    rewritten = !same_tail || !same_head;
   }
   if (replaced || rewritten || size < offset_) RestartFromBeginning();
 
@@ -441,6 +454,9 @@ absl::Status MetricsFileReader::ReadChunk(int64_t now_ms,
   chunk.resize(static_cast<size_t>(n));
   offset_ += chunk.size();
   *bytes_read = chunk.size();
+  if (head_.size() < kTailCheckBytes) {
+    head_.append(chunk, 0, kTailCheckBytes - head_.size());
+  }
   if (chunk.size() >= kTailCheckBytes) {
     tail_.assign(chunk, chunk.size() - kTailCheckBytes, kTailCheckBytes);
   } else {
@@ -455,6 +471,7 @@ absl::Status MetricsFileReader::ReadChunk(int64_t now_ms,
 
 void MetricsFileReader::RestartFromBeginning() {
   offset_ = 0;
+  head_.clear();
   tail_.clear();
   partial_line_.clear();
   discarding_long_line_ = false;

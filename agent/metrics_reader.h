@@ -111,6 +111,7 @@ class MetricsFileReader {
   // read: a file rewritten in place (open(path, "w") each epoch) no longer
   // has them there, and is read again from its start.
   std::string tail_;
+  std::string head_;  // The file's first bytes (up to kTailCheckBytes).
   // The bytes of the current line that have no newline yet.
   std::string partial_line_;
   // True while dropping the rest of a line that grew past max_line_bytes.

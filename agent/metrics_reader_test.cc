@@ -243,7 +243,18 @@ TEST_F(MetricsFileReaderTest, RestartsWhenTheFileIsRewrittenInPlace) {
     ASSERT_EQ(points.size(), 1u) << loss;
     EXPECT_THAT(points[0].values, ElementsAre(Pair("loss", loss)));
   }
+  // A long line whose end stays the same: its start tells.
+  const std::string constant(100, 'c');
+  for (const double loss : {0.44, 0.43}) {
+    Overwrite(
+        absl::StrCat("{\"loss\": ", loss, ", \"run\": \"", constant, "\"}\n"));
+    std::vector<MetricPoint> points = Read(reader);
+    ASSERT_EQ(points.size(), 1u) << loss;
+    EXPECT_THAT(points[0].values, ElementsAre(Pair("loss", loss)));
+  }
   // Rewritten with everything so far plus one: only the new line is new.
+  Overwrite("{\"loss\": 0.47}\n");
+  ASSERT_EQ(Read(reader).size(), 1u);
   Overwrite("{\"loss\": 0.47}\n{\"loss\": 0.45}\n");
   std::vector<MetricPoint> points = Read(reader);
   ASSERT_EQ(points.size(), 1u);

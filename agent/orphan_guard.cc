@@ -144,6 +144,7 @@ absl::StatusOr<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(
 
 OrphanGuard::~OrphanGuard() {
   absl::MutexLock lock(&mu_);
+  if (process_.fd < 0) return;  // Already reaped.
   close(process_.fd);
   while (waitpid(process_.pid, nullptr, 0) < 0 && errno == EINTR) {
   }
@@ -160,21 +161,25 @@ std::optional<std::string> OrphanGuard::Revive() {
 }
 
 std::optional<std::string> OrphanGuard::ReviveLocked() {
-  int status = 0;
-  pid_t ended;
-  do {
-    ended = waitpid(process_.pid, &status, WNOHANG);
-  } while (ended < 0 && errno == EINTR);
-  if (ended != process_.pid) return std::nullopt;  // Still running.
+  // A guard already reaped (whose restart failed) is not waited for again:
+  // its pid may be another process's by now.
+  if (process_.fd >= 0) {
+    int status = 0;
+    pid_t ended;
+    do {
+      ended = waitpid(process_.pid, &status, WNOHANG);
+    } while (ended < 0 && errno == EINTR);
+    if (ended != process_.pid) return std::nullopt;  // Still running.
+    close(process_.fd);
+    process_.fd = -1;
+  }
   const pid_t dead = process_.pid;
-  close(process_.fd);
   absl::StatusOr<Process> process = Spawn(kill_grace_);
   if (!process.ok()) {
-    // Sends fail quietly on a closed descriptor; the next call tries again.
-    process_ = Process{-1, dead};
-    return absl::StrCat(
-        "the orphan guard (pid ", dead,
-        ") died and could not be restarted: ", process.status().message());
+    // Sends skip a closed descriptor; the next call tries again.
+    return absl::StrCat("the orphan guard (pid ", dead,
+                        ") died and could not be restarted (trying again): ",
+                        process.status().message());
   }
   process_ = *process;
   for (const pid_t group : groups_) SendLocked(static_cast<int32_t>(group));

@@ -47,7 +47,9 @@ absl::Status CheckWritableDirectory(const std::string& dir) {
     }
     written += static_cast<size_t>(n);
   }
-  close(fd);
+  // Network file systems may tell of a full disk or quota only here.
+  if (error_number == 0 && fsync(fd) != 0) error_number = errno;
+  if (close(fd) != 0 && error_number == 0) error_number = errno;
   unlink(probe.c_str());
   if (error_number != 0) {
     return absl::FailedPreconditionError(std::strerror(error_number));

@@ -286,8 +286,9 @@ void SweepManager::StartReaper() {
                      "clock jumped); running trials' leases are extended by "
                   << late / 1000.0 << " s" << std::endl;
       }
-      last_pass = now;
       ExpireLeases();
+      // After its commits: a slow store is not a stalled controller.
+      last_pass = clock_->NowMs();
       reaper_mu_.Lock();
     }
   });

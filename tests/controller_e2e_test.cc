@@ -38,6 +38,7 @@ using ::sweep::testing::SweepBinary;
 using ::sweep::testing::SweepCli;
 using ::sweep::testing::WriteFile;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr std::chrono::seconds kAgentTimeout(60);
@@ -490,6 +491,24 @@ TEST_F(ControllerEndToEndTest, ATokenGuardsEveryCallAndStaysWithTheAgent) {
     EXPECT_EQ(trial["state"], "finished") << trial.dump();
     EXPECT_EQ(trial["summary"]["has_token"], 0) << trial.dump();
   }
+
+  // Nor in their argv: ${envvar:SWEEP_TOKEN} is unset for a command.
+  ASSERT_TRUE(WriteFile(dir_.Path("leak.yaml"),
+                        std::string(kTokenProbeSweep) +
+                            "command: [\"${env}\", python3, \"${program}\", "
+                            "\"${envvar:SWEEP_TOKEN}\"]\n"));
+  const std::string leak = cli.Create(dir_.Path("leak.yaml"));
+  ASSERT_FALSE(leak.empty());
+  std::unique_ptr<BackgroundProcess> leaker = cli.StartAgent(
+      leak, dir_.path(),
+      {"--workdir", dir_.Path("runs"), "--max-consecutive-failures", "1"});
+  ASSERT_NE(leaker, nullptr);
+  ASSERT_TRUE(leaker->WaitForExit(kAgentTimeout).has_value());
+  for (const json& trial : cli.Trials(leak)) {
+    EXPECT_EQ(trial["state"], "failed") << trial.dump();
+    EXPECT_THAT(trial.value("end_reason", ""), HasSubstr("SWEEP_TOKEN"));
+  }
+  EXPECT_THAT(leaker->Output(Stream::kStderr), Not(HasSubstr("tok-4f9a")));
 }
 
 TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
