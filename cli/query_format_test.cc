@@ -366,6 +366,15 @@ TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
                                 "hyperband\n"));
   EXPECT_THAT(detail, HasSubstr("  agent:          agent-7 on gpu-01\n"));
   EXPECT_THAT(detail, HasSubstr("  exit:           signal 15\n"));
+  v1::Trial lost = trial;
+  lost.set_state(v1::TRIAL_STATE_CRASHED);
+  lost.set_signal(0);
+  lost.set_exit_code(0);
+  EXPECT_THAT(
+      FormatTrialDetail(MakeSweep(), lost, absl::FromUnixMillis(kCreatedMs),
+                        absl::UTCTimeZone(), /*log_lines=*/3),
+      HasSubstr("  exit:           unknown (its agent did not report "
+                "one)\n"));
   EXPECT_THAT(detail,
               HasSubstr("  metric:         val_loss = 0.5 (best, minimize)\n"));
   EXPECT_THAT(detail, HasSubstr("  metric points:  120 stored, 2 malformed "
