@@ -1070,11 +1070,17 @@ int SweepManager::ExpireLeases() {
     if (lost.empty()) continue;
     Mutation mutation;
     for (int64_t number : lost) {
+      // It ended, as far as anyone knows, when its agent was last heard
+      // (its duration is not the lease's length).
+      const RunningTrial& trial = entry->running.at(number);
+      const int64_t last_heard =
+          std::clamp(trial.lease_expires_ms - options_.lease_timeout_ms,
+                     trial.row.created_ms, now);
       mutation.trials.push_back(
           EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
                    absl::StrCat("lease expired: no heartbeat for ",
                                 options_.lease_timeout_ms, " ms"),
-                   now));
+                   last_heard));
     }
     expired += static_cast<int>(lost.size());
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);

@@ -268,6 +268,8 @@ TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
   ASSERT_TRUE(manager_->GetTrial(get, &trial).ok());
   EXPECT_EQ(trial.state(), v1::TRIAL_STATE_CRASHED);
   EXPECT_THAT(trial.end_reason(), HasSubstr("lease expired"));
+  // It ended when its agent was last heard (at the acquire), not 12 s on.
+  EXPECT_EQ(trial.ended_ms(), trial.created_ms());
 
   // The lost point goes back to the queue.
   const v1::AcquireTrialResponse again = Acquire(agent);
