@@ -86,6 +86,32 @@ bool IsIntegerScalar(const YamlEntry* e) {
 // Six significant digits: enough to read a range, short enough to copy.
 std::string FormatNumber(double x) { return absl::StrFormat("%.6g", x); }
 
+// Where the first scalar of `node` that reads as a non-finite number is
+// (the element an error names, not the list holding it).
+std::optional<SourceLocation> NonFiniteScalarLocation(const YAML::Node& node,
+                                                      int depth) {
+  if (depth > 64) return std::nullopt;
+  if (node.IsScalar()) {
+    const Value v = ScalarToValue(node);
+    if (v.is_number_float() && !std::isfinite(v.get<double>())) {
+      return LocationOf(node);
+    }
+    return std::nullopt;
+  }
+  if (node.IsSequence()) {
+    for (const YAML::Node& element : node) {
+      if (auto at = NonFiniteScalarLocation(element, depth + 1)) return at;
+    }
+  } else if (node.IsMap()) {
+    for (const auto& entry : node) {
+      if (auto at = NonFiniteScalarLocation(entry.second, depth + 1)) {
+        return at;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 class ParameterParser {
  public:
   explicit ParameterParser(FieldReader& reader) : reader_(reader) {}
@@ -347,7 +373,8 @@ class ParameterParser {
       // A trial's config travels as JSON (params.json, ${args_json},
       // SWEEP_PARAMS_JSON), which has no NaN or infinity.
       reader_.diag().NewDefinitionError(
-          f.value_location, param_path,
+          NonFiniteScalarLocation(f.value, 0).value_or(f.value_location),
+          param_path,
           absl::StrCat(*where,
                        " is not a finite number, which a trial's config (JSON) "
                        "cannot hold; quote it ('inf', 'nan') to pass a string "

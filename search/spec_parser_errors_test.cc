@@ -77,8 +77,9 @@ TEST(SpecParserErrorsTest, WrongTypes) {
 
 TEST(SpecParserErrorsTest, NonFiniteParameterValuesAreRefused) {
   // A trial's config is JSON: .inf and .nan would reach the program as null.
+  // The error points at the value, not the list holding it.
   EXPECT_THAT(Errors(WithParameters("  a: {values: [1.0, .inf]}\n")),
-              Contains("sweep.yaml:4:15: parameters.a: values[1] is not a "
+              Contains("sweep.yaml:4:21: parameters.a: values[1] is not a "
                        "finite number, which a trial's config (JSON) cannot "
                        "hold; quote it ('inf', 'nan') to pass a string the "
                        "program converts"));
