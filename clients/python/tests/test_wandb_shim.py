@@ -474,6 +474,17 @@ class LogTest(ShimTestCase):
             {"_step": 0, "loss": 0.5}, {"_step": 1, "loss": 0.25},
             {"_step": 2, "loss": 0.125}])
 
+    def test_a_number_logged_as_a_string_is_warned_about_once(self):
+        environment, _ = self.start()
+        for loss in ("0.500", "0.250"):
+            wandb.log({"loss": loss, "phase": "train", "acc": 0.5})
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "acc": 0.5}, {"_step": 1, "acc": 0.5}])
+        warnings = self.stderr.getvalue()
+        self.assertEqual(warnings.count("is the string"), 1, warnings)
+        self.assertIn("loss is the string '0.500', not a number", warnings)
+        self.assertNotIn("phase", warnings)
+
     def test_commit_false_accumulates_into_the_next_point(self):
         environment, run = self.start()
         run.log({"a": 1}, commit=False)

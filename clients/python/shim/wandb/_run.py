@@ -28,6 +28,14 @@ from ._config import Config, warn
 from ._stand_ins import AlertLevel, MetricDefinition, NoOp
 
 
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def numeric_point(row: Mapping) -> Dict[str, Any]:
     """The numbers in `row`, flattened with "."; the rest left out."""
     point: Dict[str, Any] = {}
@@ -184,6 +192,14 @@ class Run:
                 self._warn_once("finished", f"run {self.id} is finished; "
                                 "ignoring log() (reported once)")
                 return
+            for key, value in data.items():
+                if isinstance(value, str) and _reads_as_number(value):
+                    # W&B keeps it as text, so a sweep never sees it: a
+                    # formatted value logged by mistake (f"{loss:.3f}").
+                    self._warn_once(
+                        f"string {key}", f"{key} is the string {value!r}, "
+                        "not a number, so the sweep does not see it: log "
+                        f"float(...) (reported once)")
             if step is None:
                 flush = True if commit is None else bool(commit)
             else:
