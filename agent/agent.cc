@@ -409,7 +409,10 @@ absl::Status Agent::Impl::Register(const std::string& stale_id) {
           LogRetry(absl::StrCat("cannot reach the controller at ",
                                 connection_.address(), " (", s.error_message(),
                                 "); retrying in ", wait.count(), " ms"));
-        });
+        },
+        // A TLS setup that cannot work (an untrusted or expired certificate,
+        // another host's, plaintext against TLS) is not waited out.
+        [](const grpc::Status& s) { return TlsSetupFailure(s); });
     // Our --name is held by an agent the controller still hears from: a
     // second agent given the same name (which must not take over its
     // trials), or this agent's predecessor, killed less than a lease ago.
@@ -762,7 +765,14 @@ void Agent::Impl::HeartbeatLoop() {
           return connection_.agents().Heartbeat(context, request, &response);
         });
     if (!status.ok()) {
-      Log(absl::StrCat("heartbeat failed: ", status.message()));
+      // While the controller is away, with the other retries' lines (once,
+      // then every 30 s), not a line every heartbeat.
+      if (IsRetryable(
+              grpc::Status(static_cast<grpc::StatusCode>(status.code()), ""))) {
+        LogRetry(absl::StrCat("heartbeat failed: ", status.message()));
+      } else {
+        Log(absl::StrCat("heartbeat failed: ", status.message()));
+      }
       // The controller lost this agent (e.g. its data dir was replaced):
       // register again; the leases are renewed by the next heartbeat.
       if (absl::IsNotFound(status)) {

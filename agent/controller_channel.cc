@@ -1,18 +1,24 @@
 #include "agent/controller_channel.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 
 namespace sweep {
 
 std::string TokenFromEnvironment() {
   const char* token = std::getenv(kTokenEnvironmentVariable);
-  return token == nullptr ? "" : token;
+  if (token == nullptr) return "";
+  // As read from a file ($(cat token), a Kubernetes secret): its line end
+  // is not the token's.
+  return std::string(absl::StripTrailingAsciiWhitespace(token));
 }
 
 absl::Status CheckToken(const std::string& token, absl::string_view where) {
@@ -20,25 +26,30 @@ absl::Status CheckToken(const std::string& token, absl::string_view where) {
     return absl::InvalidArgumentError(absl::StrCat(
         where, ": a token must have 1 to 4096 characters, not ", token.size()));
   }
-  for (const char c : token) {
+  for (size_t i = 0; i < token.size(); ++i) {
+    const auto c = static_cast<unsigned char>(token[i]);
     if (c <= ' ' || c > '~') {
       return absl::InvalidArgumentError(absl::StrCat(
           where,
-          ": a token may hold only printable ASCII characters, no spaces"));
+          ": a token may hold only printable ASCII characters, no spaces; "
+          "character ",
+          i + 1, " is byte 0x", absl::Hex(c, absl::kZeroPad2)));
     }
   }
   return absl::OkStatus();
 }
 
 absl::string_view ChannelTarget(absl::string_view address) {
-  absl::ConsumePrefix(&address, kTlsScheme);
+  if (absl::StartsWithIgnoreCase(address, kTlsScheme)) {
+    address.remove_prefix(std::strlen(kTlsScheme));
+  }
   return address;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
     const std::string& address, const grpc::ChannelArguments& args) {
   const std::string target(ChannelTarget(address));
-  if (!absl::StartsWith(address, kTlsScheme)) {
+  if (!absl::StartsWithIgnoreCase(address, kTlsScheme)) {
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
                                      args);
   }
@@ -53,9 +64,36 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
           absl::StrCat("cannot read the CA certificates in ", ca_file, " ($",
                        kTlsCaEnvironmentVariable, ")"));
     }
+    if (pem.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(ca_file, " ($", kTlsCaEnvironmentVariable,
+                       ") holds no PEM certificate"));
+    }
     tls.pem_root_certs = pem.str();
   }
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(tls), args);
+}
+
+std::optional<std::string> TlsSetupFailure(const grpc::Status& status) {
+  if (status.ok()) return std::nullopt;
+  const std::string message = absl::AsciiStrToLower(status.error_message());
+  if (absl::StrContains(message, "is not in peer certificate")) {
+    return "its TLS certificate is for another host name: reach it by a name "
+           "the certificate lists";
+  }
+  if (absl::StrContains(message, "certificate verify failed")) {
+    return absl::StrCat(
+        "its TLS certificate failed verification (expired, or not signed by "
+        "a CA in $",
+        kTlsCaEnvironmentVariable, " or the system's): point $",
+        kTlsCaEnvironmentVariable, " at the PEM file of the CA that signed it");
+  }
+  if (absl::StrContains(message, "wrong version number") ||
+      absl::StrContains(message, "packet length too long")) {
+    return "it does not speak TLS (started without --tls-cert?): use its "
+           "address without https://";
+  }
+  return std::nullopt;
 }
 
 void AttachToken(const std::string& token, grpc::ClientContext* context) {

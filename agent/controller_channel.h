@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -42,6 +43,12 @@ absl::string_view ChannelTarget(absl::string_view address);
 // CA file cannot be read. Does not connect.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
     const std::string& address, const grpc::ChannelArguments& args);
+
+// When `status` (a failed call) failed setting up TLS in a way no retry
+// will change (a certificate not trusted, expired or for another host; a
+// server that does not speak TLS): what to say, naming the remedy. nullopt
+// for anything else.
+std::optional<std::string> TlsSetupFailure(const grpc::Status& status);
 
 // Adds `token` to the call's metadata (nothing when it is empty).
 void AttachToken(const std::string& token, grpc::ClientContext* context);

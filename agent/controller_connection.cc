@@ -84,7 +84,9 @@ absl::Status ControllerConnection::CallWithRetry(
     const std::function<grpc::Status(grpc::ClientContext*)>& call,
     const std::atomic<bool>* stop,
     const std::function<void(const grpc::Status&, std::chrono::milliseconds)>&
-        on_retry) {
+        on_retry,
+    const std::function<std::optional<std::string>(const grpc::Status&)>&
+        give_up) {
   if (!setup_.ok()) return setup_;
   std::chrono::milliseconds backoff = policy_.initial_backoff;
   while (true) {
@@ -92,6 +94,11 @@ absl::Status ControllerConnection::CallWithRetry(
     Prepare(&context);
     const grpc::Status status = call(&context);
     if (status.ok() || !IsRetryable(status)) return FromGrpcStatus(status);
+    if (give_up) {
+      if (std::optional<std::string> why = give_up(status)) {
+        return absl::FailedPreconditionError(*why);
+      }
+    }
     if (on_retry) on_retry(status, backoff);
     // Wait out the backoff. When the channel is not connected, wait on it:
     // a fail-fast call to such a channel fails at once without driving its

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -46,11 +47,16 @@ class ControllerConnection {
   // it waits with backoff, waking early when `*stop` becomes true (then it
   // returns Cancelled). `on_retry` (may be empty) hears about each failure,
   // e.g. to log "controller unreachable, retrying".
+  // `give_up` (may be empty) may turn a retryable failure into a final one:
+  // given it, it returns what to say (the call then fails with
+  // FailedPrecondition and that message), or nullopt to retry.
   absl::Status CallWithRetry(
       const std::function<grpc::Status(grpc::ClientContext*)>& call,
       const std::atomic<bool>* stop,
       const std::function<void(const grpc::Status&, std::chrono::milliseconds)>&
-          on_retry = {});
+          on_retry = {},
+      const std::function<std::optional<std::string>(const grpc::Status&)>&
+          give_up = {});
 
   // One attempt, no retry.
   absl::Status CallOnce(

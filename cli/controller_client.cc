@@ -36,11 +36,6 @@ std::string UnreachableReason(const grpc::Status& status,
     const char* reason;
   };
   static constexpr KnownReason kKnownReasons[] = {
-      {"certificate verify failed",
-       "TLS: its certificate is not trusted; set SWEEP_TLS_CA to the PEM "
-       "file of the CA that signed it"},
-      {"wrong version number",
-       "TLS handshake failed: does it serve TLS (--tls-cert)?"},
       {"handshake failed", "TLS handshake failed"},
       {"connection refused", "connection refused"},
       {"dns resolution failed", "unknown host"},
@@ -93,10 +88,10 @@ void TrimToLimit(int64_t limit, v1::ListTrialsResponse* response) {
 std::string NormalizeControllerAddress(std::string address) {
   // What people paste: a URL (http://host:7420/), a host without its port.
   // https:// stays: it asks for TLS.
-  const bool tls = absl::StartsWith(address, kTlsScheme);
+  const bool tls = absl::StartsWithIgnoreCase(address, kTlsScheme);
   if (tls) address.erase(0, std::strlen(kTlsScheme));
   for (const absl::string_view scheme : {"http://", "grpc://"}) {
-    if (absl::StartsWith(address, scheme)) {
+    if (absl::StartsWithIgnoreCase(address, scheme)) {
       address.erase(0, scheme.size());
       break;
     }
@@ -136,6 +131,11 @@ absl::Status DescribeRpcFailure(const grpc::Status& status,
                                 const std::string& address, bool connected,
                                 absl::Duration deadline) {
   if (status.ok()) return absl::OkStatus();
+  if (std::optional<std::string> tls = TlsSetupFailure(status)) {
+    // Not worth retrying as it is: a setup to fix.
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot reach the controller at ", address, ": ", *tls));
+  }
   if (IsUnreachableCode(status.error_code()) && !connected) {
     return absl::UnavailableError(
         absl::StrCat("cannot reach the controller at ", address, " (",

@@ -1,8 +1,10 @@
 #include "cli/controller_client.h"
 
 #include <grpcpp/grpcpp.h>
+#include <stdlib.h>
 
 #include "absl/synchronization/notification.h"
+#include "agent/controller_channel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -32,6 +34,38 @@ TEST(ResolveControllerAddressTest, FlagBeatsEnvironmentBeatsDefault) {
             "https://gpu-01:7420");
   EXPECT_EQ(ResolveControllerAddress("https://[::1]:9000", nullptr),
             "https://[::1]:9000");
+  EXPECT_EQ(ResolveControllerAddress("HTTPS://gpu-01", nullptr),
+            "https://gpu-01:7420");
+}
+
+TEST(ControllerChannelTest, TokensAndTlsFailuresAreToldApart) {
+  // A line end from a file is not part of the token.
+  setenv("SWEEP_TOKEN", "s3cret\r\n", 1);
+  EXPECT_EQ(TokenFromEnvironment(), "s3cret");
+  unsetenv("SWEEP_TOKEN");
+  EXPECT_EQ(TokenFromEnvironment(), "");
+  EXPECT_THAT(CheckToken("ab c", "SWEEP_TOKEN").message(),
+              HasSubstr("character 3 is byte 0x20"));
+  EXPECT_TRUE(CheckToken("a-b_c.~", "SWEEP_TOKEN").ok());
+  EXPECT_EQ(ChannelTarget("HTTPS://gpu-01:7420"), "gpu-01:7420");
+
+  const auto failure = [](const char* message) {
+    return TlsSetupFailure(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, message));
+  };
+  EXPECT_THAT(failure("failed to connect to all addresses; last error: "
+                      "UNKNOWN: ipv4:127.0.0.1:7610: Ssl handshake failed: "
+                      "SSL_ERROR_SSL: error:0A000086:SSL routines::"
+                      "certificate verify failed")
+                  .value_or(""),
+              HasSubstr("failed verification"));
+  EXPECT_THAT(
+      failure("Peer name 127.0.0.1 is not in peer certificate").value_or(""),
+      HasSubstr("for another host name"));
+  EXPECT_THAT(failure("SSL routines::wrong version number").value_or(""),
+              HasSubstr("does not speak TLS"));
+  EXPECT_FALSE(failure("Connection refused").has_value());
+  EXPECT_FALSE(failure("Socket closed").has_value());
 }
 
 TEST(ControllerClientTest, KnowsWhetherItUsesTheDefaultAddress) {

@@ -1,5 +1,6 @@
 #include "cli/daemon_commands.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -77,10 +78,22 @@ std::string ListenAddress(const std::string& address) {
 // whitespace dropped) when given, else $SWEEP_TOKEN, else none.
 absl::StatusOr<std::string> ServerToken(const std::string& token_file) {
   if (token_file.empty()) {
+    // Set but empty is a mistake ($(cat missing-file)), not "no token".
+    if (std::getenv(kTokenEnvironmentVariable) == nullptr) return "";
     const std::string token = TokenFromEnvironment();
-    if (token.empty()) return token;
     RETURN_IF_ERROR(CheckToken(token, kTokenEnvironmentVariable));
     return token;
+  }
+  struct stat info;
+  if (stat(token_file.c_str(), &info) == 0) {
+    if (S_ISDIR(info.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--token-file ", token_file, ": is a directory"));
+    }
+    if ((info.st_mode & 0077) != 0) {
+      std::cerr << "sweep server: warning: --token-file " << token_file
+                << " can be read by other users (chmod 600 it)\n";
+    }
   }
   std::ifstream in(token_file, std::ios::binary);
   std::ostringstream contents;

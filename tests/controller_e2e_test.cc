@@ -528,13 +528,25 @@ TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
 
   const ProcessResult plaintext = cli_.Run({"ls"});
   EXPECT_EQ(plaintext.exit_code, 3) << plaintext.err;
+  // A certificate nothing vouches for is a setup to fix, not an outage:
+  // exit 1, and an agent does not wait for it.
   const ProcessResult untrusted = SweepCli(https).Run({"ls"});
-  EXPECT_EQ(untrusted.exit_code, 3) << untrusted.err;
-  EXPECT_THAT(untrusted.err, HasSubstr("certificate is not trusted"));
+  EXPECT_EQ(untrusted.exit_code, 1) << untrusted.err;
+  EXPECT_THAT(untrusted.err, HasSubstr("its TLS certificate failed "
+                                       "verification"));
 
   const SweepCli cli(https, {"SWEEP_TLS_CA=" + dir_.Path("cert.pem")});
   const std::string id = cli.Create(dir_.Path("sweep.yaml"));
   ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> distrustful = SweepCli(https).StartAgent(
+      id, dir_.path(), {"--workdir", dir_.Path("runs")});
+  ASSERT_NE(distrustful, nullptr);
+  const std::optional<ExitStatus> gave_up =
+      distrustful->WaitForExit(kAgentTimeout);
+  ASSERT_TRUE(gave_up.has_value());
+  EXPECT_EQ(gave_up->exit_code, 1);
+  EXPECT_THAT(distrustful->Output(Stream::kStderr),
+              HasSubstr("its TLS certificate failed verification"));
   std::unique_ptr<BackgroundProcess> agent =
       cli.StartAgent(id, dir_.path(), {"--workdir", dir_.Path("runs")});
   ASSERT_NE(agent, nullptr);
