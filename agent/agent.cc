@@ -1286,6 +1286,8 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   }
   OutboxItem done_item;
   done_item.trial = run;
+  // Its end as seen here: its delivery may wait out an outage.
+  finish.set_ended_ms(WallMs());
   done_item.finish = std::move(finish);
   Enqueue(std::move(done_item));
   absl::MutexLock lock(&mu_);

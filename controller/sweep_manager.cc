@@ -991,8 +991,15 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
         entry->stopper->CountStop(*band);
       }
     }
+    // When its program ended, as its agent saw it (a finish delivered after
+    // an outage arrives late), within what this controller can vouch for.
+    const int64_t now = clock_->NowMs();
+    const int64_t ended =
+        request.ended_ms() > 0
+            ? std::clamp(request.ended_ms(), trial.row.created_ms, now)
+            : now;
     mutation.trials.push_back(
-        EndTrial(*entry, request.number(), state, reason, clock_->NowMs()));
+        EndTrial(*entry, request.number(), state, reason, ended));
     response->set_state(static_cast<v1::TrialState>(state));
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
   }

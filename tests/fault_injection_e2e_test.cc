@@ -387,6 +387,10 @@ parameters:
   // The outage: twice the lease, long enough for the agent's retries to
   // back off to their longest wait.
   std::this_thread::sleep_for(std::chrono::seconds(5));
+  const int64_t restarted_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
   StartController();
   ASSERT_NE(server_.process, nullptr) << server_.error;
 
@@ -397,6 +401,8 @@ parameters:
   EXPECT_EQ(trial["state"], "finished") << trial.value("end_reason", "") << "\n"
                                         << agent->Output(Stream::kStderr);
   EXPECT_EQ(JsonInt(trial["metric_points"]), 10);
+  // It ended when its program did, not when the controller heard of it.
+  EXPECT_LT(JsonInt(trial["ended_ms"]), restarted_ms);
   EXPECT_THAT(agent->Output(Stream::kStderr),
               ::testing::HasSubstr("is finished"));
   // The outage is said (once, or twice should a call get through as the
