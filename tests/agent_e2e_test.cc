@@ -842,34 +842,55 @@ os.rename("family.tmp", "family.pids")
 time.sleep(600)
 )py";
 
-TEST_F(AgentEndToEndTest, AKilledAgentTakesItsProgramsWithIt) {
-  // SIGKILL gives the agent no chance to stop its trial; its guard process
-  // ends the trial's whole process group instead.
-  const std::string id =
-      CreateSweep("family.py", kFamilyProgram,
-                  GridSweep("family.py", "  x:\n    values: [1]\n"));
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent =
-      StartAgent(id, {"--kill-grace", "1"});
-  ASSERT_NE(agent, nullptr);
-  std::optional<std::string> pids;
-  ASSERT_TRUE(PollUntil(
-      [&] { return (pids = ReadFile(dir_.Path("family.pids"))).has_value(); },
-      kConditionTimeout))
-      << agent->Output(Stream::kStderr);
-  int program = 0, grandchild = 0;
-  ASSERT_EQ(std::sscanf(pids->c_str(), "%d %d", &program, &grandchild), 2);
-  ASSERT_FALSE(ProcessIsGone(program));
-  ASSERT_FALSE(ProcessIsGone(grandchild));
+// A one-point sweep of kFamilyProgram, run by an agent with a 1 s grace.
+class AgentFamilyTest : public AgentEndToEndTest {
+ protected:
+  // Starts it and waits until the program and its child run.
+  void StartFamily() {
+    const std::string id =
+        CreateSweep("family.py", kFamilyProgram,
+                    GridSweep("family.py", "  x:\n    values: [1]\n"));
+    ASSERT_FALSE(id.empty());
+    agent_ = StartAgent(id, {"--kill-grace", "1"});
+    ASSERT_NE(agent_, nullptr);
+    std::optional<std::string> pids;
+    ASSERT_TRUE(PollUntil(
+        [&] { return (pids = ReadFile(dir_.Path("family.pids"))).has_value(); },
+        kConditionTimeout))
+        << agent_->Output(Stream::kStderr);
+    ASSERT_EQ(std::sscanf(pids->c_str(), "%d %d", &program_, &grandchild_), 2);
+    ASSERT_FALSE(ProcessIsGone(program_));
+    ASSERT_FALSE(ProcessIsGone(grandchild_));
+  }
 
-  ASSERT_TRUE(agent->Signal(SIGKILL));
-  ASSERT_TRUE(agent->WaitForExit(kAgentTimeout).has_value());
-  EXPECT_TRUE(PollUntil(
-      [&] { return ProcessIsGone(program) && ProcessIsGone(grandchild); },
-      kConditionTimeout))
-      << "the trial outlived its killed agent";
-  if (!ProcessIsGone(program)) kill(program, SIGKILL);
-  if (!ProcessIsGone(grandchild)) kill(grandchild, SIGKILL);
+  // SIGKILLs the agent: its guard must end the program and its child.
+  void KillTheAgentAndExpectNoOrphans() {
+    ASSERT_TRUE(agent_->Signal(SIGKILL));
+    ASSERT_TRUE(agent_->WaitForExit(kAgentTimeout).has_value());
+    EXPECT_TRUE(PollUntil(
+        [&] { return ProcessIsGone(program_) && ProcessIsGone(grandchild_); },
+        kConditionTimeout))
+        << "the trial outlived its killed agent";
+  }
+
+  void TearDown() override {
+    if (program_ > 0 && !ProcessIsGone(program_)) kill(program_, SIGKILL);
+    if (grandchild_ > 0 && !ProcessIsGone(grandchild_)) {
+      kill(grandchild_, SIGKILL);
+    }
+    AgentEndToEndTest::TearDown();
+  }
+
+  std::unique_ptr<BackgroundProcess> agent_;
+  int program_ = 0;
+  int grandchild_ = 0;
+};
+
+// SIGKILL gives the agent no chance to stop its trial; its guard process
+// ends the trial's whole process group instead.
+TEST_F(AgentFamilyTest, AKilledAgentTakesItsProgramsWithIt) {
+  ASSERT_NO_FATAL_FAILURE(StartFamily());
+  KillTheAgentAndExpectNoOrphans();
 }
 
 // The agent's guard process: its child named sweep-guard, or 0.
@@ -897,42 +918,21 @@ int GuardOf(int agent) {
 
 // Someone kills the guard: the agent starts another, which still ends the
 // trial should the agent be killed next.
-TEST_F(AgentEndToEndTest, AKilledGuardIsReplaced) {
-  const std::string id =
-      CreateSweep("family.py", kFamilyProgram,
-                  GridSweep("family.py", "  x:\n    values: [1]\n"));
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent =
-      StartAgent(id, {"--kill-grace", "1"});
-  ASSERT_NE(agent, nullptr);
-  std::optional<std::string> pids;
-  ASSERT_TRUE(PollUntil(
-      [&] { return (pids = ReadFile(dir_.Path("family.pids"))).has_value(); },
-      kConditionTimeout))
-      << agent->Output(Stream::kStderr);
-  int program = 0, grandchild = 0;
-  ASSERT_EQ(std::sscanf(pids->c_str(), "%d %d", &program, &grandchild), 2);
-  const int guard = GuardOf(agent->pid());
+TEST_F(AgentFamilyTest, AKilledGuardIsReplaced) {
+  ASSERT_NO_FATAL_FAILURE(StartFamily());
+  const int guard = GuardOf(agent_->pid());
   ASSERT_NE(guard, 0);
   ASSERT_EQ(kill(guard, SIGKILL), 0);
-  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr,
-                                 "the orphan guard (pid " +
-                                     std::to_string(guard) +
-                                     ") died; restarted as pid",
-                                 kConditionTimeout))
-      << agent->Output(Stream::kStderr);
+  ASSERT_TRUE(agent_->WaitForLine(Stream::kStderr,
+                                  "the orphan guard (pid " +
+                                      std::to_string(guard) +
+                                      ") died; restarted as pid",
+                                  kConditionTimeout))
+      << agent_->Output(Stream::kStderr);
   // Named once it runs its own code.
-  EXPECT_TRUE(
-      PollUntil([&] { return GuardOf(agent->pid()) != 0; }, kConditionTimeout));
-
-  ASSERT_TRUE(agent->Signal(SIGKILL));
-  ASSERT_TRUE(agent->WaitForExit(kAgentTimeout).has_value());
-  EXPECT_TRUE(PollUntil(
-      [&] { return ProcessIsGone(program) && ProcessIsGone(grandchild); },
-      kConditionTimeout))
-      << "the trial outlived its killed agent";
-  if (!ProcessIsGone(program)) kill(program, SIGKILL);
-  if (!ProcessIsGone(grandchild)) kill(grandchild, SIGKILL);
+  EXPECT_TRUE(PollUntil([&] { return GuardOf(agent_->pid()) != 0; },
+                        kConditionTimeout));
+  KillTheAgentAndExpectNoOrphans();
 }
 
 constexpr char kCrashingProgram[] = R"(import sys

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -125,6 +126,20 @@ class ControllerEndToEndTest : public ::testing::Test {
     if (!exit) return {};
     EXPECT_EQ(exit->exit_code, 0) << agent->Output(Stream::kStderr);
     return *exit;
+  }
+
+  // Runs an agent of `id` through `cli` (with its environment: a token, a
+  // CA) until it exits; its exit status (-1 if it did not exit) and stderr.
+  std::pair<int, std::string> AgentVia(const SweepCli& cli,
+                                       const std::string& id,
+                                       std::vector<std::string> args = {}) {
+    args.insert(args.begin(), {"--workdir", dir_.Path("runs")});
+    std::unique_ptr<BackgroundProcess> agent =
+        cli.StartAgent(id, dir_.path(), args);
+    if (agent == nullptr) return {-1, "cannot start the agent"};
+    const std::optional<ExitStatus> exit = agent->WaitForExit(kAgentTimeout);
+    return {exit.has_value() ? exit->exit_code : -1,
+            agent->Output(Stream::kStderr)};
   }
 
   ScopedTempDir dir_{"controller-e2e"};  // Destroyed last.
@@ -470,21 +485,11 @@ TEST_F(ControllerEndToEndTest, ATokenGuardsEveryCallAndStaysWithTheAgent) {
 
   // An agent without the token cannot take trials; with it, it runs them,
   // and its programs do not see the token.
-  std::unique_ptr<BackgroundProcess> refused =
-      cli_.StartAgent(id, dir_.path(), {"--workdir", dir_.Path("runs")});
-  ASSERT_NE(refused, nullptr);
-  const std::optional<ExitStatus> refused_exit =
-      refused->WaitForExit(kAgentTimeout);
-  ASSERT_TRUE(refused_exit.has_value());
-  EXPECT_EQ(refused_exit->exit_code, 1);
-  EXPECT_THAT(refused->Output(Stream::kStderr), HasSubstr("requires a token"));
-
-  std::unique_ptr<BackgroundProcess> agent =
-      cli.StartAgent(id, dir_.path(), {"--workdir", dir_.Path("runs")});
-  ASSERT_NE(agent, nullptr);
-  const std::optional<ExitStatus> exit = agent->WaitForExit(kAgentTimeout);
-  ASSERT_TRUE(exit.has_value());
-  EXPECT_EQ(exit->exit_code, 0) << agent->Output(Stream::kStderr);
+  const auto [refused, refused_err] = AgentVia(cli_, id);
+  EXPECT_EQ(refused, 1) << refused_err;
+  EXPECT_THAT(refused_err, HasSubstr("requires a token"));
+  const auto [ran, ran_err] = AgentVia(cli, id);
+  EXPECT_EQ(ran, 0) << ran_err;
   const std::vector<json> trials = cli.Trials(id);
   ASSERT_EQ(trials.size(), 2u);
   for (const json& trial : trials) {
@@ -499,16 +504,14 @@ TEST_F(ControllerEndToEndTest, ATokenGuardsEveryCallAndStaysWithTheAgent) {
                             "\"${envvar:SWEEP_TOKEN}\"]\n"));
   const std::string leak = cli.Create(dir_.Path("leak.yaml"));
   ASSERT_FALSE(leak.empty());
-  std::unique_ptr<BackgroundProcess> leaker = cli.StartAgent(
-      leak, dir_.path(),
-      {"--workdir", dir_.Path("runs"), "--max-consecutive-failures", "1"});
-  ASSERT_NE(leaker, nullptr);
-  ASSERT_TRUE(leaker->WaitForExit(kAgentTimeout).has_value());
+  const auto [leaker, leaker_err] =
+      AgentVia(cli, leak, {"--max-consecutive-failures", "1"});
+  EXPECT_NE(leaker, -1);
   for (const json& trial : cli.Trials(leak)) {
     EXPECT_EQ(trial["state"], "failed") << trial.dump();
     EXPECT_THAT(trial.value("end_reason", ""), HasSubstr("SWEEP_TOKEN"));
   }
-  EXPECT_THAT(leaker->Output(Stream::kStderr), Not(HasSubstr("tok-4f9a")));
+  EXPECT_THAT(leaker_err, Not(HasSubstr("tok-4f9a")));
 }
 
 TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
@@ -538,21 +541,12 @@ TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
   const SweepCli cli(https, {"SWEEP_TLS_CA=" + dir_.Path("cert.pem")});
   const std::string id = cli.Create(dir_.Path("sweep.yaml"));
   ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> distrustful = SweepCli(https).StartAgent(
-      id, dir_.path(), {"--workdir", dir_.Path("runs")});
-  ASSERT_NE(distrustful, nullptr);
-  const std::optional<ExitStatus> gave_up =
-      distrustful->WaitForExit(kAgentTimeout);
-  ASSERT_TRUE(gave_up.has_value());
-  EXPECT_EQ(gave_up->exit_code, 1);
-  EXPECT_THAT(distrustful->Output(Stream::kStderr),
+  const auto [distrustful, distrustful_err] = AgentVia(SweepCli(https), id);
+  EXPECT_EQ(distrustful, 1) << distrustful_err;
+  EXPECT_THAT(distrustful_err,
               HasSubstr("its TLS certificate failed verification"));
-  std::unique_ptr<BackgroundProcess> agent =
-      cli.StartAgent(id, dir_.path(), {"--workdir", dir_.Path("runs")});
-  ASSERT_NE(agent, nullptr);
-  const std::optional<ExitStatus> exit = agent->WaitForExit(kAgentTimeout);
-  ASSERT_TRUE(exit.has_value());
-  EXPECT_EQ(exit->exit_code, 0) << agent->Output(Stream::kStderr);
+  const auto [ran, ran_err] = AgentVia(cli, id);
+  EXPECT_EQ(ran, 0) << ran_err;
   EXPECT_EQ(JsonInt(cli.Json({"status", id})["counts"]["finished"]), 2);
 
   const SweepCli missing_ca(https, {"SWEEP_TLS_CA=" + dir_.Path("nope.pem")});

@@ -161,6 +161,11 @@ class FaultInjectionTest : public ::testing::Test {
     return cli_.StartAgent(sweep, dir_.path(), args);
   }
 
+  // A one-point sweep of kReleasedProgram and its agent, once the program
+  // logged its first five points and waits for the file `release`.
+  void StartReleasedTrial(std::string* id,
+                          std::unique_ptr<BackgroundProcess>* agent);
+
   std::chrono::milliseconds Uniform(int min_ms, int max_ms) {
     return std::chrono::milliseconds(
         std::uniform_int_distribution<int>(min_ms, max_ms)(rng_));
@@ -353,30 +358,37 @@ with open("ended", "w") as f:
     f.write("ended")
 )";
 
-// A program that ends while the controller is down: its last reports and
-// its finish wait in the agent, and the controller comes back after more
-// than a lease (2.5 s). The agent renews the lease of a trial until its
-// finish is delivered, and finds the controller again promptly, so the trial
-// finishes with every point instead of being declared lost.
-TEST_F(FaultInjectionTest, ATrialEndingWhileTheControllerIsDownIsNotLost) {
+void FaultInjectionTest::StartReleasedTrial(
+    std::string* id, std::unique_ptr<BackgroundProcess>* agent) {
   ASSERT_TRUE(WriteFile(dir_.Path("released.py"), kReleasedProgram));
-  const std::string id = CreateSweep("released", R"(
+  *id = CreateSweep("released", R"(
 program: released.py
 method: grid
 metric: {name: loss, goal: minimize}
 parameters:
   x: {values: [1]}
 )");
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, "");
-  ASSERT_NE(agent, nullptr);
+  ASSERT_FALSE(id->empty());
+  *agent = StartAgent(*id, "");
+  ASSERT_NE(*agent, nullptr);
   ASSERT_TRUE(PollUntil(
       [&] {
-        const std::vector<json> trials = cli_.Trials(id);
+        const std::vector<json> trials = cli_.Trials(*id);
         return trials.size() == 1 && JsonInt(trials[0]["metric_points"]) >= 5;
       },
       std::chrono::seconds(60)))
-      << agent->Output(Stream::kStderr);
+      << (*agent)->Output(Stream::kStderr);
+}
+
+// A program that ends while the controller is down: its last reports and
+// its finish wait in the agent, and the controller comes back after more
+// than a lease (2.5 s). The agent renews the lease of a trial until its
+// finish is delivered, and finds the controller again promptly, so the trial
+// finishes with every point instead of being declared lost.
+TEST_F(FaultInjectionTest, ATrialEndingWhileTheControllerIsDownIsNotLost) {
+  std::string id;
+  std::unique_ptr<BackgroundProcess> agent;
+  ASSERT_NO_FATAL_FAILURE(StartReleasedTrial(&id, &agent));
 
   ASSERT_TRUE(server_.process->Signal(SIGKILL));
   ASSERT_TRUE(server_.process->WaitForExit(std::chrono::seconds(10)));
@@ -422,24 +434,9 @@ parameters:
 // A controller stopped (SIGSTOP: a paused VM, a swap storm) for longer than
 // a lease, while its agents kept trying to heartbeat: their trials live on.
 TEST_F(FaultInjectionTest, AStoppedControllerDoesNotCrashTheTrialsOnWaking) {
-  ASSERT_TRUE(WriteFile(dir_.Path("released.py"), kReleasedProgram));
-  const std::string id = CreateSweep("released", R"(
-program: released.py
-method: grid
-metric: {name: loss, goal: minimize}
-parameters:
-  x: {values: [1]}
-)");
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, "");
-  ASSERT_NE(agent, nullptr);
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        const std::vector<json> trials = cli_.Trials(id);
-        return trials.size() == 1 && JsonInt(trials[0]["metric_points"]) >= 5;
-      },
-      std::chrono::seconds(60)))
-      << agent->Output(Stream::kStderr);
+  std::string id;
+  std::unique_ptr<BackgroundProcess> agent;
+  ASSERT_NO_FATAL_FAILURE(StartReleasedTrial(&id, &agent));
 
   ASSERT_TRUE(server_.process->Signal(SIGSTOP));
   // The stall: well past the 2.5 s lease.
