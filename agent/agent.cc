@@ -767,8 +767,7 @@ void Agent::Impl::HeartbeatLoop() {
     if (!status.ok()) {
       // While the controller is away, with the other retries' lines (once,
       // then every 30 s), not a line every heartbeat.
-      if (IsRetryable(
-              grpc::Status(static_cast<grpc::StatusCode>(status.code()), ""))) {
+      if (IsRetryable(status)) {
         LogRetry(absl::StrCat("heartbeat failed: ", status.message()));
       } else {
         Log(absl::StrCat("heartbeat failed: ", status.message()));

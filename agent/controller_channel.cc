@@ -1,9 +1,12 @@
 #include "agent/controller_channel.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -46,6 +49,36 @@ absl::string_view ChannelTarget(absl::string_view address) {
   return address;
 }
 
+absl::StatusOr<std::string> ReadCredentialFile(const std::string& path) {
+  constexpr size_t kMaxBytes = 1 << 20;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read it: ", std::strerror(errno)));
+  }
+  std::string contents;
+  char buffer[4096];
+  int error = 0;
+  while (true) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error = errno;
+    if (n <= 0) break;
+    contents.append(buffer, static_cast<size_t>(n));
+    if (contents.size() > kMaxBytes) {
+      close(fd);
+      return absl::FailedPreconditionError("is larger than 1 MiB");
+    }
+  }
+  close(fd);
+  if (error == EISDIR) return absl::FailedPreconditionError("is a directory");
+  if (error != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read it: ", std::strerror(error)));
+  }
+  return contents;
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
     const std::string& address, const grpc::ChannelArguments& args) {
   const std::string target(ChannelTarget(address));
@@ -56,20 +89,19 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
   grpc::SslCredentialsOptions tls;
   if (const char* ca_file = std::getenv(kTlsCaEnvironmentVariable);
       ca_file != nullptr && *ca_file != '\0') {
-    std::ifstream in(ca_file, std::ios::binary);
-    std::ostringstream pem;
-    pem << in.rdbuf();
-    if (!in || pem.str().empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot read the CA certificates in ", ca_file, " ($",
-                       kTlsCaEnvironmentVariable, ")"));
+    absl::StatusOr<std::string> pem = ReadCredentialFile(ca_file);
+    if (!pem.ok() || pem->empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot read the CA certificates in ", ca_file, " ($",
+          kTlsCaEnvironmentVariable, ")",
+          pem.ok() ? "" : absl::StrCat(": ", pem.status().message())));
     }
-    if (pem.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
       return absl::FailedPreconditionError(
           absl::StrCat(ca_file, " ($", kTlsCaEnvironmentVariable,
                        ") holds no PEM certificate"));
     }
-    tls.pem_root_certs = pem.str();
+    tls.pem_root_certs = *std::move(pem);
   }
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(tls), args);
 }
@@ -96,10 +128,24 @@ std::optional<std::string> TlsSetupFailure(const grpc::Status& status) {
   return std::nullopt;
 }
 
+std::shared_ptr<grpc::Channel> MakeControllerChannelOrPlaceholder(
+    const std::string& address, const grpc::ChannelArguments& args,
+    absl::Status* failure) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeControllerChannel(address, args);
+  if (channel.ok()) return *std::move(channel);
+  *failure = channel.status();
+  return grpc::CreateChannel(std::string(ChannelTarget(address)),
+                             grpc::InsecureChannelCredentials());
+}
+
+std::string Authorization(const std::string& token) {
+  return token.empty() ? "" : absl::StrCat("Bearer ", token);
+}
+
 void AttachToken(const std::string& token, grpc::ClientContext* context) {
   if (token.empty()) return;
-  context->AddMetadata(kAuthorizationMetadataKey,
-                       absl::StrCat("Bearer ", token));
+  context->AddMetadata(kAuthorizationMetadataKey, Authorization(token));
 }
 
 }  // namespace sweep

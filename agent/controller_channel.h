@@ -37,6 +37,10 @@ absl::Status CheckToken(const std::string& token, absl::string_view where);
 // `address` without its https:// (what gRPC resolves).
 absl::string_view ChannelTarget(absl::string_view address);
 
+// The contents of a small file of credentials (a token, certificates, a
+// key), or why it cannot be read: "is a directory", "cannot read it: ...".
+absl::StatusOr<std::string> ReadCredentialFile(const std::string& path);
+
 // A channel to `address`: "host:port" in plaintext, "https://host:port" over
 // TLS, the server's certificate checked against the PEM file in
 // $SWEEP_TLS_CA or else the system's roots. Fails, naming the file, when the
@@ -49,6 +53,15 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
 // server that does not speak TLS): what to say, naming the remedy. nullopt
 // for anything else.
 std::optional<std::string> TlsSetupFailure(const grpc::Status& status);
+
+// MakeControllerChannel, or when it fails a placeholder that is never
+// called (every call is to fail with *failure first): stubs need a channel.
+std::shared_ptr<grpc::Channel> MakeControllerChannelOrPlaceholder(
+    const std::string& address, const grpc::ChannelArguments& args,
+    absl::Status* failure);
+
+// The metadata value that carries `token` ("Bearer TOKEN"), or "" for none.
+std::string Authorization(const std::string& token);
 
 // Adds `token` to the call's metadata (nothing when it is empty).
 void AttachToken(const std::string& token, grpc::ClientContext* context);

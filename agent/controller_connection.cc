@@ -9,19 +9,22 @@
 
 namespace sweep {
 
-bool IsRetryable(const grpc::Status& status) {
+bool IsRetryable(const absl::Status& status) {
   // CANCELLED comes from the controller's side (a call cut off while it shut
   // down): this agent never cancels its own calls, and its own stop request
   // ends the retries before another attempt.
-  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         status.error_code() == grpc::StatusCode::CANCELLED;
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsCancelled(status);
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       status.error_message());
+}
+
+bool IsRetryable(const grpc::Status& status) {
+  return IsRetryable(FromGrpcStatus(status));
 }
 
 ControllerConnection::ControllerConnection(const std::string& address,
@@ -38,19 +41,14 @@ ControllerConnection::ControllerConnection(const std::string& address,
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      MakeControllerChannel(address, args);
   if (!token_.empty()) {
     setup_ = CheckToken(token_, kTokenEnvironmentVariable);
   }
-  if (channel.ok()) {
-    channel_ = *std::move(channel);
-  } else {
-    // Calls fail with the reason before they reach this placeholder.
-    setup_ = channel.status();
-    channel_ = grpc::CreateChannel(std::string(ChannelTarget(address)),
-                                   grpc::InsecureChannelCredentials());
-  }
+  // Calls fail with setup_ before they reach a placeholder channel.
+  absl::Status channel_failure;
+  channel_ =
+      MakeControllerChannelOrPlaceholder(address, args, &channel_failure);
+  if (!channel_failure.ok()) setup_ = channel_failure;
   agents_ = v1::AgentService::NewStub(channel_);
   sweeps_ = v1::SweepService::NewStub(channel_);
 }

@@ -80,6 +80,7 @@ class ControllerConnection {
 };
 
 // True for the failures worth retrying.
+bool IsRetryable(const absl::Status& status);
 bool IsRetryable(const grpc::Status& status);
 
 // absl form of a gRPC status.

@@ -64,12 +64,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            absl::Status* failure) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      MakeControllerChannel(address, args);
-  if (channel.ok()) return *std::move(channel);
-  *failure = channel.status();
-  return grpc::CreateChannel(std::string(ChannelTarget(address)),
-                             grpc::InsecureChannelCredentials());
+  return MakeControllerChannelOrPlaceholder(address, args, failure);
 }
 
 // Keeps the first `limit` trials (a server may send more than page_size) and

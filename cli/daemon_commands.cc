@@ -8,10 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
@@ -84,25 +82,17 @@ absl::StatusOr<std::string> ServerToken(const std::string& token_file) {
     RETURN_IF_ERROR(CheckToken(token, kTokenEnvironmentVariable));
     return token;
   }
-  struct stat info;
-  if (stat(token_file.c_str(), &info) == 0) {
-    if (S_ISDIR(info.st_mode)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--token-file ", token_file, ": is a directory"));
-    }
-    if ((info.st_mode & 0077) != 0) {
-      std::cerr << "sweep server: warning: --token-file " << token_file
-                << " can be read by other users (chmod 600 it)\n";
-    }
-  }
-  std::ifstream in(token_file, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (!in) {
+  absl::StatusOr<std::string> contents = ReadCredentialFile(token_file);
+  if (!contents.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--token-file ", token_file, ": cannot read it: ", strerror(errno)));
+        "--token-file ", token_file, ": ", contents.status().message()));
   }
-  std::string token = contents.str();
+  struct stat info;
+  if (stat(token_file.c_str(), &info) == 0 && (info.st_mode & 0077) != 0) {
+    std::cerr << "sweep server: warning: --token-file " << token_file
+              << " can be read by other users (chmod 600 it)\n";
+  }
+  std::string token = *std::move(contents);
   while (!token.empty() && absl::ascii_isspace(token.back())) token.pop_back();
   RETURN_IF_ERROR(CheckToken(token, absl::StrCat("--token-file ", token_file)));
   return token;

@@ -59,6 +59,11 @@ absl::Status CallManager(SweepManager& manager, Method method,
   return result;
 }
 
+// A progress line less its elapsed time: what changed since the last one.
+std::string ProgressNews(const std::string& line) {
+  return line.substr(line.find(']') + 1);
+}
+
 std::string ProgressLine(const v1::Sweep& sweep, absl::Duration elapsed) {
   const v1::TrialCounts& c = sweep.counts();
   std::string line = absl::StrFormat(
@@ -313,7 +318,7 @@ int RunLocalSweep(RunOptions options) {
     const std::string line = ProgressLine(sweep, absl::Now() - start);
     // Without a terminal, a line when something changed (its elapsed time
     // aside), not four a second into a log file.
-    const std::string news = line.substr(line.find(']') + 1);
+    const std::string news = ProgressNews(line);
     if (tty) {
       std::cout << "\r\033[K" << line << std::flush;
     } else if (news != last_line) {
@@ -358,7 +363,7 @@ int RunLocalSweep(RunOptions options) {
   if (manager.GetSweep(get, &sweep).ok()) {
     // The final state, unless the last progress line already said it.
     const std::string line = ProgressLine(sweep, absl::Now() - start);
-    if (tty || line.substr(line.find(']') + 1) != last_line) {
+    if (tty || ProgressNews(line) != last_line) {
       std::cout << line << "\n";
     }
     if (paused_here) {

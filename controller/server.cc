@@ -5,11 +5,10 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "agent/controller_channel.h"
 #include "search/status_macros.h"
 
 namespace sweep {
@@ -36,18 +35,17 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path,
     return absl::InvalidArgumentError(
         "TLS needs both --tls-cert and --tls-key");
   }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (!in || contents.str().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " ", path, ": cannot read the file"));
+  absl::StatusOr<std::string> contents = ReadCredentialFile(path);
+  if (!contents.ok() || contents->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " ", path, ": ",
+        contents.ok() ? "the file is empty" : contents.status().message()));
   }
-  if (contents.str().find("-----BEGIN ") == std::string::npos) {
+  if (contents->find("-----BEGIN ") == std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat(flag, " ", path, ": not a PEM file"));
   }
-  return contents.str();
+  return contents;
 }
 
 }  // namespace

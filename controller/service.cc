@@ -37,12 +37,11 @@ bool SameSecret(grpc::string_ref given, const std::string& expected) {
 // The reactor of a call refused for its missing or wrong token (finished
 // with UNAUTHENTICATED), or null when the call may go on.
 grpc::ServerUnaryReactor* RefuseWithoutToken(
-    grpc::CallbackServerContext* context, const std::string& token) {
-  if (token.empty()) return nullptr;
+    grpc::CallbackServerContext* context, const std::string& authorization) {
+  if (authorization.empty()) return nullptr;
   const auto& metadata = context->client_metadata();
   const auto sent = metadata.find(kAuthorizationMetadataKey);
-  if (sent != metadata.end() &&
-      SameSecret(sent->second, absl::StrCat("Bearer ", token))) {
+  if (sent != metadata.end() && SameSecret(sent->second, authorization)) {
     return nullptr;
   }
   return Finished(
@@ -66,7 +65,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 grpc::ServerUnaryReactor* SweepServiceImpl::CreateSweep(
     grpc::CallbackServerContext* context, const v1::CreateSweepRequest* request,
     v1::CreateSweepResponse* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   manager_->CreateSweep(*request, response, FinishWith(reactor));
   return reactor;
@@ -75,21 +75,24 @@ grpc::ServerUnaryReactor* SweepServiceImpl::CreateSweep(
 grpc::ServerUnaryReactor* SweepServiceImpl::GetSweep(
     grpc::CallbackServerContext* context, const v1::GetSweepRequest* request,
     v1::Sweep* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   return Finished(context, manager_->GetSweep(*request, response));
 }
 
 grpc::ServerUnaryReactor* SweepServiceImpl::ListSweeps(
     grpc::CallbackServerContext* context, const v1::ListSweepsRequest*,
     v1::ListSweepsResponse* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   return Finished(context, manager_->ListSweeps(response));
 }
 
 grpc::ServerUnaryReactor* SweepServiceImpl::UpdateSweepState(
     grpc::CallbackServerContext* context,
     const v1::UpdateSweepStateRequest* request, v1::Sweep* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   manager_->UpdateSweepState(*request, response, FinishWith(reactor));
   return reactor;
@@ -98,21 +101,24 @@ grpc::ServerUnaryReactor* SweepServiceImpl::UpdateSweepState(
 grpc::ServerUnaryReactor* SweepServiceImpl::ListTrials(
     grpc::CallbackServerContext* context, const v1::ListTrialsRequest* request,
     v1::ListTrialsResponse* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   return Finished(context, manager_->ListTrials(*request, response));
 }
 
 grpc::ServerUnaryReactor* SweepServiceImpl::GetTrial(
     grpc::CallbackServerContext* context, const v1::GetTrialRequest* request,
     v1::Trial* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   return Finished(context, manager_->GetTrial(*request, response));
 }
 
 grpc::ServerUnaryReactor* SweepServiceImpl::GetBestTrial(
     grpc::CallbackServerContext* context,
     const v1::GetBestTrialRequest* request, v1::Trial* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   return Finished(context, manager_->GetBestTrial(*request, response));
 }
 
@@ -120,7 +126,8 @@ grpc::ServerUnaryReactor* AgentServiceImpl::RegisterAgent(
     grpc::CallbackServerContext* context,
     const v1::RegisterAgentRequest* request,
     v1::RegisterAgentResponse* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   manager_->RegisterAgent(*request, response, FinishWith(reactor));
   return reactor;
@@ -130,7 +137,8 @@ grpc::ServerUnaryReactor* AgentServiceImpl::AcquireTrial(
     grpc::CallbackServerContext* context,
     const v1::AcquireTrialRequest* request,
     v1::AcquireTrialResponse* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   manager_->AcquireTrial(*request, response, FinishWith(reactor));
   return reactor;
@@ -139,7 +147,8 @@ grpc::ServerUnaryReactor* AgentServiceImpl::AcquireTrial(
 grpc::ServerUnaryReactor* AgentServiceImpl::Heartbeat(
     grpc::CallbackServerContext* context, const v1::HeartbeatRequest* request,
     v1::HeartbeatResponse* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   return Finished(context, manager_->Heartbeat(*request, response));
 }
 
@@ -147,7 +156,8 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ReportMetrics(
     grpc::CallbackServerContext* context,
     const v1::ReportMetricsRequest* request,
     v1::ReportMetricsResponse* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   manager_->ReportMetrics(*request, response, FinishWith(reactor));
   return reactor;
@@ -156,7 +166,8 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ReportMetrics(
 grpc::ServerUnaryReactor* AgentServiceImpl::FinishTrial(
     grpc::CallbackServerContext* context, const v1::FinishTrialRequest* request,
     v1::FinishTrialResponse* response) {
-  if (auto* refused = RefuseWithoutToken(context, token_)) return refused;
+  if (auto* refused = RefuseWithoutToken(context, authorization_))
+    return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   manager_->FinishTrial(*request, response, FinishWith(reactor));
   return reactor;

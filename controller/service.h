@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "agent/controller_channel.h"
 #include "controller/sweep_manager.h"
 #include "sweep/v1/sweep.grpc.pb.h"
 
@@ -17,8 +18,8 @@ class SweepServiceImpl final : public v1::SweepService::CallbackService {
  public:
   // `token`: what every call must carry (see agent/controller_channel.h);
   // empty: none.
-  SweepServiceImpl(SweepManager* manager, std::string token)
-      : manager_(manager), token_(std::move(token)) {}
+  SweepServiceImpl(SweepManager* manager, const std::string& token)
+      : manager_(manager), authorization_(Authorization(token)) {}
 
   grpc::ServerUnaryReactor* CreateSweep(
       grpc::CallbackServerContext* context,
@@ -47,13 +48,14 @@ class SweepServiceImpl final : public v1::SweepService::CallbackService {
 
  private:
   SweepManager* const manager_;
-  const std::string token_;
+  // What calls must carry ("Bearer TOKEN"); empty: nothing.
+  const std::string authorization_;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
  public:
-  AgentServiceImpl(SweepManager* manager, std::string token)
-      : manager_(manager), token_(std::move(token)) {}
+  AgentServiceImpl(SweepManager* manager, const std::string& token)
+      : manager_(manager), authorization_(Authorization(token)) {}
 
   grpc::ServerUnaryReactor* RegisterAgent(
       grpc::CallbackServerContext* context,
@@ -77,7 +79,8 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
 
  private:
   SweepManager* const manager_;
-  const std::string token_;
+  // What calls must carry ("Bearer TOKEN"); empty: nothing.
+  const std::string authorization_;
 };
 
 // The gRPC form of a status (the one edge where absl meets gRPC).

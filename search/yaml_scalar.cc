@@ -256,6 +256,10 @@ bool CollectEntries(const YAML::Node& map, int depth, long& budget,
       }
     }
   }
+  if (merged.empty()) {  // The common case: no merge key.
+    for (MappingEntry& e : own) out->push_back(std::move(e));
+    return true;
+  }
   // PyYAML builds the mapping from the merged entries, then the map's own,
   // the last of a key winning: a merged key stays unless the map sets it or
   // a later merged entry does. The map's own repeated keys are left to the

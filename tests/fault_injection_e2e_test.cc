@@ -166,6 +166,20 @@ class FaultInjectionTest : public ::testing::Test {
   void StartReleasedTrial(std::string* id,
                           std::unique_ptr<BackgroundProcess>* agent);
 
+  // Waits for the agent of StartReleasedTrial to exit; expects its trial
+  // finished with all ten points, which *trial then holds.
+  void AwaitReleasedTrialFinished(BackgroundProcess& agent,
+                                  const std::string& id, json* trial) {
+    const std::optional<ExitStatus> exit =
+        agent.WaitForExit(std::chrono::seconds(60));
+    ASSERT_TRUE(exit.has_value()) << agent.Output(Stream::kStderr);
+    *trial = cli_.TrialWithHistory(id, 1);
+    EXPECT_EQ((*trial)["state"], "finished")
+        << trial->value("end_reason", "") << "\n"
+        << agent.Output(Stream::kStderr);
+    EXPECT_EQ(JsonInt((*trial)["metric_points"]), 10);
+  }
+
   std::chrono::milliseconds Uniform(int min_ms, int max_ms) {
     return std::chrono::milliseconds(
         std::uniform_int_distribution<int>(min_ms, max_ms)(rng_));
@@ -406,13 +420,8 @@ TEST_F(FaultInjectionTest, ATrialEndingWhileTheControllerIsDownIsNotLost) {
   StartController();
   ASSERT_NE(server_.process, nullptr) << server_.error;
 
-  const std::optional<ExitStatus> exit =
-      agent->WaitForExit(std::chrono::seconds(60));
-  ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
-  const json trial = cli_.TrialWithHistory(id, 1);
-  EXPECT_EQ(trial["state"], "finished") << trial.value("end_reason", "") << "\n"
-                                        << agent->Output(Stream::kStderr);
-  EXPECT_EQ(JsonInt(trial["metric_points"]), 10);
+  json trial;
+  ASSERT_NO_FATAL_FAILURE(AwaitReleasedTrialFinished(*agent, id, &trial));
   // It ended when its program did, not when the controller heard of it.
   EXPECT_LT(JsonInt(trial["ended_ms"]), restarted_ms);
   EXPECT_THAT(agent->Output(Stream::kStderr),
@@ -446,13 +455,8 @@ TEST_F(FaultInjectionTest, AStoppedControllerDoesNotCrashTheTrialsOnWaking) {
       Stream::kStderr, "no lease was checked for", std::chrono::seconds(30)));
   ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
 
-  const std::optional<ExitStatus> exit =
-      agent->WaitForExit(std::chrono::seconds(60));
-  ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
-  const json trial = cli_.TrialWithHistory(id, 1);
-  EXPECT_EQ(trial["state"], "finished") << trial.value("end_reason", "") << "\n"
-                                        << agent->Output(Stream::kStderr);
-  EXPECT_EQ(JsonInt(trial["metric_points"]), 10);
+  json trial;
+  ASSERT_NO_FATAL_FAILURE(AwaitReleasedTrialFinished(*agent, id, &trial));
   EXPECT_EQ(cli_.Trials(id).size(), 1u);
 }
 
