@@ -768,7 +768,9 @@ void Agent::Impl::HeartbeatLoop() {
       // While the controller is away, with the other retries' lines (once,
       // then every 30 s), not a line every heartbeat.
       if (IsRetryable(status)) {
-        LogRetry(absl::StrCat("heartbeat failed: ", status.message()));
+        LogRetry(absl::StrCat("controller unavailable (", status.message(),
+                              "); heartbeats go on every ", interval_ms,
+                              " ms"));
       } else {
         Log(absl::StrCat("heartbeat failed: ", status.message()));
       }
