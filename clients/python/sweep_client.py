@@ -25,13 +25,16 @@ Python 3.7 or newer, standard library only. Thread-safe.
 
 from __future__ import annotations
 
+import collections.abc
+import copy
 import json
 import numbers
 import os
 import threading
 from typing import Any, Dict, Mapping, Optional, Union
 
-__all__ = ["Config", "config", "log", "as_number", "trial_id", "sweep_id"]
+__all__ = ["Config", "config", "log", "as_number", "plain", "trial_id",
+           "sweep_id"]
 
 PARAMS_FILE_VARIABLE = "SWEEP_PARAMS_FILE"
 PARAMS_JSON_VARIABLE = "SWEEP_PARAMS_JSON"
@@ -75,6 +78,27 @@ class Config(dict):
         except KeyError:
             raise AttributeError(name) from None
 
+    def __reduce__(self) -> Any:
+        # Pickled (torch.save of a checkpoint holding the config) as the
+        # plain dict it is: loading it needs no sweep_client.
+        return (dict, (plain(self),))
+
+    def __copy__(self) -> "Config":
+        return Config(self)
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Config":
+        return Config(copy.deepcopy(plain(self), memo))
+
+
+def plain(value: Any) -> Any:
+    """`value` with every Config in it (at any depth, in lists too) made a
+    plain dict: what to hand a library that checks type(x) is dict."""
+    if isinstance(value, collections.abc.Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
 
 def _to_config(value: Any) -> Any:
     if isinstance(value, dict) and not isinstance(value, Config):
@@ -82,6 +106,28 @@ def _to_config(value: Any) -> Any:
     if isinstance(value, list):
         return [_to_config(item) for item in value]
     return value
+
+
+def _teach_yaml() -> None:
+    """Lets PyYAML's safe dumper write a Config as the mapping it is
+    (yaml.safe_dump(dict(config)) of nested parameters, the usual way to
+    save a run's config beside its checkpoint), and its other dumper too,
+    instead of a python/object tag safe_load refuses. Imports PyYAML when it
+    is installed (as W&B does at import); nothing happens when it is not."""
+    try:
+        import yaml  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return
+    for dumper in (yaml.SafeDumper, yaml.Dumper):
+        dumper.add_representer(
+            Config, lambda dumper, data: dumper.represent_dict(data))
+    for cdumper in ("CSafeDumper", "CDumper"):
+        if hasattr(yaml, cdumper):
+            getattr(yaml, cdumper).add_representer(
+                Config, lambda dumper, data: dumper.represent_dict(data))
+
+
+_teach_yaml()
 
 
 def config() -> Config:

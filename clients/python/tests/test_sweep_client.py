@@ -1,10 +1,12 @@
 """Tests of sweep_client: config(), log(), trial_id(), sweep_id()."""
 
 import contextlib
+import copy
 import io
 import json
 import math
 import os
+import pickle
 import threading
 import unittest
 from unittest import mock
@@ -51,6 +53,18 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(config.layers[0].units, 4)
         self.assertEqual(config.get("missing", 3), 3)
         self.assertEqual(json.loads(json.dumps(config)), params)
+
+    def test_pickles_and_plains_as_plain_dicts(self):
+        params = {"optimizer": {"lr": 0.1}, "layers": [{"units": 4}]}
+        TrialEnvironment(self, params=params)
+        config = sweep_client.config()
+        for copied in (pickle.loads(pickle.dumps(config)),
+                       sweep_client.plain(config)):
+            self.assertEqual(copied, params)
+            self.assertIs(type(copied), dict)
+            self.assertIs(type(copied["optimizer"]), dict)
+            self.assertIs(type(copied["layers"][0]), dict)
+        self.assertEqual(copy.deepcopy(config).optimizer.lr, 0.1)
 
     def test_missing_attribute_is_an_attribute_error(self):
         TrialEnvironment(self, params={"a": 1})

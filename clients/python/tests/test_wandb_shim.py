@@ -3,11 +3,13 @@ as child processes for unmodified W&B-style scripts."""
 
 import argparse
 import contextlib
+import copy
 import dataclasses
 import importlib
 import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 import types
@@ -103,6 +105,31 @@ class ModuleTest(ShimTestCase):
         self.assertEqual(run.dir, os.path.dirname(os.environ["SWEEP_PARAMS_FILE"]))
         wandb.finish()
         self.assertIsNone(wandb.run)
+
+    def test_init_dir_is_where_the_runs_files_go_not_the_files_themselves(self):
+        # Trials given the same --output-dir must not share run.dir.
+        environment = TrialEnvironment(self, params={}, trial_id="7")
+        root = os.path.join(environment.dir, "out")
+        run = wandb.init(dir=root)
+        self.assertTrue(os.path.isdir(run.dir))
+        self.assertEqual(os.path.basename(run.dir), "files")
+        run_folder = os.path.dirname(run.dir)
+        self.assertEqual(os.path.dirname(run_folder), os.path.join(root, "wandb"))
+        self.assertRegex(os.path.basename(run_folder), r"^run-\d{8}_\d{6}-run-7$")
+        wandb.finish()
+        TrialEnvironment(self, params={}, trial_id="8")
+        other = wandb.init(dir=root)
+        self.assertNotEqual(other.dir, run.dir)
+        self.assertEqual(os.path.dirname(os.path.dirname(other.dir)),
+                         os.path.join(root, "wandb"))
+        wandb.finish()
+
+    def test_util_generate_id_is_a_fresh_id(self):
+        first = wandb.util.generate_id()
+        self.assertRegex(first, r"^[a-z0-9]{8}$")
+        self.assertNotEqual(first, wandb.util.generate_id())
+        self.assertRegex(wandb.util.generate_id(length=12), r"^[a-z0-9]{12}$")
+        self.assertIn("does nothing", repr(wandb.util.no_such_helper(1)))
 
     def test_outside_an_agent_metrics_go_to_stdout(self):
         TrialEnvironment(self, metrics=False, trial_id=None, sweep_id=None)
@@ -273,6 +300,27 @@ class ConfigTest(ShimTestCase):
                          {"epochs": 3, "optimizer": {"lr": 0.1}})
         self.assertIs(type(config.as_dict()["optimizer"]), dict)
         self.assertIs(run.config, config)
+
+    def test_a_config_with_nested_values_saves_as_yaml_and_pickles(self):
+        # Saving the config beside a checkpoint: the YAML loads with
+        # safe_load, the pickle (torch.save) loads without the shim.
+        self.start(params={"optimizer": {"lr": 0.1, "betas": {"b1": 0.9}}},
+                   defaults={"epochs": 3})
+        expected = {"epochs": 3, "optimizer": {"lr": 0.1, "betas": {"b1": 0.9}}}
+        for dump in (yaml.safe_dump, yaml.dump):
+            self.assertEqual(yaml.safe_load(dump(dict(wandb.config))), expected)
+        self.assertEqual(yaml.safe_load(yaml.safe_dump(wandb.config.optimizer)),
+                         expected["optimizer"])
+        restored = pickle.loads(pickle.dumps(dict(wandb.config)))
+        self.assertIs(type(restored["optimizer"]), dict)
+        self.assertIs(type(restored["optimizer"]["betas"]), dict)
+        self.assertEqual(restored, expected)
+        self.assertNotIn(b"sweep_client", pickle.dumps(dict(wandb.config)))
+        # A copy is a config still, and independent.
+        copied = copy.deepcopy(wandb.config.optimizer)
+        copied.betas.b1 = 0.5
+        self.assertEqual(wandb.config.optimizer.betas.b1, 0.9)
+        self.assertEqual(copy.copy(wandb.config.optimizer).lr, 0.1)
 
     def test_missing_keys(self):
         self.start()
@@ -620,6 +668,7 @@ class LightningTest(ShimTestCase):
 
     def test_what_wandb_logger_calls(self):
         environment = TrialEnvironment(self, params={"lr": 0.01})
+        change_directory(self, environment.dir)  # dir="." is made in it.
         # pylint: disable=import-outside-toplevel
         from wandb import Artifact
         from wandb.sdk.lib import RunDisabled
@@ -645,7 +694,8 @@ class LightningTest(ShimTestCase):
         # name, version, save dir, checkpoints as artifacts.
         self.assertEqual((experiment.id, experiment.name), ("run-7", "trial-7"))
         self.assertEqual(experiment.project_name(), "lightning_logs")
-        self.assertEqual(experiment.dir, ".")
+        self.assertRegex(experiment.dir, r"^\./wandb/run-[0-9_]+-run-7/files$")
+        self.assertTrue(os.path.isdir(experiment.dir))
         self.assertEqual((wandb.run.step, wandb.run._step), (2, 2))  # W0212
         artifact = Artifact(name=f"model-{experiment.id}", type="model",
                             metadata={"score": 0.4})

@@ -42,7 +42,7 @@ from typing import Any, Dict, Optional
 
 import sweep_client
 
-from . import errors
+from . import errors, util
 from ._config import Config, file_defaults, to_dict
 from ._run import Run, Summary
 from ._stand_ins import (AlertLevel, Artifact, Audio, Histogram, Html, Image,
@@ -56,7 +56,7 @@ __all__ = [
     "termlog", "termwarn", "termerror", "run", "config", "summary", "Run",
     "Config", "Summary", "Settings", "AlertLevel", "Artifact", "Audio",
     "Histogram", "Html", "Image", "Molecule", "Object3D", "Table", "Video",
-    "Error", "UsageError", "errors",
+    "Error", "UsageError", "errors", "util",
 ]
 
 # A valid version for libraries that compare it; "+sweep.shim" tells it apart.

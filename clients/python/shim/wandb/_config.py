@@ -167,14 +167,6 @@ def _wrap(value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
 def _merge_under(value: Any, default: Any) -> Any:
     """`value` with the keys of `default` it lacks filled in, at every depth."""
     if not (isinstance(value, Mapping) and isinstance(default, Mapping)):
@@ -188,7 +180,7 @@ def _merge_under(value: Any, default: Any) -> Any:
 
 def _differs(value: Any, new: Any) -> bool:
     """Whether `new` is not `value` (nested dicts compared as plain dicts)."""
-    return _plain(value) != _plain(new)
+    return sweep_client.plain(value) != sweep_client.plain(new)
 
 
 class Config:
@@ -262,7 +254,7 @@ class Config:
 
     def as_dict(self) -> Dict[str, Any]:
         """A deep copy as plain dicts."""
-        return _plain(self._items)
+        return sweep_client.plain(self._items)
 
     def persist(self) -> None:
         """Nothing to save to: a no-op."""

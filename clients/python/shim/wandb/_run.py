@@ -130,6 +130,27 @@ def _as_step(step: Any) -> int:
     return number
 
 
+def _files_dir(run_id: str, root: Optional[str]) -> str:
+    """Where a library saves the run's files (run.dir): the trial's own
+    directory (beside its params.json). With init(dir=ROOT), as in W&B,
+    ROOT/wandb/run-<time>-<id>/files, made at once: ROOT only says where
+    runs keep their files, so trials sharing a ROOT (an --output-dir flag
+    passed to every trial) do not overwrite each other's checkpoints."""
+    if not root:
+        return os.path.dirname(os.environ.get("SWEEP_PARAMS_FILE", "")) or "."
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    files = os.path.join(os.fspath(root), "wandb", f"run-{stamp}-{run_id}",
+                         "files")
+    try:
+        os.makedirs(files, exist_ok=True)
+    except OSError as error:
+        fallback = _files_dir(run_id, None)
+        warn(f"wandb.init(dir={root!r}): cannot make {files}: {error}; "
+             f"run.dir is {fallback}")
+        return fallback
+    return files
+
+
 class Run:
     """What wandb.init() returns. Thread-safe: log() may be called from any
     thread. Methods the shim does not know return a NoOp."""
@@ -150,10 +171,7 @@ class Run:
         self.job_type = labels.get("job_type")
         self.tags = tuple(labels.get("tags") or ())
         self.notes = labels.get("notes")
-        # Where a library saves the run's files: the trial's directory
-        # (beside its params.json), unless init(dir=...) said otherwise.
-        self.dir = labels.get("dir") or os.path.dirname(
-            os.environ.get("SWEEP_PARAMS_FILE", "")) or "."
+        self.dir = _files_dir(run_id, labels.get("dir"))
         self.settings = labels.get("settings")
         self.url = None  # Nothing is uploaded.
         self.path = f"{entity or 'local'}/{project}/{run_id}"
