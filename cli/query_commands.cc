@@ -111,6 +111,13 @@ int RunCreate(const CreateOptions& options, ControllerClient& client,
     err << "sweep: " << read_error.ToString() << "\n";
     return 1;
   }
+  // Checked here first: a file with errors is reported whole, the same as
+  // by the controller, also when no controller is reachable.
+  if (const ParsedDefinition parsed = ParseSweepDefinition(text, options.file);
+      !parsed.ok()) {
+    return ReportInvalidDefinition(absl::InvalidArgumentError(parsed.Format()),
+                                   options.file, err);
+  }
   const absl::StatusOr<v1::CreateSweepResponse> created =
       client.CreateSweep(text, options.file);
   if (absl::IsInvalidArgument(created.status())) {

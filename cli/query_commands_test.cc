@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "cli/export_command.h"
 #include "gmock/gmock.h"
@@ -159,9 +160,12 @@ class QueryCommandsTest : public ::testing::Test {
   std::ostringstream err_;
 };
 
+constexpr char kValidDefinition[] =
+    "program: train.py\nmethod: random\nparameters:\n  x: {values: [1]}\n";
+
 TEST_F(QueryCommandsTest, CreatePrintsTheAgentCommandAndWarnings) {
   CreateOptions options;
-  options.file = WriteFile("good.yaml", "method: random\n");
+  options.file = WriteFile("good.yaml", kValidDefinition);
   ASSERT_EQ(RunCreate(options, *client_, out_, err_), 0) << err_.str();
   EXPECT_EQ(out_.str(),
             "Created sweep abc123de (random)\nRun an agent with:\n"
@@ -170,12 +174,14 @@ TEST_F(QueryCommandsTest, CreatePrintsTheAgentCommandAndWarnings) {
   EXPECT_EQ(err_.str(),
             options.file + ":3:1: warning: early_terminate: ignored\n");
   EXPECT_EQ(service_.last_create().file_name(), options.file);
-  EXPECT_EQ(service_.last_create().definition_yaml(), "method: random\n");
+  EXPECT_EQ(service_.last_create().definition_yaml(), kValidDefinition);
 }
 
-TEST_F(QueryCommandsTest, CreateOfAnInvalidDefinitionPrintsEveryDiagnostic) {
+// The controller's validator has the last word (it may be another version).
+TEST_F(QueryCommandsTest, CreateRefusedByTheControllerPrintsEveryDiagnostic) {
   CreateOptions options;
-  options.file = WriteFile("bad.yaml", "method: bad\n");
+  options.file =
+      WriteFile("bad.yaml", absl::StrCat(kValidDefinition, "name: bad\n"));
   EXPECT_EQ(RunCreate(options, *client_, out_, err_), 1);
   EXPECT_THAT(out_.str(), IsEmpty());
   EXPECT_EQ(err_.str(), options.file + ":1:1: method: bad\n" + options.file +
@@ -183,6 +189,25 @@ TEST_F(QueryCommandsTest, CreateOfAnInvalidDefinitionPrintsEveryDiagnostic) {
                             " is not a valid sweep definition (`sweep "
                             "validate " +
                             options.file + "` checks it offline)\n");
+}
+
+// Every error of the file, with no controller involved (none may be up).
+TEST_F(QueryCommandsTest, CreateOfAnInvalidFileNeverCallsTheController) {
+  CreateOptions options;
+  options.file = WriteFile("invalid.yaml", "method: grd\nprogram: t.py\n");
+  EXPECT_EQ(RunCreate(options, *client_, out_, err_), 1);
+  EXPECT_THAT(out_.str(), IsEmpty());
+  EXPECT_EQ(err_.str(),
+            options.file +
+                ":1:1: parameters: is required: a mapping of at least one "
+                "parameter\n" +
+                options.file +
+                ":1:9: method: must be grid, random or bayes, got 'grd'\n"
+                "sweep: " +
+                options.file +
+                " is not a valid sweep definition (`sweep validate " +
+                options.file + "` checks it offline)\n");
+  EXPECT_THAT(service_.last_create().file_name(), IsEmpty());
 }
 
 TEST_F(QueryCommandsTest, CreateOfAMissingFileNeverCallsTheController) {
