@@ -14,6 +14,7 @@ using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
 using ::testing::Not;
 using ::testing::SizeIs;
 
@@ -150,7 +151,31 @@ TEST(SpecParserErrorsTest, UnknownKeysSuggestTheClosest) {
                      "metric: {name: a, direction: up}\nparameters:\n  x: "
                      "{value: 1}\n"),
               Contains(HasSubstr("sweep.yaml:3:19: metric: unknown key "
-                                 "'direction'")));
+                                 "'direction' (did you mean 'goal'?)")));
+}
+
+// Other tools' names for a key suggest the W&B key that means the same,
+// where one applies there, before one merely spelled alike.
+TEST(SpecParserErrorsTest, OtherToolsNamesSuggestTheKeyMeant) {
+  EXPECT_THAT(
+      Errors(
+          WithParameters("  x: {distribution: normal, mean: 0, std: 1}\n"
+                         "  y: {low: 0, high: 1}\n  z: {choices: [a, b]}\n")),
+      IsSupersetOf({HasSubstr("unknown key 'mean' (did you mean 'mu'?)"),
+                    HasSubstr("unknown key 'std' (did you mean 'sigma'?)"),
+                    HasSubstr("unknown key 'low' (did you mean 'min'?)"),
+                    HasSubstr("unknown key 'high' (did you mean 'max'?)"),
+                    HasSubstr("unknown key 'choices' (did you mean "
+                              "'values'?)")}));
+  EXPECT_THAT(Errors("program: t.py\nmethod: random\nn_trials: 5\n"
+                     "parameters:\n  x: {value: 1}\n"),
+              Contains(HasSubstr("unknown key 'n_trials' (did you mean "
+                                 "'run_cap'?)")));
+  // Not where the key meant does not belong: metric has no 'min'.
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: a, low: 1}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("metric: unknown key 'low'; allowed: ")));
 }
 
 TEST(SpecParserErrorsTest, UnknownDistribution) {

@@ -35,6 +35,63 @@ std::string JoinPath(absl::string_view parent, absl::string_view key) {
 
 std::string FieldReader::ClosestKey(
     absl::string_view key, const std::vector<absl::string_view>& allowed) {
+  // What other tools (Optuna, Ray Tune, Katib, hyperopt) and statistics
+  // call the keys of a W&B sweep file: a name by meaning beats a name that
+  // is spelled alike ('mean' is 'mu', not 'min').
+  static constexpr std::pair<absl::string_view, absl::string_view> kSynonyms[] =
+      {{"mean", "mu"},
+       {"loc", "mu"},
+       {"std", "sigma"},
+       {"stddev", "sigma"},
+       {"std_dev", "sigma"},
+       {"sd", "sigma"},
+       {"scale", "sigma"},
+       {"low", "min"},
+       {"lower", "min"},
+       {"min_value", "min"},
+       {"minimum", "min"},
+       {"lower_bound", "min"},
+       {"high", "max"},
+       {"upper", "max"},
+       {"max_value", "max"},
+       {"maximum", "max"},
+       {"upper_bound", "max"},
+       {"step", "q"},
+       {"choices", "values"},
+       {"options", "values"},
+       {"categories", "values"},
+       {"list", "values"},
+       {"weights", "probabilities"},
+       {"p", "probabilities"},
+       {"type", "distribution"},
+       {"default", "value"},
+       {"direction", "goal"},
+       {"mode", "goal"},
+       {"objective", "metric"},
+       {"algorithm", "method"},
+       {"search", "method"},
+       {"search_alg", "method"},
+       {"sampler", "method"},
+       {"max_trials", "run_cap"},
+       {"num_samples", "run_cap"},
+       {"n_trials", "run_cap"},
+       {"max_trial_count", "run_cap"},
+       {"pruner", "early_terminate"},
+       {"scheduler", "early_terminate"},
+       {"early_stopping", "early_terminate"},
+       {"script", "program"},
+       {"entrypoint", "program"},
+       {"params", "parameters"},
+       {"hyperparameters", "parameters"},
+       {"config", "parameters"},
+       {"search_space", "parameters"},
+       {"param_space", "parameters"}};
+  for (const auto& [synonym, meant] : kSynonyms) {
+    if (key == synonym &&
+        std::find(allowed.begin(), allowed.end(), meant) != allowed.end()) {
+      return std::string(meant);
+    }
+  }
   std::string best;
   int best_distance = 3;
   for (absl::string_view candidate : allowed) {
