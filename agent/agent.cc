@@ -412,7 +412,9 @@ absl::Status Agent::Impl::Register(const std::string& stale_id) {
         },
         // A TLS setup that cannot work (an untrusted or expired certificate,
         // another host's, plaintext against TLS) is not waited out.
-        [](const grpc::Status& s) { return TlsSetupFailure(s); });
+        [this](const grpc::Status& s) {
+          return TlsSetupFailure(s, connection_.address());
+        });
     // Our --name is held by an agent the controller still hears from: a
     // second agent given the same name (which must not take over its
     // trials), or this agent's predecessor, killed less than a lease ago.

@@ -1,6 +1,11 @@
 #include "agent/controller_channel.h"
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -106,9 +111,20 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(tls), args);
 }
 
-std::optional<std::string> TlsSetupFailure(const grpc::Status& status) {
+std::optional<std::string> TlsSetupFailure(const grpc::Status& status,
+                                           const std::string& address) {
   if (status.ok()) return std::nullopt;
   const std::string message = absl::AsciiStrToLower(status.error_message());
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      absl::StrContains(message, "socket closed") &&
+      !absl::StartsWithIgnoreCase(address, kTlsScheme) &&
+      ServesTls(address, absl::Seconds(2))) {
+    return absl::StrCat("it speaks TLS (started with --tls-cert): use ",
+                        kTlsScheme, address, ", with $",
+                        kTlsCaEnvironmentVariable,
+                        " naming its CA's PEM file unless a system root "
+                        "signed its certificate");
+  }
   if (absl::StrContains(message, "is not in peer certificate")) {
     return "its TLS certificate is for another host name: reach it by a name "
            "the certificate lists";
@@ -126,6 +142,84 @@ std::optional<std::string> TlsSetupFailure(const grpc::Status& status) {
            "address without https://";
   }
   return std::nullopt;
+}
+
+namespace {
+
+// A connected TCP socket to `host`:`port`, or -1; at most `timeout` per
+// address tried.
+int ConnectWithin(const std::string& host, const std::string& port,
+                  absl::Duration timeout) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return -1;
+  int connected = -1;
+  for (addrinfo* at = found; at != nullptr && connected < 0; at = at->ai_next) {
+    const int fd =
+        socket(at->ai_family, at->ai_socktype | SOCK_CLOEXEC, at->ai_protocol);
+    if (fd < 0) continue;
+    const int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int error = 0;
+    if (connect(fd, at->ai_addr, at->ai_addrlen) != 0) {
+      error = errno;
+      if (error == EINPROGRESS) {
+        pollfd wait{fd, POLLOUT, 0};
+        socklen_t length = sizeof(error);
+        error =
+            poll(&wait, 1,
+                 static_cast<int>(absl::ToInt64Milliseconds(timeout))) == 1 &&
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0
+                ? error
+                : ETIMEDOUT;
+      }
+    }
+    if (error != 0) {
+      close(fd);
+      continue;
+    }
+    fcntl(fd, F_SETFL, flags);
+    const timeval limit = absl::ToTimeval(timeout);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+    connected = fd;
+  }
+  freeaddrinfo(found);
+  return connected;
+}
+
+}  // namespace
+
+bool ServesTls(const std::string& target, absl::Duration timeout) {
+  const absl::string_view plain = ChannelTarget(target);
+  const size_t colon = plain.rfind(':');
+  if (colon == absl::string_view::npos || absl::StartsWith(plain, "unix:")) {
+    return false;
+  }
+  std::string host(plain.substr(0, colon));
+  const std::string port(plain.substr(colon + 1));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const int fd = ConnectWithin(host, port, timeout);
+  if (fd < 0) return false;
+  bool handshaken = false;
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = context != nullptr ? SSL_new(context) : nullptr;
+  if (ssl != nullptr) {
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+    // gRPC's servers want HTTP/2 named in the handshake.
+    static constexpr unsigned char kAlpn[] = {2, 'h', '2'};
+    SSL_set_alpn_protos(ssl, kAlpn, sizeof(kAlpn));
+    SSL_set_tlsext_host_name(ssl, host.c_str());
+    SSL_set_fd(ssl, fd);
+    handshaken = SSL_connect(ssl) == 1;
+    SSL_free(ssl);
+  }
+  SSL_CTX_free(context);
+  close(fd);
+  return handshaken;
 }
 
 std::shared_ptr<grpc::Channel> MakeControllerChannelOrPlaceholder(

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace sweep {
 
@@ -48,11 +49,18 @@ absl::StatusOr<std::string> ReadCredentialFile(const std::string& path);
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
     const std::string& address, const grpc::ChannelArguments& args);
 
-// When `status` (a failed call) failed setting up TLS in a way no retry
-// will change (a certificate not trusted, expired or for another host; a
-// server that does not speak TLS): what to say, naming the remedy. nullopt
-// for anything else.
-std::optional<std::string> TlsSetupFailure(const grpc::Status& status);
+// When `status` (a failed call to `address`) failed setting up TLS in a way
+// no retry will change (a certificate not trusted, expired or for another
+// host; a server that does not speak TLS; a plaintext call to a server
+// that speaks only TLS, which closes the connection: then `address` is
+// probed with a TLS handshake of its own to tell it from a server going
+// away): what to say, naming the remedy. nullopt for anything else.
+std::optional<std::string> TlsSetupFailure(const grpc::Status& status,
+                                           const std::string& address);
+
+// Whether `target` ("host:port", "[v6]:port") completes a TLS handshake
+// within `timeout`, its certificate unchecked (nothing is sent after it).
+bool ServesTls(const std::string& target, absl::Duration timeout);
 
 // MakeControllerChannel, or when it fails a placeholder that is never
 // called (every call is to fail with *failure first): stubs need a channel.

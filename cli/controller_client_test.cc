@@ -50,8 +50,8 @@ TEST(ControllerChannelTest, TokensAndTlsFailuresAreToldApart) {
   EXPECT_EQ(ChannelTarget("HTTPS://gpu-01:7420"), "gpu-01:7420");
 
   const auto failure = [](const char* message) {
-    return TlsSetupFailure(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, message));
+    return TlsSetupFailure(grpc::Status(grpc::StatusCode::UNAVAILABLE, message),
+                           "127.0.0.1:1");
   };
   EXPECT_THAT(failure("failed to connect to all addresses; last error: "
                       "UNKNOWN: ipv4:127.0.0.1:7610: Ssl handshake failed: "

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
   libabsl-dev libeigen3-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   libsqlite3-dev sqlite3 libnlopt-cxx-dev libnlopt-dev nlohmann-json3-dev libcli11-dev libboost-dev
   python3 python3-numpy python3-yaml  # python3-yaml: the W&B shim's YAML config tests.

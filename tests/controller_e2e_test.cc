@@ -488,6 +488,9 @@ TEST_F(ControllerEndToEndTest, ATokenGuardsEveryCallAndStaysWithTheAgent) {
   const auto [refused, refused_err] = AgentVia(cli_, id);
   EXPECT_EQ(refused, 1) << refused_err;
   EXPECT_THAT(refused_err, HasSubstr("requires a token"));
+  const auto [plain, plain_err] = AgentVia(cli_, id);
+  EXPECT_EQ(plain, 1) << plain_err;
+  EXPECT_THAT(plain_err, HasSubstr("it speaks TLS"));
   const auto [ran, ran_err] = AgentVia(cli, id);
   EXPECT_EQ(ran, 0) << ran_err;
   const std::vector<json> trials = cli.Trials(id);
@@ -529,8 +532,13 @@ TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
                       dir_.Path("key.pem")});
   const std::string https = "https://" + server_.address;
 
+  // Plaintext to it: told apart from a controller going away (it closes
+  // the connection either way) and named, exit 1.
   const ProcessResult plaintext = cli_.Run({"ls"});
-  EXPECT_EQ(plaintext.exit_code, 3) << plaintext.err;
+  EXPECT_EQ(plaintext.exit_code, 1) << plaintext.err;
+  EXPECT_THAT(plaintext.err, HasSubstr("it speaks TLS (started with "
+                                       "--tls-cert): use " +
+                                       https));
   // A certificate nothing vouches for is a setup to fix, not an outage:
   // exit 1, and an agent does not wait for it.
   const ProcessResult untrusted = SweepCli(https).Run({"ls"});
@@ -545,6 +553,9 @@ TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
   EXPECT_EQ(distrustful, 1) << distrustful_err;
   EXPECT_THAT(distrustful_err,
               HasSubstr("its TLS certificate failed verification"));
+  const auto [plain, plain_err] = AgentVia(cli_, id);
+  EXPECT_EQ(plain, 1) << plain_err;
+  EXPECT_THAT(plain_err, HasSubstr("it speaks TLS"));
   const auto [ran, ran_err] = AgentVia(cli, id);
   EXPECT_EQ(ran, 0) << ran_err;
   EXPECT_EQ(JsonInt(cli.Json({"status", id})["counts"]["finished"]), 2);
