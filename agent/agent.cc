@@ -1259,6 +1259,13 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       // Why it failed, in the trial's record ('sweep trials' shows it):
       // most programs say so in their last line.
       if (failed) {
+        // A W&B script run without the shim: where wandb is not installed
+        // it fails at once, and every trial would.
+        if (!options_.wandb_shim &&
+            absl::StrContains(last_line, "No module named 'wandb'")) {
+          absl::StrAppend(&last_line, " (it imports wandb: run the agents "
+                                      "with --wandb-shim)");
+        }
         finish.set_message(
             last_line.empty()
                 ? how_it_ended

@@ -1,13 +1,17 @@
 #include "cli/command.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "agent/program_lookup.h"
 
 namespace sweep {
 
@@ -16,6 +20,28 @@ std::string PythonClientDir() {
     return dir;
   }
   return SWEEP_PYTHON_CLIENT_DIR;
+}
+
+absl::Status CheckInterpreter(const std::string& interpreter) {
+  if (interpreter.find('/') != std::string::npos) {
+    // A path: ResolveProgram leaves it to execve.
+    if (access(interpreter.c_str(), X_OK) == 0) return absl::OkStatus();
+    return absl::NotFoundError(absl::StrCat("cannot run '", interpreter,
+                                            "': ", std::strerror(errno)));
+  }
+  const char* path = std::getenv("PATH");
+  return ResolveProgram(interpreter, path ? path : kDefaultSearchPath).status();
+}
+
+absl::Status CheckWandbShim(const std::string& python_dir) {
+  const std::string package =
+      absl::StrCat(python_dir, "/shim/wandb/__init__.py");
+  if (access(package.c_str(), R_OK) == 0) return absl::OkStatus();
+  return absl::NotFoundError(
+      absl::StrCat("the W&B shim is not where it should be: cannot read ",
+                   package, " (", std::strerror(errno),
+                   "); unset SWEEP_PYTHON_DIR, or point it at the "
+                   "source tree's clients/python"));
 }
 
 CLI::Validator NonNegativeWholeNumber() {

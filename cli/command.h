@@ -42,6 +42,14 @@ using ControllerCommand = int (*)(const Options&, ControllerClient&,
 // source tree's clients/python.
 std::string PythonClientDir();
 
+// That --interpreter `interpreter` (a name looked up on $PATH, or a path)
+// can be run: else every trial of a command using ${interpreter} exits 127.
+absl::Status CheckInterpreter(const std::string& interpreter);
+
+// That the W&B shim is in `python_dir` (a $SWEEP_PYTHON_DIR that points
+// elsewhere would make every W&B script fail to import wandb).
+absl::Status CheckWandbShim(const std::string& python_dir);
+
 // Checks an option is a whole number, 0 or more ("--count: must be a whole
 // number, 0 or more, got -1"; CLI11's own check prints its range's bound,
 // hundreds of digits of the largest double).

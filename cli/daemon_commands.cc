@@ -231,7 +231,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
               resolved.gpus.end()) {
             std::cerr << "sweep agent: --gpus lists GPU " << id
                       << " twice; two trials would share it\n";
-            return 1;
+            return 2;
           }
           resolved.gpus.emplace_back(id);
         }
@@ -243,7 +243,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
           std::cerr << "sweep agent: --gpus-per-trial "
                     << resolved.gpus_per_trial << " but only "
                     << resolved.gpus.size() << " GPUs\n";
-          return 1;
+          return 2;
         }
         if (command->count("--slots") > 0 && resolved.slots > groups) {
           std::cerr << "sweep agent: --slots " << resolved.slots << " but "
@@ -263,6 +263,14 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
       resolved.check_program =
           resolved.interpreter.empty() ||
           RunsScriptFromWorkingDirectory(resolved.interpreter);
+      if (!resolved.interpreter.empty()) {
+        if (absl::Status usable = CheckInterpreter(resolved.interpreter);
+            !usable.ok()) {
+          std::cerr << "sweep agent: --interpreter: " << usable.message()
+                    << "\n";
+          return 2;
+        }
+      }
       if (resolved.interpreter.empty()) {
         const char* path = std::getenv("PATH");
         resolved.interpreter =
@@ -271,6 +279,13 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
       // No default name: agents sharing a host and directory must not take
       // each other for a restarted agent. With --name, a restart is noticed.
       resolved.python_client_dir = PythonClientDir();
+      if (resolved.wandb_shim) {
+        if (absl::Status shim = CheckWandbShim(resolved.python_client_dir);
+            !shim.ok()) {
+          std::cerr << "sweep agent: --wandb-shim: " << shim.message() << "\n";
+          return 2;
+        }
+      }
       // Before taking a trial: a node that cannot write its trials' files
       // would fail every trial it took (and finish a grid of failures).
       if (absl::Status usable = CheckWritableDirectory(resolved.workdir);

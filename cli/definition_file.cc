@@ -6,8 +6,10 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 
 namespace sweep {
 
@@ -62,6 +64,34 @@ ParsedDefinition LoadDefinitionFile(const std::string& path) {
     return failed;
   }
   return ParseSweepDefinition(text, path);
+}
+
+bool ProgramImportsWandb(const std::string& definition_text,
+                         const std::string& definition_file) {
+  const ParsedDefinition parsed =
+      ParseSweepDefinition(definition_text, definition_file);
+  if (!parsed.ok() || !parsed.spec->program) return false;
+  const std::string& program = *parsed.spec->program;
+  if (!absl::EndsWith(program, ".py")) return false;
+  std::vector<std::string> candidates = {program};
+  const size_t slash = definition_file.rfind('/');
+  if (program.empty() || program[0] != '/') {
+    if (slash != std::string::npos) {
+      candidates.push_back(definition_file.substr(0, slash + 1) + program);
+    }
+  }
+  for (const std::string& path : candidates) {
+    std::ifstream file(path);
+    std::string line;
+    for (int n = 0; n < 2000 && std::getline(file, line); ++n) {
+      const absl::string_view code = absl::StripLeadingAsciiWhitespace(line);
+      if (absl::StartsWith(code, "import wandb") ||
+          absl::StartsWith(code, "from wandb")) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 }  // namespace sweep

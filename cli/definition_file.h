@@ -19,6 +19,11 @@ ParsedDefinition LoadDefinitionFile(const std::string& path);
 bool ReadDefinitionText(const std::string& path, std::string* text,
                         Diagnostic* error);
 
+// Whether the sweep's program (a .py file), looked up as given and beside
+// the sweep file, imports wandb: then its agents need --wandb-shim.
+bool ProgramImportsWandb(const std::string& definition_text,
+                         const std::string& definition_file);
+
 }  // namespace sweep
 
 #endif  // SWEEP_CLI_DEFINITION_FILE_H_

@@ -213,6 +213,23 @@ int RunLocalSweep(RunOptions options) {
     std::cerr << "sweep run: " << *missing << "\n";
     return 1;
   }
+  if (!options.interpreter.empty()) {
+    if (absl::Status usable = CheckInterpreter(options.interpreter);
+        !usable.ok()) {
+      std::cerr << "sweep run: --interpreter: " << usable.message() << "\n";
+      return 2;
+    }
+  }
+  if (options.wandb_shim) {
+    if (absl::Status shim = CheckWandbShim(PythonClientDir()); !shim.ok()) {
+      std::cerr << "sweep run: --wandb-shim: " << shim.message() << "\n";
+      return 2;
+    }
+  } else if (ProgramImportsWandb(text, options.file)) {
+    std::cerr << "sweep run: warning: the program imports wandb: without "
+                 "--wandb-shim its wandb.log() calls never reach the sweep "
+                 "(and it fails where wandb is not installed)\n";
+  }
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   server_options.data_dir =

@@ -1008,6 +1008,26 @@ TEST_F(AgentEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
   EXPECT_THAT(err, HasSubstr("add --wandb-shim"));
 }
 
+// Options that would fail every trial the agent took are usage errors (2).
+TEST_F(AgentEndToEndTest, AMissingInterpreterOrRepeatedGpuIsRefusedAtStart) {
+  const std::string id =
+      CreateSweep("fail.py", kFailingProgram,
+                  GridSweep("fail.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--interpreter", "/nonexistent/python"},
+        std::vector<std::string>{"--interpreter", "no-such-python-here"},
+        std::vector<std::string>{"--gpus", "0,0"},
+        std::vector<std::string>{"--gpus", "0,1", "--gpus-per-trial", "3"}}) {
+    std::unique_ptr<BackgroundProcess> agent = StartAgent(id, args);
+    ASSERT_NE(agent, nullptr);
+    const ExitStatus exit = AwaitAgent(*agent);
+    EXPECT_EQ(exit.exit_code, 2)
+        << args[1] << ": " << agent->Output(Stream::kStderr);
+  }
+  EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
+}
+
 // Metrics printed on stdout in the forms --stdout-metrics reads.
 constexpr char kStdoutProgram[] = R"(import json
 

@@ -157,6 +157,50 @@ for step in range(3):
       << r.out;
 }
 
+// A W&B script run without --wandb-shim: said before any trial runs, and
+// in why its trials failed.
+TEST_F(RunEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
+  // Fails as `import wandb` does where W&B is not installed, installed or
+  // not; the import below is what the check reads.
+  const ProcessResult r = Run(
+      "raise ModuleNotFoundError(\"No module named 'wandb'\")\nimport wandb\n",
+      "  x: {values: [1]}\n", {"--agents", "1"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_THAT(r.err, HasSubstr("warning: the program imports wandb: without "
+                               "--wandb-shim"))
+      << r.err;
+  EXPECT_THAT(r.out + r.err,
+              HasSubstr("run the agents with --wandb-shim)"))
+      << r.out << r.err;
+}
+
+// Options that would fail every trial are refused before any runs.
+TEST_F(RunEndToEndTest, AnInterpreterOrShimThatIsNotThereIsRefused) {
+  const ProcessResult interpreter =
+      Run("print('loss=1')\n", "  x: {values: [1]}\n",
+          {"--interpreter", dir_.Path("no-such-python")});
+  ASSERT_FALSE(interpreter.timed_out);
+  EXPECT_EQ(interpreter.exit_code, 2) << interpreter.err;
+  EXPECT_THAT(interpreter.err, HasSubstr("--interpreter: cannot run"));
+  EXPECT_THAT(interpreter.err, HasSubstr("no-such-python"));
+
+  EXPECT_TRUE(
+      WriteFile(dir_.Path("sweep.yaml"), "program: " + dir_.Path("train.py") +
+                                             "\nmethod: grid\nparameters:\n"
+                                             "  x: {values: [1]}\n"));
+  const ProcessResult shim = RunProcess(
+      {"/usr/bin/env", "SWEEP_PYTHON_DIR=" + dir_.Path("nowhere"),
+       SweepBinary(), "run", dir_.Path("sweep.yaml"), "--data-dir",
+       dir_.Path("data"), "--workdir", dir_.Path("runs"), "--wandb-shim"},
+      kRunTimeout);
+  ASSERT_FALSE(shim.timed_out);
+  EXPECT_EQ(shim.exit_code, 2) << shim.err;
+  EXPECT_THAT(shim.err,
+              HasSubstr("--wandb-shim: the W&B shim is not where it "
+                        "should be: cannot read " +
+                        dir_.Path("nowhere") + "/shim/wandb/__init__.py"));
+}
+
 // The command printed to rerun the best trial of a W&B script run through
 // the shim works as printed.
 TEST_F(RunEndToEndTest, TheRerunCommandOfAWandbScriptRuns) {
