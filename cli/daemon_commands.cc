@@ -214,7 +214,8 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
                     "Python dicts");
   command->add_option("--name", options->name,
                       "A stable identity: a restarted agent with the same "
-                      "name learns which of its trials were lost");
+                      "name learns which of its trials were lost; its id "
+                      "(shown by `sweep trials`) starts with the name");
   command->callback([options, gpus, grace_seconds, run, command] {
     *run = [options, gpus, grace_seconds, command] {
       AgentOptions resolved = *options;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -646,7 +647,19 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
   std::string previous_id;
   {
     absl::MutexLock lock(&mu_);
-    agent.id = absl::StrCat("a-", RandomToken(TokenRng(), 10));
+    // A named agent's id starts with its name (what `sweep trials` and
+    // exports show), made safe for tables and CSV; it stays unique.
+    std::string shown;
+    for (const char c : agent.name) {
+      if (shown.size() == 32) break;
+      if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+          c == '_' || c == '-') {
+        shown += c;
+      }
+    }
+    agent.id = shown.empty()
+                   ? absl::StrCat("a-", RandomToken(TokenRng(), 10))
+                   : absl::StrCat(shown, "-", RandomToken(TokenRng(), 6));
     if (!agent.name.empty()) {
       // Names are per sweep: the same name in another sweep is another agent.
       const std::string key = absl::StrCat(agent.sweep_id, "/", agent.name);

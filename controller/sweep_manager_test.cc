@@ -160,6 +160,12 @@ TEST_F(SweepManagerTest, ANameIsTakenOverOnlyFromASilentOrLeavingAgent) {
   };
   v1::RegisterAgentResponse self;
   ASSERT_TRUE(register_process("node-9", 41, &self).ok());
+  // Its id starts with its name, for tables; what is unsafe there is left
+  // out.
+  EXPECT_THAT(self.agent_id(), ::testing::MatchesRegex("node-9-[a-z0-9]{6}"));
+  v1::RegisterAgentResponse odd;
+  ASSERT_TRUE(register_process("gpu 1,\"x\"\n", 43, &odd).ok());
+  EXPECT_THAT(odd.agent_id(), ::testing::MatchesRegex("gpu1x-[a-z0-9]{6}"));
   EXPECT_TRUE(register_process("node-9", 41, &self).ok());
   EXPECT_TRUE(absl::IsAlreadyExists(register_process("node-9", 42, &self)));
 

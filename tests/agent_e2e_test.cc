@@ -1009,7 +1009,7 @@ TEST_F(AgentEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
 }
 
 // Options that would fail every trial the agent took are usage errors (2).
-TEST_F(AgentEndToEndTest, AMissingInterpreterOrRepeatedGpuIsRefusedAtStart) {
+TEST_F(AgentEndToEndTest, AMissingInterpreterOrTooFewGpusIsRefusedAtStart) {
   const std::string id =
       CreateSweep("fail.py", kFailingProgram,
                   GridSweep("fail.py", "  x:\n    values: [1]\n"));
@@ -1017,7 +1017,6 @@ TEST_F(AgentEndToEndTest, AMissingInterpreterOrRepeatedGpuIsRefusedAtStart) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--interpreter", "/nonexistent/python"},
         std::vector<std::string>{"--interpreter", "no-such-python-here"},
-        std::vector<std::string>{"--gpus", "0,0"},
         std::vector<std::string>{"--gpus", "0,1", "--gpus-per-trial", "3"}}) {
     std::unique_ptr<BackgroundProcess> agent = StartAgent(id, args);
     ASSERT_NE(agent, nullptr);
@@ -1424,7 +1423,7 @@ TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
   std::unique_ptr<BackgroundProcess> twice =
       StartAgent(id, {"--gpus", "0,0,1"});
   ASSERT_NE(twice, nullptr);
-  EXPECT_EQ(AwaitAgent(*twice).exit_code, 1);
+  EXPECT_EQ(AwaitAgent(*twice).exit_code, 2);  // A usage error.
   EXPECT_THAT(twice->Output(Stream::kStderr),
               HasSubstr("--gpus lists GPU 0 twice"));
 
