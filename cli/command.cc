@@ -26,8 +26,8 @@ absl::Status CheckInterpreter(const std::string& interpreter) {
   if (interpreter.find('/') != std::string::npos) {
     // A path: ResolveProgram leaves it to execve.
     if (access(interpreter.c_str(), X_OK) == 0) return absl::OkStatus();
-    return absl::NotFoundError(absl::StrCat("cannot run '", interpreter,
-                                            "': ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot run '", interpreter, "': ", std::strerror(errno)));
   }
   const char* path = std::getenv("PATH");
   return ResolveProgram(interpreter, path ? path : kDefaultSearchPath).status();
@@ -44,14 +44,15 @@ absl::Status CheckWandbShim(const std::string& python_dir) {
                    "source tree's clients/python"));
 }
 
-CLI::Validator NonNegativeWholeNumber() {
+CLI::Validator WholeNumberAtLeast(int64_t least) {
   return CLI::Validator(
-      [](std::string& input) -> std::string {
+      [least](std::string& input) -> std::string {
         int64_t value = 0;
-        if (absl::SimpleAtoi(input, &value) && value >= 0) return "";
-        return "must be a whole number, 0 or more, got " + input;
+        if (absl::SimpleAtoi(input, &value) && value >= least) return "";
+        return absl::StrCat("must be a whole number, ", least, " or more, got ",
+                            input);
       },
-      "N>=0");
+      absl::StrCat("N>=", least));
 }
 
 int ReportFailure(const absl::Status& status, std::ostream& err) {

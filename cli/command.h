@@ -50,10 +50,10 @@ absl::Status CheckInterpreter(const std::string& interpreter);
 // elsewhere would make every W&B script fail to import wandb).
 absl::Status CheckWandbShim(const std::string& python_dir);
 
-// Checks an option is a whole number, 0 or more ("--count: must be a whole
-// number, 0 or more, got -1"; CLI11's own check prints its range's bound,
-// hundreds of digits of the largest double).
-CLI::Validator NonNegativeWholeNumber();
+// Checks an option is a whole number, `least` or more ("--count: must be a
+// whole number, 0 or more, got -1"; CLI11's own checks print their range's
+// bound, hundreds of digits of the largest double).
+CLI::Validator WholeNumberAtLeast(int64_t least);
 
 // The exit status of a command that could not reach its controller, or
 // whose controller could not serve it now (UNAVAILABLE, a deadline): worth

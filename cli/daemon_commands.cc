@@ -172,7 +172,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
   command
       ->add_option("--count", options->count,
                    "Run at most this many trials, then exit")
-      ->check(NonNegativeWholeNumber());
+      ->check(WholeNumberAtLeast(0));
   command->add_option("--gpus", *gpus,
                       "auto (ask nvidia-smi) or a list like 0,1,3; each "
                       "trial gets its own CUDA_VISIBLE_DEVICES");
@@ -195,7 +195,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
                    "Exit (status 2) after this many failed trials in a row; "
                    "0 never")
       ->capture_default_str()
-      ->check(NonNegativeWholeNumber());
+      ->check(WholeNumberAtLeast(0));
   command
       ->add_option("--kill-grace", *grace_seconds,
                    "Seconds between SIGTERM and SIGKILL when stopping a "

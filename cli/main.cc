@@ -45,6 +45,37 @@ void RegisterValidateCommand(CLI::App& app, sweep::CommandRun* run) {
   });
 }
 
+// An option the parsed command does not have, named with the closest one
+// it has (`--cout`: did you mean `--count`?). False when there is none to
+// name (then CLI11's own message stands).
+bool SuggestedOption(CLI::App& app, int argc, char** argv) {
+  const std::vector<CLI::App*> parsed = app.get_subcommands();
+  if (parsed.empty()) return false;
+  const CLI::App& command = *parsed.front();
+  std::vector<std::string> names;
+  for (const CLI::Option* option : command.get_options()) {
+    for (const std::string& name : option->get_lnames()) {
+      names.push_back("--" + name);
+    }
+  }
+  const std::vector<absl::string_view> known(names.begin(), names.end());
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    const std::string closest = sweep::FieldReader::ClosestKey(name, known);
+    std::cerr << "sweep " << command.get_name() << ": unknown option '" << name
+              << "'"
+              << (closest.empty() ? "" : " (did you mean '" + closest + "'?)")
+              << "; `sweep " << command.get_name()
+              << " --help` lists its options\n";
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,6 +112,32 @@ int main(int argc, char** argv) {
     std::cout << app.help();
     return 2;
   }
+  // `sweep help [COMMAND]`, as git and W&B's CLI take it.
+  if (argc > 1 && std::string(argv[1]) == "help") {
+    CLI::App* command = nullptr;
+    if (argc > 2) {
+      for (CLI::App* known : app.get_subcommands({})) {
+        if (known->get_name() == argv[2]) command = known;
+      }
+      if (command == nullptr) {
+        std::cerr << "sweep: no command '" << argv[2] << "'\n";
+        return 2;
+      }
+    }
+    std::cout << (command != nullptr ? command->help() : app.help());
+    return 0;
+  }
+  // Options belong to a command: `sweep --controller X ls` would otherwise
+  // read "arguments were not expected: X --controller".
+  if (argc > 1 && argv[1][0] == '-') {
+    const std::string given = argv[1];
+    if (given != "-h" && given != "--help" && given != "--version") {
+      std::cerr << "sweep: " << given.substr(0, given.find('='))
+                << " goes after the command (sweep COMMAND "
+                << given.substr(0, given.find('=')) << " ...)\n";
+      return 2;
+    }
+  }
   // An unknown command would otherwise read "A subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
     const std::string given = argv[1];
@@ -100,6 +157,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr &&
+        SuggestedOption(app, argc, argv)) {
+      return 2;
+    }
     // Help and --version exit 0; every usage error exits 2, whichever it is
     // (CLI11 numbers them 105-109).
     return app.exit(e) == 0 ? 0 : 2;

@@ -255,7 +255,7 @@ void RegisterTrialsCommand(CLI::App& app, CommandRun* run) {
   AddOptionalSweepIdArgument(command, &options->sweep_id);
   CLI::Option* number =
       command->add_option("number", options->number, "A trial number")
-          ->check(CLI::PositiveNumber);
+          ->check(WholeNumberAtLeast(1));
   CLI::Option* all =
       command->add_flag("--all", options->all, "Every trial, all pages");
   command

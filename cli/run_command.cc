@@ -422,7 +422,7 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
   command
       ->add_option("--count", options->count,
                    "Trials each agent runs at most (0: until done)")
-      ->check(NonNegativeWholeNumber());
+      ->check(WholeNumberAtLeast(0));
   command->add_option("--data-dir", options->data_dir,
                       "Where the state lives (default: $SWEEP_DATA_DIR, else "
                       "$XDG_DATA_HOME/sweep, else ~/.local/share/sweep)");
@@ -447,7 +447,7 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
                    "An agent stops after this many failed trials in a row; "
                    "0 never")
       ->capture_default_str()
-      ->check(NonNegativeWholeNumber());
+      ->check(WholeNumberAtLeast(0));
   command->callback(
       [options, run] { *run = [options] { return RunLocalSweep(*options); }; });
 }

@@ -76,6 +76,31 @@ TEST(CliEndToEndTest, UsageErrorsExitTwoAndNameTheOption) {
   r = RunProcess({SweepBinary(), "--version"}, kTimeout);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, ::testing::StartsWith("sweep "));
+  r = RunProcess({SweepBinary(), "trials", "abc", "0"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("number: must be a whole number, 1 or more, "
+                               "got 0"));
+  // A mistyped option, named with the closest the command has.
+  r = RunProcess({SweepBinary(), "agent", "abc", "--cout", "3"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("sweep agent: unknown option '--cout' (did "
+                               "you mean '--count'?)"));
+  // An option before the command.
+  r = RunProcess({SweepBinary(), "--controller", "x", "ls"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--controller goes after the command"));
+}
+
+TEST(CliEndToEndTest, HelpIsACommandToo) {
+  ProcessResult r = RunProcess({SweepBinary(), "help"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("Usage: sweep [OPTIONS] SUBCOMMAND"));
+  r = RunProcess({SweepBinary(), "help", "agent"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("--wandb-shim"));
+  r = RunProcess({SweepBinary(), "help", "nope"}, kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no command 'nope'"));
 }
 
 TEST(ValidateEndToEndTest, GridSizeIsPrinted) {
