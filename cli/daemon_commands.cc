@@ -138,11 +138,14 @@ void RegisterServerCommand(CLI::App& app, CommandRun* run) {
                       "Require on every call the token this file holds "
                       "(default: $SWEEP_TOKEN when set; clients send "
                       "$SWEEP_TOKEN)");
-  command->add_option("--tls-cert", options->tls_cert_file,
-                      "PEM certificate chain: serve TLS only (clients use "
-                      "https://HOST:PORT)");
-  command->add_option("--tls-key", options->tls_key_file,
-                      "PEM private key of --tls-cert");
+  CLI::Option* tls_cert =
+      command->add_option("--tls-cert", options->tls_cert_file,
+                          "PEM certificate chain: serve TLS only (clients use "
+                          "https://HOST:PORT)");
+  CLI::Option* tls_key = command->add_option("--tls-key", options->tls_key_file,
+                                             "PEM private key of --tls-cert");
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
   command->callback([options, sync, token_file, run] {
     *run = [options, sync, token_file] {
       if (options->data_dir.empty()) options->data_dir = DefaultDataDir();

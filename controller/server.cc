@@ -1,11 +1,15 @@
 #include "controller/server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "agent/controller_channel.h"
@@ -48,6 +52,51 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path,
   return contents;
 }
 
+// That `key_pem` (from --tls-key) is the private key of the first
+// certificate in `cert_pem` (from --tls-cert): gRPC would only fail to
+// listen, saying nothing of why.
+absl::Status CheckKeyPair(const std::string& cert_pem,
+                          const std::string& key_pem,
+                          const ServerOptions& options) {
+  const auto read_bio = [](const std::string& pem) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  };
+  auto cert_bio = read_bio(cert_pem);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)
+               : nullptr,
+      &X509_free);
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls-cert ", options.tls_cert_file,
+                     ": holds no PEM certificate (BEGIN CERTIFICATE)"));
+  }
+  auto key_bio = read_bio(key_pem);
+  // No passphrase prompt: an encrypted key fails here, named.
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      key_bio ? PEM_read_bio_PrivateKey(
+                    key_bio.get(), nullptr,
+                    [](char*, int, int, void*) { return 0; }, nullptr)
+              : nullptr,
+      &EVP_PKEY_free);
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls-key ", options.tls_key_file,
+        ": holds no private key sweep can read (a PEM key without a "
+        "passphrase: openssl pkey -in KEY -out plain.pem)"));
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls-key ", options.tls_key_file,
+                     " is not the private key of the certificate in "
+                     "--tls-cert ",
+                     options.tls_cert_file));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
@@ -61,6 +110,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
                      ReadPemFile(options.tls_cert_file, "--tls-cert"));
     ASSIGN_OR_RETURN(pair.private_key,
                      ReadPemFile(options.tls_key_file, "--tls-key"));
+    RETURN_IF_ERROR(CheckKeyPair(pair.cert_chain, pair.private_key, options));
     grpc::SslServerCredentialsOptions tls;
     tls.pem_key_cert_pairs.push_back(std::move(pair));
     credentials = grpc::SslServerCredentials(tls);
@@ -85,12 +135,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   builder.RegisterService(server->agent_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen,
-        options.tls_cert_file.empty()
-            ? " (address in use or not valid?)"
-            : " (address in use or not valid, or --tls-key is not the key "
-              "of --tls-cert?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen,
+                     " (address in use or not valid?)"));
   }
   server->manager_->StartReaper();
   return server;

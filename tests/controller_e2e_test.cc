@@ -523,6 +523,32 @@ TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
                   dir_.Path("key.pem"), "-out", dir_.Path("cert.pem")},
                  std::chrono::seconds(60));
   ASSERT_EQ(made.exit_code, 0) << "openssl: " << made.err;
+  // Files that cannot serve TLS: named, before anything starts.
+  const auto refused_with = [&](const std::vector<std::string>& tls) {
+    std::vector<std::string> argv = {SweepBinary(), "server",
+                                     "--listen",    "127.0.0.1:0",
+                                     "--data-dir",  dir_.Path("tls-refused")};
+    argv.insert(argv.end(), tls.begin(), tls.end());
+    return RunProcess(argv, std::chrono::seconds(30));
+  };
+  ProcessResult refused = refused_with({"--tls-cert", dir_.Path("cert.pem")});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("--tls-cert requires --tls-key"));
+  refused = refused_with(
+      {"--tls-cert", dir_.Path("key.pem"), "--tls-key", dir_.Path("key.pem")});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("holds no PEM certificate"));
+  const ProcessResult other =
+      RunProcess({"/usr/bin/env", "openssl", "genpkey", "-algorithm", "RSA",
+                  "-out", dir_.Path("other-key.pem")},
+                 std::chrono::seconds(60));
+  ASSERT_EQ(other.exit_code, 0) << "openssl: " << other.err;
+  refused = refused_with({"--tls-cert", dir_.Path("cert.pem"), "--tls-key",
+                          dir_.Path("other-key.pem")});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("--tls-key " + dir_.Path("other-key.pem") +
+                                     " is not the private key of the "
+                                     "certificate in --tls-cert"));
   ASSERT_TRUE(WriteFile(dir_.Path("probe.py"), kTokenProbeProgram));
   ASSERT_TRUE(WriteFile(dir_.Path("sweep.yaml"), kTokenProbeSweep));
   StartController(0, {"--tls-cert", dir_.Path("cert.pem"), "--tls-key",
