@@ -15,9 +15,11 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "search/status_macros.h"
 
 namespace sweep {
 
@@ -84,8 +86,38 @@ absl::StatusOr<std::string> ReadCredentialFile(const std::string& path) {
   return contents;
 }
 
+absl::Status CheckControllerAddress(const std::string& address) {
+  const absl::string_view target = ChannelTarget(address);
+  // gRPC's own forms (unix:/path, ipv4:..., dns:///host:port) are its to check.
+  for (const absl::string_view scheme :
+       {"unix:", "unix-abstract:", "ipv4:", "ipv6:", "dns:", "vsock:"}) {
+    if (absl::StartsWith(target, scheme)) return absl::OkStatus();
+  }
+  const auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "controller address '", address, "': ", why,
+        " (expected HOST:PORT, [IPv6]:PORT or https://HOST:PORT)"));
+  };
+  const size_t colon = target.rfind(':');
+  if (colon == absl::string_view::npos) return invalid("no port");
+  const absl::string_view host = target.substr(0, colon);
+  const absl::string_view port = target.substr(colon + 1);
+  if (host.empty() || host == "[]") return invalid("no host");
+  if (host.front() != '[' && host.find(':') != absl::string_view::npos) {
+    return invalid("an IPv6 address needs brackets");
+  }
+  int number = 0;
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(port, &number) || number < 1 || number > 65535) {
+    return invalid(absl::StrCat("port '", port, "' is not 1 to 65535"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
     const std::string& address, const grpc::ChannelArguments& args) {
+  RETURN_IF_ERROR(CheckControllerAddress(address));
   const std::string target(ChannelTarget(address));
   if (!absl::StartsWithIgnoreCase(address, kTlsScheme)) {
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),

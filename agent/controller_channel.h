@@ -42,10 +42,15 @@ absl::string_view ChannelTarget(absl::string_view address);
 // key), or why it cannot be read: "is a directory", "cannot read it: ...".
 absl::StatusOr<std::string> ReadCredentialFile(const std::string& path);
 
+// That `address` has a host and a port of 1 to 65535 (or is one of gRPC's
+// own forms, unix:/path and the like); InvalidArgument naming it else.
+absl::Status CheckControllerAddress(const std::string& address);
+
 // A channel to `address`: "host:port" in plaintext, "https://host:port" over
 // TLS, the server's certificate checked against the PEM file in
 // $SWEEP_TLS_CA or else the system's roots. Fails, naming the file, when the
-// CA file cannot be read. Does not connect.
+// CA file cannot be read, and when the address is not one
+// (CheckControllerAddress). Does not connect.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
     const std::string& address, const grpc::ChannelArguments& args);
 

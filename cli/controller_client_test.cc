@@ -38,6 +38,25 @@ TEST(ResolveControllerAddressTest, FlagBeatsEnvironmentBeatsDefault) {
             "https://gpu-01:7420");
 }
 
+TEST(ControllerChannelTest, AddressesWithoutAHostOrAPortAreRefused) {
+  for (const char* good : {"127.0.0.1:1", "gpu-01:65535", "[::1]:7420",
+                           "https://host:443", "unix:/run/sweep.sock"}) {
+    EXPECT_TRUE(CheckControllerAddress(good).ok()) << good;
+  }
+  const auto why = [](const char* address) {
+    return std::string(CheckControllerAddress(address).message());
+  };
+  EXPECT_THAT(why("https://"), HasSubstr("'https://': no port"));
+  EXPECT_THAT(why("127.0.0.1:70000"), HasSubstr("port '70000' is not 1 to "
+                                                "65535"));
+  EXPECT_THAT(why("host:0"), HasSubstr("port '0'"));
+  EXPECT_THAT(why("host:-1"), HasSubstr("port '-1'"));
+  EXPECT_THAT(why("host:abc"), HasSubstr("port 'abc'"));
+  EXPECT_THAT(why(":7420"), HasSubstr("no host"));
+  EXPECT_THAT(why("fd00::5:7420"), HasSubstr("needs brackets"));
+  EXPECT_FALSE(MakeControllerChannel("host:99999", {}).ok());
+}
+
 TEST(ControllerChannelTest, TokensAndTlsFailuresAreToldApart) {
   // A line end from a file is not part of the token.
   setenv("SWEEP_TOKEN", "s3cret\r\n", 1);
