@@ -167,6 +167,11 @@ TEST(SpecParserErrorsTest, OtherToolsNamesSuggestTheKeyMeant) {
                     HasSubstr("unknown key 'high' (did you mean 'max'?)"),
                     HasSubstr("unknown key 'choices' (did you mean "
                               "'values'?)")}));
+  // A key that starts as one does.
+  EXPECT_THAT(Errors("program: t.py\nmethod: random\nearly_stop: {}\n"
+                     "parameters:\n  x: {value: 1}\n"),
+              Contains(HasSubstr("unknown key 'early_stop' (did you mean "
+                                 "'early_terminate'?)")));
   EXPECT_THAT(Errors("program: t.py\nmethod: random\nn_trials: 5\n"
                      "parameters:\n  x: {value: 1}\n"),
               Contains(HasSubstr("unknown key 'n_trials' (did you mean "

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "search/yaml_scalar.h"
@@ -101,7 +102,28 @@ std::string FieldReader::ClosestKey(
       best = std::string(candidate);
     }
   }
-  return best;
+  if (!best.empty()) return best;
+  // Else the one key that starts the same way, for long enough to mean it
+  // ('early_stop' is 'early_terminate').
+  size_t best_shared = 5;
+  bool tie = false;
+  for (absl::string_view candidate : allowed) {
+    size_t shared = 0;
+    while (shared < key.size() && shared < candidate.size() &&
+           absl::ascii_tolower(static_cast<unsigned char>(key[shared])) ==
+               absl::ascii_tolower(
+                   static_cast<unsigned char>(candidate[shared]))) {
+      ++shared;
+    }
+    if (shared > best_shared) {
+      best_shared = shared;
+      best = std::string(candidate);
+      tie = false;
+    } else if (shared == best_shared && !best.empty()) {
+      tie = true;
+    }
+  }
+  return tie ? "" : best;
 }
 
 std::vector<YamlEntry> FieldReader::Entries(
