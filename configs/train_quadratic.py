@@ -214,7 +214,7 @@ def train(hp, flat_config, epochs, args):
             time.sleep(args.epoch_seconds)
         val_loss = target + (start - target) * math.exp(-rate * epoch)
         if lr >= diverge_lr:
-            val_loss = start * 3.0 ** epoch
+            val_loss = start * 30.0 ** epoch  # Past 1e6 at epoch 4.
         val_loss *= math.exp(rng.gauss(0.0, noise))
         if not math.isfinite(val_loss) or val_loss > 1e6:
             print(f"training diverged at epoch {epoch} (lr={lr})",
