@@ -186,8 +186,10 @@ int RunServerCommand(const ServerOptions& options) {
   }
   std::cout << "sweep server listening on " << host << ":" << (*server)->port()
             << " (data dir " << options.data_dir << ")" << std::endl;
-  std::cout << "sweep server: " << sweeps.sweeps_size() << " sweeps stored ("
-            << active << " not done, " << running << " trials running); sync "
+  std::cout << "sweep server: " << sweeps.sweeps_size()
+            << (sweeps.sweeps_size() == 1 ? " sweep" : " sweeps") << " stored ("
+            << active << " not done, " << running
+            << (running == 1 ? " trial" : " trials") << " running); sync "
             << (options.store.synchronous_full ? "full" : "normal")
             << ", leases " << options.manager.lease_timeout_ms / 1000.0
             << " s; "

@@ -274,7 +274,7 @@ TEST_F(ControllerEndToEndTest, BadPortsAreRefusedAndSighupShutsDownCleanly) {
   EXPECT_EQ(SweepState(id), "pending");
   // What it recovered, for the operator.
   EXPECT_TRUE(server_.process->WaitForLine(
-      Stream::kStdout, "1 sweeps stored (1 not done, 0 trials running)",
+      Stream::kStdout, "1 sweep stored (1 not done, 0 trials running)",
       std::chrono::seconds(30)))
       << server_.process->Output(Stream::kStdout);
 }
