@@ -202,11 +202,16 @@ int RunBest(const BestOptions& options, ControllerClient& client,
 
 int RunStateChange(const StateChangeOptions& options, ControllerClient& client,
                    std::ostream& out, std::ostream& err) {
+  // Its state before: a change that changes nothing (stop a finished
+  // sweep, cancel a canceled one) is said to be so, not "is now".
+  const absl::StatusOr<v1::Sweep> before = client.GetSweep(options.sweep_id);
   const absl::StatusOr<v1::Sweep> sweep =
       client.UpdateSweepState(options.sweep_id, options.action);
   if (!sweep.ok()) return ReportFailure(sweep.status(), err);
+  const bool unchanged = before.ok() && before->state() == sweep->state() &&
+                         before->state_reason() == sweep->state_reason();
   out << (options.json ? ProtoToJson(*sweep) + "\n"
-                       : FormatStateChange(*sweep));
+                       : FormatStateChange(*sweep, unchanged));
   return 0;
 }
 

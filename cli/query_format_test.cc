@@ -237,8 +237,10 @@ TEST(SweepFormatTest, StateChange) {
   v1::Sweep sweep = MakeSweep();
   sweep.set_state(v1::SWEEP_STATE_FINISHED);
   sweep.set_state_reason("stopped by user");
-  EXPECT_EQ(FormatStateChange(sweep),
+  EXPECT_EQ(FormatStateChange(sweep, /*unchanged=*/false),
             "Sweep abc123de is now finished (stopped by user).\n");
+  EXPECT_EQ(FormatStateChange(sweep, /*unchanged=*/true),
+            "Sweep abc123de was already finished (stopped by user).\n");
 }
 
 TEST(TrialFormatTest, SummaryMetricsSkipTheSweepMetricAndBookkeeping) {

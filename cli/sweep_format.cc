@@ -306,9 +306,10 @@ std::string FormatSweepStatus(
   return out;
 }
 
-std::string FormatStateChange(const v1::Sweep& sweep) {
-  return absl::StrCat("Sweep ", sweep.id(), " is now ", StateWithReason(sweep),
-                      ".\n");
+std::string FormatStateChange(const v1::Sweep& sweep, bool unchanged) {
+  return absl::StrCat("Sweep ", sweep.id(),
+                      unchanged ? " was already " : " is now ",
+                      StateWithReason(sweep), ".\n");
 }
 
 }  // namespace sweep

@@ -43,8 +43,9 @@ std::string FormatSweepStatus(
     const google::protobuf::RepeatedPtrField<v1::Trial>& recent_trials,
     absl::Time now, absl::TimeZone zone);
 
-// "Sweep abc123de is now paused (reason)."
-std::string FormatStateChange(const v1::Sweep& sweep);
+// "Sweep abc123de is now paused (reason).", or "was already paused" when
+// the change changed nothing.
+std::string FormatStateChange(const v1::Sweep& sweep, bool unchanged);
 
 }  // namespace sweep
 

@@ -290,6 +290,7 @@ TEST_F(ControllerEndToEndTest, StateChangesAndTheirRefusals) {
   EXPECT_EQ(SweepState(id), "paused");
   r = cli_.Run({"pause", id});
   EXPECT_EQ(r.exit_code, 0) << "repeating the current state is OK: " << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Sweep " + id + " was already paused"));
   EXPECT_EQ(SweepState(id), "paused");
 
   r = cli_.Run({"resume", id});
@@ -323,6 +324,7 @@ TEST_F(ControllerEndToEndTest, StateChangesAndTheirRefusals) {
   EXPECT_EQ(SweepState(other), "canceled");
   r = cli_.Run({"cancel", other});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Sweep " + other + " was already canceled"));
   r = cli_.Run({"stop", other});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("is canceled"));
