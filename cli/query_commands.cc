@@ -13,6 +13,7 @@
 #include "cli/display_format.h"
 #include "cli/rerun_command.h"
 #include "cli/sweep_format.h"
+#include "cli/table.h"
 #include "cli/trial_format.h"
 #include "search/spec_parser.h"
 
@@ -63,7 +64,8 @@ void PrintTrialTable(const TrialsOptions& options, const v1::Sweep& sweep,
           ? ChooseSummaryMetrics(trials.trials(), sweep.metric_name(),
                                  kDefaultSummaryColumns)
           : options.metrics;
-  out << FormatTrialTable(sweep, trials.trials(), metrics, absl::Now());
+  out << FormatTrialTable(sweep, trials.trials(), metrics, absl::Now(),
+                          OutputColumns());
   if (trials.next_after_number() != 0) {
     out << "Showing " << trials.trials_size() << " of "
         << sweep.counts().total() << " trials; --all shows every trial, "
@@ -140,7 +142,7 @@ int RunStatus(const StatusOptions& options, ControllerClient& client,
     recent = *std::move(listed);
   }
   out << FormatSweepStatus(*sweep, recent.trials(), absl::Now(),
-                           absl::LocalTimeZone());
+                           absl::LocalTimeZone(), OutputColumns());
   return 0;
 }
 

@@ -2,8 +2,10 @@
 // trial_format.h, display_format.h).
 #include <limits>
 
+#include "absl/strings/str_split.h"
 #include "cli/display_format.h"
 #include "cli/sweep_format.h"
+#include "cli/table.h"
 #include "cli/trial_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -320,6 +322,48 @@ TEST(TrialFormatTest, TableSaysWhyATrialFailedCrashedOrWasKilled) {
   EXPECT_THAT(
       FormatTrialTable(MakeSweep(), fine, {}, absl::FromUnixMillis(kCreatedMs)),
       Not(HasSubstr("WHY")));
+}
+
+// CONFIG and WHY widen to a wide terminal and narrow to a narrower one;
+// with no width known, 60 columns each.
+TEST(TrialFormatTest, ConfigAndWhyFitTheOutputsWidth) {
+  TrialList trials;
+  v1::Trial& failed = *trials.Add() = MakeTrial(1);
+  failed.set_state(v1::TRIAL_STATE_FAILED);
+  failed.set_config_json(
+      R"({"learning_rate": 0.000123, "optimizer": "adamw", "batch_size": 512,)"
+      R"( "dropout": 0.25, "hidden_units": 1024, "weight_decay": 0.0001})");
+  failed.set_end_reason(
+      "exit code 127; its last line: /usr/bin/env: "
+      "'/opt/conda/envs/research/bin/nonexistent-python': No such file or "
+      "directory");
+  v1::Trial& other = *trials.Add() = MakeTrial(2);
+  other.set_config_json(
+      R"({"learning_rate": 0.1, "optimizer": "sgd", "batch_size": 64,)"
+      R"( "dropout": 0.5, "hidden_units": 32, "weight_decay": 0.01})");
+  const absl::Time now = absl::FromUnixMillis(kCreatedMs);
+  const auto longest_line = [](const std::string& table) {
+    size_t longest = 0;
+    for (absl::string_view line : absl::StrSplit(table, '\n')) {
+      longest = std::max(longest, DisplayWidth(line));
+    }
+    return longest;
+  };
+
+  const std::string unknown = FormatTrialTable(MakeSweep(), trials, {}, now);
+  EXPECT_THAT(unknown, HasSubstr("\u2026"));  // Both cut at 60.
+  const std::string wide = FormatTrialTable(MakeSweep(), trials, {}, now, 400);
+  EXPECT_THAT(wide, Not(HasSubstr("\u2026"))) << wide;
+  EXPECT_THAT(wide, HasSubstr("weight_decay=0.0001"));
+  EXPECT_THAT(wide, HasSubstr("nonexistent-python': No such file or "
+                              "directory\n"));
+  EXPECT_LE(longest_line(wide), 400u);
+  const std::string narrow =
+      FormatTrialTable(MakeSweep(), trials, {}, now, 120);
+  EXPECT_LE(longest_line(narrow), 120u) << narrow;
+  // Cut, WHY keeps how it ended and the end of the line.
+  EXPECT_THAT(narrow, HasSubstr("exit code 127: \u2026"));
+  EXPECT_THAT(narrow, HasSubstr("file or directory\n"));
 }
 
 TEST(TrialFormatTest, ConfigShowsOnlyTheParametersThatDiffer) {

@@ -25,6 +25,7 @@
 #include "cli/definition_file.h"
 #include "cli/display_format.h"
 #include "cli/rerun_command.h"
+#include "cli/table.h"
 #include "cli/trial_format.h"
 #include "controller/server.h"
 #include "search/spec_parser.h"
@@ -163,7 +164,7 @@ void PrintSummary(SweepManager& manager, const std::string& sweep_id,
                      sweep, shown,
                      ChooseSummaryMetrics(shown, sweep.metric_name(),
                                           kDefaultSummaryColumns),
-                     absl::Now());
+                     absl::Now(), OutputColumns());
   }
   if (!sweep.has_best_value()) {
     if (!sweep.metric_name().empty() && sweep.counts().finished() > 0) {

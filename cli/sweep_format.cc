@@ -242,7 +242,7 @@ std::string FormatSweepTable(const v1::ListSweepsResponse& response,
 std::string FormatSweepStatus(
     const v1::Sweep& sweep,
     const google::protobuf::RepeatedPtrField<v1::Trial>& recent_trials,
-    absl::Time now, absl::TimeZone zone) {
+    absl::Time now, absl::TimeZone zone, size_t width) {
   std::string out = absl::StrCat("Sweep ", sweep.id());
   if (!sweep.name().empty()) absl::StrAppend(&out, ": ", sweep.name());
   absl::StrAppend(&out, "\n");
@@ -301,7 +301,9 @@ std::string FormatSweepStatus(
         recent_trials, sweep.metric_name(), kDefaultSummaryColumns);
     absl::StrAppend(
         &out, "Recent trials:\n",
-        IndentLines(FormatTrialTable(sweep, recent_trials, metrics, now), 2));
+        IndentLines(FormatTrialTable(sweep, recent_trials, metrics, now,
+                                     width > 2 ? width - 2 : 0),
+                    2));
   }
   return out;
 }

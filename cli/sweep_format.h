@@ -37,11 +37,12 @@ std::string FormatTrialProgress(const v1::TrialCounts& counts);
 
 // The `sweep status` report: name, method, state and why, metric and goal,
 // trial counts by state, best trial, grid or run_cap progress and the
-// early-termination setup, then `recent_trials` as a table.
+// early-termination setup, then `recent_trials` as a table fitted to
+// `width` (see FormatTrialTable).
 std::string FormatSweepStatus(
     const v1::Sweep& sweep,
     const google::protobuf::RepeatedPtrField<v1::Trial>& recent_trials,
-    absl::Time now, absl::TimeZone zone);
+    absl::Time now, absl::TimeZone zone, size_t width = 0);
 
 // "Sweep abc123de is now paused (reason).", or "was already paused" when
 // the change changed nothing.

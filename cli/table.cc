@@ -1,6 +1,12 @@
 #include "cli/table.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
 
 namespace sweep {
 namespace {
@@ -19,6 +25,21 @@ void AppendPadding(std::size_t count, std::string* line) {
 }
 
 }  // namespace
+
+std::size_t OutputColumns() {
+  winsize size{};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 &&
+      size.ws_col > 0) {
+    return size.ws_col;
+  }
+  std::size_t columns = 0;
+  if (const char* given = std::getenv("COLUMNS");
+      given != nullptr && absl::SimpleAtoi(given, &columns) && columns >= 20 &&
+      columns <= 10000) {
+    return columns;
+  }
+  return 0;
+}
 
 std::size_t DisplayWidth(absl::string_view text) {
   return static_cast<std::size_t>(std::count_if(

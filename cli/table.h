@@ -41,6 +41,10 @@ class TextTable {
   std::vector<std::vector<std::string>> rows_;  // Already sanitized and cut.
 };
 
+// The width of standard output in columns: the terminal's, or $COLUMNS when
+// set (20 to 10000); 0 when neither is known (a pipe, a file).
+std::size_t OutputColumns();
+
 // The number of code points in UTF-8 text: the bytes that start a character.
 std::size_t DisplayWidth(absl::string_view text);
 

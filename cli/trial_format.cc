@@ -43,11 +43,15 @@ std::string DurationCell(const v1::Trial& trial, absl::Time now) {
   return duration ? FormatCompactDuration(*duration) : kMissingCell;
 }
 
-constexpr size_t kWhyWidth = 60;
+// The widths CONFIG and WHY get when the output's width is unknown (a pipe,
+// a file), and the least they get on a narrow terminal.
+constexpr size_t kFlexibleWidth = 60;
+constexpr size_t kLeastFlexibleWidth = 20;
 
 // Why a trial ended, when it did not finish by itself: the stop decision
 // that ended it, or the reason a failed, crashed or killed one ended. For a
-// finished trial that never gave the search a value, that.
+// finished trial that never gave the search a value, that. In full: see
+// FitWhy for its cut.
 std::string WhyCell(const v1::Trial& trial, const std::string& metric) {
   if (trial.has_stop_decision()) {
     return FormatStopDecisionShort(trial.stop_decision());
@@ -67,21 +71,45 @@ std::string WhyCell(const v1::Trial& trial, const std::string& metric) {
     default:
       return "";
   }
-  // "exit code 2; its last line: ...": the cause is at the end of the line
-  // (Python's "...: [Errno 2] No such file or directory"), so a long one
-  // keeps its end.
+  return trial.end_reason();
+}
+
+// A WHY cell cut to `width`: "exit code 2; its last line: ...": the cause
+// is at the end of the line (Python's "...: [Errno 2] No such file or
+// directory"), so a long one keeps how it ended and the line's end.
+std::string FitWhy(const std::string& reason, size_t width) {
   static constexpr absl::string_view kLastLine = "; its last line: ";
-  const std::string& reason = trial.end_reason();
   const size_t at = absl::string_view(reason).find(kLastLine);
-  if (at == absl::string_view::npos || reason.size() <= kWhyWidth) {
-    return reason;
+  if (at == absl::string_view::npos || DisplayWidth(reason) <= width) {
+    return FitCell(reason, width);
   }
   const absl::string_view how = absl::string_view(reason).substr(0, at);
   const absl::string_view line =
       absl::string_view(reason).substr(at + kLastLine.size());
-  if (how.size() + 8 >= kWhyWidth) return reason;
+  if (DisplayWidth(how) + 8 >= width) return FitCell(reason, width);
   return absl::StrCat(how, ": ",
-                      FitCellKeepingEnd(line, kWhyWidth - how.size() - 2));
+                      FitCellKeepingEnd(line, width - DisplayWidth(how) - 2));
+}
+
+// The widths of CONFIG and WHY (0 when absent) in a table `width` wide
+// whose other columns take `others` (separators included): what they need,
+// as far as the width allows, at least kLeastFlexibleWidth each; with no
+// width known, up to kFlexibleWidth each.
+std::pair<size_t, size_t> FlexibleWidths(size_t width, size_t others,
+                                         size_t config_need, size_t why_need) {
+  if (width == 0) {
+    return {std::min(config_need, kFlexibleWidth),
+            std::min(why_need, kFlexibleWidth)};
+  }
+  const size_t budget = width > others ? width - others : 0;
+  // Half each; what one needs less of, the other may take.
+  const size_t half = why_need == 0 ? budget : budget / 2;
+  size_t config =
+      std::min(config_need, std::max(half, budget - std::min(why_need, half)));
+  size_t why = std::min(why_need, budget - std::min(budget, config));
+  config = std::max(config, std::min(config_need, kLeastFlexibleWidth));
+  why = std::max(why, std::min(why_need, kLeastFlexibleWidth));
+  return {config, why};
 }
 
 bool AnyWhy(const TrialList& trials, const std::string& metric) {
@@ -137,11 +165,11 @@ std::vector<TableColumn> TrialTableColumns(
   for (const std::string& metric : summary_metrics) {
     columns.push_back({metric, Align::kRight, 14});
   }
-  columns.push_back(
-      {config_filtered ? "CONFIG (differing)" : "CONFIG", Align::kLeft, 60});
+  columns.push_back({config_filtered ? "CONFIG (differing)" : "CONFIG",
+                     Align::kLeft, kFlexibleWidth});
   columns.push_back({"HOST", Align::kLeft, 20});
   columns.push_back({"DURATION", Align::kRight, 10});
-  if (with_why) columns.push_back({"WHY", Align::kLeft, kWhyWidth});
+  if (with_why) columns.push_back({"WHY", Align::kLeft, kFlexibleWidth});
   return columns;
 }
 
@@ -323,13 +351,16 @@ std::vector<std::string> ChooseSummaryMetrics(const TrialList& trials,
 
 std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
                              const std::vector<std::string>& summary_metrics,
-                             absl::Time now) {
+                             absl::Time now, size_t width) {
   const bool with_why = AnyWhy(trials, sweep.metric_name());
   bool config_filtered = false;
   const std::vector<ConfigLeaves> configs =
       DifferingConfigLeaves(trials, &config_filtered);
-  TextTable table(
-      TrialTableColumns(sweep, summary_metrics, config_filtered, with_why));
+  std::vector<TableColumn> columns =
+      TrialTableColumns(sweep, summary_metrics, config_filtered, with_why);
+  const size_t config_column = columns.size() - (with_why ? 4 : 3);
+  const size_t why_column = columns.size() - 1;
+  std::vector<std::vector<std::string>> rows;
   for (int i = 0; i < trials.size(); ++i) {
     const v1::Trial& trial = trials[i];
     std::vector<std::string> row = {absl::StrCat(trial.number()),
@@ -344,8 +375,32 @@ std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
     row.push_back(HostCell(trial));
     row.push_back(DurationCell(trial, now));
     if (with_why) row.push_back(WhyCell(trial, sweep.metric_name()));
-    table.AddRow(std::move(row));
+    rows.push_back(std::move(row));
   }
+  // What each column needs; CONFIG and WHY get what the others leave.
+  std::vector<size_t> need(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    need[c] = DisplayWidth(columns[c].header);
+    for (const std::vector<std::string>& row : rows) {
+      need[c] = std::max(need[c], DisplayWidth(row[c]));
+    }
+  }
+  size_t others = 2 * (columns.size() - 1);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (c == config_column || (with_why && c == why_column)) continue;
+    others += std::min(need[c], columns[c].max_width);
+  }
+  const auto [config_width, why_width] = FlexibleWidths(
+      width, others, need[config_column], with_why ? need[why_column] : 0);
+  columns[config_column].max_width = config_width;
+  if (with_why) {
+    columns[why_column].max_width = why_width;
+    for (std::vector<std::string>& row : rows) {
+      row[why_column] = FitWhy(row[why_column], why_width);
+    }
+  }
+  TextTable table(std::move(columns));
+  for (std::vector<std::string>& row : rows) table.AddRow(std::move(row));
   return table.Render();
 }
 

@@ -33,10 +33,11 @@ std::vector<std::string> ChooseSummaryMetrics(const TrialList& trials,
 // per `summary_metrics` (their last values), CONFIG (only the parameters
 // whose values differ between the trials, when some do), HOST, DURATION (up
 // to `now` for running trials) and, when any trial was early-terminated,
-// STOP.
+// STOP. `width`: the output's width in columns (OutputColumns()), which
+// CONFIG and WHY widen or narrow to fit; 0 (unknown) gives them 60 each.
 std::string FormatTrialTable(const v1::Sweep& sweep, const TrialList& trials,
                              const std::vector<std::string>& summary_metrics,
-                             absl::Time now);
+                             absl::Time now, size_t width = 0);
 
 // Why a trial that ran gave the search no value, or "" when it gave one (or
 // the sweep has no metric): "never logged val_loss; logged epoch/val_loss,
