@@ -645,6 +645,7 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
   agent.pid = request.pid();
   agent.registered_ms = now;
   std::string previous_id;
+  int64_t previous_heard_ms = 0;  // When its predecessor was last heard.
   {
     absl::MutexLock lock(&mu_);
     // A named agent's id starts with its name (what `sweep trials` and
@@ -688,6 +689,7 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
               options_.lease_timeout_ms / 1000.0)));
         }
         previous_id = it->second;
+        previous_heard_ms = heard;
       }
       agent_names_[key] = agent.id;
     }
@@ -709,10 +711,14 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
     for (const auto& [number, trial] : entry->running) {
       if (trial.row.agent_id == previous_id) lost.push_back(number);
     }
+    // They ended when their agent was last heard (as trials whose lease
+    // ran out do), not when it came back.
+    const int64_t ended_ms =
+        previous_heard_ms > 0 ? std::min(previous_heard_ms, now) : now;
     for (int64_t number : lost) {
       mutation.trials.push_back(
           EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
-                   "its agent restarted and lost the program", now));
+                   "its agent restarted and lost the program", ended_ms));
       response->add_lost_trials(number);
     }
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);

@@ -130,6 +130,7 @@ TEST_F(SweepManagerTest, ANameIsTakenOverOnlyFromASilentOrLeavingAgent) {
   heartbeat.set_agent_id(first.agent_id());
   v1::HeartbeatResponse ignored;
   ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
+  const int64_t last_heard_ms = clock_.NowMs();
   clock_.AdvanceMs(9'000);  // 9 s of silence, under the 10 s lease.
   EXPECT_TRUE(absl::IsAlreadyExists(register_as("node-7", &second)));
 
@@ -143,6 +144,8 @@ TEST_F(SweepManagerTest, ANameIsTakenOverOnlyFromASilentOrLeavingAgent) {
   v1::Trial lost;
   ASSERT_TRUE(manager_->GetTrial(get, &lost).ok());
   EXPECT_EQ(lost.state(), v1::TRIAL_STATE_CRASHED);
+  // It ended when its agent was last heard, not when the name came back.
+  EXPECT_EQ(lost.ended_ms(), last_heard_ms);
   // The lost grid point is handed out again.
   EXPECT_EQ(Acquire(second.agent_id()).trial().config_json(),
             trial.trial().config_json());
