@@ -4,6 +4,8 @@
 #include <netdb.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -246,7 +248,22 @@ bool ServesTls(const std::string& target, absl::Duration timeout) {
     SSL_set_alpn_protos(ssl, kAlpn, sizeof(kAlpn));
     SSL_set_tlsext_host_name(ssl, host.c_str());
     SSL_set_fd(ssl, fd);
+    // Writing to a connection the server closed raises SIGPIPE, which ends
+    // a process that does not ignore it (the CLI): held back meanwhile,
+    // and one raised for this thread taken.
+    sigset_t pipe_only;
+    sigset_t previous;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
     handshaken = SSL_connect(ssl) == 1;
+    sigset_t pending;
+    if (!sigismember(&previous, SIGPIPE) && sigpending(&pending) == 0 &&
+        sigismember(&pending, SIGPIPE)) {
+      const timespec now{};
+      sigtimedwait(&pipe_only, nullptr, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     SSL_free(ssl);
   }
   SSL_CTX_free(context);

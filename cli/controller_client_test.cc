@@ -1,8 +1,15 @@
 #include "cli/controller_client.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <thread>
+
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "agent/controller_channel.h"
 #include "gmock/gmock.h"
@@ -36,6 +43,46 @@ TEST(ResolveControllerAddressTest, FlagBeatsEnvironmentBeatsDefault) {
             "https://[::1]:9000");
   EXPECT_EQ(ResolveControllerAddress("HTTPS://gpu-01", nullptr),
             "https://gpu-01:7420");
+}
+
+// A server that is not TLS, answering the probe's handshake by closing the
+// connection at once or with a line of text, is told apart, and the probe
+// survives writing to a closed connection (no SIGPIPE death: the default
+// action is in place here).
+TEST(ControllerChannelTest, ServesTlsIsFalseForPlainServers) {
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(
+      bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+      0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(
+      getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string target =
+      absl::StrCat("127.0.0.1:", ntohs(address.sin_port));
+  std::thread server([listener] {
+    for (int i = 0; i < 2; ++i) {
+      const int connection = accept(listener, nullptr, nullptr);
+      if (connection < 0) return;
+      if (i == 1) {
+        char request[512];
+        (void)!read(connection, request, sizeof(request));
+        (void)!write(connection, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
+      }
+      close(connection);
+    }
+  });
+  EXPECT_FALSE(ServesTls(target, absl::Seconds(5)));
+  EXPECT_FALSE(ServesTls(target, absl::Seconds(5)));
+  server.join();
+  close(listener);
+  // Nothing listens there now.
+  EXPECT_FALSE(ServesTls(target, absl::Seconds(5)));
+  EXPECT_FALSE(ServesTls("unix:/nonexistent", absl::Seconds(5)));
 }
 
 TEST(ControllerChannelTest, AddressesWithoutAHostOrAPortAreRefused) {
