@@ -185,6 +185,10 @@ absl::Status SweepManager::RecoverStopping(SweepEntry& entry,
                    store_->LoadMetricSeries(row.sweep_id, row.number,
                                             entry.spec.metric->name));
   for (double value : series) entry.stopper->Observe(row.number, value);
+  // Each of those values was judged when it was reported (a stop it led to
+  // is in the row's stop_json): none is judged again against trials that
+  // came later.
+  entry.stopper->MarkJudged(row.number);
   if (row.state == v1::TRIAL_STATE_STOPPED) {
     if (std::optional<int64_t> band = StopBand(row.stop_json)) {
       entry.stopper->CountStop(*band);
@@ -903,7 +907,13 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
         if (metric == nullptr || key != *metric || !std::isfinite(value)) {
           continue;
         }
-        if (entry->stopper) entry->stopper->Observe(row.number, value);
+        if (entry->stopper) {
+          entry->stopper->Observe(row.number, value);
+          // Judged value by value: a report carrying several iterations
+          // (a program logging fast, or a backlog after an outage) has
+          // each band or rung it crosses judged, as if each came alone.
+          entry->MaybeStop(trial);
+        }
         if (!row.best_value ||
             IsBetter(entry->spec.metric->goal, value, *row.best_value)) {
           row.best_value = value;

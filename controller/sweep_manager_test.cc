@@ -522,6 +522,81 @@ TEST_F(SweepManagerTest, TiedBestGoesToTheLowerTrialLiveAndAfterReopen) {
   EXPECT_EQ(recovered.number(), first.trial().number());
 }
 
+// Reports `values` (one point each, in order) of an acquired trial in one
+// report; the reply's stop order, if any.
+std::optional<v1::TrialOrder> ReportValues(SweepManager& manager,
+                                           const v1::TrialAssignment& trial,
+                                           int64_t sequence,
+                                           const std::vector<double>& values) {
+  v1::ReportMetricsRequest report;
+  report.set_sweep_id(trial.sweep_id());
+  report.set_number(trial.number());
+  report.set_lease_id(trial.lease_id());
+  report.set_sequence(sequence);
+  for (double value : values) {
+    (*report.add_points()->mutable_values())["loss"] = value;
+  }
+  v1::ReportMetricsResponse response;
+  EXPECT_TRUE(
+      Call(manager, &SweepManager::ReportMetrics, report, &response).ok());
+  if (!response.has_order()) return std::nullopt;
+  return response.order();
+}
+
+// A report carrying several iterations has each band it crosses judged:
+// the outcome does not depend on how the agent batched the values.
+TEST_F(SweepManagerTest, EveryBandAReportCrossesIsJudged) {
+  const std::string id = CreateSweep(
+      "method: grid\nprogram: t.py\nmetric: {name: loss}\n"
+      "early_terminate: {type: hyperband, min_iter: 1, eta: 2}\n"
+      "parameters:\n  a: {values: [1, 2, 3, 4, 5]}\n");
+  const std::string agent = Register(id);
+  std::vector<v1::TrialAssignment> trials;
+  for (int i = 0; i < 2; ++i) trials.push_back(Acquire(agent).trial());
+  const std::string other_agent = Register(id);
+  for (int i = 0; i < 2; ++i) trials.push_back(Acquire(other_agent).trial());
+  // Three trials set band 1's threshold (sorted [1, 1.5, 2][floor(3 * 0.5)]:
+  // 1.5) and band 2's.
+  const double values[] = {1.0, 2.0, 1.5};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(ReportValues(*manager_, trials[i], 1, {values[i], values[i]})
+                     .has_value());
+  }
+  // The fourth logs 9 at band 1 (worse than 1.5), then 1 at band 2 (no
+  // worse than that band's 1.5), in one report: stopped at band 1.
+  const std::optional<v1::TrialOrder> order =
+      ReportValues(*manager_, trials[3], 1, {9.0, 1.0});
+  ASSERT_TRUE(order.has_value());
+  EXPECT_EQ(order->action(), v1::ORDER_ACTION_STOP);
+  EXPECT_THAT(order->reason(), ::testing::HasSubstr("band 1: loss 9.0"));
+}
+
+// ASHA judges a trial once at each rung, when it reaches it; a controller
+// restart does not judge it again there against trials that came later.
+TEST_F(SweepManagerTest, AshaDoesNotJudgeARungAgainAfterARestart) {
+  const std::string id = CreateSweep(
+      "method: grid\nprogram: t.py\nmetric: {name: loss}\n"
+      "sweep: {early_terminate: {type: asha, min_resource: 1, "
+      "max_resource: 27, reduction_factor: 3}}\n"
+      "parameters:\n  a: {values: [1, 2, 3, 4, 5]}\n");
+  std::vector<v1::TrialAssignment> trials;
+  for (int i = 0; i < 2; ++i) {
+    const std::string agent = Register(id);
+    for (int j = 0; j < 2; ++j) trials.push_back(Acquire(agent).trial());
+  }
+  // Alone at rung 1, the first goes on.
+  EXPECT_FALSE(ReportValues(*manager_, trials[0], 1, {5.0}).has_value());
+  // Three better ones reach rung 1 after it.
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_FALSE(ReportValues(*manager_, trials[i], 1, {1.0}).has_value());
+  }
+  Open();
+  // Its next value is no rung: nothing to judge, before or after a restart.
+  EXPECT_FALSE(ReportValues(*manager_, trials[0], 2, {0.0}).has_value());
+  // Reaching rung 3 with the best value, it goes on too.
+  EXPECT_FALSE(ReportValues(*manager_, trials[0], 3, {0.0}).has_value());
+}
+
 TEST_F(SweepManagerTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
   // The writer is held while the first report waits to be committed; its
   // retry must not be acknowledged before it (a reply means committed).

@@ -220,6 +220,10 @@ class AshaStopper : public EarlyStopper {
                        Oriented(spec_, threshold)};
   }
 
+  void MarkJudged(int64_t trial) override {
+    auto it = trials_.find(trial);
+    if (it != trials_.end()) it->second.to_judge = false;
+  }
   void Forget(int64_t trial) override { trials_.erase(trial); }
   void CountStop(int64_t band) override { ++stopped_[band]; }
 

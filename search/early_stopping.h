@@ -45,6 +45,12 @@ class EarlyStopper {
   virtual void Observe(int64_t trial, double value) = 0;
   // Whether the running `trial` should stop now.
   virtual std::optional<StopVerdict> Judge(int64_t trial) = 0;
+  // The values of `trial` observed so far were judged already (they are
+  // replayed after a controller restart): a rule that judges a trial once
+  // per rung (ASHA) does not judge them again. Rules that judge a running
+  // trial at every call (Hyperband's and the median's thresholds move as
+  // others log) have nothing to forget.
+  virtual void MarkJudged(int64_t trial) { (void)trial; }
   // The trial ended; what it logged still counts for the others.
   virtual void Forget(int64_t trial) = 0;
   // Counts a stop the controller ordered (also for stopped trials found at
