@@ -199,14 +199,15 @@ int ConnectWithin(const std::string& host, const std::string& port,
     if (connect(fd, at->ai_addr, at->ai_addrlen) != 0) {
       error = errno;
       if (error == EINPROGRESS) {
+        // Connected, refused or out of time: SO_ERROR says which.
         pollfd wait{fd, POLLOUT, 0};
         socklen_t length = sizeof(error);
-        error =
-            poll(&wait, 1,
-                 static_cast<int>(absl::ToInt64Milliseconds(timeout))) == 1 &&
-                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0
-                ? error
-                : ETIMEDOUT;
+        const int ready = poll(
+            &wait, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+        if (ready != 1 ||
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+          error = ETIMEDOUT;
+        }
       }
     }
     if (error != 0) {
