@@ -662,9 +662,11 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
         shown += c;
       }
     }
-    agent.id = shown.empty()
-                   ? absl::StrCat("a-", RandomToken(TokenRng(), 10))
-                   : absl::StrCat(shown, "-", RandomToken(TokenRng(), 6));
+    do {
+      agent.id = shown.empty()
+                     ? absl::StrCat("a-", RandomToken(TokenRng(), 10))
+                     : absl::StrCat(shown, "-", RandomToken(TokenRng(), 6));
+    } while (agents_.contains(agent.id));
     if (!agent.name.empty()) {
       // Names are per sweep: the same name in another sweep is another agent.
       const std::string key = absl::StrCat(agent.sweep_id, "/", agent.name);
