@@ -341,22 +341,10 @@ Prediction PredictionAt(const BayesModel& model, const Eigen::VectorXd& x,
   const gp::Prediction p = model.posterior->Predict(x.transpose(), false);
   const double mean = p.mean[0];
   const double stddev = std::sqrt(p.variance[0]);
-  const double center = model.transform.Inverse(mean);
-  const double low = model.transform.Inverse(mean - stddev);
-  const double high = model.transform.Inverse(mean + stddev);
   const double sign = goal == Goal::kMaximize ? -1.0 : 1.0;
   Prediction out;
-  out.mean = sign * center;
-  out.stddev = 0.5 * std::abs(high - low);
-  if (!std::isfinite(out.stddev)) {
-    // The power transform saturates on one side (its inverse is bounded or
-    // overflows far from the data): the half-width on the other side.
-    const double below = std::abs(center - low);
-    const double above = std::abs(high - center);
-    out.stddev = std::isfinite(below) && std::isfinite(above)
-                     ? std::min(below, above)
-                     : (std::isfinite(below) ? below : above);
-  }
+  out.mean = sign * model.transform.Inverse(mean);
+  out.stddev = model.transform.InverseHalfWidth(mean, stddev);
   out.acquisition =
       gp::LogExpectedImprovement(mean, stddev, model.incumbent).value;
   return out;

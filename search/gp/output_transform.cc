@@ -216,4 +216,19 @@ double OutputTransform::Inverse(double z) const {
   return u * pre_scale_ + pre_shift_;
 }
 
+double OutputTransform::InverseHalfWidth(double mean, double stddev) const {
+  // Clamped values (about the largest double) are no widths: 1e300 is far
+  // past anything an objective measures.
+  const auto usable = [](double width) {
+    return std::isfinite(width) && width < 1e300;
+  };
+  const double center = Inverse(mean);
+  const double below = std::abs(center - Inverse(mean - stddev));
+  const double above = std::abs(Inverse(mean + stddev) - center);
+  if (usable(below) && usable(above)) return 0.5 * (below + above);
+  if (usable(below)) return below;
+  if (usable(above)) return above;
+  return std::numeric_limits<double>::infinity();
+}
+
 }  // namespace sweep::gp

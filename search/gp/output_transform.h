@@ -50,6 +50,13 @@ class OutputTransform {
   // whole line by clamping where the inverse power has no value.
   double Inverse(double z) const;
 
+  // What `stddev` around `mean` (the model's scale) is on the objective's
+  // scale: half the width of [Inverse(mean - stddev), Inverse(mean +
+  // stddev)]. Where one end saturates (the inverse power has no value that
+  // far out, and Inverse clamps to the largest double), the half-width on
+  // the other side; infinity when both do.
+  double InverseHalfWidth(double mean, double stddev) const;
+
   Family family() const { return family_; }
   double lambda() const { return lambda_; }
 

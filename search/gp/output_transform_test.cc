@@ -87,5 +87,24 @@ TEST(OutputTransformTest, InverseSaturatesInsteadOfFailing) {
   EXPECT_GE(transform.Inverse(-1e3), 0.0);
 }
 
+// A prediction's spread on the objective's scale: the half-width of the
+// interval, or where the inverse saturates on one side (a corner far from
+// the data), the other side's, never the clamp's 1e308.
+TEST(OutputTransformTest, InverseHalfWidthIgnoresASaturatedSide) {
+  Eigen::VectorXd losses(5);
+  losses << 1e-3, 1e-2, 1e-1, 1, 1e4;
+  const OutputTransform transform = OutputTransform::Fit(losses);
+  const double inside = transform.InverseHalfWidth(0.0, 0.1);
+  EXPECT_NEAR(inside, 0.5 * (transform.Inverse(0.1) - transform.Inverse(-0.1)),
+              1e-12);
+  ASSERT_GE(transform.Inverse(1e3), 1e300);  // Saturated above.
+  const double wide = transform.InverseHalfWidth(1.0, 1e3);
+  EXPECT_LT(wide, 1e300);
+  EXPECT_NEAR(wide, transform.Inverse(1.0) - transform.Inverse(1.0 - 1e3),
+              1e-9 * std::abs(wide) + 1e-12);
+  const OutputTransform identity;
+  EXPECT_DOUBLE_EQ(identity.InverseHalfWidth(2.0, 0.5), 0.5);
+}
+
 }  // namespace
 }  // namespace sweep::gp
