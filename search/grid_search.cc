@@ -165,37 +165,26 @@ uint64_t SaturatingMultiply(uint64_t a, uint64_t b) {
   return a * b;
 }
 
-// The indices of the grid points the trials and pending points cover (see
-// GridSearcher in the header for the rule).
-absl::flat_hash_set<uint64_t> CoveredIndices(const SearchContext& context,
-                                             const GridIndexer& grid) {
-  const int64_t retries =
-      std::max<int64_t>(0, context.spec.extension.retry_failed);
-  absl::flat_hash_set<uint64_t> covered;
-  covered.reserve(context.finished.size() + context.pending.size());
-  absl::flat_hash_map<uint64_t, int64_t> failures;
-  absl::flat_hash_map<uint64_t, int64_t> crashes;
-  for (const TrialRecord& trial : context.finished) {
-    const std::optional<uint64_t> index = grid.IndexOf(trial.point);
-    if (!index.has_value()) continue;
-    // A lost trial (its agent died or was shut down) runs again, but not
-    // forever: a point whose trial is lost kMaxCrashesPerPoint times (one
-    // that outlasts every job's time limit, one that takes its node down)
-    // is covered.
-    if (trial.state == TrialState::kCrashed &&
-        ++crashes[*index] < kMaxCrashesPerPoint) {
-      continue;
-    }
-    if (trial.state == TrialState::kFailed && ++failures[*index] <= retries) {
-      continue;
-    }
-    covered.insert(*index);
+// Counts one more ended trial (see GridSearcher in the header for the
+// rule): whether it covers its point depends only on how many trials of
+// that point ended how, not on their order.
+template <typename Coverage>
+void CountEnded(const TrialRecord& trial, Coverage& coverage) {
+  const std::optional<uint64_t> index = coverage.grid->IndexOf(trial.point);
+  if (!index.has_value()) return;
+  // A lost trial (its agent died or was shut down) runs again, but not
+  // forever: a point whose trial is lost kMaxCrashesPerPoint times (one
+  // that outlasts every job's time limit, one that takes its node down)
+  // is covered.
+  if (trial.state == TrialState::kCrashed &&
+      ++coverage.crashes[*index] < kMaxCrashesPerPoint) {
+    return;
   }
-  for (const Point& point : context.pending) {
-    const std::optional<uint64_t> index = grid.IndexOf(point);
-    if (index.has_value()) covered.insert(*index);
+  if (trial.state == TrialState::kFailed &&
+      ++coverage.failures[*index] <= coverage.retries) {
+    return;
   }
-  return covered;
+  coverage.covered.insert(*index);
 }
 
 // The number of integers in [min, max] of a valid int_uniform axis, exactly
@@ -431,10 +420,48 @@ absl::StatusOr<std::optional<Suggestion>> GridSearcher::Suggest(
     const SearchContext& context, RandomEngine& /*rng*/) const {
   ASSIGN_OR_RETURN(const std::shared_ptr<const GridIndexer> grid,
                    Indexer(context.spec));
-  const absl::flat_hash_set<uint64_t> covered = CoveredIndices(context, *grid);
-  // At most covered.size() + 1 steps: the covered set is that small.
-  uint64_t first = 0;
-  while (first < grid->size() && covered.contains(first)) ++first;
+  const int64_t retries =
+      std::max<int64_t>(0, context.spec.extension.retry_failed);
+  absl::MutexLock lock(&mu_);
+  Coverage& coverage = coverage_;
+  const absl::Span<const TrialRecord> finished = context.finished;
+  // The trials counted before, with more at the end: count the new ones.
+  // Anything else (another list, a shorter one): count them all again.
+  // (Trials without ids, as some callers give, are always counted again.)
+  const bool extends =
+      coverage.grid == grid && coverage.retries == retries &&
+      finished.size() >= coverage.counted &&
+      (coverage.counted == 0 ||
+       (coverage.last_id != 0 && finished.front().id == coverage.first_id &&
+        finished[coverage.counted - 1].id == coverage.last_id));
+  if (!extends) {
+    coverage = Coverage();
+    coverage.grid = grid;
+    coverage.retries = retries;
+  }
+  for (std::size_t i = coverage.counted; i < finished.size(); ++i) {
+    CountEnded(finished[i], coverage);
+  }
+  coverage.counted = finished.size();
+  if (!finished.empty()) {
+    coverage.first_id = finished.front().id;
+    coverage.last_id = finished.back().id;
+  }
+  while (coverage.first_uncovered < grid->size() &&
+         coverage.covered.contains(coverage.first_uncovered)) {
+    ++coverage.first_uncovered;
+  }
+  absl::flat_hash_set<uint64_t> pending;
+  for (const Point& point : context.pending) {
+    const std::optional<uint64_t> index = grid->IndexOf(point);
+    if (index.has_value()) pending.insert(*index);
+  }
+  // At most (covered points past first_uncovered) + pending + 1 steps.
+  uint64_t first = coverage.first_uncovered;
+  while (first < grid->size() &&
+         (coverage.covered.contains(first) || pending.contains(first))) {
+    ++first;
+  }
   if (first == grid->size()) return std::optional<Suggestion>();
   Suggestion suggestion;
   suggestion.point = grid->PointAt(first);

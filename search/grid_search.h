@@ -18,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "search/searcher.h"
@@ -137,15 +138,31 @@ inline constexpr int64_t kMaxCrashesPerPoint = 3;
 // InvalidArgument when GridAxes fails or the grid has 2^64 points or more.
 //
 // The axes are built once per parameter list and kept (an int_uniform axis
-// as a range, never listed), so a call costs O(trials * parameters) however
-// long the axes; a grid of 2^64 points or more is refused before any axis is
-// built.
+// as a range, never listed); a grid of 2^64 points or more is refused before
+// any axis is built. What the ended trials cover is kept too, and a call
+// that sees the trials it saw before with more appended (the controller's
+// list of ended trials grows at its end) counts only the new ones: a call
+// costs O((new trials + pending) * parameters) amortized, not O(trials).
 class GridSearcher : public Searcher {
  public:
   absl::StatusOr<std::optional<Suggestion>> Suggest(
       const SearchContext& context, RandomEngine& rng) const override;
 
  private:
+  // What context.finished covers, counted up to `counted` trials.
+  struct Coverage {
+    std::shared_ptr<const GridIndexer> grid;
+    std::size_t counted = 0;
+    int64_t first_id = 0;  // The ids of finished[0] and
+    int64_t last_id = 0;   // finished[counted - 1] (trial numbers, not 0).
+    int64_t retries = 0;
+    absl::flat_hash_set<uint64_t> covered;
+    absl::flat_hash_map<uint64_t, int64_t> failures;
+    absl::flat_hash_map<uint64_t, int64_t> crashes;
+    // Every index below it is covered (covered only grows).
+    uint64_t first_uncovered = 0;
+  };
+
   // The indexer for `spec`, from the memo when its parameters are the ones
   // it was built for.
   absl::StatusOr<std::shared_ptr<const GridIndexer>> Indexer(
@@ -154,6 +171,7 @@ class GridSearcher : public Searcher {
   mutable absl::Mutex mu_;
   mutable std::string memo_key_ ABSL_GUARDED_BY(mu_);
   mutable std::shared_ptr<const GridIndexer> memo_ ABSL_GUARDED_BY(mu_);
+  mutable Coverage coverage_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sweep

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -345,6 +346,51 @@ TEST(GridSearcherTest, ASearcherFollowsAChangedParameterList) {
     ASSERT_TRUE(s.ok() && s->has_value());
     EXPECT_EQ((*s)->point[0], GridAxis(spec.parameters[0])->front());
   }
+}
+
+// One searcher over a list of ended trials that grows at its end (as the
+// controller's does) counts only the new ones, and answers as a fresh
+// searcher given the whole list would; a list that does not extend the one
+// it saw is counted again.
+TEST(GridSearcherTest, ASearcherKeptAcrossCallsAnswersAsAFreshOne) {
+  SweepSpec spec =
+      GridSpec({IntUniform("a", 1, 12), Categorical("b", {"x", "y", "z"})});
+  spec.extension.retry_failed = 1;
+  const GridSearcher kept;
+  RandomEngine rng(3);
+  std::vector<TrialRecord> ended;
+  std::vector<Point> pending;
+  std::mt19937_64 dice(11);
+  const TrialState states[] = {TrialState::kFinished, TrialState::kCrashed,
+                               TrialState::kFailed, TrialState::kStopped};
+  int64_t next_id = 1;
+  for (int step = 0; step < 400; ++step) {
+    const SearchContext context{spec, ended, pending};
+    absl::StatusOr<std::optional<Suggestion>> got = kept.Suggest(context, rng);
+    ASSERT_TRUE(got.ok());
+    const std::optional<Point> fresh = Suggest(spec, ended, pending);
+    ASSERT_EQ(got->has_value(), fresh.has_value()) << "step " << step;
+    if (!fresh.has_value()) break;
+    EXPECT_EQ(PointKeyForTest((*got)->point), PointKeyForTest(*fresh))
+        << "step " << step;
+    pending.push_back(*fresh);
+    // Now and then a pending point ends (not the oldest first), however.
+    if (pending.size() > 3 || dice() % 2 == 0) {
+      const std::size_t which = dice() % pending.size();
+      TrialRecord trial = Trial(pending[which], states[dice() % 4]);
+      trial.id = next_id++;
+      ended.push_back(std::move(trial));
+      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(which));
+    }
+  }
+  EXPECT_GT(ended.size(), 36u);
+  // Another list: counted again, not taken for the one before.
+  const std::vector<TrialRecord> other = {ended.back()};
+  const SearchContext context{spec, other, {}};
+  absl::StatusOr<std::optional<Suggestion>> again = kept.Suggest(context, rng);
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ(PointKeyForTest((*again)->point),
+            PointKeyForTest(*Suggest(spec, other)));
 }
 
 TEST(GridSizeTest, CountsQuantizedAxesAsTheyAreListed) {
