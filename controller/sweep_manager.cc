@@ -843,6 +843,26 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
                    HeardFrom(request.agent_id(), request.leaving() ? 0 : now));
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(sweep_id));
   absl::MutexLock lock(&entry->mu);
+  absl::flat_hash_set<int64_t> held;
+  for (const v1::TrialLease& lease : request.leases()) {
+    if (lease.sweep_id() == entry->row.id) held.insert(lease.number());
+  }
+  // A trial handed to this agent that two of its heartbeats in a row do not
+  // list, a heartbeat interval after it was handed out, never reached it:
+  // its lease ends now, and the reaper ends it (crashed; a grid point goes
+  // back) instead of holding a run_cap place for a whole lease.
+  for (auto& [number, trial] : entry->running) {
+    if (request.leaving()) break;
+    if (trial.row.agent_id != request.agent_id()) continue;
+    if (held.contains(number) ||
+        now - trial.row.created_ms < options_.heartbeat_interval_ms) {
+      trial.unheld_heartbeats = 0;
+      continue;
+    }
+    if (++trial.unheld_heartbeats >= 2) {
+      trial.lease_expires_ms = std::min(trial.lease_expires_ms, now - 1);
+    }
+  }
   for (const v1::TrialLease& lease : request.leases()) {
     auto it = lease.sweep_id() == entry->row.id
                   ? entry->running.find(lease.number())
@@ -1115,10 +1135,15 @@ int SweepManager::ExpireLeases() {
           std::clamp(trial.lease_expires_ms - options_.lease_timeout_ms,
                      trial.row.created_ms, now);
       mutation.trials.push_back(
-          EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
-                   absl::StrCat("lease expired: no heartbeat for ",
-                                options_.lease_timeout_ms, " ms"),
-                   last_heard));
+          trial.unheld_heartbeats >= 2
+              ? EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
+                         "never started: the reply handing it out did not "
+                         "reach its agent, whose heartbeats do not list it",
+                         trial.row.created_ms)
+              : EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
+                         absl::StrCat("lease expired: no heartbeat for ",
+                                      options_.lease_timeout_ms, " ms"),
+                         last_heard));
     }
     expired += static_cast<int>(lost.size());
     if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);

@@ -597,6 +597,48 @@ TEST_F(SweepManagerTest, AshaDoesNotJudgeARungAgainAfterARestart) {
   EXPECT_FALSE(ReportValues(*manager_, trials[0], 3, {0.0}).has_value());
 }
 
+// A trial whose hand-out never reached its agent (the reply was lost: the
+// controller was killed as it replied) is found by the agent's heartbeats,
+// which do not list it, and ends soon, not after a whole lease.
+TEST_F(SweepManagerTest, ATrialItsAgentNeverGotEndsWithinTwoHeartbeats) {
+  const std::string id = CreateGrid();
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse held = Acquire(agent);
+  const v1::AcquireTrialResponse lost = Acquire(agent);
+  ASSERT_TRUE(held.has_trial() && lost.has_trial());
+  v1::HeartbeatRequest heartbeat;
+  heartbeat.set_agent_id(agent);
+  v1::TrialLease* lease = heartbeat.add_leases();
+  lease->set_sweep_id(id);
+  lease->set_number(held.trial().number());
+  lease->set_lease_id(held.trial().lease_id());
+  v1::HeartbeatResponse ignored;
+  // Right after the hand-out, a heartbeat built before the reply arrived
+  // may not list it: nothing happens.
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
+  EXPECT_EQ(manager_->ExpireLeases(), 0);
+  // A heartbeat interval later, one miss is not enough; two are.
+  clock_.AdvanceMs(5'001);
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
+  EXPECT_EQ(manager_->ExpireLeases(), 0);
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
+  EXPECT_EQ(manager_->ExpireLeases(), 1);
+  v1::GetTrialRequest get;
+  get.set_sweep_id(id);
+  get.set_number(lost.trial().number());
+  v1::Trial ended;
+  ASSERT_TRUE(manager_->GetTrial(get, &ended).ok());
+  EXPECT_EQ(ended.state(), v1::TRIAL_STATE_CRASHED);
+  EXPECT_THAT(ended.end_reason(), ::testing::HasSubstr("never started"));
+  get.set_number(held.trial().number());
+  v1::Trial running;
+  ASSERT_TRUE(manager_->GetTrial(get, &running).ok());
+  EXPECT_EQ(running.state(), v1::TRIAL_STATE_RUNNING);
+  // Its grid point is handed out again.
+  EXPECT_EQ(Acquire(agent).trial().config_json(), lost.trial().config_json());
+}
+
 TEST_F(SweepManagerTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
   // The writer is held while the first report waits to be committed; its
   // retry must not be acknowledged before it (a reply means committed).
