@@ -20,6 +20,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "agent/controller_channel.h"
 #include "agent/controller_connection.h"
 #include "agent/log_tail.h"
@@ -200,7 +202,7 @@ class Agent::Impl {
 
  private:
   void Log(const std::string& line) {
-    if (!options_.quiet) std::cerr << "sweep agent: " << line << std::endl;
+    if (!options_.quiet) std::cerr << AgentLogPrefix() << line << std::endl;
   }
   // A retry's line: the first of an outage at once, then one every
   // kRetryLogEvery with how many were left out (until a call gets through), so
@@ -1263,8 +1265,9 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
         // it fails at once, and every trial would.
         if (!options_.wandb_shim &&
             absl::StrContains(last_line, "No module named 'wandb'")) {
-          absl::StrAppend(&last_line, " (it imports wandb: run the agents "
-                                      "with --wandb-shim)");
+          absl::StrAppend(&last_line,
+                          " (it imports wandb: run the agents "
+                          "with --wandb-shim)");
         }
         finish.set_message(
             last_line.empty()
@@ -1309,6 +1312,12 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     last_failure_ = {number, std::move(how_it_ended), std::move(last_line)};
   }
   return run;
+}
+
+std::string AgentLogPrefix() {
+  return absl::StrCat(
+      absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()),
+      " sweep agent: ");
 }
 
 Agent::Agent(AgentOptions options)

@@ -68,6 +68,10 @@ struct AgentOptions {
 };
 
 // The outcome of Agent::Run.
+// What begins each line an agent logs while it runs: the local time, for
+// logs kept for days ("2026-11-25 01:05:03 sweep agent: ").
+std::string AgentLogPrefix();
+
 struct AgentResult {
   int exit_code = 0;  // 0: sweep done, count reached, or drained on a signal.
   std::string reason;

@@ -118,7 +118,7 @@ int RunAgentCommand(AgentOptions options) {
           "terminate them)",
           "terminating running trials (signal again to kill them)",
           "killing running trials"};
-      std::cerr << "sweep agent: " << kMessages[std::min(received, 3) - 1]
+      std::cerr << AgentLogPrefix() << kMessages[std::min(received, 3) - 1]
                 << std::endl;
       agent.Shutdown(std::min(received, 3));
     }
@@ -126,7 +126,7 @@ int RunAgentCommand(AgentOptions options) {
   const AgentResult result = agent.Run();
   finished = true;
   signal_thread.join();
-  std::cerr << "sweep agent: exiting after " << result.trials_run
+  std::cerr << AgentLogPrefix() << "exiting after " << result.trials_run
             << (result.trials_run == 1 ? " trial: " : " trials: ")
             << result.reason << std::endl;
   return result.exit_code;

@@ -980,6 +980,10 @@ TEST_F(AgentEndToEndTest, TooManyConsecutiveFailuresStopTheAgent) {
   EXPECT_EQ(exit.exit_code, 2) << err;
   EXPECT_THAT(err, HasSubstr("2 trials failed in a row"));
   EXPECT_THAT(err, HasSubstr("--max-consecutive-failures"));
+  // Each line of its log says when (logs are kept for days).
+  EXPECT_THAT(err, ::testing::ContainsRegex(
+                       "(^|\n)[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:"
+                       "[0-9]{2} sweep agent: trial 1 started"));
   // The last failed trial's last line of output says why.
   EXPECT_THAT(err, HasSubstr("trial 2 ended with exit code 1, its last line: "
                              "failing on purpose"));
