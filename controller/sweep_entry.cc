@@ -196,8 +196,19 @@ TrialRow SweepManager::SweepEntry::EndTrial(int64_t number, int state,
   }
   if (stopper) stopper->Forget(number);
   TrialRow row_copy = std::move(trial.row);
+  if (auto agent = running_by_agent.find(row_copy.agent_id);
+      agent != running_by_agent.end()) {
+    agent->second.erase(number);
+    if (agent->second.empty()) running_by_agent.erase(agent);
+  }
   running.erase(it);
   return row_copy;
+}
+
+void SweepManager::SweepEntry::AddRunning(RunningTrial trial) {
+  const int64_t number = trial.row.number;
+  running_by_agent[trial.row.agent_id].insert(number);
+  running.emplace(number, std::move(trial));
 }
 
 bool SweepManager::SweepEntry::FinishIfGridCovered() {

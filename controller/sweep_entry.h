@@ -14,6 +14,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "controller/store.h"
@@ -68,6 +69,13 @@ class SweepManager::SweepEntry {
   // unless keeps_ended).
   std::vector<TrialRecord> ended ABSL_GUARDED_BY(mu);
   absl::btree_map<int64_t, RunningTrial> running ABSL_GUARDED_BY(mu);
+  // The numbers in `running` by the agent running them (what a heartbeat
+  // checks against the leases it lists, without a scan of every trial).
+  absl::flat_hash_map<std::string, absl::btree_set<int64_t>> running_by_agent
+      ABSL_GUARDED_BY(mu);
+
+  // Adds a trial to `running` (and to running_by_agent).
+  void AddRunning(RunningTrial trial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   v1::TrialCounts counts ABSL_GUARDED_BY(mu);
   // The best of the trials that ran or run without failing (a failed,
   // crashed or killed trial keeps its values but is nobody's best).

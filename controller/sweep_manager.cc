@@ -243,8 +243,7 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
                              " stopped it before the controller restarted"));
             trial.order = order;
           }
-          const int64_t number = trial.row.number;
-          entry->running.emplace(number, std::move(trial));
+          entry->AddRunning(std::move(trial));
         } else {
           if (entry->keeps_ended) {
             TrialRecord record;
@@ -816,7 +815,7 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
       assignment->set_lease_timeout_ms(options_.lease_timeout_ms);
 
       mutation.trials.push_back(row);
-      entry->running.emplace(number, std::move(trial));
+      entry->AddRunning(std::move(trial));
       entry->row.next_trial_number = number + 1;
       entry->counts.set_total(entry->counts.total() + 1);
       entry->counts.set_running(entry->counts.running() + 1);
@@ -851,9 +850,14 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
   // list, a heartbeat interval after it was handed out, never reached it:
   // its lease ends now, and the reaper ends it (crashed; a grid point goes
   // back) instead of holding a run_cap place for a whole lease.
-  for (auto& [number, trial] : entry->running) {
-    if (request.leaving()) break;
-    if (trial.row.agent_id != request.agent_id()) continue;
+  const auto by_agent = entry->running_by_agent.find(request.agent_id());
+  const absl::btree_set<int64_t> none;
+  const absl::btree_set<int64_t>& numbers =
+      by_agent == entry->running_by_agent.end() || request.leaving()
+          ? none
+          : by_agent->second;
+  for (const int64_t number : numbers) {
+    RunningTrial& trial = entry->running.at(number);
     if (held.contains(number) ||
         now - trial.row.created_ms < options_.heartbeat_interval_ms) {
       trial.unheld_heartbeats = 0;
