@@ -88,13 +88,23 @@ absl::StatusOr<std::string> ReadCredentialFile(const std::string& path) {
   return contents;
 }
 
-absl::Status CheckControllerAddress(const std::string& address) {
-  const absl::string_view target = ChannelTarget(address);
-  // gRPC's own forms (unix:/path, ipv4:..., dns:///host:port) are its to check.
+namespace {
+
+// gRPC's own address forms (unix:/path, ipv4:..., dns:///host:port): its to
+// resolve and check.
+bool IsGrpcAddressForm(absl::string_view target) {
   for (const absl::string_view scheme :
        {"unix:", "unix-abstract:", "ipv4:", "ipv6:", "dns:", "vsock:"}) {
-    if (absl::StartsWith(target, scheme)) return absl::OkStatus();
+    if (absl::StartsWith(target, scheme)) return true;
   }
+  return false;
+}
+
+}  // namespace
+
+absl::Status CheckControllerAddress(const std::string& address) {
+  const absl::string_view target = ChannelTarget(address);
+  if (IsGrpcAddressForm(target)) return absl::OkStatus();
   const auto invalid = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
         "controller address '", address, "': ", why,
@@ -180,16 +190,18 @@ std::optional<std::string> TlsSetupFailure(const grpc::Status& status,
 
 namespace {
 
-// A connected TCP socket to `host`:`port`, or -1; at most `timeout` per
-// address tried.
-int ConnectWithin(const std::string& host, const std::string& port,
-                  absl::Duration timeout) {
+// A connected TCP socket to `host`:`port`, or -1, by `deadline` (its reads
+// and writes time out by then too).
+int ConnectBy(const std::string& host, const std::string& port,
+              absl::Time deadline) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return -1;
   int connected = -1;
   for (addrinfo* at = found; at != nullptr && connected < 0; at = at->ai_next) {
+    const absl::Duration timeout = deadline - absl::Now();
+    if (timeout <= absl::ZeroDuration()) break;
     const int fd =
         socket(at->ai_family, at->ai_socktype | SOCK_CLOEXEC, at->ai_protocol);
     if (fd < 0) continue;
@@ -227,9 +239,10 @@ int ConnectWithin(const std::string& host, const std::string& port,
 }  // namespace
 
 bool ServesTls(const std::string& target, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
   const absl::string_view plain = ChannelTarget(target);
   const size_t colon = plain.rfind(':');
-  if (colon == absl::string_view::npos || absl::StartsWith(plain, "unix:")) {
+  if (colon == absl::string_view::npos || IsGrpcAddressForm(plain)) {
     return false;
   }
   std::string host(plain.substr(0, colon));
@@ -237,7 +250,7 @@ bool ServesTls(const std::string& target, absl::Duration timeout) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  const int fd = ConnectWithin(host, port, timeout);
+  const int fd = ConnectBy(host, port, deadline);
   if (fd < 0) return false;
   bool handshaken = false;
   SSL_CTX* context = SSL_CTX_new(TLS_client_method());

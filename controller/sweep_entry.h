@@ -35,7 +35,7 @@ struct RunningTrial {
   // A stop or kill decided but not yet carried out by the agent.
   std::optional<v1::TrialOrder> order;
   // Heartbeats of its agent in a row that did not list it, though it was
-  // handed out a heartbeat interval before them: the reply handing it out
+  // created two heartbeat intervals before them: the reply handing it out
   // never reached the agent (a controller killed as it replied, a call
   // that timed out).
   int unheld_heartbeats = 0;

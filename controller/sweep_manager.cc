@@ -717,10 +717,13 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
       if (trial.row.agent_id == previous_id) lost.push_back(number);
     }
     // They ended when their agent was last heard (as trials whose lease
-    // ran out do), not when it came back.
-    const int64_t ended_ms =
-        previous_heard_ms > 0 ? std::min(previous_heard_ms, now) : now;
+    // ran out do), not when it came back; not before they began (one
+    // handed out after the last heartbeat).
+    const int64_t last_heard_ms =
+        previous_heard_ms > 0 ? previous_heard_ms : now;
     for (int64_t number : lost) {
+      const int64_t ended_ms = std::clamp(
+          last_heard_ms, entry->running.at(number).row.created_ms, now);
       mutation.trials.push_back(
           EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
                    "its agent restarted and lost the program", ended_ms));
@@ -847,7 +850,9 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
     if (lease.sweep_id() == entry->row.id) held.insert(lease.number());
   }
   // A trial handed to this agent that two of its heartbeats in a row do not
-  // list, a heartbeat interval after it was handed out, never reached it:
+  // list, two heartbeat intervals after it was created (its reply leaves
+  // once its suggestion is made and committed, which may take a while),
+  // never reached it:
   // its lease ends now, and the reaper ends it (crashed; a grid point goes
   // back) instead of holding a run_cap place for a whole lease.
   const auto by_agent = entry->running_by_agent.find(request.agent_id());
@@ -859,7 +864,7 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
   for (const int64_t number : numbers) {
     RunningTrial& trial = entry->running.at(number);
     if (held.contains(number) ||
-        now - trial.row.created_ms < options_.heartbeat_interval_ms) {
+        now - trial.row.created_ms < 2 * options_.heartbeat_interval_ms) {
       trial.unheld_heartbeats = 0;
       continue;
     }

@@ -53,6 +53,7 @@ class SweepManagerTest : public ::testing::Test {
     store_ = std::move(*store);
     ManagerOptions manager_options;
     manager_options.lease_timeout_ms = 10'000;
+    manager_options.heartbeat_interval_ms = 2'000;
     absl::StatusOr<std::unique_ptr<SweepManager>> manager =
         SweepManager::Create(store_.get(), &clock_, manager_options);
     ASSERT_TRUE(manager.ok()) << manager.status();
@@ -618,8 +619,9 @@ TEST_F(SweepManagerTest, ATrialItsAgentNeverGotEndsWithinTwoHeartbeats) {
   ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
   ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
   EXPECT_EQ(manager_->ExpireLeases(), 0);
-  // A heartbeat interval later, one miss is not enough; two are.
-  clock_.AdvanceMs(5'001);
+  // Two heartbeat intervals later (well within the lease), one miss is not
+  // enough; two are.
+  clock_.AdvanceMs(4'001);
   ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
   EXPECT_EQ(manager_->ExpireLeases(), 0);
   ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());

@@ -80,7 +80,9 @@ class Config(dict):
 
     def __reduce__(self) -> Any:
         # Pickled (torch.save of a checkpoint holding the config) as the
-        # plain dict it is: loading it needs no sweep_client.
+        # plain dict it is: loading it needs no sweep_client, as with W&B's
+        # config. The price: a Config sent to another process (a
+        # multiprocessing worker) arrives as a dict, read with ["lr"].
         return (dict, (plain(self),))
 
     def __copy__(self) -> "Config":
@@ -116,7 +118,9 @@ def _teach_yaml() -> None:
     is installed (as W&B does at import); nothing happens when it is not."""
     try:
         import yaml  # pylint: disable=import-outside-toplevel
-    except ImportError:
+    except Exception:  # pylint: disable=broad-except
+        return  # Not installed, or not PyYAML (a yaml/ folder of configs).
+    if not all(hasattr(yaml, name) for name in ("SafeDumper", "Dumper")):
         return
     for dumper in (yaml.SafeDumper, yaml.Dumper):
         dumper.add_representer(
