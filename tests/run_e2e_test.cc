@@ -169,8 +169,7 @@ TEST_F(RunEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
   EXPECT_THAT(r.err, HasSubstr("warning: the program imports wandb: without "
                                "--wandb-shim"))
       << r.err;
-  EXPECT_THAT(r.out + r.err,
-              HasSubstr("run the agents with --wandb-shim)"))
+  EXPECT_THAT(r.out + r.err, HasSubstr("run the agents with --wandb-shim)"))
       << r.out << r.err;
 }
 
