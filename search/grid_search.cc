@@ -212,8 +212,8 @@ std::vector<GridAxisValues> Listed(std::vector<std::vector<Value>> axes) {
   return listed;
 }
 
-// Everything about the parameters that their grid axes depend on, as a
-// string: the memo of GridSearcher is kept while it does not change.
+}  // namespace
+
 std::string ParametersKey(const SweepSpec& spec) {
   std::string key;
   for (const ParameterSpec& p : spec.parameters) {
@@ -221,13 +221,13 @@ std::string ParametersKey(const SweepSpec& spec) {
                     static_cast<int>(p.distribution), "|",
                     CanonicalKey(p.value), "|");
     for (const Value& v : p.values) absl::StrAppend(&key, CanonicalKey(v), ",");
+    for (double w : p.probabilities)
+      absl::StrAppend(&key, absl::StrFormat("%a,", w));
     absl::StrAppend(&key, "|", absl::StrFormat("%a|%a|%a", p.min, p.max, p.q),
                     p.q_is_integer ? "i" : "f", ";");
   }
   return key;
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<Value>> GridAxis(const ParameterSpec& p) {
   ASSIGN_OR_RETURN(const double length, RawAxisLength(p));

@@ -122,6 +122,11 @@ class GridIndexer {
 
 inline constexpr int64_t kMaxCrashesPerPoint = 3;
 
+// Everything about spec's parameters that a space built from them depends
+// on (names, distributions, values and their probabilities, bounds), as a
+// string: searchers keep what they built while it does not change.
+std::string ParametersKey(const SweepSpec& spec);
+
 // Hands out the first grid point, in grid order, that is not covered:
 //   - the order is the cartesian product over spec.parameters (already in
 //     sorted flattened order), the last parameter varying fastest, each axis

@@ -121,20 +121,13 @@ std::optional<DiscreteSpace> DiscreteSpaceOf(const SweepSpec& spec) {
   return DiscreteSpace{GridIndexer(std::move(axes)), std::move(weights)};
 }
 
-// The points of the trials that ended (unless `running_only`) or run.
-VisitedPoints VisitedPointsOf(const SearchContext& context,
-                              const GridIndexer& grid, bool running_only) {
-  VisitedPoints visited;
-  const auto visit = [&](const Point& point) {
-    if (!visited.keys.insert(PointKey(point)).second) return;
-    const std::optional<uint64_t> index = grid.IndexOf(point);
-    if (index.has_value()) visited.indices.insert(*index);
-  };
-  if (!running_only) {
-    for (const TrialRecord& trial : context.finished) visit(trial.point);
-  }
-  for (const Point& point : context.pending) visit(point);
-  return visited;
+// Adds `point` to `visited`; true when it was not there.
+bool Visit(const Point& point, const GridIndexer& grid,
+           VisitedPoints& visited) {
+  if (!visited.keys.insert(PointKey(point)).second) return false;
+  const std::optional<uint64_t> index = grid.IndexOf(point);
+  if (index.has_value()) visited.indices.insert(*index);
+  return true;
 }
 
 // The law's weight of the point at `index`: the product over its coordinates.
@@ -222,28 +215,83 @@ Point DrawUnvisited(const SweepSpec& spec, const DiscreteSpace& space,
 
 }  // namespace
 
+struct RandomSearcher::Memo {
+  std::string parameters_key;
+  std::optional<DiscreteSpace> space;
+  // The points of context.finished[0, counted), and the ids of its first
+  // and last trials (trial numbers; 0: not to be trusted).
+  VisitedPoints ended;
+  std::size_t counted = 0;
+  int64_t first_id = 0;
+  int64_t last_id = 0;
+};
+
+RandomSearcher::RandomSearcher() = default;
+RandomSearcher::~RandomSearcher() = default;
+
 absl::StatusOr<std::optional<Suggestion>> RandomSearcher::Suggest(
     const SearchContext& context, RandomEngine& rng) const {
   Suggestion suggestion;
-  const std::optional<DiscreteSpace> space = DiscreteSpaceOf(context.spec);
-  if (!space.has_value()) {
+  absl::MutexLock lock(&mu_);
+  const std::string key = ParametersKey(context.spec);
+  if (memo_ == nullptr || memo_->parameters_key != key) {
+    memo_ = std::make_unique<Memo>();
+    memo_->parameters_key = key;
+    memo_->space = DiscreteSpaceOf(context.spec);
+  }
+  if (!memo_->space.has_value()) {
     suggestion.point = SamplePoint(context.spec, rng);
     return std::optional<Suggestion>(std::move(suggestion));
   }
-  const VisitedPoints visited =
-      VisitedPointsOf(context, space->grid, /*running_only=*/false);
-  const bool exhausted =
-      !space->grid.saturated() && visited.indices.size() >= space->grid.size();
-  if (!exhausted) {
-    suggestion.point = DrawUnvisited(context.spec, *space, visited, rng);
-    return std::optional<Suggestion>(std::move(suggestion));
+  const DiscreteSpace& space = *memo_->space;
+  // The trials seen before, with more at the end: visit the new ones. Any
+  // other list (another one, a shorter one): visit them all again.
+  const absl::Span<const TrialRecord> finished = context.finished;
+  const bool extends =
+      finished.size() >= memo_->counted &&
+      (memo_->counted == 0 ||
+       (memo_->last_id != 0 && finished.front().id == memo_->first_id &&
+        finished[memo_->counted - 1].id == memo_->last_id));
+  if (!extends) {
+    memo_->ended = VisitedPoints();
+    memo_->counted = 0;
   }
+  for (std::size_t i = memo_->counted; i < finished.size(); ++i) {
+    Visit(finished[i].point, space.grid, memo_->ended);
+  }
+  memo_->counted = finished.size();
+  if (!finished.empty()) {
+    memo_->first_id = finished.front().id;
+    memo_->last_id = finished.back().id;
+  }
+  // The running points join the ended ones for this call only (what they
+  // add is taken out again below).
+  VisitedPoints& visited = memo_->ended;
+  std::vector<std::string> added_keys;
+  std::vector<uint64_t> added_indices;
+  for (const Point& point : context.pending) {
+    std::string point_key = PointKey(point);
+    if (!visited.keys.insert(point_key).second) continue;
+    added_keys.push_back(std::move(point_key));
+    const std::optional<uint64_t> index = space.grid.IndexOf(point);
+    if (index.has_value() && visited.indices.insert(*index).second) {
+      added_indices.push_back(*index);
+    }
+  }
+  const bool exhausted =
+      !space.grid.saturated() && visited.indices.size() >= space.grid.size();
+  if (!exhausted) {
+    suggestion.point = DrawUnvisited(context.spec, space, visited, rng);
+  }
+  for (const std::string& added : added_keys) visited.keys.erase(added);
+  for (const uint64_t added : added_indices) visited.indices.erase(added);
+  if (!exhausted) return std::optional<Suggestion>(std::move(suggestion));
   // Every point was tried: by the law again, but while some point is not
   // running, not one that runs now (a second agent on it learns nothing).
-  const VisitedPoints running =
-      VisitedPointsOf(context, space->grid, /*running_only=*/true);
-  suggestion.point = running.indices.size() < space->grid.size()
-                         ? DrawUnvisited(context.spec, *space, running, rng)
+  VisitedPoints running;
+  for (const Point& point : context.pending) Visit(point, space.grid, running);
+  suggestion.point = running.indices.size() < space.grid.size()
+                         ? DrawUnvisited(context.spec, space, running, rng)
                          : SamplePoint(context.spec, rng);
   return std::optional<Suggestion>(std::move(suggestion));
 }

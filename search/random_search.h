@@ -6,9 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "search/searcher.h"
 
 namespace sweep {
@@ -45,10 +48,23 @@ inline constexpr uint64_t kMaxListedSpace = 1'000'000;
 // give the same suggestion. Never returns nullopt.
 class RandomSearcher : public Searcher {
  public:
+  RandomSearcher();
+  ~RandomSearcher() override;
+
   absl::StatusOr<std::optional<Suggestion>> Suggest(
       const SearchContext& context, RandomEngine& rng) const override;
   // Only in a discrete space (to avoid repeats).
   bool ReadsFinished(const SweepSpec& spec) const override;
+
+ private:
+  // The discrete space of the parameters last seen and the points of the
+  // ended trials, kept between calls: a call that sees the trials it saw
+  // before with more appended (as the controller's list grows) visits only
+  // the new ones, so a suggestion costs O(new + pending), not O(trials).
+  struct Memo;
+
+  mutable absl::Mutex mu_;
+  mutable std::unique_ptr<Memo> memo_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sweep

@@ -106,6 +106,50 @@ SweepSpec SmallDiscreteSpec() {
                               {0.7, 0.1, 0.1, 0.1})});
 }
 
+// One searcher over a list of ended trials that grows at its end (as the
+// controller's does) answers as a fresh searcher given the whole list, draw
+// for draw; with running points, which count for one call only; through the
+// space's exhaustion; and with another list, which is visited again.
+TEST(RandomSearcherTest, ASearcherKeptAcrossCallsAnswersAsAFreshOne) {
+  const SweepSpec spec = SmallDiscreteSpec();
+  const RandomSearcher kept;
+  std::vector<TrialRecord> ended;
+  std::vector<Point> pending;
+  int64_t next_id = 1;
+  for (int step = 0; step < 40; ++step) {
+    RandomEngine kept_rng(100 + step);
+    RandomEngine fresh_rng(100 + step);
+    const SearchContext context{spec, ended, pending};
+    absl::StatusOr<std::optional<Suggestion>> got =
+        kept.Suggest(context, kept_rng);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    const Point fresh = SuggestPoint(spec, ended, pending, fresh_rng);
+    ASSERT_EQ(KeyOf((*got)->point), KeyOf(fresh)) << "step " << step;
+    pending.push_back(fresh);
+    // The oldest running trial ends every other step, a newer one now and
+    // then.
+    if (pending.size() > 2) {
+      const std::size_t which = step % 3 == 0 ? pending.size() - 1 : 0;
+      TrialRecord trial;
+      trial.id = next_id++;
+      trial.state = TrialState::kFinished;
+      trial.point = pending[which];
+      ended.push_back(std::move(trial));
+      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(which));
+    }
+  }
+  EXPECT_GT(ended.size(), 24u);  // Past the space's exhaustion.
+  const std::vector<TrialRecord> other(ended.begin() + 1, ended.begin() + 3);
+  RandomEngine kept_rng(7);
+  RandomEngine fresh_rng(7);
+  const SearchContext context{spec, other, {}};
+  absl::StatusOr<std::optional<Suggestion>> got =
+      kept.Suggest(context, kept_rng);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(KeyOf((*got)->point),
+            KeyOf(SuggestPoint(spec, other, {}, fresh_rng)));
+}
+
 TEST(RandomSearcherTest, SameSeedGivesSameSequence) {
   const SweepSpec continuous =
       RandomSpec({Ranged("lr", Distribution::kLogUniformValues, 1e-4, 1e-1),
