@@ -53,9 +53,11 @@ bool SuggestedOption(CLI::App& app, int argc, char** argv) {
   if (parsed.empty()) return false;
   const CLI::App& command = *parsed.front();
   std::vector<std::string> names;
+  std::vector<std::string> taking_values;  // Whose next argument is theirs.
   for (const CLI::Option* option : command.get_options()) {
     for (const std::string& name : option->get_lnames()) {
       names.push_back("--" + name);
+      if (option->get_expected_min() > 0) taking_values.push_back(names.back());
     }
   }
   const std::vector<absl::string_view> known(names.begin(), names.end());
@@ -64,7 +66,15 @@ bool SuggestedOption(CLI::App& app, int argc, char** argv) {
     if (arg == "--") break;
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
     const std::string name = arg.substr(0, arg.find('='));
-    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      // `--name --odd-value`: the value is no option to name.
+      if (arg.find('=') == std::string::npos &&
+          std::find(taking_values.begin(), taking_values.end(), name) !=
+              taking_values.end()) {
+        ++i;
+      }
+      continue;
+    }
     const std::string closest = sweep::FieldReader::ClosestKey(name, known);
     std::cerr << "sweep " << command.get_name() << ": unknown option '" << name
               << "'"

@@ -85,6 +85,12 @@ TEST(CliEndToEndTest, UsageErrorsExitTwoAndNameTheOption) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("sweep agent: unknown option '--cout' (did "
                                "you mean '--count'?)"));
+  // A value that looks like an option is the option's, not the mistake.
+  r = RunProcess({SweepBinary(), "agent", "abc", "--name", "--odd", "extra"},
+                 kTimeout);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, Not(HasSubstr("unknown option '--odd'")));
+  EXPECT_THAT(r.err, HasSubstr("extra"));
   // An option before the command.
   r = RunProcess({SweepBinary(), "--controller", "x", "ls"}, kTimeout);
   EXPECT_EQ(r.exit_code, 2);
