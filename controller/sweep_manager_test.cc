@@ -90,6 +90,21 @@ class SweepManagerTest : public ::testing::Test {
     return response.agent_id();
   }
 
+  // A heartbeat of `agent` listing the leases of `trials`.
+  static v1::HeartbeatRequest HeartbeatListing(
+      const std::string& agent,
+      const std::vector<const v1::TrialAssignment*>& trials) {
+    v1::HeartbeatRequest heartbeat;
+    heartbeat.set_agent_id(agent);
+    for (const v1::TrialAssignment* trial : trials) {
+      v1::TrialLease* lease = heartbeat.add_leases();
+      lease->set_sweep_id(trial->sweep_id());
+      lease->set_number(trial->number());
+      lease->set_lease_id(trial->lease_id());
+    }
+    return heartbeat;
+  }
+
   v1::AcquireTrialResponse Acquire(const std::string& agent) {
     v1::AcquireTrialRequest request;
     request.set_agent_id(agent);
@@ -258,12 +273,8 @@ TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
 
   // Only the first trial's lease is renewed.
   clock_.AdvanceMs(6'000);
-  v1::HeartbeatRequest heartbeat;
-  heartbeat.set_agent_id(agent);
-  v1::TrialLease* lease = heartbeat.add_leases();
-  lease->set_sweep_id(id);
-  lease->set_number(first.trial().number());
-  lease->set_lease_id(first.trial().lease_id());
+  const v1::HeartbeatRequest heartbeat =
+      HeartbeatListing(agent, {&first.trial()});
   v1::HeartbeatResponse response;
   ASSERT_TRUE(manager_->Heartbeat(heartbeat, &response).ok());
   EXPECT_EQ(response.revoked_size(), 0);
@@ -287,10 +298,10 @@ TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
   EXPECT_EQ(again.trial().config_json(), second.trial().config_json());
 
   // A heartbeat for the crashed trial's lease revokes it.
-  lease->set_number(second.trial().number());
-  lease->set_lease_id(second.trial().lease_id());
   v1::HeartbeatResponse revoked;
-  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &revoked).ok());
+  ASSERT_TRUE(
+      manager_->Heartbeat(HeartbeatListing(agent, {&second.trial()}), &revoked)
+          .ok());
   EXPECT_EQ(revoked.revoked_size(), 1);
 }
 
@@ -607,12 +618,8 @@ TEST_F(SweepManagerTest, ATrialItsAgentNeverGotEndsWithinTwoHeartbeats) {
   const v1::AcquireTrialResponse held = Acquire(agent);
   const v1::AcquireTrialResponse lost = Acquire(agent);
   ASSERT_TRUE(held.has_trial() && lost.has_trial());
-  v1::HeartbeatRequest heartbeat;
-  heartbeat.set_agent_id(agent);
-  v1::TrialLease* lease = heartbeat.add_leases();
-  lease->set_sweep_id(id);
-  lease->set_number(held.trial().number());
-  lease->set_lease_id(held.trial().lease_id());
+  const v1::HeartbeatRequest heartbeat =
+      HeartbeatListing(agent, {&held.trial()});
   v1::HeartbeatResponse ignored;
   // Right after the hand-out, a heartbeat built before the reply arrived
   // may not list it: nothing happens.
