@@ -230,8 +230,22 @@ absl::StatusOr<v1::Trial> ControllerClient::GetTrial(
   request.set_sweep_id(sweep_id);
   request.set_number(number);
   request.set_include_history(include_history);
-  return Call<v1::GetTrialRequest, v1::Trial>(&v1::SweepService::Stub::GetTrial,
-                                              request);
+  absl::StatusOr<v1::Trial> trial = Call<v1::GetTrialRequest, v1::Trial>(
+      &v1::SweepService::Stub::GetTrial, request);
+  // A reply carries at most 100,000 points; the rest come a page at a time
+  // (a running trial's may grow meanwhile: what the first reply counted).
+  int64_t page_size = trial.ok() ? trial->history_size() : 0;
+  while (page_size > 0 && trial->history_size() < trial->metric_points()) {
+    request.set_history_offset(trial->history_size());
+    absl::StatusOr<v1::Trial> page = Call<v1::GetTrialRequest, v1::Trial>(
+        &v1::SweepService::Stub::GetTrial, request);
+    if (!page.ok()) return page.status();
+    page_size = page->history_size();
+    for (v1::MetricPoint& point : *page->mutable_history()) {
+      *trial->add_history() = std::move(point);
+    }
+  }
+  return trial;
 }
 
 absl::StatusOr<v1::Trial> ControllerClient::GetBestTrial(

@@ -73,6 +73,7 @@ class ControllerClient {
   absl::StatusOr<v1::ListSweepsResponse> ListSweeps();
   absl::StatusOr<v1::Sweep> UpdateSweepState(const std::string& sweep_id,
                                              v1::SweepAction action);
+  // With include_history, every point, fetched a page at a time.
   absl::StatusOr<v1::Trial> GetTrial(const std::string& sweep_id,
                                      int64_t number, bool include_history);
   absl::StatusOr<v1::Trial> GetBestTrial(const std::string& sweep_id);

@@ -277,6 +277,82 @@ TEST_F(ControllerServiceTest, TrialLifecycleStoresEveryMetricOnce) {
   EXPECT_EQ(best.number(), 1);
 }
 
+TEST_F(ControllerServiceTest, LongHistoriesComeInPagesOfAtMost100000Points) {
+  const std::string id = CreateSweep(kGridYaml);
+  const std::string agent = Register(id);
+  // Trials 1, 2 and 3 log 60,000, 50,000 and 10 points.
+  for (int reports : {6, 5, 0}) {
+    const v1::AcquireTrialResponse acquired = Acquire(agent);
+    ASSERT_TRUE(acquired.has_trial());
+    int64_t sequence = 0;
+    for (int r = 0; r < reports; ++r) {
+      std::vector<std::map<std::string, double>> points(10'000);
+      for (int i = 0; i < 10'000; ++i) points[i] = {{"loss", r * 10'000 + i}};
+      ASSERT_TRUE(Report(acquired.trial(), ++sequence, points).ok());
+    }
+    if (reports == 0) {
+      ASSERT_TRUE(Report(acquired.trial(), 1,
+                         std::vector<std::map<std::string, double>>(
+                             10, {{"loss", 1.0}}))
+                      .ok());
+    }
+    ASSERT_TRUE(Finish(acquired.trial(), 0).ok());
+  }
+
+  // A page of trials ends before a history that would pass 100,000 points.
+  auto list = [&](int64_t after) {
+    grpc::ClientContext context;
+    v1::ListTrialsRequest request;
+    request.set_sweep_id(id);
+    request.set_after_number(after);
+    request.set_include_history(true);
+    v1::ListTrialsResponse response;
+    const grpc::Status status =
+        sweeps_->ListTrials(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  };
+  const v1::ListTrialsResponse first = list(0);
+  ASSERT_EQ(first.trials_size(), 1);
+  EXPECT_EQ(first.trials(0).history_size(), 60'000);
+  EXPECT_EQ(first.next_after_number(), 1);
+  const v1::ListTrialsResponse second = list(1);
+  ASSERT_EQ(second.trials_size(), 2);
+  EXPECT_EQ(second.trials(0).history_size(), 50'000);
+  EXPECT_EQ(second.trials(1).history_size(), 10);
+  EXPECT_EQ(second.next_after_number(), 0);
+
+  auto get = [&](int64_t offset, int32_t limit, v1::Trial* trial) {
+    grpc::ClientContext context;
+    v1::GetTrialRequest request;
+    request.set_sweep_id(id);
+    request.set_number(1);
+    request.set_include_history(true);
+    request.set_history_offset(offset);
+    request.set_history_limit(limit);
+    return sweeps_->GetTrial(&context, request, trial);
+  };
+  v1::Trial page;
+  ASSERT_TRUE(get(59'990, 0, &page).ok());
+  EXPECT_EQ(page.metric_points(), 60'000);
+  ASSERT_EQ(page.history_size(), 10);
+  EXPECT_EQ(page.history(0).values().at("loss"), 59'990);
+  EXPECT_EQ(page.history(9).values().at("loss"), 59'999);
+  page.Clear();
+  ASSERT_TRUE(get(20'000, 3, &page).ok());
+  ASSERT_EQ(page.history_size(), 3);
+  EXPECT_EQ(page.history(2).values().at("loss"), 20'002);
+  page.Clear();
+  ASSERT_TRUE(get(60'000, 0, &page).ok());
+  EXPECT_EQ(page.history_size(), 0);
+  const grpc::Status negative = get(-1, 0, &page);
+  EXPECT_EQ(negative.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(negative.error_message(), HasSubstr("history_offset"));
+  const grpc::Status too_many = get(0, 100'001, &page);
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(too_many.error_message(), HasSubstr("history_limit"));
+}
+
 TEST_F(ControllerServiceTest, StateChangesAndOrders) {
   const std::string id = CreateSweep(kGridYaml);
   const std::string agent = Register(id);

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -729,7 +730,8 @@ class Store::Impl {
   absl::StatusOr<TrialRow> LoadTrial(const std::string& sweep_id,
                                      int64_t number);
   absl::StatusOr<std::vector<MetricPointRow>> LoadHistory(
-      const std::string& sweep_id, int64_t number);
+      const std::string& sweep_id, int64_t number, int64_t offset,
+      int64_t limit);
   absl::StatusOr<std::vector<double>> LoadMetricSeries(
       const std::string& sweep_id, int64_t number, const std::string& key);
 
@@ -964,27 +966,53 @@ absl::StatusOr<TrialRow> Store::Impl::LoadTrial(const std::string& sweep_id,
 }
 
 absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
-    const std::string& sweep_id, int64_t number) {
+    const std::string& sweep_id, int64_t number, int64_t offset,
+    int64_t limit) {
+  std::vector<MetricPointRow> points;
+  if (limit <= 0) return points;
   absl::MutexLock lock(&read_mu_);
+  // The page's first point: a walk of the primary key's points, which holds
+  // no values.
+  std::pair<int64_t, int64_t> first{std::numeric_limits<int64_t>::min(),
+                                    std::numeric_limits<int64_t>::min()};
+  if (offset > 0) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     reader_db_->Statement(
+                         "SELECT DISTINCT sequence, point_index FROM metrics "
+                         "WHERE sweep_id = ? AND number = ? "
+                         "ORDER BY sequence, point_index LIMIT 1 OFFSET ?"));
+    ScopedStatement query(stmt);
+    query.Text(sweep_id).Int(number).Int(offset);
+    bool found = false;
+    RETURN_IF_ERROR(ReadFailure(ForEachRow(query, [&] {
+      first = {query.IntAt(0), query.IntAt(1)};
+      found = true;
+    })));
+    if (!found) return points;
+  }
   ASSIGN_OR_RETURN(
       sqlite3_stmt * stmt,
       reader_db_->Statement("SELECT sequence, point_index, step, time_ms, "
                             "key, value, value_bits FROM metrics "
                             "WHERE sweep_id = ? AND number = ? "
+                            "AND (sequence, point_index) >= (?, ?) "
                             "ORDER BY sequence, point_index, key"));
   ScopedStatement query(stmt);
-  query.Text(sweep_id).Int(number);
-  std::vector<MetricPointRow> points;
+  query.Text(sweep_id).Int(number).Int(first.first).Int(first.second);
   // Rows of one point are adjacent; a new (sequence, index) starts a point.
   std::optional<std::pair<int64_t, int64_t>> current;
-  RETURN_IF_ERROR(ReadFailure(ForEachRow(query, [&] {
+  for (;;) {
+    const int rc = query.Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return ReadFailure(query.Error(rc));
     const std::pair<int64_t, int64_t> id{query.IntAt(0), query.IntAt(1)};
     if (current != id) {
+      if (static_cast<int64_t>(points.size()) == limit) break;
       current = id;
       points.push_back({query.IntAt(2), query.IntAt(3), {}});
     }
     points.back().values.emplace_back(query.TextAt(4), query.DoubleAt(5));
-  })));
+  }
   return points;
 }
 
@@ -1051,8 +1079,9 @@ absl::StatusOr<TrialRow> Store::LoadTrial(const std::string& sweep_id,
 }
 
 absl::StatusOr<std::vector<MetricPointRow>> Store::LoadHistory(
-    const std::string& sweep_id, int64_t number) {
-  return impl_->LoadHistory(sweep_id, number);
+    const std::string& sweep_id, int64_t number, int64_t offset,
+    int64_t limit) {
+  return impl_->LoadHistory(sweep_id, number, offset, limit);
 }
 
 absl::StatusOr<std::vector<double>> Store::LoadMetricSeries(

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,9 +143,11 @@ class Store {
   // NotFound when there is no such trial.
   absl::StatusOr<TrialRow> LoadTrial(const std::string& sweep_id,
                                      int64_t number);
-  // Every point of a trial, in logging order (sequence, then index).
+  // A trial's points in logging order (sequence, then index): at most
+  // `limit` of them, from the `offset`-th (0 is the first).
   absl::StatusOr<std::vector<MetricPointRow>> LoadHistory(
-      const std::string& sweep_id, int64_t number);
+      const std::string& sweep_id, int64_t number, int64_t offset = 0,
+      int64_t limit = std::numeric_limits<int64_t>::max());
   // The values of one metric key of a trial in logging order (what the
   // stopping rules need after a restart).
   absl::StatusOr<std::vector<double>> LoadMetricSeries(

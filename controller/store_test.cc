@@ -382,6 +382,46 @@ TEST_F(StoreTest, StoresEachReportOnceInLoggingOrder) {
   EXPECT_THAT(*other, IsEmpty());
 }
 
+TEST_F(StoreTest, LoadHistoryPagesByPointAcrossReports) {
+  std::unique_ptr<Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  // Three reports of three points; points hold one or two values.
+  std::vector<MetricPointRow> all;
+  for (int64_t sequence = 1; sequence <= 3; ++sequence) {
+    std::vector<MetricPointRow> report;
+    for (int64_t i = 0; i < 3; ++i) {
+      const int64_t step = (sequence - 1) * 3 + i;
+      MetricPointRow point{step, 100 + step, {{"loss", 1.0 / (step + 1)}}};
+      if (step % 2 == 0) point.values.emplace_back("acc", step * 0.1);
+      std::sort(point.values.begin(), point.values.end());
+      report.push_back(point);
+      all.push_back(point);
+    }
+    ASSERT_TRUE(store
+                    ->WriteSync(MetricMutation(
+                        MakeAppend("s", 1, sequence, std::move(report))))
+                    .ok());
+  }
+  auto slice = [&](size_t from, size_t count) {
+    const size_t end = std::min(all.size(), from + count);
+    return Fields(std::vector<MetricPointRow>(
+        all.begin() + std::min(from, all.size()), all.begin() + end));
+  };
+  for (int64_t offset : {0, 1, 2, 3, 4, 8, 9, 12}) {
+    for (int64_t limit : {1, 2, 3, 4, 100}) {
+      absl::StatusOr<std::vector<MetricPointRow>> page =
+          store->LoadHistory("s", 1, offset, limit);
+      ASSERT_TRUE(page.ok()) << page.status();
+      EXPECT_EQ(Fields(*page), slice(offset, limit))
+          << "offset " << offset << ", limit " << limit;
+    }
+  }
+  absl::StatusOr<std::vector<MetricPointRow>> none =
+      store->LoadHistory("s", 1, 0, 0);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, IsEmpty());
+}
+
 TEST_F(StoreTest, LoadTrialsPagesByNumberWithinOneSweep) {
   std::unique_ptr<Store> store = OpenStore();
   ASSERT_NE(store, nullptr);

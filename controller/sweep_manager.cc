@@ -24,6 +24,10 @@ constexpr size_t kMaxLogTailBytes = 64 << 10;
 constexpr int kMaxPointsPerReport = 10'000;
 constexpr size_t kMaxMetricNameBytes = 256;
 constexpr int kMaxSlots = 1024;
+// The most history points one reply carries (a point of ten metrics is
+// about 200 bytes there): a trial logging every batch of a long run holds
+// millions, which would not fit in a message.
+constexpr int64_t kMaxHistoryPointsPerReply = 100'000;
 
 std::string RandomToken(std::mt19937_64& rng, int length) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -550,20 +554,31 @@ absl::Status SweepManager::ListTrials(const v1::ListTrialsRequest& request,
   ASSIGN_OR_RETURN(std::vector<TrialRow> rows,
                    store_->LoadTrials(request.sweep_id(),
                                       request.after_number(), limit + 1));
-  const bool more = static_cast<int64_t>(rows.size()) > limit;
+  bool more = static_cast<int64_t>(rows.size()) > limit;
   if (more) rows.pop_back();
+  int64_t points_left = kMaxHistoryPointsPerReply;
   for (const TrialRow& row : rows) {
+    // A page with histories ends before a trial whose points would not fit,
+    // unless it is the page's first.
+    if (request.include_history() && row.metric_points > points_left &&
+        response->trials_size() > 0) {
+      more = true;
+      break;
+    }
     v1::Trial* trial = response->add_trials();
     TrialToProto(row, trial);
     if (request.include_history()) {
-      ASSIGN_OR_RETURN(std::vector<MetricPointRow> history,
-                       store_->LoadHistory(row.sweep_id, row.number));
+      ASSIGN_OR_RETURN(
+          std::vector<MetricPointRow> history,
+          store_->LoadHistory(row.sweep_id, row.number, 0, points_left));
+      points_left -= static_cast<int64_t>(history.size());
       for (const MetricPointRow& p : history) {
         PointToProto(p, trial->add_history());
       }
     }
   }
-  response->set_next_after_number(more ? rows.back().number : 0);
+  response->set_next_after_number(
+      more ? response->trials(response->trials_size() - 1).number() : 0);
   return absl::OkStatus();
 }
 
@@ -571,6 +586,17 @@ absl::Status SweepManager::GetTrial(const v1::GetTrialRequest& request,
                                     v1::Trial* response) {
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
   (void)entry;
+  if (request.history_offset() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("history_offset must not be negative (it is ",
+                     request.history_offset(), ")"));
+  }
+  if (request.history_limit() < 0 ||
+      request.history_limit() > kMaxHistoryPointsPerReply) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("history_limit must be 0 to 100,000 (it is ",
+                     request.history_limit(), ")"));
+  }
   absl::StatusOr<TrialRow> row =
       store_->LoadTrial(request.sweep_id(), request.number());
   if (absl::IsNotFound(row.status())) {
@@ -581,7 +607,11 @@ absl::Status SweepManager::GetTrial(const v1::GetTrialRequest& request,
   TrialToProto(*row, response);
   if (request.include_history()) {
     ASSIGN_OR_RETURN(std::vector<MetricPointRow> history,
-                     store_->LoadHistory(row->sweep_id, row->number));
+                     store_->LoadHistory(row->sweep_id, row->number,
+                                         request.history_offset(),
+                                         request.history_limit() == 0
+                                             ? kMaxHistoryPointsPerReply
+                                             : request.history_limit()));
     for (const MetricPointRow& p : history) {
       PointToProto(p, response->add_history());
     }

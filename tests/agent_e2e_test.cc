@@ -1061,6 +1061,26 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   EXPECT_EQ(trial["summary"]["loss"], 0.03125);
 }
 
+// One point per batch of a long run: more than one reply carries.
+constexpr char kLongHistoryProgram[] = R"(import sys
+
+lines = "".join(f"loss={i}\n" for i in range(100_050))
+sys.stdout.write(lines)
+)";
+
+TEST_F(AgentEndToEndTest, AHistoryLongerThanOneReplyIsShownInFull) {
+  const json trial = RunWithStdoutMetrics("long.py", kLongHistoryProgram, true);
+  EXPECT_EQ(trial["state"], "finished") << trial["state"];
+  EXPECT_EQ(JsonInt(trial["metric_points"]), 100'050);
+  const json& history = trial["history"];
+  ASSERT_EQ(history.size(), 100'050u);
+  for (size_t i = 0; i < history.size(); i += 9'999) {
+    ASSERT_EQ(history[i]["values"]["loss"], static_cast<double>(i)) << i;
+    ASSERT_EQ(JsonInt(history[i]["step"]), static_cast<int64_t>(i));
+  }
+  EXPECT_EQ(history.back()["values"]["loss"], 100'049.0);
+}
+
 // Logs through sweep_client and prints the same dict, as Hugging Face's
 // Trainer does with the W&B integration.
 constexpr char kLogsAndPrintsProgram[] = R"(import sweep_client
