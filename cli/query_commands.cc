@@ -270,7 +270,7 @@ void RegisterTrialsCommand(CLI::App& app, CommandRun* run) {
                    "Show the first N trials (with --json: every trial "
                    "unless given)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->check(WholeNumberAtLeast(1))
       ->excludes(all)
       ->each([options](const std::string&) { options->limit_given = true; });
   command
