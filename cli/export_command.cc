@@ -40,8 +40,9 @@ Value TrialFields(const v1::Trial& trial) {
           ? Value(static_cast<double>(trial.ended_ms() - trial.created_ms()) /
                   1000.0)
           : Value(nullptr);
-  row["exit_code"] = ended ? Value(trial.exit_code()) : Value(nullptr);
-  row["signal"] = trial.signal() != 0 ? Value(trial.signal()) : Value(nullptr);
+  row["exit_code"] =
+      trial.has_exit_code() ? Value(trial.exit_code()) : Value(nullptr);
+  row["signal"] = trial.has_signal() ? Value(trial.signal()) : Value(nullptr);
   row["agent"] = NullIfEmpty(trial.agent_id());
   row["host"] = NullIfEmpty(trial.host());
   return row;

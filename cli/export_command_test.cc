@@ -20,6 +20,7 @@ v1::Trial MakeTrial(int64_t number, const std::string& config_json) {
   trial.set_config_json(config_json);
   trial.set_created_ms(1714566896789);  // 2024-05-01T12:34:56.789Z
   trial.set_ended_ms(1714566896789 + 12345);
+  trial.set_exit_code(0);
   trial.set_agent_id("agent-1");
   trial.set_host("gpu-01");
   return trial;
@@ -133,9 +134,18 @@ TEST(ExportTableTest, JsonRowsAreFlatWithNumbersAsNumbers) {
   v1::Trial& running = *trials.Add() = MakeTrial(8, R"({"optimizer": {}})");
   running.set_state(v1::TRIAL_STATE_RUNNING);
   running.set_ended_ms(0);
+  running.clear_exit_code();
+  // A lost trial: its agent reported no exit, and the controller sets none.
+  v1::Trial& lost = *trials.Add() = MakeTrial(9, R"({"optimizer": {}})");
+  lost.set_state(v1::TRIAL_STATE_CRASHED);
+  lost.clear_exit_code();
+  v1::Trial& killed = *trials.Add() = MakeTrial(10, R"({"optimizer": {}})");
+  killed.set_state(v1::TRIAL_STATE_KILLED);
+  killed.clear_exit_code();
+  killed.set_signal(9);
 
   const Value json = Value::parse(FormatExportJson(BuildExportTable(trials)));
-  ASSERT_EQ(json.size(), 2u);
+  ASSERT_EQ(json.size(), 4u);
   const Value& best = json[0];
   EXPECT_EQ(best.at("number"), 7);
   EXPECT_TRUE(best.at("config.optimizer.lr").is_number_float());
@@ -159,6 +169,12 @@ TEST(ExportTableTest, JsonRowsAreFlatWithNumbersAsNumbers) {
   EXPECT_TRUE(live.at("exit_code").is_null());
   // An empty nested object has no leaves, so no column.
   EXPECT_FALSE(live.contains("config.optimizer"));
+  EXPECT_EQ(json[0].at("exit_code"), 0);
+  EXPECT_TRUE(json[0].at("signal").is_null());
+  EXPECT_TRUE(json[2].at("exit_code").is_null());
+  EXPECT_TRUE(json[2].at("signal").is_null());
+  EXPECT_TRUE(json[3].at("exit_code").is_null());
+  EXPECT_EQ(json[3].at("signal"), 9);
 }
 
 TEST(ExportTableTest, NoTrialsGiveAHeaderAndAnEmptyArray) {

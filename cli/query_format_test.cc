@@ -51,6 +51,7 @@ v1::Trial MakeTrial(int64_t number) {
   trial.set_agent_id("agent-7");
   trial.set_created_ms(kCreatedMs);
   trial.set_ended_ms(kCreatedMs + 185000);
+  trial.set_exit_code(0);
   trial.set_best_value(0.5);
   (*trial.mutable_summary())["val_loss"] = 0.6;
   (*trial.mutable_summary())["acc"] = 0.8;
@@ -82,7 +83,9 @@ TEST(DisplayFormatTest, ScriptJsonHasNumbersShortStatesAndParsedConfigs) {
   const nlohmann::json json = nlohmann::json::parse(ProtoToJson(trial));
   EXPECT_EQ(json["number"], 12);
   EXPECT_EQ(json["created_ms"], kCreatedMs);
-  EXPECT_EQ(json["exit_code"], 0);  // Defaults are printed too.
+  EXPECT_EQ(json["exit_code"], 0);
+  EXPECT_EQ(json["signal"], nullptr);  // Unset fields are printed as null.
+  EXPECT_EQ(json["malformed_metric_lines"], 0);  // Defaults are printed.
   EXPECT_EQ(json["state"], "finished");
   EXPECT_EQ(json["config"]["optimizer"]["name"], "adam");
   EXPECT_FALSE(json.contains("config_json"));
@@ -414,8 +417,9 @@ TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
   EXPECT_THAT(detail, HasSubstr("  exit:           signal 15\n"));
   v1::Trial lost = trial;
   lost.set_state(v1::TRIAL_STATE_CRASHED);
-  lost.set_signal(0);
-  lost.set_exit_code(0);
+  // The controller sets neither when the agent reported no exit.
+  lost.clear_signal();
+  lost.clear_exit_code();
   EXPECT_THAT(
       FormatTrialDetail(MakeSweep(), lost, absl::FromUnixMillis(kCreatedMs),
                         absl::UTCTimeZone(), /*log_lines=*/3),

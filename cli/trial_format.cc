@@ -175,12 +175,8 @@ std::vector<TableColumn> TrialTableColumns(
 
 std::string ExitCell(const v1::Trial& trial) {
   if (trial.ended_ms() == 0) return "";
-  if (trial.signal() != 0) return absl::StrCat("signal ", trial.signal());
-  // A crashed trial's agent reported no exit (it died, or its lease ran
-  // out); one it cut short exited otherwise than with 0.
-  if (trial.state() == v1::TRIAL_STATE_CRASHED && trial.exit_code() == 0) {
-    return "unknown (its agent did not report one)";
-  }
+  if (trial.has_signal()) return absl::StrCat("signal ", trial.signal());
+  if (!trial.has_exit_code()) return "unknown (its agent did not report one)";
   return absl::StrCat(trial.exit_code());
 }
 

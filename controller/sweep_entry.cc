@@ -61,7 +61,7 @@ void SweepManager::SweepEntry::ToProto(v1::Sweep* out) const {
     out->set_goal(spec.metric->goal == Goal::kMaximize ? "maximize"
                                                        : "minimize");
   }
-  out->set_best_trial(best_trial);
+  if (best_trial != 0) out->set_best_trial(best_trial);
   if (best_value) out->set_best_value(*best_value);
   out->set_grid_points(grid_points);
   out->set_run_cap(spec.run_cap.value_or(0));

@@ -86,8 +86,15 @@ void TrialToProto(const TrialRow& row, v1::Trial* out) {
   out->set_host(row.host);
   out->set_created_ms(row.created_ms);
   out->set_ended_ms(row.ended_ms);
-  out->set_exit_code(row.exit_code);
-  out->set_signal(row.signal);
+  if (row.ended_ms != 0) {
+    // A crashed trial's agent reported no exit (it died, or the trial's
+    // lease ran out) unless it gave a status or a signal.
+    if (row.signal != 0) {
+      out->set_signal(row.signal);
+    } else if (row.state != v1::TRIAL_STATE_CRASHED || row.exit_code != 0) {
+      out->set_exit_code(row.exit_code);
+    }
+  }
   for (const auto& [key, value] : SummaryFromJson(row.summary_json)) {
     (*out->mutable_summary())[key] = value;
   }

@@ -47,5 +47,43 @@ TEST(TrialRowsTest, NullsOrStrangeTypesInStoredJsonDoNotThrow) {
   EXPECT_EQ(trial.stop_decision().rule(), "");
 }
 
+TEST(TrialRowsTest, AnExitIsSetOnlyWhenTheAgentReportedOne) {
+  TrialRow row;
+  row.sweep_id = "s";
+  row.number = 1;
+  row.state = v1::TRIAL_STATE_RUNNING;
+  v1::Trial trial;
+  TrialToProto(row, &trial);
+  EXPECT_FALSE(trial.has_exit_code());
+  EXPECT_FALSE(trial.has_signal());
+
+  row.ended_ms = 5;
+  row.state = v1::TRIAL_STATE_FINISHED;
+  trial.Clear();
+  TrialToProto(row, &trial);
+  ASSERT_TRUE(trial.has_exit_code());
+  EXPECT_EQ(trial.exit_code(), 0);
+  EXPECT_FALSE(trial.has_signal());
+
+  row.state = v1::TRIAL_STATE_CRASHED;  // Lost: no exit reported.
+  trial.Clear();
+  TrialToProto(row, &trial);
+  EXPECT_FALSE(trial.has_exit_code());
+  EXPECT_FALSE(trial.has_signal());
+
+  row.exit_code = 143;  // Interrupted, and it exited.
+  trial.Clear();
+  TrialToProto(row, &trial);
+  EXPECT_EQ(trial.exit_code(), 143);
+
+  row.state = v1::TRIAL_STATE_KILLED;
+  row.exit_code = 0;
+  row.signal = 9;
+  trial.Clear();
+  TrialToProto(row, &trial);
+  EXPECT_FALSE(trial.has_exit_code());
+  EXPECT_EQ(trial.signal(), 9);
+}
+
 }  // namespace
 }  // namespace sweep

@@ -201,6 +201,9 @@ parameters:
       kConditionTimeout))
       << lost.dump();
   EXPECT_THAT(lost.value("end_reason", ""), HasSubstr("lease"));
+  // No exit was reported: neither a status nor a signal, not a clean 0.
+  EXPECT_TRUE(lost["exit_code"].is_null()) << lost.dump();
+  EXPECT_TRUE(lost["signal"].is_null()) << lost.dump();
   const int64_t kept = JsonInt(lost["metric_points"]);
   EXPECT_GE(kept, 3);
 
