@@ -497,6 +497,35 @@ TEST_F(ControllerServiceTest, RestartRecoversEverythingAndAgentsCarryOn) {
   EXPECT_EQ(next.trial().config_json(), R"({"a":2,"b":"x"})");
 }
 
+// A cancel its agent had not heard of when the controller went down still
+// kills the running trial after the restart.
+TEST_F(ControllerServiceTest, ACancelSurvivesARestartBeforeTheAgentHearsIt) {
+  const std::string id = CreateSweep(kGridYaml);
+  const std::string agent = Register(id, "host-a:0");
+  const v1::AcquireTrialResponse running = Acquire(agent);
+  ASSERT_TRUE(running.has_trial());
+  ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_CANCEL).ok());
+
+  Restart();
+
+  grpc::ClientContext context;
+  v1::HeartbeatRequest heartbeat;
+  heartbeat.set_agent_id(agent);
+  v1::TrialLease* lease = heartbeat.add_leases();
+  lease->set_sweep_id(id);
+  lease->set_number(running.trial().number());
+  lease->set_lease_id(running.trial().lease_id());
+  v1::HeartbeatResponse orders;
+  ASSERT_TRUE(agents_->Heartbeat(&context, heartbeat, &orders).ok());
+  ASSERT_EQ(orders.orders_size(), 1);
+  EXPECT_EQ(orders.orders(0).action(), v1::ORDER_ACTION_KILL);
+  EXPECT_EQ(orders.orders(0).reason(), "the sweep was canceled");
+  // A report's reply carries it too.
+  v1::ReportMetricsResponse reply;
+  ASSERT_TRUE(Report(running.trial(), 1, {{{"loss", 1.0}}}, &reply).ok());
+  EXPECT_EQ(reply.order().action(), v1::ORDER_ACTION_KILL);
+}
+
 // A name held by an agent the controller still hears from is not taken
 // over (sweep_manager_test has the takeover after a lease of silence).
 TEST_F(ControllerServiceTest, ALiveAgentsNameIsRefusedToASecondAgent) {

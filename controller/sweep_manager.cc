@@ -182,6 +182,20 @@ absl::Status SweepManager::Recover() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The order that kills a running trial of a canceled sweep.
+v1::TrialOrder CancelOrder(const std::string& sweep_id, int64_t number) {
+  v1::TrialOrder order;
+  order.set_sweep_id(sweep_id);
+  order.set_number(number);
+  order.set_action(v1::ORDER_ACTION_KILL);
+  order.set_reason("the sweep was canceled");
+  return order;
+}
+
+}  // namespace
+
 absl::Status SweepManager::RecoverStopping(SweepEntry& entry,
                                            const TrialRow& row) {
   if (!entry.stopper) return absl::OkStatus();
@@ -246,6 +260,10 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
                 absl::StrCat(stop.is_object() ? stop.value("rule", "") : "",
                              " stopped it before the controller restarted"));
             trial.order = order;
+          }
+          if (entry->row.state == v1::SWEEP_STATE_CANCELED) {
+            // Canceled before the restart, before its agent heard of it.
+            trial.order = CancelOrder(entry->row.id, trial.row.number);
           }
           entry->AddRunning(std::move(trial));
         } else {
@@ -525,12 +543,7 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
         entry->SetState(v1::SWEEP_STATE_CANCELED,
                         "canceled by a user; running trials are killed");
         for (auto& [number, trial] : entry->running) {
-          v1::TrialOrder order;
-          order.set_sweep_id(entry->row.id);
-          order.set_number(number);
-          order.set_action(v1::ORDER_ACTION_KILL);
-          order.set_reason("the sweep was canceled");
-          trial.order = order;
+          trial.order = CancelOrder(entry->row.id, number);
         }
         break;
       default:

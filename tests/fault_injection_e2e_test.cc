@@ -440,6 +440,32 @@ TEST_F(FaultInjectionTest, ATrialEndingWhileTheControllerIsDownIsNotLost) {
   EXPECT_LE(outage_lines, 2u) << err;
 }
 
+// A cancel acknowledged just before the controller died, which the agent
+// (frozen meanwhile) never heard: the restarted controller still orders its
+// running trial killed.
+TEST_F(FaultInjectionTest, ACancelTheAgentMissedBeforeARestartStillKills) {
+  std::string id;
+  std::unique_ptr<BackgroundProcess> agent;
+  ASSERT_NO_FATAL_FAILURE(StartReleasedTrial(&id, &agent));
+
+  ASSERT_TRUE(agent->Signal(SIGSTOP));
+  const sweep::testing::ProcessResult canceled = cli_.Run({"cancel", id});
+  ASSERT_EQ(canceled.exit_code, 0) << canceled.err;
+  ASSERT_TRUE(server_.process->Signal(SIGKILL));
+  ASSERT_TRUE(server_.process->WaitForExit(std::chrono::seconds(10)));
+  StartController();
+  ASSERT_NE(server_.process, nullptr) << server_.error;
+  ASSERT_TRUE(agent->Signal(SIGCONT));
+
+  const std::optional<ExitStatus> exit =
+      agent->WaitForExit(std::chrono::seconds(60));
+  ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
+  const json trial = cli_.Json({"trials", id, "1"});
+  EXPECT_EQ(trial["state"], "killed") << trial.dump();
+  EXPECT_THAT(trial.value("end_reason", ""),
+              ::testing::HasSubstr("the sweep was canceled"));
+}
+
 // A controller stopped (SIGSTOP: a paused VM, a swap storm) for longer than
 // a lease, while its agents kept trying to heartbeat: their trials live on.
 TEST_F(FaultInjectionTest, AStoppedControllerDoesNotCrashTheTrialsOnWaking) {
