@@ -198,7 +198,7 @@ class Agent::Impl {
         connection_(options_.controller, RetryPolicy{}, options_.token) {}
 
   AgentResult Run();
-  void Shutdown(int level);
+  std::string Shutdown(int level);
 
  private:
   void Log(const std::string& line) {
@@ -292,6 +292,9 @@ class Agent::Impl {
   AgentOptions options_;
   ControllerConnection connection_;
   std::atomic<bool> abandon_retries_{false};  // Level 3: stop retrying.
+  // Level 3: what is queued gets one attempt each, until then.
+  static constexpr std::chrono::seconds kLastDeliveryTime{3};
+  std::chrono::system_clock::time_point last_delivery_by_ ABSL_GUARDED_BY(mu_);
   // Any shutdown level: stop registering and asking for trials.
   std::atomic<bool> stop_acquiring_{false};
   absl::Mutex register_mu_ ABSL_ACQUIRED_BEFORE(mu_);
@@ -340,11 +343,49 @@ class Agent::Impl {
   bool sender_gone_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-void Agent::Impl::Shutdown(int level) {
+std::string Agent::Impl::Shutdown(int level) {
   absl::MutexLock lock(&mu_);
+  const size_t running = running_.size();
+  const std::string trials = absl::StrCat(
+      running, running == 1 ? " running trial" : " running trials");
+  // Reports queued for trials that have ended (their programs are gone).
+  const size_t undelivered = outbox_.size();
+  const std::string reports =
+      absl::StrCat(undelivered, undelivered == 1 ? " report" : " reports",
+                   " of ended trials");
+  // With no program left to end, a second signal gives up on what is
+  // left to deliver, as a third would.
+  if (level == 2 && running == 0) level = 3;
   if (level > shutdown_level_) shutdown_level_ = level;
   if (level >= 1) stop_acquiring_ = true;
-  if (level >= 3) abandon_retries_ = true;
+  if (level >= 3 && !abandon_retries_) {
+    // One more attempt for each queued report and finish (so that a killed
+    // trial is recorded as such, not lost when its lease runs out), within
+    // a few seconds: a controller that does not answer does not hold the
+    // agent up.
+    last_delivery_by_ = std::chrono::system_clock::now() + kLastDeliveryTime;
+    connection_.CapDeadlines(last_delivery_by_);
+    abandon_retries_ = true;
+  }
+  if (level == 1) {
+    if (running > 0) {
+      return absl::StrCat("finishing ", trials,
+                          ", taking no new ones (signal again to terminate "
+                          "them)");
+    }
+    if (undelivered > 0) {
+      return absl::StrCat("taking no new trials; delivering ", reports,
+                          " to the controller (signal again to give up)");
+    }
+    return "taking no new trials";
+  }
+  if (level == 2) {
+    return absl::StrCat("terminating ", trials, " (signal again to kill them)");
+  }
+  return absl::StrCat(running > 0 ? absl::StrCat("killing ", trials, "; ") : "",
+                      "a last attempt to deliver what is queued (at most ",
+                      absl::ToInt64Seconds(absl::FromChrono(kLastDeliveryTime)),
+                      " s)");
 }
 
 std::optional<std::string> Agent::Impl::MissingProgram() {
@@ -700,13 +741,26 @@ void Agent::Impl::SenderLoop() {
     OutboxItem item;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return !self->outbox_.empty() || self->sender_may_exit_ ||
-                   self->abandon_retries_.load();
-          },
-          this));
-      if (outbox_.empty() || abandon_retries_) {
+      const auto ready = +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !self->outbox_.empty() || self->sender_may_exit_;
+      };
+      if (abandon_retries_) {
+        // Killed: the workers queue their trials' last reports and finishes
+        // at once; what comes by the deadline gets its one attempt.
+        mu_.AwaitWithDeadline(absl::Condition(ready, this),
+                              absl::FromChrono(last_delivery_by_));
+      } else {
+        mu_.Await(absl::Condition(
+            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return !self->outbox_.empty() || self->sender_may_exit_ ||
+                     self->abandon_retries_.load();
+            },
+            this));
+        if (abandon_retries_) continue;
+      }
+      if (outbox_.empty() ||
+          (abandon_retries_ &&
+           std::chrono::system_clock::now() >= last_delivery_by_)) {
         sender_gone_ = true;
         return;
       }
@@ -1212,7 +1266,14 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       if (watch.consumed() == consumed) break;
     }
     const size_t before_last = batch.size();
-    watch.ReadMetrics(true, batch);
+    bool killed;
+    {
+      absl::MutexLock lock(&mu_);
+      killed = shutdown_level_ >= 3;
+    }
+    // Killed, the finish must not wait behind a backlog: what is left of
+    // it is read as in a poll, at most a chunk.
+    watch.ReadMetrics(/*drain=*/!killed, batch);
     logged.Add(batch, before_last);
     send_batch(true);
     absl::StatusOr<std::string> tail = ReadLogTail(files->log, 40, 16 << 10);
@@ -1324,6 +1385,6 @@ Agent::Agent(AgentOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
 Agent::~Agent() = default;
 AgentResult Agent::Run() { return impl_->Run(); }
-void Agent::Shutdown(int level) { impl_->Shutdown(level); }
+std::string Agent::Shutdown(int level) { return impl_->Shutdown(level); }
 
 }  // namespace sweep

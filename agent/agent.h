@@ -86,10 +86,13 @@ class Agent {
   // Runs until the agent is done; blocks.
   AgentResult Run();
 
-  // 1: take no new trials, let running ones finish. 2: terminate running
-  // programs (SIGTERM, SIGKILL after the grace). 3: kill them now. Callable
-  // from any thread (a signal-handling thread, a test).
-  void Shutdown(int level);
+  // 1: take no new trials, let running ones finish, deliver what is queued.
+  // 2: terminate running programs (SIGTERM, SIGKILL after the grace); with
+  // none running, as 3. 3: kill them now, and give what is queued (their
+  // last reports and finishes) one attempt each, for at most 3 s. Callable
+  // from any thread (a signal-handling thread, a test). Returns what it
+  // does, for the agent's log ("terminating 2 running trials ...").
+  std::string Shutdown(int level);
 
   class Impl;
 

@@ -113,14 +113,8 @@ int RunAgentCommand(AgentOptions options) {
     while (!finished.load()) {
       if (sigtimedwait(&signals, nullptr, &poll) < 0) continue;
       ++received;
-      static constexpr const char* kMessages[] = {
-          "finishing running trials, taking no new ones (signal again to "
-          "terminate them)",
-          "terminating running trials (signal again to kill them)",
-          "killing running trials"};
-      std::cerr << AgentLogPrefix() << kMessages[std::min(received, 3) - 1]
-                << std::endl;
-      agent.Shutdown(std::min(received, 3));
+      const std::string doing = agent.Shutdown(std::min(received, 3));
+      std::cerr << AgentLogPrefix() << doing << std::endl;
     }
   });
   const AgentResult result = agent.Run();

@@ -65,9 +65,17 @@ std::chrono::milliseconds ControllerConnection::NextBackoff(
 }
 
 void ControllerConnection::Prepare(grpc::ClientContext* context) const {
-  context->set_deadline(std::chrono::system_clock::now() +
-                        policy_.call_deadline);
+  const std::chrono::system_clock::time_point cap{
+      std::chrono::system_clock::duration(deadline_cap_.load())};
+  context->set_deadline(
+      std::min(cap, std::chrono::system_clock::now() + policy_.call_deadline));
   AttachToken(token_, context);
+}
+
+void ControllerConnection::CapDeadlines(
+    std::chrono::system_clock::time_point latest) {
+  deadline_cap_ =
+      std::min(deadline_cap_.load(), latest.time_since_epoch().count());
 }
 
 absl::Status ControllerConnection::CallOnce(

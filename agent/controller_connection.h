@@ -62,6 +62,10 @@ class ControllerConnection {
   absl::Status CallOnce(
       const std::function<grpc::Status(grpc::ClientContext*)>& call);
 
+  // Every call from now on ends by `latest` at the latest (its deadline is
+  // the earlier of that and the usual one): a shutdown's last deliveries.
+  void CapDeadlines(std::chrono::system_clock::time_point latest);
+
  private:
   std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current);
 
@@ -77,6 +81,9 @@ class ControllerConnection {
   std::unique_ptr<v1::SweepService::Stub> sweeps_;
   absl::Mutex mu_;
   std::mt19937_64 jitter_ ABSL_GUARDED_BY(mu_);
+  // CapDeadlines's, in system_clock ticks; max when there is none.
+  std::atomic<std::chrono::system_clock::rep> deadline_cap_{
+      std::chrono::system_clock::time_point::max().time_since_epoch().count()};
 };
 
 // True for the failures worth retrying.

@@ -407,7 +407,7 @@ while time.time() < deadline:
                         kConditionTimeout))
       << agent->Output(Stream::kStderr);
   for (const char* line :
-       {"taking no new ones", "terminating running trials"}) {
+       {"taking no new ones", "terminating 1 running trial"}) {
     ASSERT_TRUE(agent->Signal(SIGTERM));
     ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, line, kConditionTimeout))
         << agent->Output(Stream::kStderr);
@@ -417,6 +417,56 @@ while time.time() < deadline:
   EXPECT_EQ(trial["state"], "crashed") << trial.dump();
   EXPECT_THAT(trial.value("end_reason", ""),
               HasSubstr("interrupted: its agent was shut down"));
+}
+
+// A third signal kills the programs at once, and still delivers their last
+// points and their finish: the trial is recorded as interrupted, not left
+// running until its lease runs out.
+TEST_F(AgentEndToEndTest, AThirdSignalKillsAndStillReportsTheTrial) {
+  constexpr char kFastStubborn[] = R"(import os
+import signal
+import time
+
+import sweep_client
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+step = 0
+while True:
+    sweep_client.log({"loss": 1.0 + step}, step=step)
+    if step == 20:
+        open("started-" + os.environ["SWEEP_TRIAL_ID"], "w").close()
+    step += 1
+    time.sleep(0.005)
+)";
+  const std::string id =
+      CreateSweep("fast_stubborn.py", kFastStubborn,
+                  GridSweep("fast_stubborn.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--kill-grace", "60"});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
+                        kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  for (const char* line : {"taking no new ones", "terminating 1 running trial",
+                           "killing 1 running trial"}) {
+    ASSERT_TRUE(agent->Signal(SIGTERM));
+    ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, line, kConditionTimeout))
+        << agent->Output(Stream::kStderr);
+  }
+  AwaitAgent(*agent);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              Not(HasSubstr("were not delivered")));
+  const json trial = cli_.Json({"trials", id, "1"});
+  EXPECT_EQ(trial["state"], "crashed") << trial.dump();
+  EXPECT_THAT(trial.value("end_reason", ""),
+              HasSubstr("interrupted: its agent was shut down"));
+  // Every whole line the program wrote was stored.
+  std::ifstream metrics(dir_.Path("runs/" + id + "/trial-1/metrics.jsonl"));
+  std::string content((std::istreambuf_iterator<char>(metrics)),
+                      std::istreambuf_iterator<char>());
+  EXPECT_EQ(JsonInt(trial["metric_points"]),
+            std::count(content.begin(), content.end(), '\n'));
 }
 
 // A program that exits as SIGTERM would make it (143) while its agent is

@@ -440,6 +440,34 @@ TEST_F(FaultInjectionTest, ATrialEndingWhileTheControllerIsDownIsNotLost) {
   EXPECT_LE(outage_lines, 2u) << err;
 }
 
+// An agent whose trial ended while the controller is down, with nothing
+// left running: the first signal says it waits to deliver, the second gives
+// up and exits (one signal from a scheduler must not read as "finishing
+// running trials", and two must be enough).
+TEST_F(FaultInjectionTest, ASecondSignalGivesUpOnReportsWhenNothingRuns) {
+  std::string id;
+  std::unique_ptr<BackgroundProcess> agent;
+  ASSERT_NO_FATAL_FAILURE(StartReleasedTrial(&id, &agent));
+  ASSERT_TRUE(server_.process->Signal(SIGKILL));
+  ASSERT_TRUE(server_.process->WaitForExit(std::chrono::seconds(10)));
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, "trial 1 ended",
+                                 std::chrono::seconds(60)))
+      << agent->Output(Stream::kStderr);
+
+  ASSERT_TRUE(agent->Signal(SIGTERM));
+  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr,
+                                 "taking no new trials; delivering",
+                                 std::chrono::seconds(10)))
+      << agent->Output(Stream::kStderr);
+  ASSERT_TRUE(agent->Signal(SIGTERM));
+  const std::optional<ExitStatus> exit =
+      agent->WaitForExit(std::chrono::seconds(30));
+  ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              ::testing::HasSubstr("were not delivered"));
+}
+
 // A cancel acknowledged just before the controller died, which the agent
 // (frozen meanwhile) never heard: the restarted controller still orders its
 // running trial killed.
