@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "agent/controller_channel.h"
 #include "agent/controller_connection.h"
+#include "agent/followed_file.h"
 #include "agent/log_tail.h"
 #include "agent/metrics_reader.h"
 #include "agent/orphan_guard.h"
@@ -867,7 +868,7 @@ class TrialWatch {
       : options_(options),
         run_(std::move(run)),
         metrics_(files.metrics),
-        log_(files.log) {}
+        log_(files.log, "program output") {}
 
   // Appends new points to `batch`.
   void ReadMetrics(bool drain, std::vector<MetricPoint>& batch) {
@@ -899,34 +900,36 @@ class TrialWatch {
   }
   // How far the metrics file and the log have been read: it moves while
   // there is something left to read.
-  uint64_t consumed() const { return metrics_.offset() + log_offset_; }
+  uint64_t consumed() const { return metrics_.offset() + log_.offset(); }
 
  private:
   absl::StatusOr<std::vector<MetricPoint>> ReadStdoutMetrics(bool drain,
                                                              int64_t now) {
     std::vector<MetricPoint> points;
-    FILE* file = fopen(log_.c_str(), "rb");
-    if (file == nullptr) return points;
-    // While the program runs, about 1 MiB a call, so that a chatty program
+    // While the program runs, at most 1 MiB a call, so that a chatty program
     // cannot stall the agent's loop; once it has ended, all of what is left
     // (its last lines are often the ones that matter).
     bool at_end = false;
-    if (fseek(file, static_cast<long>(log_offset_), SEEK_SET) == 0) {
-      char buffer[65536];
-      size_t read_now = 0;
-      while (drain || read_now < (size_t{1} << 20)) {
-        const size_t n = fread(buffer, 1, sizeof buffer, file);
-        if (n == 0) {
-          at_end = true;
-          break;
-        }
-        pending_.append(buffer, n);
-        log_offset_ += n;
-        read_now += n;
-        TakeLines(now, points);
+    size_t read_now = 0;
+    constexpr size_t kChunk = size_t{1} << 20;
+    while (drain || read_now < kChunk) {
+      absl::StatusOr<FollowedFile::Chunk> chunk =
+          log_.Read(drain ? kChunk : kChunk - read_now);
+      if (!chunk.ok()) return chunk.status();
+      if (chunk->restarted) {
+        // Truncated (a wrapper's `> /dev/stdout`, a program reopening its
+        // output): what follows is new output, read from the start.
+        pending_.clear();
+        skipping_long_line_ = false;
       }
+      if (chunk->bytes.empty()) {
+        at_end = true;
+        break;
+      }
+      pending_.append(chunk->bytes);
+      read_now += chunk->bytes.size();
+      TakeLines(now, points);
     }
-    fclose(file);
     // The last line, unless the read stopped in the middle of the file.
     if (drain && at_end && !pending_.empty()) {
       if (!skipping_long_line_) TakeLine(pending_, now, points);
@@ -974,8 +977,7 @@ class TrialWatch {
   const AgentOptions& options_;
   std::shared_ptr<TrialRun> run_;
   MetricsFileReader metrics_;
-  std::string log_;
-  uint64_t log_offset_ = 0;
+  FollowedFile log_;  // The program's stdout and stderr.
   bool metrics_file_used_ = false;
   bool skipping_long_line_ = false;
   std::string pending_;

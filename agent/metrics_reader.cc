@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "agent/unique_fd.h"
+#include "agent/followed_file.h"
 #include "search/status_macros.h"
 
 namespace sweep {
@@ -32,8 +32,6 @@ using Json = nlohmann::json;
 // Nested objects deeper than this are not flattened (no metric is that deep,
 // and it bounds the recursion).
 constexpr int kMaxFlattenDepth = 32;
-// How many of the last bytes read are checked for a file rewritten in place.
-constexpr size_t kTailCheckBytes = 64;
 
 // JSON has no NaN or Infinity, but Python's json.dumps writes them. They are
 // replaced by strings that start with a NUL (which no real metric name or
@@ -360,16 +358,11 @@ std::optional<MetricValues> ParsePythonDict(absl::string_view text) {
   return std::nullopt;
 }
 
-absl::Status ReadError(const std::string& path, int error) {
-  return absl::ErrnoToStatus(
-      error, absl::StrCat("cannot read metrics file '", path, "'"));
-}
-
 }  // namespace
 
 MetricsFileReader::MetricsFileReader(std::string path,
                                      MetricsReaderOptions options)
-    : path_(std::move(path)), options_(options) {}
+    : file_(std::move(path), "metrics file"), options_(options) {}
 
 absl::StatusOr<std::vector<MetricPoint>> MetricsFileReader::ReadNew(
     int64_t now_ms) {
@@ -401,78 +394,16 @@ absl::Status MetricsFileReader::ReadChunk(int64_t now_ms,
                                           std::vector<MetricPoint>* out,
                                           size_t* bytes_read) {
   *bytes_read = 0;
-  // O_NONBLOCK so that a FIFO at the path cannot hang the agent's loop.
-  UniqueFd fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid() && errno == ENOENT) return absl::OkStatus();
-  struct stat st;
-  if (!fd.valid() || fstat(fd.get(), &st) != 0) {
-    return ReadError(path_, errno);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("metrics file '", path_, "' is not a regular file"));
-  }
-  const FileIdentity identity{st.st_dev, st.st_ino};
-  const bool replaced =
-      identity_.has_value() && (identity_->device != identity.device ||
-                                identity_->inode != identity.inode);
-  identity_ = identity;
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
-  // The first and the last bytes read, still there? (A rewrite that kept
-  // both, changing only the middle of a long line, goes unseen.)
-  const auto same_bytes = [&](uint64_t at, const std::string& expected,
-                              bool* same) -> absl::Status {
-    std::string bytes(expected.size(), '\0');
-    ssize_t n;
-    do {
-      n = pread(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return ReadError(path_, errno);
-    *same = static_cast<size_t>(n) == expected.size() && bytes == expected;
-    return absl::OkStatus();
-  };
-  bool rewritten = false;
-  if (!replaced && size >= offset_ && !tail_.empty()) {
-    bool same_tail = true;
-    bool same_head = true;
-    RETURN_IF_ERROR(same_bytes(offset_ - tail_.size(), tail_, &same_tail));
-    if (same_tail && offset_ > head_.size()) {
-      RETURN_IF_ERROR(same_bytes(0, head_, &same_head));
-    }
-    rewritten = !same_tail || !same_head;
-  }
-  if (replaced || rewritten || size < offset_) RestartFromBeginning();
-
-  std::string chunk(
-      std::min<uint64_t>(size - offset_, options_.max_bytes_per_read), '\0');
-  ssize_t n;
-  do {
-    n = pread(fd.get(), chunk.data(), chunk.size(),
-              static_cast<off_t>(offset_));
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ReadError(path_, errno);
-  chunk.resize(static_cast<size_t>(n));
-  offset_ += chunk.size();
-  *bytes_read = chunk.size();
-  if (head_.size() < kTailCheckBytes) {
-    head_.append(chunk, 0, kTailCheckBytes - head_.size());
-  }
-  if (chunk.size() >= kTailCheckBytes) {
-    tail_.assign(chunk, chunk.size() - kTailCheckBytes, kTailCheckBytes);
-  } else {
-    tail_.append(chunk);
-    if (tail_.size() > kTailCheckBytes) {
-      tail_.erase(0, tail_.size() - kTailCheckBytes);
-    }
-  }
-  ConsumeBytes(chunk, now_ms, out);
+  absl::StatusOr<FollowedFile::Chunk> chunk =
+      file_.Read(options_.max_bytes_per_read);
+  if (!chunk.ok()) return chunk.status();
+  if (chunk->restarted) RestartFromBeginning();
+  *bytes_read = chunk->bytes.size();
+  ConsumeBytes(chunk->bytes, now_ms, out);
   return absl::OkStatus();
 }
 
 void MetricsFileReader::RestartFromBeginning() {
-  offset_ = 0;
-  head_.clear();
-  tail_.clear();
   partial_line_.clear();
   discarding_long_line_ = false;
   line_number_ = 0;

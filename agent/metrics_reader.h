@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "agent/followed_file.h"
 
 namespace sweep {
 
@@ -84,14 +85,9 @@ class MetricsFileReader {
   }
   int64_t restarts() const { return restarts_; }
   // Bytes of the file read so far.
-  uint64_t offset() const { return offset_; }
+  uint64_t offset() const { return file_.offset(); }
 
  private:
-  struct FileIdentity {
-    dev_t device;
-    ino_t inode;
-  };
-
   // Reads one chunk into `out`; sets *bytes_read to its size.
   absl::Status ReadChunk(int64_t now_ms, std::vector<MetricPoint>* out,
                          size_t* bytes_read);
@@ -102,16 +98,9 @@ class MetricsFileReader {
                   std::vector<MetricPoint>* out);
   void CountMalformed(absl::string_view reason);
 
-  const std::string path_;
+  FollowedFile file_;
   const MetricsReaderOptions options_;
 
-  std::optional<FileIdentity> identity_;
-  uint64_t offset_ = 0;
-  // The last bytes read (up to kTailCheckBytes), read again before each
-  // read: a file rewritten in place (open(path, "w") each epoch) no longer
-  // has them there, and is read again from its start.
-  std::string tail_;
-  std::string head_;  // The file's first bytes (up to kTailCheckBytes).
   // The bytes of the current line that have no newline yet.
   std::string partial_line_;
   // True while dropping the rest of a line that grew past max_line_bytes.

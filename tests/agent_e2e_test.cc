@@ -1111,6 +1111,33 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   EXPECT_EQ(trial["summary"]["loss"], 0.03125);
 }
 
+// A wrapper that prints a banner and then runs its training with
+// `> /dev/stdout` truncates the output file: what follows is read from the
+// file's start, not from past the banner.
+constexpr char kTruncatingProgram[] = R"(import os
+import time
+
+print("== run started: a banner line long enough to be read first ==")
+print("== environment ok, launching training ==")
+time.sleep(0.5)
+fd = os.open("/proc/self/fd/1", os.O_WRONLY | os.O_TRUNC)
+for i in range(5):
+    os.write(fd, f"epoch {i} value={0.1 * (i + 1):.1f}\n".encode())
+    time.sleep(0.1)
+)";
+
+TEST_F(AgentEndToEndTest, StdoutTruncatedByTheProgramIsReadAgain) {
+  const json trial =
+      RunWithStdoutMetrics("truncating.py", kTruncatingProgram, true);
+  EXPECT_EQ(trial["state"], "finished") << trial["state"];
+  const json& history = trial["history"];
+  ASSERT_EQ(history.size(), 5u) << history.dump();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_DOUBLE_EQ(history[i]["values"]["value"].get<double>(), 0.1 * (i + 1));
+  }
+  EXPECT_DOUBLE_EQ(trial["best_value"].get<double>(), 0.1);
+}
+
 // One point per batch of a long run: more than one reply carries.
 constexpr char kLongHistoryProgram[] = R"(import sys
 
