@@ -197,16 +197,22 @@ nlohmann::ordered_json MessageToJson(const google::protobuf::Message& message) {
       key.resize(key.size() - 5);
     }
     if (field.is_map()) {
-      // Keys are strings in every map this API has.
+      // Keys are strings in every map this API has, and unique: appended
+      // as they are (ordered_json's own insert scans every key, and a trial
+      // may log tens of thousands of metric names).
       nlohmann::ordered_json map = nlohmann::ordered_json::object();
+      auto& entries = map.get_ref<nlohmann::ordered_json::object_t&>();
+      using Entries = nlohmann::ordered_json::object_t::Container;
       const google::protobuf::FieldDescriptor& value_field =
           *field.message_type()->map_value();
+      entries.reserve(r.FieldSize(message, &field));
       for (int j = 0; j < r.FieldSize(message, &field); ++j) {
         const google::protobuf::Message& entry =
             r.GetRepeatedMessage(message, &field, j);
-        const std::string map_key = entry.GetReflection()->GetString(
-            entry, field.message_type()->map_key());
-        map[map_key] = FieldValueToJson(entry, value_field, -1);
+        entries.Entries::emplace_back(
+            entry.GetReflection()->GetString(entry,
+                                             field.message_type()->map_key()),
+            FieldValueToJson(entry, value_field, -1));
       }
       out[key] = std::move(map);
     } else if (field.is_repeated()) {

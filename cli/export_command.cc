@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/display_format.h"
@@ -60,14 +61,15 @@ Value MetricValue(double value) {
 }
 
 // The parameters and metrics of a trial under their prefixed column names.
-Value ParameterAndMetricFields(const v1::Trial& trial) {
-  Value fields = Value::object();
+std::vector<std::pair<std::string, Value>> ParameterAndMetricFields(
+    const v1::Trial& trial) {
+  std::vector<std::pair<std::string, Value>> fields;
   for (auto& [name, value] :
        FlattenConfig(ParseTrialConfig(trial.config_json()))) {
-    fields[absl::StrCat(kConfigPrefix, name)] = std::move(value);
+    fields.emplace_back(absl::StrCat(kConfigPrefix, name), std::move(value));
   }
   for (const auto& [name, value] : trial.summary()) {
-    fields[absl::StrCat(kSummaryPrefix, name)] = MetricValue(value);
+    fields.emplace_back(absl::StrCat(kSummaryPrefix, name), MetricValue(value));
   }
   return fields;
 }
@@ -117,13 +119,13 @@ std::string CsvField(absl::string_view text) {
 
 ExportTable BuildExportTable(const TrialList& trials) {
   std::vector<Value> fixed;
-  std::vector<Value> dynamic;
+  std::vector<std::vector<std::pair<std::string, Value>>> dynamic;
   std::set<std::string> config_columns;
   std::set<std::string> summary_columns;
   for (const v1::Trial& trial : trials) {
     fixed.push_back(TrialFields(trial));
     dynamic.push_back(ParameterAndMetricFields(trial));
-    for (const auto& [name, value] : dynamic.back().items()) {
+    for (const auto& [name, value] : dynamic.back()) {
       (name.rfind(kConfigPrefix, 0) == 0 ? config_columns : summary_columns)
           .insert(name);
     }
@@ -134,12 +136,19 @@ ExportTable BuildExportTable(const TrialList& trials) {
                        config_columns.end());
   table.columns.insert(table.columns.end(), summary_columns.begin(),
                        summary_columns.end());
+  // By name, not by an ordered_json lookup (a scan of the object): a trial
+  // can log tens of thousands of metric names.
+  absl::flat_hash_map<std::string, Value*> cells;
   for (std::size_t i = 0; i < fixed.size(); ++i) {
-    Value row = std::move(fixed[i]);
+    cells.clear();
+    for (auto& [name, value] : fixed[i].items()) cells[name] = &value;
+    for (auto& [name, value] : dynamic[i]) cells[name] = &value;
+    std::vector<Value> row;
+    row.reserve(table.columns.size());
     for (const std::string& column : table.columns) {
-      if (row.contains(column)) continue;
-      const auto it = dynamic[i].find(column);
-      row[column] = it == dynamic[i].end() ? Value(nullptr) : *it;
+      const auto it = cells.find(column);
+      row.push_back(it == cells.end() ? Value(nullptr)
+                                      : std::move(*it->second));
     }
     table.rows.push_back(std::move(row));
   }
@@ -152,11 +161,10 @@ std::string FormatExportCsv(const ExportTable& table) {
     header.push_back(CsvField(column));
   }
   std::string csv = CsvLine(header);
-  for (const Value& row : table.rows) {
+  for (const std::vector<Value>& row : table.rows) {
     std::vector<std::string> cells;
-    for (const std::string& column : table.columns) {
-      cells.push_back(CsvCell(row.at(column)));
-    }
+    cells.reserve(row.size());
+    for (const Value& cell : row) cells.push_back(CsvCell(cell));
     csv += CsvLine(cells);
   }
   return csv;
@@ -165,10 +173,20 @@ std::string FormatExportCsv(const ExportTable& table) {
 std::string FormatExportJson(const ExportTable& table) {
   if (table.rows.empty()) return "[]\n";
   // One object per line: still one JSON document, and easy to grep.
+  const auto dump = [](const Value& value) {
+    return value.dump(-1, ' ', /*ensure_ascii=*/false,
+                      Value::error_handler_t::replace);
+  };
+  std::vector<std::string> keys;
+  keys.reserve(table.columns.size());
+  for (const std::string& column : table.columns) keys.push_back(dump(column));
   std::vector<std::string> objects;
-  for (const Value& row : table.rows) {
-    objects.push_back(row.dump(-1, ' ', /*ensure_ascii=*/false,
-                               Value::error_handler_t::replace));
+  for (const std::vector<Value>& row : table.rows) {
+    std::string object = "{";
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      absl::StrAppend(&object, i == 0 ? "" : ",", keys[i], ":", dump(row[i]));
+    }
+    objects.push_back(object + "}");
   }
   return absl::StrCat("[\n", absl::StrJoin(objects, ",\n"), "\n]\n");
 }

@@ -36,11 +36,11 @@ int RunExport(const ExportOptions& options, ControllerClient& client,
               std::ostream& out, std::ostream& err);
 void RegisterExportCommand(CLI::App& app, CommandRun* run);
 
-// The trials as rows: `columns` in the order above, and one JSON object per
-// trial holding every column (null when the trial has no value).
+// The trials as rows: `columns` in the order above, and per trial one value
+// per column, in that order (null when the trial has none).
 struct ExportTable {
   std::vector<std::string> columns;
-  std::vector<Value> rows;
+  std::vector<std::vector<Value>> rows;
 };
 ExportTable BuildExportTable(const TrialList& trials);
 

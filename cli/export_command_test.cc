@@ -67,9 +67,36 @@ TEST(ExportTableTest,
                           "summary.acc", "summary.val_loss"));
   ASSERT_EQ(table.rows.size(), 2u);
   // Every row holds every column; what a trial lacks is null.
-  EXPECT_TRUE(table.rows[0].at("config.epochs").is_null());
-  EXPECT_TRUE(table.rows[1].at("config.optimizer.name").is_null());
-  EXPECT_EQ(table.rows[1].at("config.epochs"), 3);
+  ASSERT_EQ(table.rows[0].size(), table.columns.size());
+  ASSERT_EQ(table.rows[1].size(), table.columns.size());
+  EXPECT_TRUE(table.rows[0][10].is_null());  // config.epochs
+  EXPECT_TRUE(table.rows[1][12].is_null());  // config.optimizer.name
+  EXPECT_EQ(table.rows[1][10], 3);
+  EXPECT_EQ(table.rows[0][13], 0.9);  // summary.acc
+}
+
+// A trial logging tens of thousands of metric names is exported in
+// near-linear time (each cell was a scan of the row's object: 50,000 names
+// took minutes).
+TEST(ExportTableTest, ManyMetricNamesAreExportedEveryOneInItsColumn) {
+  TrialList trials;
+  v1::Trial& trial = *trials.Add() = MakeTrial(1, R"({"lr": 0.1})");
+  constexpr int kNames = 50'000;
+  for (int i = 0; i < kNames; ++i) {
+    (*trial.mutable_summary())["m" + std::to_string(i)] = i;
+  }
+  const ExportTable table = BuildExportTable(trials);
+  ASSERT_EQ(table.columns.size(), 11u + kNames);
+  ASSERT_EQ(table.rows.size(), 1u);
+  for (size_t i = 11; i < table.columns.size(); ++i) {
+    ASSERT_EQ(table.rows[0][i], std::stoi(table.columns[i].substr(9)))
+        << table.columns[i];
+  }
+  // Parsed unordered: ordered_json's own inserts scan.
+  const nlohmann::json json = nlohmann::json::parse(FormatExportJson(table));
+  ASSERT_EQ(json.size(), 1u);
+  EXPECT_EQ(json[0].size(), 11u + kNames);
+  EXPECT_EQ(json[0]["summary.m49999"], 49'999);
 }
 
 TEST(ExportTableTest, CsvKeepsIntegersAndFloatsApartAndLeavesMissingEmpty) {

@@ -76,6 +76,20 @@ TEST(DisplayFormatTest, StatesDurationsAndTimes) {
   EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::quiet_NaN()), "nan");
 }
 
+TEST(DisplayFormatTest, ScriptJsonKeepsEveryKeyOfALargeSummary) {
+  v1::Trial trial = MakeTrial(1);
+  trial.mutable_summary()->clear();
+  constexpr int kNames = 30'000;
+  for (int i = 0; i < kNames; ++i) {
+    (*trial.mutable_summary())["m" + std::to_string(i)] = i;
+  }
+  const nlohmann::json json = nlohmann::json::parse(ProtoToJson(trial));
+  ASSERT_EQ(json["summary"].size(), static_cast<size_t>(kNames));
+  for (int i = 0; i < kNames; i += 997) {
+    EXPECT_EQ(json["summary"]["m" + std::to_string(i)], i);
+  }
+}
+
 TEST(DisplayFormatTest, ScriptJsonHasNumbersShortStatesAndParsedConfigs) {
   v1::Trial trial = MakeTrial(12);
   (*trial.mutable_summary())["loss"] = std::numeric_limits<double>::quiet_NaN();
