@@ -281,6 +281,16 @@ class Agent::Impl {
   std::shared_ptr<TrialRun> RunTrial(const v1::TrialAssignment& assignment);
   void Enqueue(OutboxItem item);
   bool Deliver(OutboxItem& item);
+  // What to say when a call failed in a way no retry changes: the
+  // controller was restarted with TLS or without it, and the agent started
+  // the other way (TlsSetupFailure).
+  std::optional<std::string> UnworkableConnection(const grpc::Status& status) {
+    std::optional<std::string> why =
+        TlsSetupFailure(status, connection_.address());
+    if (!why) return std::nullopt;
+    return absl::StrCat("cannot talk to the controller at ",
+                        connection_.address(), ": ", *why);
+  }
   void MarkDone(int exit_code, const std::string& reason) {
     absl::MutexLock lock(&mu_);
     if (!done_) {
@@ -577,7 +587,7 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
     v1::AcquireTrialRequest request;
     request.set_agent_id(agent_id);
     v1::AcquireTrialResponse response;
-    std::atomic<bool> give_up{false};
+    std::optional<std::string> unworkable;
     const absl::Status status = connection_.CallWithRetry(
         [&](grpc::ClientContext* context) {
           return connection_.agents().AcquireTrial(context, request, &response);
@@ -586,6 +596,10 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
         [this](const grpc::Status& s, std::chrono::milliseconds wait) {
           LogRetry(absl::StrCat("controller unavailable (", s.error_message(),
                                 "); asking again in ", wait.count(), " ms"));
+        },
+        [&](const grpc::Status& s) {
+          unworkable = UnworkableConnection(s);
+          return unworkable;
         });
     if (status.ok()) RetrySucceeded();
     if (status.ok() && response.has_trial()) {
@@ -603,7 +617,9 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
         Log(absl::StrCat(status.message(), "; registering again"));
         if (Register(agent_id).ok()) continue;
       }
-      if (!absl::IsCancelled(status)) {
+      if (unworkable) {
+        MarkDone(1, *unworkable);
+      } else if (!absl::IsCancelled(status)) {
         MarkDone(1, absl::StrCat("the controller refused a trial: ",
                                  status.message()));
       }
@@ -690,6 +706,11 @@ bool Agent::Impl::Deliver(OutboxItem& item) {
                           "); metrics wait, retrying in ", wait.count(),
                           " ms"));
   };
+  std::optional<std::string> unworkable;
+  const auto give_up = [&](const grpc::Status& s) {
+    unworkable = UnworkableConnection(s);
+    return unworkable;
+  };
   absl::Status status;
   if (item.report) {
     v1::ReportMetricsResponse response;
@@ -698,7 +719,7 @@ bool Agent::Impl::Deliver(OutboxItem& item) {
           return connection_.agents().ReportMetrics(context, *item.report,
                                                     &response);
         },
-        &abandon_retries_, on_retry);
+        &abandon_retries_, on_retry, give_up);
     if (status.ok() && response.has_order() &&
         response.order().action() != v1::ORDER_ACTION_UNSPECIFIED) {
       absl::MutexLock lock(&mu_);
@@ -712,7 +733,15 @@ bool Agent::Impl::Deliver(OutboxItem& item) {
           return connection_.agents().FinishTrial(context, *item.finish,
                                                   &response);
         },
-        &abandon_retries_, on_retry);
+        &abandon_retries_, on_retry, give_up);
+  }
+  if (unworkable) {
+    // No retry can get through: the agent gives up, and its programs stop
+    // (their leases cannot be renewed either).
+    MarkDone(1, *unworkable);
+    absl::MutexLock lock(&mu_);
+    for (auto& [number, trial] : running_) trial->revoked = true;
+    return false;
   }
   if (absl::IsCancelled(status)) return false;
   if (status.ok()) RetrySucceeded();
@@ -824,6 +853,14 @@ void Agent::Impl::HeartbeatLoop() {
           return connection_.agents().Heartbeat(context, request, &response);
         });
     if (!status.ok()) {
+      if (std::optional<std::string> unworkable = UnworkableConnection(
+              grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                           std::string(status.message())))) {
+        MarkDone(1, *unworkable);
+        absl::MutexLock lock(&mu_);
+        for (auto& [number, trial] : running_) trial->revoked = true;
+        continue;
+      }
       // While the controller is away, with the other retries' lines (once,
       // then every 30 s), not a line every heartbeat.
       if (IsRetryable(status)) {

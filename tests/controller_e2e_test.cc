@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -589,6 +590,61 @@ TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
   const ProcessResult no_ca = missing_ca.Run({"ls"});
   EXPECT_EQ(no_ca.exit_code, 1) << no_ca.err;
   EXPECT_THAT(no_ca.err, HasSubstr("cannot read the CA certificates in"));
+}
+
+// A controller restarted without the TLS it had (or with it, having had
+// none) cannot be reached the way its agents were started: a running agent
+// says so and exits instead of retrying for ever.
+TEST_F(ControllerEndToEndTest,
+       AnAgentExitsWhenItsControllerComesBackWithoutTls) {
+  const ProcessResult made =
+      RunProcess({"/usr/bin/env", "openssl", "req", "-x509", "-newkey",
+                  "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sweep-test",
+                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                  dir_.Path("key.pem"), "-out", dir_.Path("cert.pem")},
+                 std::chrono::seconds(60));
+  ASSERT_EQ(made.exit_code, 0) << "openssl: " << made.err;
+  ASSERT_TRUE(WriteFile(dir_.Path("long.py"), R"(import os
+import time
+
+import sweep_client
+
+open(os.path.join(os.environ["SWEEP_TEST_DIR"], "started"), "w").close()
+for step in range(600):
+    sweep_client.log({"loss": 1.0 / (step + 1)}, step=step)
+    time.sleep(0.1)
+)"));
+  StartController(0, {"--tls-cert", dir_.Path("cert.pem"), "--tls-key",
+                      dir_.Path("key.pem")});
+  const int port = server_.port;
+  const SweepCli cli("https://" + server_.address,
+                     {"SWEEP_TLS_CA=" + dir_.Path("cert.pem")});
+  ASSERT_TRUE(WriteFile(dir_.Path("sweep.yaml"), R"(program: long.py
+method: grid
+metric: {name: loss, goal: minimize}
+parameters:
+  x: {values: [1]}
+)"));
+  const std::string id = cli.Create(dir_.Path("sweep.yaml"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      cli.StartAgent(id, dir_.path(), {"--workdir", dir_.Path("runs")},
+                     {"SWEEP_TEST_DIR=" + dir_.path()});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(
+      PollUntil([&] { return std::ifstream(dir_.Path("started")).good(); },
+                kAgentTimeout))
+      << agent->Output(Stream::kStderr);
+
+  ASSERT_TRUE(server_.process->Signal(SIGTERM));
+  ASSERT_TRUE(server_.process->WaitForExit(std::chrono::seconds(30)));
+  StartController(port);  // Without TLS, by mistake.
+
+  const std::optional<ExitStatus> exit = agent->WaitForExit(kAgentTimeout);
+  ASSERT_TRUE(exit.has_value()) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(exit->exit_code, 1) << agent->Output(Stream::kStderr);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              HasSubstr("it does not speak TLS"));
 }
 
 // What the CLI saw of one trial.
