@@ -110,6 +110,17 @@ absl::Status CheckControllerAddress(const std::string& address) {
         "controller address '", address, "': ", why,
         " (expected HOST:PORT, [IPv6]:PORT or https://HOST:PORT)"));
   };
+  if (const size_t blank = address.find_first_of(" \t\r\n\v\f");
+      blank != std::string::npos) {
+    return invalid(blank == 0 ? "it starts with a space"
+                              : "it holds a space or a line end");
+  }
+  if (const size_t scheme = target.find("://");
+      scheme != absl::string_view::npos) {
+    return invalid(absl::StrCat("'", target.substr(0, scheme + 3),
+                                "' is not a scheme it takes; use https:// "
+                                "for TLS, nothing for plaintext"));
+  }
   const size_t colon = target.rfind(':');
   if (colon == absl::string_view::npos) return invalid("no port");
   const absl::string_view host = target.substr(0, colon);

@@ -101,6 +101,13 @@ TEST(ControllerChannelTest, AddressesWithoutAHostOrAPortAreRefused) {
   EXPECT_THAT(why("host:abc"), HasSubstr("port 'abc'"));
   EXPECT_THAT(why(":7420"), HasSubstr("no host"));
   EXPECT_THAT(why("fd00::5:7420"), HasSubstr("needs brackets"));
+  EXPECT_THAT(why("tcp://127.0.0.1:7420"),
+              HasSubstr("'tcp://' is not a scheme it takes"));
+  EXPECT_THAT(why("http://127.0.0.1:7420"),
+              HasSubstr("'http://' is not a scheme it takes"));
+  EXPECT_THAT(why(" 127.0.0.1:7420"), HasSubstr("starts with a space"));
+  EXPECT_THAT(why("127.0.0.1:7420\n"), HasSubstr("a space or a line end"));
+  EXPECT_THAT(why("https:// host:1"), HasSubstr("a space or a line end"));
   EXPECT_FALSE(MakeControllerChannel("host:99999", {}).ok());
 }
 
