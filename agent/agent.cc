@@ -1231,7 +1231,12 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     while (!exit) {
       const auto now = SteadyClock::now();
       exit = process->Tick(now);
-      if (exit) break;
+      if (exit) {
+        // The trial's end: reading what the program left (a fast one can
+        // leave millions of lines) may take a while yet.
+        finish.set_ended_ms(WallMs());
+        break;
+      }
       bool room;
       int level;
       {
@@ -1399,8 +1404,9 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   }
   OutboxItem done_item;
   done_item.trial = run;
-  // Its end as seen here: its delivery may wait out an outage.
-  finish.set_ended_ms(WallMs());
+  // Its end as seen here (when its program ended, or now for one that
+  // never started): its delivery may wait out an outage.
+  if (finish.ended_ms() == 0) finish.set_ended_ms(WallMs());
   done_item.finish = std::move(finish);
   Enqueue(std::move(done_item));
   absl::MutexLock lock(&mu_);

@@ -1111,6 +1111,22 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   EXPECT_EQ(trial["summary"]["loss"], 0.03125);
 }
 
+// A program that logs faster than the agent reads ends before the agent has
+// read it all: the trial ends when the program did, not when the backlog was
+// read (its last points were read after that).
+constexpr char kBacklogProgram[] = R"(import sys
+
+sys.stdout.write("".join(f"value={i}\n" for i in range(300_000)))
+)";
+
+TEST_F(AgentEndToEndTest, ATrialEndsWhenItsProgramDidNotWhenItsOutputWasRead) {
+  const json trial = RunWithStdoutMetrics("backlog.py", kBacklogProgram, true);
+  EXPECT_EQ(trial["state"], "finished") << trial["state"];
+  const json& history = trial["history"];
+  ASSERT_EQ(history.size(), 300'000u);
+  EXPECT_LT(JsonInt(trial["ended_ms"]), JsonInt(history.back()["time_ms"]));
+}
+
 // A wrapper that prints a banner and then runs its training with
 // `> /dev/stdout` truncates the output file: what follows is read from the
 // file's start, not from past the banner.
@@ -1133,7 +1149,8 @@ TEST_F(AgentEndToEndTest, StdoutTruncatedByTheProgramIsReadAgain) {
   const json& history = trial["history"];
   ASSERT_EQ(history.size(), 5u) << history.dump();
   for (int i = 0; i < 5; ++i) {
-    EXPECT_DOUBLE_EQ(history[i]["values"]["value"].get<double>(), 0.1 * (i + 1));
+    EXPECT_DOUBLE_EQ(history[i]["values"]["value"].get<double>(),
+                     0.1 * (i + 1));
   }
   EXPECT_DOUBLE_EQ(trial["best_value"].get<double>(), 0.1);
 }
