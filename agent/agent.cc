@@ -103,6 +103,9 @@ struct TrialRun {
   // Its finish was delivered (or dropped): the controller knows how it
   // ended. Guarded by Agent::Impl::mu_.
   bool finish_settled = false;
+  // Its program has ended (its output may still be read and sent). Guarded
+  // by Agent::Impl::mu_.
+  bool program_ended = false;
 };
 
 // The options with the trials' directory made absolute: the paths a trial
@@ -349,6 +352,7 @@ class Agent::Impl {
       ABSL_GUARDED_BY(mu_);
   std::deque<OutboxItem> outbox_ ABSL_GUARDED_BY(mu_);
   int64_t buffered_points_ ABSL_GUARDED_BY(mu_) = 0;
+  int acquiring_ ABSL_GUARDED_BY(mu_) = 0;  // AcquireTrial calls under way.
   bool sender_may_exit_ ABSL_GUARDED_BY(mu_) = false;
   // The sender has returned: nothing more will be delivered.
   bool sender_gone_ ABSL_GUARDED_BY(mu_) = false;
@@ -356,7 +360,10 @@ class Agent::Impl {
 
 std::string Agent::Impl::Shutdown(int level) {
   absl::MutexLock lock(&mu_);
-  const size_t running = running_.size();
+  // Programs still running, and trials being asked for (which may start
+  // one).
+  size_t running = static_cast<size_t>(acquiring_);
+  for (const auto& [number, run] : running_) running += !run->program_ended;
   const std::string trials = absl::StrCat(
       running, running == 1 ? " running trial" : " running trials");
   // Reports queued for trials that have ended (their programs are gone).
@@ -537,13 +544,9 @@ AgentResult Agent::Impl::Run() {
     workers_running_ = 0;
   }
   heartbeat.join();
-  bool killed;
-  {
-    absl::MutexLock lock(&mu_);
-    killed = shutdown_level_ >= 3;
-  }
-  if (!options_.name.empty() && !killed) {
+  if (!options_.name.empty()) {
     // One attempt, no retry: the name frees itself after a lease anyway.
+    // (Killed, its deadline is the shutdown's.)
     v1::HeartbeatRequest leaving;
     {
       absl::MutexLock lock(&mu_);
@@ -582,6 +585,7 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
         return std::nullopt;
       }
       ++trials_taken_;  // Reserved; given back when no trial comes.
+      ++acquiring_;
       agent_id = agent_id_;
     }
     v1::AcquireTrialRequest request;
@@ -605,11 +609,13 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
     if (status.ok() && response.has_trial()) {
       absl::MutexLock lock(&mu_);
       waiting_because_.clear();
+      // Still counted as acquiring until RunTrial puts it in running_.
       return response.trial();
     }
     {
       absl::MutexLock lock(&mu_);
       --trials_taken_;
+      --acquiring_;
     }
     if (!status.ok()) {
       if (absl::IsNotFound(status)) {
@@ -905,7 +911,7 @@ class TrialWatch {
       : options_(options),
         run_(std::move(run)),
         metrics_(files.metrics),
-        log_(files.log, "program output") {}
+        log_(files.log, "program output", FollowedFile::Writes::kOutput) {}
 
   // Appends new points to `batch`.
   void ReadMetrics(bool drain, std::vector<MetricPoint>& batch) {
@@ -952,7 +958,12 @@ class TrialWatch {
     while (drain || read_now < kChunk) {
       absl::StatusOr<FollowedFile::Chunk> chunk =
           log_.Read(drain ? kChunk : kChunk - read_now);
-      if (!chunk.ok()) return chunk.status();
+      // The points of the chunks already read are kept (their bytes will
+      // not be read again).
+      if (!chunk.ok()) {
+        if (points.empty()) return chunk.status();
+        break;
+      }
       if (chunk->restarted) {
         // Truncated (a wrapper's `> /dev/stdout`, a program reopening its
         // output): what follows is new output, read from the start.
@@ -1031,6 +1042,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   {
     absl::MutexLock lock(&mu_);
     running_[number] = run;
+    --acquiring_;  // AcquireNext's, now running.
     // The lowest free ids, in order: a trial gets "0,1" or "2,3", as the
     // user listed them, whatever order earlier trials gave them back in.
     std::sort(free_gpus_.begin(), free_gpus_.end(),
@@ -1235,6 +1247,8 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
         // The trial's end: reading what the program left (a fast one can
         // leave millions of lines) may take a while yet.
         finish.set_ended_ms(WallMs());
+        absl::MutexLock lock(&mu_);
+        run->program_ended = true;
         break;
       }
       bool room;

@@ -731,7 +731,7 @@ class Store::Impl {
                                      int64_t number);
   absl::StatusOr<std::vector<MetricPointRow>> LoadHistory(
       const std::string& sweep_id, int64_t number, int64_t offset,
-      int64_t limit);
+      int64_t limit, int64_t max_bytes, bool* cut);
   absl::StatusOr<std::vector<double>> LoadMetricSeries(
       const std::string& sweep_id, int64_t number, const std::string& key);
 
@@ -966,9 +966,12 @@ absl::StatusOr<TrialRow> Store::Impl::LoadTrial(const std::string& sweep_id,
 }
 
 absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
-    const std::string& sweep_id, int64_t number, int64_t offset,
-    int64_t limit) {
+    const std::string& sweep_id, int64_t number, int64_t offset, int64_t limit,
+    int64_t max_bytes, bool* cut) {
   std::vector<MetricPointRow> points;
+  bool ignored;
+  if (cut == nullptr) cut = &ignored;
+  *cut = false;
   if (limit <= 0) return points;
   absl::MutexLock lock(&read_mu_);
   // The page's first point: a walk of the primary key's points, which holds
@@ -1001,17 +1004,24 @@ absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
   query.Text(sweep_id).Int(number).Int(first.first).Int(first.second);
   // Rows of one point are adjacent; a new (sequence, index) starts a point.
   std::optional<std::pair<int64_t, int64_t>> current;
+  int64_t bytes = 0;
   for (;;) {
     const int rc = query.Step();
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return ReadFailure(query.Error(rc));
     const std::pair<int64_t, int64_t> id{query.IntAt(0), query.IntAt(1)};
     if (current != id) {
-      if (static_cast<int64_t>(points.size()) == limit) break;
+      if (static_cast<int64_t>(points.size()) == limit || bytes >= max_bytes) {
+        *cut = true;
+        break;
+      }
       current = id;
       points.push_back({query.IntAt(2), query.IntAt(3), {}});
+      bytes += 16;
     }
     points.back().values.emplace_back(query.TextAt(4), query.DoubleAt(5));
+    bytes +=
+        16 + static_cast<int64_t>(points.back().values.back().first.size());
   }
   return points;
 }
@@ -1079,9 +1089,9 @@ absl::StatusOr<TrialRow> Store::LoadTrial(const std::string& sweep_id,
 }
 
 absl::StatusOr<std::vector<MetricPointRow>> Store::LoadHistory(
-    const std::string& sweep_id, int64_t number, int64_t offset,
-    int64_t limit) {
-  return impl_->LoadHistory(sweep_id, number, offset, limit);
+    const std::string& sweep_id, int64_t number, int64_t offset, int64_t limit,
+    int64_t max_bytes, bool* cut) {
+  return impl_->LoadHistory(sweep_id, number, offset, limit, max_bytes, cut);
 }
 
 absl::StatusOr<std::vector<double>> Store::LoadMetricSeries(

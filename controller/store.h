@@ -143,11 +143,15 @@ class Store {
   // NotFound when there is no such trial.
   absl::StatusOr<TrialRow> LoadTrial(const std::string& sweep_id,
                                      int64_t number);
-  // A trial's points in logging order (sequence, then index): at most
-  // `limit` of them, from the `offset`-th (0 is the first).
+  // A trial's points in logging order (sequence, then index), from the
+  // `offset`-th (0 is the first): at most `limit` of them, and no more once
+  // they hold `max_bytes` (names, 16 bytes a value and a point; always at
+  // least one point). *cut (when given) tells whether points were left.
   absl::StatusOr<std::vector<MetricPointRow>> LoadHistory(
       const std::string& sweep_id, int64_t number, int64_t offset = 0,
-      int64_t limit = std::numeric_limits<int64_t>::max());
+      int64_t limit = std::numeric_limits<int64_t>::max(),
+      int64_t max_bytes = std::numeric_limits<int64_t>::max(),
+      bool* cut = nullptr);
   // The values of one metric key of a trial in logging order (what the
   // stopping rules need after a restart).
   absl::StatusOr<std::vector<double>> LoadMetricSeries(

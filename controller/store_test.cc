@@ -420,6 +420,24 @@ TEST_F(StoreTest, LoadHistoryPagesByPointAcrossReports) {
       store->LoadHistory("s", 1, 0, 0);
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_THAT(*none, IsEmpty());
+
+  // A byte budget: 16 a point, 16 and the name's length a value. Points 0
+  // and 1 take 16 + 20 + 19 and 16 + 20 bytes; at least one point comes.
+  bool cut = false;
+  for (const auto& [max_bytes, points] :
+       std::vector<std::pair<int64_t, size_t>>{
+           {1, 1}, {55, 1}, {56, 2}, {91, 2}, {92, 3}}) {
+    absl::StatusOr<std::vector<MetricPointRow>> page =
+        store->LoadHistory("s", 1, 0, 100, max_bytes, &cut);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(Fields(*page), slice(0, points)) << max_bytes;
+    EXPECT_TRUE(cut) << max_bytes;
+  }
+  absl::StatusOr<std::vector<MetricPointRow>> whole =
+      store->LoadHistory("s", 1, 0, 100, 1 << 20, &cut);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->size(), 9u);
+  EXPECT_FALSE(cut);
 }
 
 TEST_F(StoreTest, LoadTrialsPagesByNumberWithinOneSweep) {

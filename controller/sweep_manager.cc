@@ -28,6 +28,8 @@ constexpr int kMaxSlots = 1024;
 // about 200 bytes there): a trial logging every batch of a long run holds
 // millions, which would not fit in a message.
 constexpr int64_t kMaxHistoryPointsPerReply = 100'000;
+// And so many bytes of them: a point may hold hundreds of metrics.
+constexpr int64_t kMaxHistoryBytesPerReply = int64_t{64} << 20;
 
 std::string RandomToken(std::mt19937_64& rng, int length) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -570,22 +572,41 @@ absl::Status SweepManager::ListTrials(const v1::ListTrialsRequest& request,
   bool more = static_cast<int64_t>(rows.size()) > limit;
   if (more) rows.pop_back();
   int64_t points_left = kMaxHistoryPointsPerReply;
+  int64_t bytes_left = kMaxHistoryBytesPerReply;
   for (const TrialRow& row : rows) {
     // A page with histories ends before a trial whose points would not fit,
-    // unless it is the page's first.
-    if (request.include_history() && row.metric_points > points_left &&
-        response->trials_size() > 0) {
+    // unless it is the page's first (whose history may be cut: fewer points
+    // than its metric_points; GetTrial pages through the rest).
+    const bool first = response->trials_size() == 0;
+    if (request.include_history() && !first &&
+        (row.metric_points > points_left || bytes_left <= 0)) {
       more = true;
       break;
     }
     v1::Trial* trial = response->add_trials();
     TrialToProto(row, trial);
     if (request.include_history()) {
+      // A later trial's history is what its row counted (a running trial
+      // may have more by now): whole, as its metric_points says.
+      bool cut = false;
       ASSIGN_OR_RETURN(
           std::vector<MetricPointRow> history,
-          store_->LoadHistory(row.sweep_id, row.number, 0, points_left));
+          store_->LoadHistory(
+              row.sweep_id, row.number, 0,
+              first ? points_left : std::min(points_left, row.metric_points),
+              bytes_left, &cut));
+      if (cut && !first &&
+          static_cast<int64_t>(history.size()) < row.metric_points) {
+        response->mutable_trials()->RemoveLast();  // Too many bytes.
+        more = true;
+        break;
+      }
       points_left -= static_cast<int64_t>(history.size());
       for (const MetricPointRow& p : history) {
+        bytes_left -= 16;
+        for (const auto& [key, value] : p.values) {
+          bytes_left -= 16 + static_cast<int64_t>(key.size());
+        }
         PointToProto(p, trial->add_history());
       }
     }
@@ -624,7 +645,8 @@ absl::Status SweepManager::GetTrial(const v1::GetTrialRequest& request,
                                          request.history_offset(),
                                          request.history_limit() == 0
                                              ? kMaxHistoryPointsPerReply
-                                             : request.history_limit()));
+                                             : request.history_limit(),
+                                         kMaxHistoryBytesPerReply));
     for (const MetricPointRow& p : history) {
       PointToProto(p, response->add_history());
     }
