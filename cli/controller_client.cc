@@ -232,19 +232,21 @@ absl::StatusOr<v1::Trial> ControllerClient::GetTrial(
   request.set_include_history(include_history);
   absl::StatusOr<v1::Trial> trial = Call<v1::GetTrialRequest, v1::Trial>(
       &v1::SweepService::Stub::GetTrial, request);
-  // A reply carries at most 100,000 points; the rest come a page at a time
-  // (a running trial's may grow meanwhile: what the first reply counted).
-  int64_t page_size = trial.ok() ? trial->history_size() : 0;
-  while (page_size > 0 && trial->history_size() < trial->metric_points()) {
-    request.set_history_offset(trial->history_size());
+  // A reply carries at most 100,000 points (about 64 MiB); the rest come a
+  // page at a time, each after where the last stopped.
+  if (!trial.ok()) return trial;
+  std::string next = trial->history_next_page_token();
+  while (!next.empty()) {
+    request.set_history_page_token(next);
     absl::StatusOr<v1::Trial> page = Call<v1::GetTrialRequest, v1::Trial>(
         &v1::SweepService::Stub::GetTrial, request);
     if (!page.ok()) return page.status();
-    page_size = page->history_size();
     for (v1::MetricPoint& point : *page->mutable_history()) {
       *trial->add_history() = std::move(point);
     }
+    next = page->history_next_page_token();
   }
+  trial->clear_history_next_page_token();
   return trial;
 }
 

@@ -345,6 +345,34 @@ TEST_F(ControllerServiceTest, LongHistoriesComeInPagesOfAtMost100000Points) {
   page.Clear();
   ASSERT_TRUE(get(60'000, 0, &page).ok());
   EXPECT_EQ(page.history_size(), 0);
+  // Pages that follow each other by token: the points after the last one.
+  auto get_after = [&](const std::string& token, int32_t limit,
+                       v1::Trial* trial) {
+    grpc::ClientContext context;
+    v1::GetTrialRequest request;
+    request.set_sweep_id(id);
+    request.set_number(1);
+    request.set_include_history(true);
+    request.set_history_page_token(token);
+    request.set_history_limit(limit);
+    return sweeps_->GetTrial(&context, request, trial);
+  };
+  page.Clear();
+  ASSERT_TRUE(get(0, 25'000, &page).ok());
+  int64_t seen = page.history_size();
+  std::string token = page.history_next_page_token();
+  while (!token.empty()) {
+    v1::Trial next;
+    ASSERT_TRUE(get_after(token, 25'000, &next).ok());
+    ASSERT_GT(next.history_size(), 0);
+    EXPECT_EQ(next.history(0).values().at("loss"), seen);
+    seen += next.history_size();
+    token = next.history_next_page_token();
+  }
+  EXPECT_EQ(seen, 60'000);
+  const grpc::Status bad_token = get_after("12", 0, &page);
+  EXPECT_EQ(bad_token.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad_token.error_message(), HasSubstr("history_page_token"));
   const grpc::Status negative = get(-1, 0, &page);
   EXPECT_EQ(negative.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(negative.error_message(), HasSubstr("history_offset"));

@@ -729,9 +729,9 @@ class Store::Impl {
                                                    int64_t limit);
   absl::StatusOr<TrialRow> LoadTrial(const std::string& sweep_id,
                                      int64_t number);
-  absl::StatusOr<std::vector<MetricPointRow>> LoadHistory(
-      const std::string& sweep_id, int64_t number, int64_t offset,
-      int64_t limit, int64_t max_bytes, bool* cut);
+  absl::StatusOr<HistoryPage> LoadHistoryPage(const std::string& sweep_id,
+                                              int64_t number,
+                                              const HistoryRange& range);
   absl::StatusOr<std::vector<double>> LoadMetricSeries(
       const std::string& sweep_id, int64_t number, const std::string& key);
 
@@ -965,33 +965,41 @@ absl::StatusOr<TrialRow> Store::Impl::LoadTrial(const std::string& sweep_id,
   return *std::move(row);
 }
 
-absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
-    const std::string& sweep_id, int64_t number, int64_t offset, int64_t limit,
-    int64_t max_bytes, bool* cut) {
-  std::vector<MetricPointRow> points;
-  bool ignored;
-  if (cut == nullptr) cut = &ignored;
-  *cut = false;
-  if (limit <= 0) return points;
+absl::StatusOr<HistoryPage> Store::Impl::LoadHistoryPage(
+    const std::string& sweep_id, int64_t number, const HistoryRange& range) {
+  HistoryPage page;
+  if (range.limit <= 0) return page;
   absl::MutexLock lock(&read_mu_);
-  // The page's first point: a walk of the primary key's points, which holds
-  // no values.
-  std::pair<int64_t, int64_t> first{std::numeric_limits<int64_t>::min(),
-                                    std::numeric_limits<int64_t>::min()};
-  if (offset > 0) {
+  // The page's first point, inclusive: the one after `after` (no point has
+  // a negative sequence or index), then `offset` further by a walk of the
+  // primary key's points (which holds no values).
+  std::pair<int64_t, int64_t> first{-1, -1};
+  if (range.after) {
+    if (range.after->second == std::numeric_limits<int64_t>::max()) {
+      first = {range.after->first + 1, -1};
+    } else {
+      first = {range.after->first, range.after->second + 1};
+    }
+  }
+  if (range.offset > 0) {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
                      reader_db_->Statement(
                          "SELECT DISTINCT sequence, point_index FROM metrics "
                          "WHERE sweep_id = ? AND number = ? "
+                         "AND (sequence, point_index) >= (?, ?) "
                          "ORDER BY sequence, point_index LIMIT 1 OFFSET ?"));
     ScopedStatement query(stmt);
-    query.Text(sweep_id).Int(number).Int(offset);
+    query.Text(sweep_id)
+        .Int(number)
+        .Int(first.first)
+        .Int(first.second)
+        .Int(range.offset);
     bool found = false;
     RETURN_IF_ERROR(ReadFailure(ForEachRow(query, [&] {
       first = {query.IntAt(0), query.IntAt(1)};
       found = true;
     })));
-    if (!found) return points;
+    if (!found) return page;
   }
   ASSIGN_OR_RETURN(
       sqlite3_stmt * stmt,
@@ -1002,6 +1010,7 @@ absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
                             "ORDER BY sequence, point_index, key"));
   ScopedStatement query(stmt);
   query.Text(sweep_id).Int(number).Int(first.first).Int(first.second);
+  std::vector<MetricPointRow>& points = page.points;
   // Rows of one point are adjacent; a new (sequence, index) starts a point.
   std::optional<std::pair<int64_t, int64_t>> current;
   int64_t bytes = 0;
@@ -1011,11 +1020,13 @@ absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
     if (rc != SQLITE_ROW) return ReadFailure(query.Error(rc));
     const std::pair<int64_t, int64_t> id{query.IntAt(0), query.IntAt(1)};
     if (current != id) {
-      if (static_cast<int64_t>(points.size()) == limit || bytes >= max_bytes) {
-        *cut = true;
+      if (static_cast<int64_t>(points.size()) == range.limit ||
+          bytes >= range.max_bytes) {
+        page.cut = true;
         break;
       }
       current = id;
+      page.last = id;
       points.push_back({query.IntAt(2), query.IntAt(3), {}});
       bytes += 16;
     }
@@ -1023,7 +1034,7 @@ absl::StatusOr<std::vector<MetricPointRow>> Store::Impl::LoadHistory(
     bytes +=
         16 + static_cast<int64_t>(points.back().values.back().first.size());
   }
-  return points;
+  return page;
 }
 
 absl::StatusOr<std::vector<double>> Store::Impl::LoadMetricSeries(
@@ -1089,9 +1100,16 @@ absl::StatusOr<TrialRow> Store::LoadTrial(const std::string& sweep_id,
 }
 
 absl::StatusOr<std::vector<MetricPointRow>> Store::LoadHistory(
-    const std::string& sweep_id, int64_t number, int64_t offset, int64_t limit,
-    int64_t max_bytes, bool* cut) {
-  return impl_->LoadHistory(sweep_id, number, offset, limit, max_bytes, cut);
+    const std::string& sweep_id, int64_t number) {
+  ASSIGN_OR_RETURN(HistoryPage page,
+                   impl_->LoadHistoryPage(sweep_id, number, HistoryRange{}));
+  return std::move(page.points);
+}
+
+absl::StatusOr<HistoryPage> Store::LoadHistoryPage(const std::string& sweep_id,
+                                                   int64_t number,
+                                                   const HistoryRange& range) {
+  return impl_->LoadHistoryPage(sweep_id, number, range);
 }
 
 absl::StatusOr<std::vector<double>> Store::LoadMetricSeries(

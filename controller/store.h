@@ -64,6 +64,25 @@ struct MetricPointRow {
   std::vector<std::pair<std::string, double>> values;
 };
 
+// Where a page of a trial's history starts, and how much it holds.
+struct HistoryRange {
+  // The points after this (sequence, index), a page's `last`; from the
+  // first point when unset.
+  std::optional<std::pair<int64_t, int64_t>> after;
+  int64_t offset = 0;  // Then this many more are skipped.
+  int64_t limit = std::numeric_limits<int64_t>::max();
+  // No more points once they hold this many bytes (names, 16 bytes a value
+  // and a point); at least one.
+  int64_t max_bytes = std::numeric_limits<int64_t>::max();
+};
+
+struct HistoryPage {
+  std::vector<MetricPointRow> points;
+  bool cut = false;  // Points were left after these.
+  std::pair<int64_t, int64_t> last{0,
+                                   0};  // The last point's (sequence, index).
+};
+
 // The points of one metric report. A point's values are read back sorted by
 // key; a point without values stores nothing.
 struct MetricAppend {
@@ -143,15 +162,14 @@ class Store {
   // NotFound when there is no such trial.
   absl::StatusOr<TrialRow> LoadTrial(const std::string& sweep_id,
                                      int64_t number);
-  // A trial's points in logging order (sequence, then index), from the
-  // `offset`-th (0 is the first): at most `limit` of them, and no more once
-  // they hold `max_bytes` (names, 16 bytes a value and a point; always at
-  // least one point). *cut (when given) tells whether points were left.
+  // Every point of a trial, in logging order (sequence, then index).
   absl::StatusOr<std::vector<MetricPointRow>> LoadHistory(
-      const std::string& sweep_id, int64_t number, int64_t offset = 0,
-      int64_t limit = std::numeric_limits<int64_t>::max(),
-      int64_t max_bytes = std::numeric_limits<int64_t>::max(),
-      bool* cut = nullptr);
+      const std::string& sweep_id, int64_t number);
+  // A page of them: see HistoryRange. A page after another starts where it
+  // stopped, with no rescan of the points before it.
+  absl::StatusOr<HistoryPage> LoadHistoryPage(const std::string& sweep_id,
+                                              int64_t number,
+                                              const HistoryRange& range);
   // The values of one metric key of a trial in logging order (what the
   // stopping rules need after a restart).
   absl::StatusOr<std::vector<double>> LoadMetricSeries(

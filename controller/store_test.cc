@@ -407,37 +407,51 @@ TEST_F(StoreTest, LoadHistoryPagesByPointAcrossReports) {
     return Fields(std::vector<MetricPointRow>(
         all.begin() + std::min(from, all.size()), all.begin() + end));
   };
+  auto load = [&](const HistoryRange& range) {
+    absl::StatusOr<HistoryPage> page = store->LoadHistoryPage("s", 1, range);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? *std::move(page) : HistoryPage{};
+  };
   for (int64_t offset : {0, 1, 2, 3, 4, 8, 9, 12}) {
     for (int64_t limit : {1, 2, 3, 4, 100}) {
-      absl::StatusOr<std::vector<MetricPointRow>> page =
-          store->LoadHistory("s", 1, offset, limit);
-      ASSERT_TRUE(page.ok()) << page.status();
-      EXPECT_EQ(Fields(*page), slice(offset, limit))
+      HistoryRange range;
+      range.offset = offset;
+      range.limit = limit;
+      const HistoryPage page = load(range);
+      EXPECT_EQ(Fields(page.points), slice(offset, limit))
           << "offset " << offset << ", limit " << limit;
+      EXPECT_EQ(page.cut, offset + limit < 9)
+          << "offset " << offset << ", limit " << limit;
+      // The next page, from where this one stopped.
+      if (page.points.empty()) continue;
+      HistoryRange next;
+      next.after = page.last;
+      next.limit = 2;
+      EXPECT_EQ(Fields(load(next).points), slice(offset + limit, 2))
+          << "after offset " << offset << ", limit " << limit;
+      next.offset = 1;  // And an offset from there.
+      EXPECT_EQ(Fields(load(next).points), slice(offset + limit + 1, 2))
+          << "after offset " << offset << ", limit " << limit;
     }
   }
-  absl::StatusOr<std::vector<MetricPointRow>> none =
-      store->LoadHistory("s", 1, 0, 0);
-  ASSERT_TRUE(none.ok()) << none.status();
-  EXPECT_THAT(*none, IsEmpty());
+  HistoryRange none;
+  none.limit = 0;
+  EXPECT_THAT(load(none).points, IsEmpty());
 
   // A byte budget: 16 a point, 16 and the name's length a value. Points 0
   // and 1 take 16 + 20 + 19 and 16 + 20 bytes; at least one point comes.
-  bool cut = false;
   for (const auto& [max_bytes, points] :
        std::vector<std::pair<int64_t, size_t>>{
            {1, 1}, {55, 1}, {56, 2}, {91, 2}, {92, 3}}) {
-    absl::StatusOr<std::vector<MetricPointRow>> page =
-        store->LoadHistory("s", 1, 0, 100, max_bytes, &cut);
-    ASSERT_TRUE(page.ok()) << page.status();
-    EXPECT_EQ(Fields(*page), slice(0, points)) << max_bytes;
-    EXPECT_TRUE(cut) << max_bytes;
+    HistoryRange range;
+    range.max_bytes = max_bytes;
+    const HistoryPage page = load(range);
+    EXPECT_EQ(Fields(page.points), slice(0, points)) << max_bytes;
+    EXPECT_TRUE(page.cut) << max_bytes;
   }
-  absl::StatusOr<std::vector<MetricPointRow>> whole =
-      store->LoadHistory("s", 1, 0, 100, 1 << 20, &cut);
-  ASSERT_TRUE(whole.ok()) << whole.status();
-  EXPECT_EQ(whole->size(), 9u);
-  EXPECT_FALSE(cut);
+  const HistoryPage whole = load(HistoryRange{});
+  EXPECT_EQ(whole.points.size(), 9u);
+  EXPECT_FALSE(whole.cut);
 }
 
 TEST_F(StoreTest, LoadTrialsPagesByNumberWithinOneSweep) {

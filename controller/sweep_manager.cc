@@ -8,9 +8,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "controller/sweep_entry.h"
 #include "controller/trial_rows.h"
@@ -30,6 +32,24 @@ constexpr int kMaxSlots = 1024;
 constexpr int64_t kMaxHistoryPointsPerReply = 100'000;
 // And so many bytes of them: a point may hold hundreds of metrics.
 constexpr int64_t kMaxHistoryBytesPerReply = int64_t{64} << 20;
+
+// Where a page of history stopped, "sequence.index" of its last point: the
+// next page starts after it without walking the points before.
+std::string HistoryPageToken(const std::pair<int64_t, int64_t>& last) {
+  return absl::StrCat(last.first, ".", last.second);
+}
+
+std::optional<std::pair<int64_t, int64_t>> ParseHistoryPageToken(
+    absl::string_view token) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  std::pair<int64_t, int64_t> last;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &last.first) ||
+      !absl::SimpleAtoi(parts[1], &last.second) || last.first < 1 ||
+      last.second < 0) {
+    return std::nullopt;
+  }
+  return last;
+}
 
 std::string RandomToken(std::mt19937_64& rng, int length) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -588,21 +608,24 @@ absl::Status SweepManager::ListTrials(const v1::ListTrialsRequest& request,
     if (request.include_history()) {
       // A later trial's history is what its row counted (a running trial
       // may have more by now): whole, as its metric_points says.
-      bool cut = false;
+      HistoryRange range;
+      range.limit =
+          first ? points_left : std::min(points_left, row.metric_points);
+      range.max_bytes = bytes_left;
       ASSIGN_OR_RETURN(
-          std::vector<MetricPointRow> history,
-          store_->LoadHistory(
-              row.sweep_id, row.number, 0,
-              first ? points_left : std::min(points_left, row.metric_points),
-              bytes_left, &cut));
-      if (cut && !first &&
-          static_cast<int64_t>(history.size()) < row.metric_points) {
+          HistoryPage history,
+          store_->LoadHistoryPage(row.sweep_id, row.number, range));
+      const int64_t loaded = static_cast<int64_t>(history.points.size());
+      if (history.cut && !first && loaded < row.metric_points) {
         response->mutable_trials()->RemoveLast();  // Too many bytes.
         more = true;
         break;
       }
-      points_left -= static_cast<int64_t>(history.size());
-      for (const MetricPointRow& p : history) {
+      if (history.cut && first) {
+        trial->set_history_next_page_token(HistoryPageToken(history.last));
+      }
+      points_left -= loaded;
+      for (const MetricPointRow& p : history.points) {
         bytes_left -= 16;
         for (const auto& [key, value] : p.values) {
           bytes_left -= 16 + static_cast<int64_t>(key.size());
@@ -640,15 +663,28 @@ absl::Status SweepManager::GetTrial(const v1::GetTrialRequest& request,
   RETURN_IF_ERROR(row.status());
   TrialToProto(*row, response);
   if (request.include_history()) {
-    ASSIGN_OR_RETURN(std::vector<MetricPointRow> history,
-                     store_->LoadHistory(row->sweep_id, row->number,
-                                         request.history_offset(),
-                                         request.history_limit() == 0
-                                             ? kMaxHistoryPointsPerReply
-                                             : request.history_limit(),
-                                         kMaxHistoryBytesPerReply));
-    for (const MetricPointRow& p : history) {
+    HistoryRange range;
+    if (!request.history_page_token().empty()) {
+      range.after = ParseHistoryPageToken(request.history_page_token());
+      if (!range.after) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("history_page_token '",
+                         absl::CHexEscape(request.history_page_token()),
+                         "' is not one a reply gave"));
+      }
+    }
+    range.offset = request.history_offset();
+    range.limit = request.history_limit() == 0 ? kMaxHistoryPointsPerReply
+                                               : request.history_limit();
+    range.max_bytes = kMaxHistoryBytesPerReply;
+    ASSIGN_OR_RETURN(
+        HistoryPage history,
+        store_->LoadHistoryPage(row->sweep_id, row->number, range));
+    for (const MetricPointRow& p : history.points) {
       PointToProto(p, response->add_history());
+    }
+    if (history.cut) {
+      response->set_history_next_page_token(HistoryPageToken(history.last));
     }
   }
   return absl::OkStatus();
