@@ -483,8 +483,20 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
     }
   }
   MetricValues values;
-  const std::vector<absl::string_view> tokens =
-      absl::StrSplit(line, absl::ByAnyChar(" \t\r\n\f\v"), absl::SkipEmpty());
+  // A token goes on past a ']' only when a line was printed over a progress
+  // bar whose postfix had no line end ("...loss=1.0]epoch 2 val=0.3"): each
+  // side is a token of its own (no name or number holds a ']').
+  std::vector<absl::string_view> tokens;
+  for (absl::string_view token : absl::StrSplit(
+           line, absl::ByAnyChar(" \t\r\n\f\v"), absl::SkipEmpty())) {
+    for (size_t close = token.find(']');
+         close != absl::string_view::npos && close + 1 < token.size();
+         close = token.find(']')) {
+      tokens.push_back(token.substr(0, close + 1));
+      token.remove_prefix(close + 1);
+    }
+    tokens.push_back(token);
+  }
   // "loss=0.1, acc=0.9": a list separator may trail a value, and tqdm's
   // postfix closes its list: "[00:01, 9.5it/s, loss=0.5, acc=0.9]".
   const auto add = [&values](absl::string_view name, absl::string_view value) {

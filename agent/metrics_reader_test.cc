@@ -303,6 +303,12 @@ TEST(ParseStdoutMetricLineTest, TakesSpacedEqualsAndTqdmPostfixes) {
                                     "val_loss=0.03]")
                   .value(),
               ElementsAre(Pair("loss", 0.5), Pair("val_loss", 0.03)));
+  // A line printed over a bar whose postfix had no line end.
+  EXPECT_THAT(ParseStdoutMetricLine(" 80%|####  | 4/5 [00:01, loss=1.00]epoch "
+                                    "2 val_loss=0.30")
+                  .value(),
+              ElementsAre(Pair("loss", 1.0), Pair("val_loss", 0.3)));
+  EXPECT_EQ(ParseStdoutMetricLine("x[3]=5 a]b"), std::nullopt);
   EXPECT_EQ(ParseStdoutMetricLine("a = b = c"), std::nullopt);
   EXPECT_EQ(ParseStdoutMetricLine("= 1"), std::nullopt);
   EXPECT_EQ(ParseStdoutMetricLine("x ="), std::nullopt);
