@@ -122,6 +122,20 @@ class ControllerServiceTest : public ::testing::Test {
                                   response ? response : &ignored);
   }
 
+  // A heartbeat of `agent_id` holding `trial`'s lease.
+  grpc::Status Heartbeat(const std::string& agent_id,
+                         const v1::TrialAssignment& trial,
+                         v1::HeartbeatResponse* response) {
+    grpc::ClientContext context;
+    v1::HeartbeatRequest request;
+    request.set_agent_id(agent_id);
+    v1::TrialLease* lease = request.add_leases();
+    lease->set_sweep_id(trial.sweep_id());
+    lease->set_number(trial.number());
+    lease->set_lease_id(trial.lease_id());
+    return agents_->Heartbeat(&context, request, response);
+  }
+
   grpc::Status Finish(const v1::TrialAssignment& trial, int exit_code,
                       v1::FinishTrialResponse* response = nullptr) {
     grpc::ClientContext context;
@@ -394,15 +408,8 @@ TEST_F(ControllerServiceTest, StateChangesAndOrders) {
   EXPECT_TRUE(Acquire(agent).has_trial());
 
   ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_CANCEL).ok());
-  grpc::ClientContext heartbeat_context;
-  v1::HeartbeatRequest heartbeat;
-  heartbeat.set_agent_id(agent);
-  v1::TrialLease* lease = heartbeat.add_leases();
-  lease->set_sweep_id(id);
-  lease->set_number(first.trial().number());
-  lease->set_lease_id(first.trial().lease_id());
   v1::HeartbeatResponse orders;
-  ASSERT_TRUE(agents_->Heartbeat(&heartbeat_context, heartbeat, &orders).ok());
+  ASSERT_TRUE(Heartbeat(agent, first.trial(), &orders).ok());
   ASSERT_EQ(orders.orders_size(), 1);
   EXPECT_EQ(orders.orders(0).action(), v1::ORDER_ACTION_KILL);
   EXPECT_TRUE(orders.sweep_done());
@@ -536,15 +543,8 @@ TEST_F(ControllerServiceTest, ACancelSurvivesARestartBeforeTheAgentHearsIt) {
 
   Restart();
 
-  grpc::ClientContext context;
-  v1::HeartbeatRequest heartbeat;
-  heartbeat.set_agent_id(agent);
-  v1::TrialLease* lease = heartbeat.add_leases();
-  lease->set_sweep_id(id);
-  lease->set_number(running.trial().number());
-  lease->set_lease_id(running.trial().lease_id());
   v1::HeartbeatResponse orders;
-  ASSERT_TRUE(agents_->Heartbeat(&context, heartbeat, &orders).ok());
+  ASSERT_TRUE(Heartbeat(agent, running.trial(), &orders).ok());
   ASSERT_EQ(orders.orders_size(), 1);
   EXPECT_EQ(orders.orders(0).action(), v1::ORDER_ACTION_KILL);
   EXPECT_EQ(orders.orders(0).reason(), "the sweep was canceled");

@@ -143,6 +143,17 @@ class ControllerEndToEndTest : public ::testing::Test {
             agent->Output(Stream::kStderr)};
   }
 
+  // A self-signed certificate for 127.0.0.1: cert.pem and key.pem.
+  void MakeCertificate() {
+    const ProcessResult made = RunProcess(
+        {"/usr/bin/env", "openssl", "req", "-x509", "-newkey", "rsa:2048",
+         "-nodes", "-days", "2", "-subj", "/CN=sweep-test", "-addext",
+         "subjectAltName=IP:127.0.0.1", "-keyout", dir_.Path("key.pem"), "-out",
+         dir_.Path("cert.pem")},
+        std::chrono::seconds(60));
+    ASSERT_EQ(made.exit_code, 0) << "openssl: " << made.err;
+  }
+
   ScopedTempDir dir_{"controller-e2e"};  // Destroyed last.
   ServerProcess server_;
   SweepCli cli_{""};
@@ -518,14 +529,7 @@ TEST_F(ControllerEndToEndTest, ATokenGuardsEveryCallAndStaysWithTheAgent) {
 }
 
 TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
-  // A self-signed certificate for 127.0.0.1.
-  const ProcessResult made =
-      RunProcess({"/usr/bin/env", "openssl", "req", "-x509", "-newkey",
-                  "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sweep-test",
-                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                  dir_.Path("key.pem"), "-out", dir_.Path("cert.pem")},
-                 std::chrono::seconds(60));
-  ASSERT_EQ(made.exit_code, 0) << "openssl: " << made.err;
+  ASSERT_NO_FATAL_FAILURE(MakeCertificate());
   // Files that cannot serve TLS: named, before anything starts.
   const auto refused_with = [&](const std::vector<std::string>& tls) {
     std::vector<std::string> argv = {SweepBinary(), "server",
@@ -597,13 +601,7 @@ TEST_F(ControllerEndToEndTest, ATlsControllerIsReachedOverHttpsOnly) {
 // says so and exits instead of retrying for ever.
 TEST_F(ControllerEndToEndTest,
        AnAgentExitsWhenItsControllerComesBackWithoutTls) {
-  const ProcessResult made =
-      RunProcess({"/usr/bin/env", "openssl", "req", "-x509", "-newkey",
-                  "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sweep-test",
-                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                  dir_.Path("key.pem"), "-out", dir_.Path("cert.pem")},
-                 std::chrono::seconds(60));
-  ASSERT_EQ(made.exit_code, 0) << "openssl: " << made.err;
+  ASSERT_NO_FATAL_FAILURE(MakeCertificate());
   ASSERT_TRUE(WriteFile(dir_.Path("long.py"), R"(import os
 import time
 

@@ -166,6 +166,13 @@ class FaultInjectionTest : public ::testing::Test {
   void StartReleasedTrial(std::string* id,
                           std::unique_ptr<BackgroundProcess>* agent);
 
+  // SIGKILLs the controller, then lets StartReleasedTrial's program end.
+  void KillControllerAndReleaseTheTrial() {
+    ASSERT_TRUE(server_.process->Signal(SIGKILL));
+    ASSERT_TRUE(server_.process->WaitForExit(std::chrono::seconds(10)));
+    ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  }
+
   // Waits for the agent of StartReleasedTrial to exit; expects its trial
   // finished with all ten points, which *trial then holds.
   void AwaitReleasedTrialFinished(BackgroundProcess& agent,
@@ -403,10 +410,7 @@ TEST_F(FaultInjectionTest, ATrialEndingWhileTheControllerIsDownIsNotLost) {
   std::string id;
   std::unique_ptr<BackgroundProcess> agent;
   ASSERT_NO_FATAL_FAILURE(StartReleasedTrial(&id, &agent));
-
-  ASSERT_TRUE(server_.process->Signal(SIGKILL));
-  ASSERT_TRUE(server_.process->WaitForExit(std::chrono::seconds(10)));
-  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  ASSERT_NO_FATAL_FAILURE(KillControllerAndReleaseTheTrial());
   ASSERT_TRUE(
       PollUntil([&] { return std::ifstream(dir_.Path("ended")).good(); },
                 std::chrono::seconds(60)));
@@ -448,9 +452,7 @@ TEST_F(FaultInjectionTest, ASecondSignalGivesUpOnReportsWhenNothingRuns) {
   std::string id;
   std::unique_ptr<BackgroundProcess> agent;
   ASSERT_NO_FATAL_FAILURE(StartReleasedTrial(&id, &agent));
-  ASSERT_TRUE(server_.process->Signal(SIGKILL));
-  ASSERT_TRUE(server_.process->WaitForExit(std::chrono::seconds(10)));
-  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  ASSERT_NO_FATAL_FAILURE(KillControllerAndReleaseTheTrial());
   ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, "trial 1 ended",
                                  std::chrono::seconds(60)))
       << agent->Output(Stream::kStderr);
