@@ -1013,7 +1013,7 @@ absl::StatusOr<HistoryPage> Store::Impl::LoadHistoryPage(
   std::vector<MetricPointRow>& points = page.points;
   // Rows of one point are adjacent; a new (sequence, index) starts a point.
   std::optional<std::pair<int64_t, int64_t>> current;
-  int64_t bytes = 0;
+  int64_t& bytes = page.bytes;
   for (;;) {
     const int rc = query.Step();
     if (rc == SQLITE_DONE) break;

@@ -78,7 +78,8 @@ struct HistoryRange {
 
 struct HistoryPage {
   std::vector<MetricPointRow> points;
-  bool cut = false;  // Points were left after these.
+  bool cut = false;   // Points were left after these.
+  int64_t bytes = 0;  // What the points hold, counted as max_bytes counts.
   std::pair<int64_t, int64_t> last{0,
                                    0};  // The last point's (sequence, index).
 };

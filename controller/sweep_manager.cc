@@ -625,11 +625,8 @@ absl::Status SweepManager::ListTrials(const v1::ListTrialsRequest& request,
         trial->set_history_next_page_token(HistoryPageToken(history.last));
       }
       points_left -= loaded;
+      bytes_left -= history.bytes;
       for (const MetricPointRow& p : history.points) {
-        bytes_left -= 16;
-        for (const auto& [key, value] : p.values) {
-          bytes_left -= 16 + static_cast<int64_t>(key.size());
-        }
         PointToProto(p, trial->add_history());
       }
     }

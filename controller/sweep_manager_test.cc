@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "search/status_macros.h"
 
 namespace sweep {
 namespace {
@@ -90,6 +91,16 @@ class SweepManagerTest : public ::testing::Test {
     return response.agent_id();
   }
 
+  absl::StatusOr<v1::Trial> GetTrial(const std::string& sweep_id,
+                                     int64_t number) {
+    v1::GetTrialRequest request;
+    request.set_sweep_id(sweep_id);
+    request.set_number(number);
+    v1::Trial trial;
+    RETURN_IF_ERROR(manager_->GetTrial(request, &trial));
+    return trial;
+  }
+
   // A heartbeat of `agent` listing the leases of `trials`.
   static v1::HeartbeatRequest HeartbeatListing(
       const std::string& agent,
@@ -154,11 +165,9 @@ TEST_F(SweepManagerTest, ANameIsTakenOverOnlyFromASilentOrLeavingAgent) {
   ASSERT_TRUE(register_as("node-7", &second).ok());
   ASSERT_EQ(second.lost_trials_size(), 1);
   EXPECT_EQ(second.lost_trials(0), trial.trial().number());
-  v1::GetTrialRequest get;
-  get.set_sweep_id(id);
-  get.set_number(trial.trial().number());
-  v1::Trial lost;
-  ASSERT_TRUE(manager_->GetTrial(get, &lost).ok());
+  const absl::StatusOr<v1::Trial> got = GetTrial(id, trial.trial().number());
+  ASSERT_TRUE(got.ok());
+  const v1::Trial& lost = *got;
   EXPECT_EQ(lost.state(), v1::TRIAL_STATE_CRASHED);
   // It ended when its agent was last heard, not when the name came back.
   EXPECT_EQ(lost.ended_ms(), last_heard_ms);
@@ -282,11 +291,9 @@ TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
   clock_.AdvanceMs(6'000);
   EXPECT_EQ(manager_->ExpireLeases(), 1);
 
-  v1::GetTrialRequest get;
-  get.set_sweep_id(id);
-  get.set_number(second.trial().number());
-  v1::Trial trial;
-  ASSERT_TRUE(manager_->GetTrial(get, &trial).ok());
+  const absl::StatusOr<v1::Trial> got = GetTrial(id, second.trial().number());
+  ASSERT_TRUE(got.ok());
+  const v1::Trial& trial = *got;
   EXPECT_EQ(trial.state(), v1::TRIAL_STATE_CRASHED);
   EXPECT_THAT(trial.end_reason(), HasSubstr("lease expired"));
   // It ended when its agent was last heard (at the acquire), not 12 s on.
@@ -633,17 +640,13 @@ TEST_F(SweepManagerTest, ATrialItsAgentNeverGotEndsWithinTwoHeartbeats) {
   EXPECT_EQ(manager_->ExpireLeases(), 0);
   ASSERT_TRUE(manager_->Heartbeat(heartbeat, &ignored).ok());
   EXPECT_EQ(manager_->ExpireLeases(), 1);
-  v1::GetTrialRequest get;
-  get.set_sweep_id(id);
-  get.set_number(lost.trial().number());
-  v1::Trial ended;
-  ASSERT_TRUE(manager_->GetTrial(get, &ended).ok());
-  EXPECT_EQ(ended.state(), v1::TRIAL_STATE_CRASHED);
-  EXPECT_THAT(ended.end_reason(), ::testing::HasSubstr("never started"));
-  get.set_number(held.trial().number());
-  v1::Trial running;
-  ASSERT_TRUE(manager_->GetTrial(get, &running).ok());
-  EXPECT_EQ(running.state(), v1::TRIAL_STATE_RUNNING);
+  const absl::StatusOr<v1::Trial> ended = GetTrial(id, lost.trial().number());
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->state(), v1::TRIAL_STATE_CRASHED);
+  EXPECT_THAT(ended->end_reason(), ::testing::HasSubstr("never started"));
+  const absl::StatusOr<v1::Trial> running = GetTrial(id, held.trial().number());
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(running->state(), v1::TRIAL_STATE_RUNNING);
   // Its grid point is handed out again.
   EXPECT_EQ(Acquire(agent).trial().config_json(), lost.trial().config_json());
 }
