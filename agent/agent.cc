@@ -28,6 +28,7 @@
 #include "agent/log_tail.h"
 #include "agent/metrics_reader.h"
 #include "agent/orphan_guard.h"
+#include "agent/output_copier.h"
 #include "agent/process.h"
 #include "agent/program_lookup.h"
 #include "agent/trial_files.h"
@@ -911,7 +912,7 @@ class TrialWatch {
       : options_(options),
         run_(std::move(run)),
         metrics_(files.metrics),
-        log_(files.log, "program output", FollowedFile::Writes::kOutput) {}
+        log_(files.log, "program output") {}
 
   // Appends new points to `batch`.
   void ReadMetrics(bool drain, std::vector<MetricPoint>& batch) {
@@ -965,8 +966,8 @@ class TrialWatch {
         break;
       }
       if (chunk->restarted) {
-        // Truncated (a wrapper's `> /dev/stdout`, a program reopening its
-        // output): what follows is new output, read from the start.
+        // Replaced or truncated (by hand: only the agent writes it): what
+        // follows is read from the start.
         pending_.clear();
         skipping_long_line_ = false;
       }
@@ -1025,7 +1026,7 @@ class TrialWatch {
   const AgentOptions& options_;
   std::shared_ptr<TrialRun> run_;
   MetricsFileReader metrics_;
-  FollowedFile log_;  // The program's stdout and stderr.
+  FollowedFile log_;  // The program's stdout and stderr, as copied.
   bool metrics_file_used_ = false;
   bool skipping_long_line_ = false;
   std::string pending_;
@@ -1074,6 +1075,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                 "the trial's configuration is not a "
                 "JSON object");
   absl::StatusOr<std::vector<std::string>> argv;
+  std::unique_ptr<OutputCopier> copier;  // The program's stdout and stderr.
   std::unique_ptr<TrialProcess> process;
   if (files.ok()) {
     CommandEnvironment command_env;
@@ -1130,9 +1132,18 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                          }),
           environment.end());
       spec.env = MergeEnvironment(environment, overrides);
-      spec.log_path = files->log;
+      absl::StatusOr<std::unique_ptr<OutputCopier>> made_copier =
+          OutputCopier::Create(files->log);
       absl::StatusOr<std::unique_ptr<TrialProcess>> started_process =
-          TrialProcess::Start(spec);
+          absl::UnknownError("not started");
+      if (made_copier.ok()) {
+        copier = std::move(*made_copier);
+        spec.output_fd = copier->write_end();
+        started_process = TrialProcess::Start(spec);
+        copier->Start();
+      } else {
+        started_process = made_copier.status();
+      }
       if (started_process.ok()) {
         process = std::move(*started_process);
         if (options_.orphan_guard != nullptr) {
@@ -1293,6 +1304,13 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                             : options_.poll_interval;
       mu_.AwaitWithTimeout(absl::Condition(&wake, &WakeForTrial::Ready),
                            absl::FromChrono(poll));
+    }
+    // All the program wrote is in the pipe by now (its group is gone).
+    copier->Finish();
+    if (const uint64_t lost = copier->lost_bytes(); lost > 0) {
+      Log(absl::StrCat("trial ", number, ": ", lost,
+                       " bytes of output could not be written to ", files->log,
+                       ": ", copier->write_error()));
     }
     if (options_.orphan_guard != nullptr) {
       options_.orphan_guard->Forget(process->pid());

@@ -26,8 +26,8 @@ absl::Status ReadError(const std::string& what, const std::string& path,
 
 }  // namespace
 
-FollowedFile::FollowedFile(std::string path, std::string what, Writes writes)
-    : path_(std::move(path)), what_(std::move(what)), writes_(writes) {}
+FollowedFile::FollowedFile(std::string path, std::string what)
+    : path_(std::move(path)), what_(std::move(what)) {}
 
 void FollowedFile::Restart() {
   offset_ = 0;
@@ -71,10 +71,8 @@ absl::StatusOr<FollowedFile::Chunk> FollowedFile::Read(size_t max_bytes) {
   if (!replaced && size >= offset_ && !tail_.empty()) {
     bool same_tail = true;
     bool same_head = true;
-    if (writes_ == Writes::kRewritten) {
-      RETURN_IF_ERROR(same_bytes(offset_ - tail_.size(), tail_, &same_tail));
-    }
-    if (same_tail && (offset_ > head_.size() || writes_ == Writes::kOutput)) {
+    RETURN_IF_ERROR(same_bytes(offset_ - tail_.size(), tail_, &same_tail));
+    if (same_tail && offset_ > head_.size()) {
       RETURN_IF_ERROR(same_bytes(0, head_, &same_head));
     }
     rewritten = !same_tail || !same_head;
@@ -93,18 +91,8 @@ absl::StatusOr<FollowedFile::Chunk> FollowedFile::Read(size_t max_bytes) {
   if (chunk.restarted) Restart();
   offset_ += chunk.bytes.size();
   const std::string& bytes = chunk.bytes;
-  // Program output: only its first line, which what its program wrote first
-  // begins; other writers append after it.
-  const bool head_done =
-      head_.size() >= kCheckBytes ||
-      (writes_ == Writes::kOutput && !head_.empty() && head_.back() == '\n');
-  if (!head_done) {
-    size_t take = kCheckBytes - head_.size();
-    if (writes_ == Writes::kOutput) {
-      const size_t newline = bytes.find('\n');
-      if (newline != std::string::npos) take = std::min(take, newline + 1);
-    }
-    head_.append(bytes, 0, take);
+  if (head_.size() < kCheckBytes) {
+    head_.append(bytes, 0, kCheckBytes - head_.size());
   }
   if (bytes.size() >= kCheckBytes) {
     tail_.assign(bytes, bytes.size() - kCheckBytes, kCheckBytes);

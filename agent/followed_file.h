@@ -18,23 +18,8 @@ namespace sweep {
 // Thread-compatible.
 class FollowedFile {
  public:
-  // How a file may change other than by appends.
-  enum class Writes {
-    // Rewritten in place (open(path, "w") each epoch): read again from its
-    // start when it shrank, or when its first or last bytes read changed.
-    kRewritten,
-    // A program's output: appended to through O_APPEND (stderr) while a
-    // handle without it (a shell's `> /dev/stdout`) may overwrite what was
-    // appended after it. Read again from its start only when it shrank or
-    // its first line changed (truncated and written anew); an overwrite
-    // further on is not read again, which would repeat every line before
-    // it.
-    kOutput,
-  };
-
   // `what` names the file in errors ("metrics file").
-  FollowedFile(std::string path, std::string what,
-               Writes writes = Writes::kRewritten);
+  FollowedFile(std::string path, std::string what);
 
   struct Chunk {
     std::string bytes;
@@ -62,13 +47,11 @@ class FollowedFile {
 
   const std::string path_;
   const std::string what_;
-  const Writes writes_;
   std::optional<Identity> identity_;
   uint64_t offset_ = 0;
-  // The first and the last bytes read (up to 64 each; of program output, at
-  // most its first line), checked before each
-  // read: a file rewritten in place (open(path, "w") each epoch, a shell's
-  // `> /dev/stdout`) no longer has them where they were.
+  // The first and the last bytes read (up to 64 each), checked before each
+  // read: a file rewritten in place (open(path, "w") each epoch) no longer
+  // has them where they were.
   std::string head_;
   std::string tail_;
 };

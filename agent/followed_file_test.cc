@@ -73,36 +73,6 @@ TEST_F(FollowedFileTest, ATruncatedFileIsReadAgainFromItsStart) {
   EXPECT_EQ(chunk.bytes, "next\n");
 }
 
-// Program output: stderr appends while a `> /dev/stdout` handle writes at
-// its own offset, over what stderr appended. That is not a rewrite: what
-// was read is not read again (it would repeat every line).
-TEST_F(FollowedFileTest, OutputOverwrittenPastItsStartIsNotReadAgain) {
-  FollowedFile file(path_, "output", FollowedFile::Writes::kOutput);
-  Write("loss=1\nwarning: something on stderr\n", std::ios::trunc);
-  EXPECT_EQ(Read(file).bytes, "loss=1\nwarning: something on stderr\n");
-  {
-    std::fstream out(path_, std::ios::binary | std::ios::in | std::ios::out);
-    out.seekp(7);
-    out << "loss=2\n";  // Over the warning.
-  }
-  Write("more\n", std::ios::app);
-  FollowedFile::Chunk chunk = Read(file);
-  EXPECT_FALSE(chunk.restarted);
-  EXPECT_EQ(chunk.bytes, "more\n");
-  // Truncated and written anew: its first bytes differ.
-  Write("fresh start of a new run, longer than what was read so far!!\n",
-        std::ios::trunc);
-  chunk = Read(file);
-  EXPECT_TRUE(chunk.restarted);
-  EXPECT_EQ(chunk.bytes,
-            "fresh start of a new run, longer than what was read so far!!\n");
-  // Shrunk below what was read.
-  Write("x\n", std::ios::trunc);
-  chunk = Read(file);
-  EXPECT_TRUE(chunk.restarted);
-  EXPECT_EQ(chunk.bytes, "x\n");
-}
-
 TEST_F(FollowedFileTest, AReplacedFileIsReadFromItsStart) {
   FollowedFile file(path_, "test file");
   Write("first\n", std::ios::trunc);

@@ -56,7 +56,7 @@ absl::Status ValidateSpec(const ProcessLaunchSpec& spec) {
                        " ('", entry.substr(0, equals), "') is not NAME=VALUE"));
     }
   }
-  if (spec.log_path.empty() || HasNul(spec.log_path) ||
+  if ((spec.output_fd < 0 && spec.log_path.empty()) || HasNul(spec.log_path) ||
       HasNul(spec.working_dir)) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot run '", spec.argv[0],
@@ -233,9 +233,13 @@ absl::StatusOr<std::unique_ptr<TrialProcess>> TrialProcess::Start(
   absl::StatusOr<std::string> path = ResolveProgram(
       program, FindEnvValue(spec.env, "PATH").value_or(kDefaultSearchPath));
   if (!path.ok()) return path.status();
-  absl::StatusOr<UniqueFd> log =
-      OpenFd(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, program, "log file");
-  if (!log.ok()) return log.status();
+  absl::StatusOr<UniqueFd> output =
+      spec.output_fd >= 0
+          ? UniqueFd(fcntl(spec.output_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1))
+          : OpenFd(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, program,
+                   "log file");
+  if (!output.ok()) return output.status();
+  if (!output->valid()) return CannotRun(program, errno, "output descriptor");
   absl::StatusOr<UniqueFd> null_input =
       OpenFd("/dev/null", O_RDONLY, program, "stdin");
   if (!null_input.ok()) return null_input.status();
@@ -245,7 +249,7 @@ absl::StatusOr<std::unique_ptr<TrialProcess>> TrialProcess::Start(
   const char* working_dir =
       spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
   if (int error =
-          PrepareSpawn(plan, null_input->get(), log->get(), working_dir);
+          PrepareSpawn(plan, null_input->get(), output->get(), working_dir);
       error != 0) {
     return CannotRun(program, error, "posix_spawn setup");
   }

@@ -1,5 +1,6 @@
 // Running one trial's program: execve in its own process group, stdin from
-// /dev/null, stdout and stderr appended to a log file, and stopping the whole
+// /dev/null, stdout and stderr to a pipe or appended to a log file, and
+// stopping the whole
 // group (SIGTERM, then SIGKILL after a grace period) without ever blocking
 // the agent's loop.
 #ifndef SWEEP_AGENT_PROCESS_H_
@@ -32,8 +33,11 @@ struct ProcessLaunchSpec {
   // Empty means the agent's own working directory.
   std::string working_dir;
   // stdout and stderr are appended to this file, created 0644 (less the
-  // umask) if missing.
+  // umask) if missing...
   std::string log_path;
+  // ...unless this is a descriptor (an OutputCopier's pipe): then they are
+  // it, and `log_path` is unused.
+  int output_fd = -1;
 };
 
 // How a process ended.

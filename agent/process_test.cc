@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -19,9 +21,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/log_tail.h"
+#include "agent/output_copier.h"
 #include "agent/program_lookup.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -475,6 +479,93 @@ TEST_F(ProcessTest, DestructorKillsAndReapsARunningProgram) {
   process->reset();
   EXPECT_EQ(kill(pid, 0), -1);
   EXPECT_EQ(errno, ESRCH);
+}
+
+// Through an OutputCopier's pipe, a program cannot rewrite its output: a
+// wrapper's `exec > /dev/stdout` reopens the pipe where it would have
+// truncated the file, and stdout no longer writes over what stderr appended.
+TEST_F(ProcessTest, OutputThroughACopierCannotBeRewritten) {
+  WriteFile(log_, "earlier\n");
+  absl::StatusOr<std::unique_ptr<OutputCopier>> copier =
+      OutputCopier::Create(log_);
+  ASSERT_TRUE(copier.ok()) << copier.status();
+  ProcessLaunchSpec spec = PythonSpec(
+      "import os, sys\n"
+      "print('banner', flush=True)\n"
+      "fd = os.open('/proc/self/fd/1', os.O_WRONLY | os.O_TRUNC)\n"
+      "for i in range(300):\n"
+      "    os.write(fd, b'value=%d\\n' % i)\n"
+      "    if i % 3 == 0: print('warning', i, file=sys.stderr, flush=True)\n");
+  spec.log_path.clear();
+  spec.output_fd = (*copier)->write_end();
+  auto process = TrialProcess::Start(spec);
+  (*copier)->Start();
+  ASSERT_TRUE(process.ok()) << process.status();
+  ASSERT_TRUE(WaitForExit(**process).value_or(ProcessExit{}).success());
+  (*copier)->Finish();
+  std::string expected = "earlier\nbanner\n";
+  for (int i = 0; i < 300; ++i) {
+    absl::StrAppend(&expected, "value=", i, "\n");
+    if (i % 3 == 0) absl::StrAppend(&expected, "warning ", i, "\n");
+  }
+  EXPECT_EQ(ReadFile(log_), expected);
+  EXPECT_EQ((*copier)->lost_bytes(), 0u);
+}
+
+// Far more than the pipe holds, written faster than the copy could keep up
+// with if it waited for anything.
+TEST_F(ProcessTest, ACopierTakesEverythingAFastProgramWrites) {
+  absl::StatusOr<std::unique_ptr<OutputCopier>> copier =
+      OutputCopier::Create(log_);
+  ASSERT_TRUE(copier.ok()) << copier.status();
+  ProcessLaunchSpec spec = PythonSpec(
+      "import sys\n"
+      "sys.stdout.write(''.join('line %d\\n' % i for i in range(500000)))\n");
+  spec.output_fd = (*copier)->write_end();
+  auto process = TrialProcess::Start(spec);
+  (*copier)->Start();
+  ASSERT_TRUE(process.ok()) << process.status();
+  ASSERT_TRUE(WaitForExit(**process).value_or(ProcessExit{}).success());
+  (*copier)->Finish();
+  const std::string log = ReadFile(log_);
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 500000);
+  EXPECT_TRUE(absl::EndsWith(log, "line 499999\n")) << log.substr(0, 100);
+}
+
+// A writer that outlives the program (a daemon that left its process group)
+// holds the pipe open and keeps writing: Finish takes what the pipe held and
+// returns, and the writer sees a closed pipe.
+TEST_F(ProcessTest, ACopierFinishesWithoutWaitingForAWriterThatOutlivedIt) {
+  absl::StatusOr<std::unique_ptr<OutputCopier>> copier =
+      OutputCopier::Create(log_);
+  ASSERT_TRUE(copier.ok()) << copier.status();
+  UniqueFd daemon(dup((*copier)->write_end()));
+  (*copier)->Start();
+  ASSERT_EQ(write(daemon.get(), "first\n", 6), 6);
+  std::atomic<bool> writing{true};
+  std::atomic<int> write_error{0};
+  signal(SIGPIPE, SIG_IGN);
+  std::thread writer([&] {
+    while (writing) {
+      if (write(daemon.get(), "more\n", 5) < 0) {
+        write_error = errno;
+        return;
+      }
+    }
+  });
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(log_).size() > (1u << 20); }));
+  (*copier)->Finish();  // Would never return if it waited for the writer.
+  writer.join();
+  EXPECT_EQ(write_error.load(), EPIPE);
+  EXPECT_TRUE(absl::StartsWith(ReadFile(log_), "first\nmore\n"));
+}
+
+TEST_F(ProcessTest, ACopierNamesALogItCannotOpen) {
+  absl::StatusOr<std::unique_ptr<OutputCopier>> copier =
+      OutputCopier::Create(dir_ + "/missing/output.log");
+  ASSERT_FALSE(copier.ok());
+  EXPECT_THAT(copier.status().message(),
+              HasSubstr(dir_ + "/missing/output.log"));
 }
 
 TEST_F(ProcessTest, LogTailKeepsTheLastLines) {

@@ -1128,27 +1128,32 @@ TEST_F(AgentEndToEndTest, ATrialEndsWhenItsProgramDidNotWhenItsOutputWasRead) {
 }
 
 // A wrapper that prints a banner and then runs its training with
-// `> /dev/stdout` truncates the output file: what follows is read from the
-// file's start, not from past the banner.
+// `> /dev/stdout` (which truncates a file) while warnings go to stderr:
+// every value is read, and the output keeps the banner.
 constexpr char kTruncatingProgram[] = R"(import os
+import sys
 import time
 
 print("== run started: a banner line long enough to be read first ==")
-print("== environment ok, launching training ==")
+print("== environment ok, launching training ==", flush=True)
 time.sleep(0.5)
 fd = os.open("/proc/self/fd/1", os.O_WRONLY | os.O_TRUNC)
-for i in range(5):
+for i in range(300):
     os.write(fd, f"epoch {i} value={0.1 * (i + 1):.1f}\n".encode())
-    time.sleep(0.1)
+    if i % 3 == 0:
+        print(f"warning: a long warning line number {i}", file=sys.stderr,
+              flush=True)
+    if i % 50 == 0:
+        time.sleep(0.1)
 )";
 
-TEST_F(AgentEndToEndTest, StdoutTruncatedByTheProgramIsReadAgain) {
+TEST_F(AgentEndToEndTest, StdoutReopenedByTheProgramLosesNothing) {
   const json trial =
       RunWithStdoutMetrics("truncating.py", kTruncatingProgram, true);
   EXPECT_EQ(trial["state"], "finished") << trial["state"];
   const json& history = trial["history"];
-  ASSERT_EQ(history.size(), 5u) << history.dump();
-  for (int i = 0; i < 5; ++i) {
+  ASSERT_EQ(history.size(), 300u) << history.dump();
+  for (int i = 0; i < 300; ++i) {
     EXPECT_DOUBLE_EQ(history[i]["values"]["value"].get<double>(),
                      0.1 * (i + 1));
   }

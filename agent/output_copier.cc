@@ -1,0 +1,153 @@
+#include "agent/output_copier.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace sweep {
+namespace {
+
+// What the pipe holds before a program that outpaces the copy waits: room
+// for a burst while the disk is slow. Best effort: a user over the kernel's
+// pipe-user-pages-soft limit gets the default 64 KiB.
+constexpr int kPipeBytes = 256 << 10;
+constexpr size_t kReadBytes = 64 << 10;
+
+absl::Status Failed(int error, const std::string& what) {
+  return absl::ErrnoToStatus(error, what);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<OutputCopier>> OutputCopier::Create(
+    const std::string& log_path) {
+  UniqueFd log(
+      open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!log.valid()) {
+    return Failed(errno, absl::StrCat("cannot open the output log '", log_path,
+                                      "': ", std::strerror(errno)));
+  }
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC) != 0) {
+    return Failed(errno, absl::StrCat("cannot make a pipe for the output: ",
+                                      std::strerror(errno)));
+  }
+  UniqueFd read_end(ends[0]);
+  UniqueFd write_end(ends[1]);
+  // Only the agent's end: the program's writes block as on any pipe.
+  if (fcntl(read_end.get(), F_SETFL, O_NONBLOCK) != 0) {
+    return Failed(errno, absl::StrCat("cannot set up the output pipe: ",
+                                      std::strerror(errno)));
+  }
+  fcntl(write_end.get(), F_SETPIPE_SZ, kPipeBytes);
+  UniqueFd wake(eventfd(0, EFD_CLOEXEC));
+  if (!wake.valid()) {
+    return Failed(
+        errno, absl::StrCat("cannot make an eventfd: ", std::strerror(errno)));
+  }
+  return std::unique_ptr<OutputCopier>(
+      new OutputCopier(std::move(log), std::move(read_end),
+                       std::move(write_end), std::move(wake)));
+}
+
+OutputCopier::OutputCopier(UniqueFd log, UniqueFd read_end, UniqueFd write_end,
+                           UniqueFd wake)
+    : log_(std::move(log)),
+      read_end_(std::move(read_end)),
+      write_end_(std::move(write_end)),
+      wake_(std::move(wake)),
+      buffer_(kReadBytes) {}
+
+OutputCopier::~OutputCopier() { Finish(); }
+
+void OutputCopier::Start() {
+  write_end_.Reset();
+  if (!thread_.joinable()) thread_ = std::thread(&OutputCopier::Copy, this);
+}
+
+void OutputCopier::Finish() {
+  if (thread_.joinable()) {
+    finishing_.store(true, std::memory_order_release);
+    const uint64_t one = 1;
+    while (write(wake_.get(), &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+    thread_.join();
+  }
+  write_end_.Reset();
+  read_end_.Reset();
+}
+
+void OutputCopier::Copy() {
+  pollfd fds[2] = {{read_end_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+  while (true) {
+    // Read before the copy: a Finish seen here comes after the program's
+    // last write, which the copy then takes.
+    const bool finishing = finishing_.load(std::memory_order_acquire);
+    if (!CopyAvailable(finishing) || finishing) return;
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
+  }
+}
+
+bool OutputCopier::CopyAvailable(bool finishing) {
+  // At the end, no more than the pipe can hold: a writer that outlived the
+  // program does not keep the copy going.
+  uint64_t left = kPipeBytes;
+  if (finishing) {
+    const int size = fcntl(read_end_.get(), F_GETPIPE_SZ);
+    if (size > 0) left = static_cast<uint64_t>(size);
+  }
+  while (!finishing || left > 0) {
+    const ssize_t n = read(read_end_.get(), buffer_.data(), buffer_.size());
+    if (n > 0) {
+      Append(buffer_.data(), static_cast<size_t>(n));
+      if (finishing) left -= std::min<uint64_t>(left, n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // EAGAIN: empty for now. End of file, or an error: nothing more to copy.
+    return n < 0 && errno == EAGAIN;
+  }
+  return true;
+}
+
+void OutputCopier::Append(const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = write(log_.get(), data, size);
+    if (n > 0) {
+      data += n;
+      size -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // A full disk: the output is dropped, never held, so that the program
+    // goes on; what was lost is counted.
+    absl::MutexLock lock(&mu_);
+    if (write_error_.empty()) {
+      write_error_ = n < 0 ? std::strerror(errno) : "nothing written";
+    }
+    lost_bytes_ += size;
+    return;
+  }
+}
+
+uint64_t OutputCopier::lost_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return lost_bytes_;
+}
+
+std::string OutputCopier::write_error() const {
+  absl::MutexLock lock(&mu_);
+  return write_error_;
+}
+
+}  // namespace sweep
