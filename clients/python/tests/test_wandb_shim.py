@@ -5,10 +5,13 @@ import argparse
 import contextlib
 import copy
 import dataclasses
+import datetime
+import enum
 import importlib
 import io
 import json
 import os
+import pathlib
 import pickle
 import subprocess
 import sys
@@ -193,6 +196,49 @@ class ModuleTest(ShimTestCase):
         self.assertEqual(calls, [0.5])
         self.assertEqual(environment.points(), [{"_step": 0, "loss": 0.5}])
 
+    def test_the_rerun_of_a_trial_runs_the_function_once(self):
+        # What `sweep best` prints: the parameters, no agent.
+        TrialEnvironment(self, params=None, metrics=False, trial_id=None,
+                         sweep_id=None)
+        os.environ["SWEEP_PARAMS_JSON"] = '{"lr": 0.5}'
+        calls = []
+
+        def train():
+            with wandb.init(config={"lr": 0.1}) as run:
+                calls.append(run.config.lr)
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            wandb.agent(wandb.sweep({"method": "random"}), function=train)
+        self.assertEqual(calls, [0.5])
+
+    def test_join_is_finish(self):
+        environment = TrialEnvironment(self)
+        run = wandb.init()
+        wandb.summary["acc"] = 0.75
+        wandb.join()
+        self.assertIsNone(wandb.run)
+        run = wandb.init()
+        run.log({"loss": 1})
+        run.join()
+        self.assertIsNone(wandb.run)
+        self.assertEqual(environment.points(), [
+            {"_step": 0, "acc": 0.75}, {"_step": 1, "loss": 1}])
+
+    def test_a_process_that_removed_the_sweep_variables_runs_outside_it(self):
+        # W&B's cross-validation example: each fold's worker clears WANDB_*
+        # and starts a run of its own, which is not the sweep's.
+        environment = TrialEnvironment(self, params={"lr": 0.5})
+        for name in [key for key in os.environ if key.startswith("WANDB_")]:
+            del os.environ[name]
+        run = wandb.init(config={"fold": 2}, group="cv")
+        self.assertIsNone(run.sweep_id)
+        self.assertEqual(dict(run.config), {"fold": 2})
+        run.log({"val_accuracy": 0.9})
+        run.summary["best"] = 0.9
+        wandb.join()
+        self.assertEqual(environment.points(), [])
+        self.assertIn("outside the sweep", self.stderr.getvalue())
+
     def test_unknown_attributes_do_nothing(self):
         self.start()
         result = wandb.plot.line(wandb.Table(), "x", "y", title="t")
@@ -321,6 +367,30 @@ class ConfigTest(ShimTestCase):
         copied.betas.b1 = 0.5
         self.assertEqual(wandb.config.optimizer.betas.b1, 0.9)
         self.assertEqual(copy.copy(wandb.config.optimizer).lr, 0.1)
+
+    def test_keys_starting_with_an_underscore_are_attributes_too(self):
+        _, run = self.start(params={"_seed": 7})
+        self.assertEqual(run.config._seed, 7)
+        self.assertEqual(wandb.config._seed, 7)
+        self.assertFalse(hasattr(wandb.config, "_missing"))
+        self.assertEqual(copy.deepcopy(run.config)._seed, 7)
+
+    def test_values_are_kept_fit_for_json_as_in_wandb(self):
+        class Color(enum.Enum):
+            RED = 1
+
+        numpy_like = type("float64", (), {"tolist": lambda self: 1.5,
+                                          "__module__": "numpy"})
+        arguments = argparse.Namespace(
+            out=pathlib.Path("runs/a"), sizes=(1, (2, 3)), color=Color.RED,
+            when=datetime.date(2026, 11, 25), scale=numpy_like(),
+            nested={"path": pathlib.PurePosixPath("b")}, plain=[1, "x", None])
+        _, run = self.start(params={"lr": 0.1}, defaults=arguments)
+        run.config.update({"later": pathlib.Path("c")})
+        self.assertEqual(json.loads(json.dumps(run.config.as_dict())), {
+            "lr": 0.1, "out": "runs/a", "sizes": [1, [2, 3]],
+            "color": "Color.RED", "when": "2026-11-25", "scale": 1.5,
+            "nested": {"path": "b"}, "plain": [1, "x", None], "later": "c"})
 
     def test_missing_keys(self):
         self.start()
@@ -934,6 +1004,43 @@ class UnmodifiedScriptTest(unittest.TestCase):
         result = run_script(environment, script)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(environment.points(), [{"_step": 5, "a": 1}])
+
+
+    def test_cross_validation_folds_in_workers_are_not_the_trials(self):
+        # As W&B's cross-validation example: fold workers clear WANDB_* and
+        # log their own runs; the trial's run logs the folds' mean.
+        environment = TrialEnvironment(self, params={"lr": 0.1})
+        script = os.path.join(environment.dir, "cross_validation.py")
+        with open(script, "w", encoding="utf-8") as file:
+            file.write("""import multiprocessing, os
+import wandb
+
+def fold(number, results):
+    for key in [key for key in os.environ if key.startswith("WANDB_")]:
+        del os.environ[key]
+    run = wandb.init(group="cv", name=f"fold-{number}")
+    accuracy = [0.9, 0.5, 0.1][number]
+    run.log({"val_accuracy": accuracy})
+    wandb.join()
+    results.put(accuracy)
+
+if __name__ == "__main__":
+    results = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=fold, args=(number, results))
+               for number in range(3)]
+    for worker in workers:
+        worker.start()
+    accuracies = [results.get(timeout=30) for _ in workers]
+    for worker in workers:
+        worker.join()
+    run = wandb.init()
+    run.log({"val_accuracy": sum(accuracies) / len(accuracies)})
+    wandb.join()
+""")
+        result = run_script(environment, script)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(environment.points(),
+                         [{"_step": 0, "val_accuracy": 0.5}])
 
 
 class ScriptConfigFileTest(unittest.TestCase):

@@ -17,8 +17,13 @@ nothing needs a login:
 - In a trial, wandb.sweep() returns the trial's sweep id and
   wandb.agent(..., function=train) calls train() once (the agent runs the
   program once per trial), so `wandb.agent(wandb.sweep(cfg), function=train)`
-  scripts run unchanged; run by hand, both raise UsageError saying to use
-  `sweep create` and `sweep agent`.
+  scripts run unchanged; so does the rerun of a trial that `sweep best`
+  prints ($SWEEP_PARAMS_JSON). Run by hand otherwise, both raise UsageError
+  saying to use `sweep create` and `sweep agent`.
+- A process of a trial that removes W&B's sweep variables ($WANDB_SWEEP_ID,
+  as W&B's cross-validation example does in its fold workers with
+  reset_wandb_env()) starts runs outside the sweep, as in W&B: they get only
+  the config they are given, and what they log is not the trial's.
 - The classes W&B integrations import are real: wandb.Run is also
   wandb.wandb_run.Run and wandb.sdk.wandb_run.Run, wandb.sdk.lib.RunDisabled
   is a class (Lightning's WandbLogger checks isinstance against both), and
@@ -51,7 +56,7 @@ from ._stand_ins import (AlertLevel, Artifact, Audio, Histogram, Html, Image,
 from .errors import Error, UsageError
 
 __all__ = [
-    "init", "log", "finish", "define_metric", "watch", "unwatch", "save",
+    "init", "log", "finish", "join", "define_metric", "watch", "unwatch", "save",
     "restore", "alert", "login", "setup", "teardown", "agent", "sweep",
     "termlog", "termwarn", "termerror", "run", "config", "summary", "Run",
     "Config", "Summary", "Settings", "AlertLevel", "Artifact", "Audio",
@@ -90,25 +95,41 @@ def init(job_type: Optional[str] = None, dir: Optional[str] = None,
             active.config._update(defaults, warn_locked=False)
             return active
         run_config = Config()
+        outside = _outside_the_sweep()
         # The config files W&B reads go with init's defaults, under the sweep.
-        run_config._start(sweep_client.config(), file_defaults(defaults))
-        trial = sweep_client.trial_id()
+        run_config._start({} if outside else sweep_client.config(),
+                          file_defaults(defaults))
+        trial = None if outside else sweep_client.trial_id()
         run_id = (os.environ.get("WANDB_RUN_ID") or options.get("id") or
                   trial or uuid.uuid4().hex[:8])
+        sweep_id = None if outside else (os.environ.get("WANDB_SWEEP_ID") or
+                                         sweep_client.sweep_id())
         new_run = Run(
             run_id=str(run_id),
             name=name or (f"trial-{trial}" if trial else str(run_id)),
             project=project or os.environ.get("WANDB_PROJECT") or
             "uncategorized",
             entity=entity or os.environ.get("WANDB_ENTITY"),
-            sweep_id=os.environ.get("WANDB_SWEEP_ID") or sweep_client.sweep_id(),
-            config=run_config, first_step=_next_step, on_finish=_run_finished,
+            sweep_id=sweep_id, config=run_config, first_step=_next_step,
+            on_finish=_run_finished, records=not outside,
             group=group, job_type=job_type, tags=tags, notes=notes, dir=dir,
             settings=options.get("settings"))
         globals().update(run=new_run, config=run_config,
                          summary=new_run.summary)
-        _announce()
+        if outside:
+            termlog(f"run {new_run.id} is outside the sweep (WANDB_SWEEP_ID "
+                    "was removed from its environment): its metrics are not "
+                    "the trial's and are not recorded")
+        else:
+            _announce()
         return new_run
+
+
+def _outside_the_sweep() -> bool:
+    """Whether this process of a trial removed W&B's sweep variables, which
+    the agent sets for every trial: W&B then starts a run of its own."""
+    return bool(sweep_client.trial_id() and
+                not os.environ.get("WANDB_SWEEP_ID"))
 
 
 def _select(values: dict, exclude: Any, include: Any) -> dict:
@@ -155,6 +176,9 @@ def finish(exit_code: Optional[int] = None, quiet: Any = None) -> None:
     active = run
     if active is not None:
         active.finish(exit_code=exit_code)
+
+
+join = finish  # W&B's older name, still in its examples.
 
 
 def define_metric(name: str, step_metric: Any = None,
@@ -217,7 +241,11 @@ def termerror(string: str, **kwargs: Any) -> None:
 
 
 def _current_sweep_id() -> Optional[str]:
-    return os.environ.get("WANDB_SWEEP_ID") or sweep_client.sweep_id()
+    """The trial's sweep id; for the rerun of a trial by hand
+    ($SWEEP_PARAMS_JSON, from `sweep best`), "rerun"."""
+    return (os.environ.get("WANDB_SWEEP_ID") or sweep_client.sweep_id() or
+            ("rerun" if os.environ.get(sweep_client.PARAMS_JSON_VARIABLE)
+             else None))
 
 
 def agent(sweep_id: Any = None, function: Any = None, entity: Any = None,

@@ -17,6 +17,7 @@ file_defaults); YAML needs PyYAML.
 
 import argparse
 import dataclasses
+import datetime
 import json
 import os
 import sys
@@ -159,12 +160,30 @@ def warn(message: str) -> None:
 
 
 def _wrap(value: Any) -> Any:
-    """Nested dicts (and Namespaces) become sweep_client.Config, so that
-    config.optimizer.lr works as well as config.optimizer["lr"]."""
+    """A value as W&B keeps it in a config: nested dicts (and Namespaces)
+    become sweep_client.Config, so that config.optimizer.lr works as well as
+    config.optimizer["lr"]; and, as W&B makes every value fit for JSON and
+    YAML, tuples become lists, numpy and torch values plain numbers and
+    lists, dates ISO text, and any other object that is not a Python builtin
+    (a pathlib.Path, an Enum) its str()."""
     if isinstance(value, (Mapping, argparse.Namespace)):
         return sweep_client.Config(
             {key: _wrap(item) for key, item in to_dict(value).items()})
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_wrap(item) for item in value]
+    module = type(value).__module__.split(".")[0]
+    if module in ("numpy", "torch", "jax", "tensorflow") and callable(
+            getattr(value, "tolist", None)):
+        return _wrap(value.tolist())
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if module == "builtins":  # A set, a complex number: kept.
+        return value
+    return str(value)
 
 
 def _merge_under(value: Any, default: Any) -> Any:
@@ -277,7 +296,11 @@ class Config:
         del self._items[key]
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # Not a parameter read as an attribute.
+        # A key that starts with "_" too (config._seed), as in W&B; but not
+        # the instance's own attributes, missing while it is being copied
+        # or unpickled.
+        items = self.__dict__.get("_items")
+        if items is None or (name.startswith("_") and name not in items):
             raise AttributeError(name)
         return self[name]
 

@@ -159,7 +159,9 @@ class Run:
                  entity: Optional[str], sweep_id: Optional[str], config: Config,
                  first_step: int = 0,
                  on_finish: Optional[Callable[["Run"], None]] = None,
-                 **labels: Any) -> None:
+                 records: bool = True, **labels: Any) -> None:
+        """`records`: whether what it logs is the trial's (False for a run
+        outside the sweep, whose points are dropped)."""
         self.id = run_id
         self.name = name
         self.project = project
@@ -185,6 +187,7 @@ class Run:
         self._finished = False
         self._exit_code: Optional[int] = None
         self._on_finish = on_finish
+        self._records = records
         self._warned: Set[str] = set()  # Kinds of warnings already given.
 
     @property
@@ -247,7 +250,7 @@ class Run:
             return
         point = numeric_point(self._pending)
         self._pending = {}
-        if point:
+        if point and self._records:
             sweep_client.log(point, step=self._step)
         self._step += 1
 
@@ -263,13 +266,15 @@ class Run:
                 return
             self._commit()
             final = self.summary._final_point()
-            if final:
+            if final and self._records:
                 sweep_client.log(final, step=self._step)
                 self._step += 1
             self._finished = True
             self._exit_code = exit_code
         if self._on_finish is not None:
             self._on_finish(self)
+
+    join = finish  # W&B's older name.
 
     def define_metric(self, name: str, step_metric: Any = None,
                       **options: Any) -> MetricDefinition:
