@@ -16,9 +16,21 @@
 namespace sweep {
 namespace {
 
-constexpr const char* kTrialColumns[] = {
-    "number",     "state",     "best_value", "created", "ended",
-    "duration_s", "exit_code", "signal",     "agent",   "host"};
+constexpr const char* kTrialColumns[] = {"number",
+                                         "state",
+                                         "best_value",
+                                         "created",
+                                         "ended",
+                                         "duration_s",
+                                         "exit_code",
+                                         "signal",
+                                         "agent",
+                                         "host",
+                                         "end_reason",
+                                         "stop_decision.rule",
+                                         "stop_decision.band",
+                                         "stop_decision.value",
+                                         "stop_decision.threshold"};
 constexpr char kConfigPrefix[] = "config.";
 constexpr char kSummaryPrefix[] = "summary.";
 
@@ -46,6 +58,14 @@ Value TrialFields(const v1::Trial& trial) {
   row["signal"] = trial.has_signal() ? Value(trial.signal()) : Value(nullptr);
   row["agent"] = NullIfEmpty(trial.agent_id());
   row["host"] = NullIfEmpty(trial.host());
+  row["end_reason"] = NullIfEmpty(trial.end_reason());
+  const bool stopped = trial.has_stop_decision();
+  const v1::StopDecision& stop = trial.stop_decision();
+  row["stop_decision.rule"] = stopped ? Value(stop.rule()) : Value(nullptr);
+  row["stop_decision.band"] = stopped ? Value(stop.band()) : Value(nullptr);
+  row["stop_decision.value"] = stopped ? Value(stop.value()) : Value(nullptr);
+  row["stop_decision.threshold"] =
+      stopped ? Value(stop.threshold()) : Value(nullptr);
   return row;
 }
 
@@ -117,11 +137,15 @@ std::string CsvField(absl::string_view text) {
   return quoted + "\"";
 }
 
-ExportTable BuildExportTable(const TrialList& trials) {
+ExportTable BuildExportTable(const TrialList& trials,
+                             const std::string& metric_name) {
   std::vector<Value> fixed;
   std::vector<std::vector<std::pair<std::string, Value>>> dynamic;
   std::set<std::string> config_columns;
   std::set<std::string> summary_columns;
+  if (!metric_name.empty()) {
+    summary_columns.insert(absl::StrCat(kSummaryPrefix, metric_name));
+  }
   for (const v1::Trial& trial : trials) {
     fixed.push_back(TrialFields(trial));
     dynamic.push_back(ParameterAndMetricFields(trial));
@@ -174,6 +198,14 @@ std::string FormatExportJson(const ExportTable& table) {
   if (table.rows.empty()) return "[]\n";
   // One object per line: still one JSON document, and easy to grep.
   const auto dump = [](const Value& value) {
+    if (value.is_number_float() && !std::isfinite(value.get<double>())) {
+      // JSON has no NaN or infinity: protobuf's names, as `trials --json`
+      // gives them (pandas.read_json reads them as numbers).
+      const double number = value.get<double>();
+      return std::string(std::isnan(number) ? "\"NaN\""
+                         : number > 0       ? "\"Infinity\""
+                                            : "\"-Infinity\"");
+    }
     return value.dump(-1, ' ', /*ensure_ascii=*/false,
                       Value::error_handler_t::replace);
   };
@@ -200,7 +232,12 @@ int RunExport(const ExportOptions& options, ControllerClient& client,
       client.ListTrials(*sweep_id, /*after_number=*/0, /*limit=*/0,
                         /*include_history=*/false);
   if (!trials.ok()) return ReportFailure(trials.status(), err);
-  const ExportTable table = BuildExportTable(trials->trials());
+  // The sweep's metric always has its column, so that
+  // df["summary.<metric>"] works before any trial has logged it.
+  const absl::StatusOr<v1::Sweep> sweep = client.GetSweep(*sweep_id);
+  if (!sweep.ok()) return ReportFailure(sweep.status(), err);
+  const ExportTable table =
+      BuildExportTable(trials->trials(), sweep->metric_name());
   const std::string text = options.format == "json" ? FormatExportJson(table)
                                                     : FormatExportCsv(table);
   if (options.output.empty()) {
@@ -220,12 +257,15 @@ void RegisterExportCommand(CLI::App& app, CommandRun* run) {
       "export", "Write every trial of a sweep as one flat row, CSV or JSON");
   command->footer(
       "Columns: number, state, best_value, created, ended (ISO 8601 UTC), "
-      "duration_s, exit_code, signal, agent, host, then config.<param> for "
-      "each parameter (nested ones dotted: config.optimizer.lr) and "
-      "summary.<metric> for the last logged value of each metric, the names "
-      "pandas.json_normalize gives. Columns are the union over all trials; "
-      "missing values are empty (CSV) or null (JSON); NaN is nan in CSV, null "
-      "in JSON.\n"
+      "duration_s, exit_code, signal, agent, host, end_reason, "
+      "stop_decision.rule, .band, .value and .threshold (for a trial an early "
+      "termination rule stopped), then config.<param> for each parameter "
+      "(nested ones dotted: config.optimizer.lr) and summary.<metric> for the "
+      "last logged value of each metric (the sweep's metric always has its "
+      "column), the names pandas.json_normalize gives. Columns are the union "
+      "over all trials; missing values are empty (CSV) or null (JSON); NaN "
+      "and infinities are nan, inf, -inf in CSV and \"NaN\", \"Infinity\", "
+      "\"-Infinity\" in JSON (pandas reads both as numbers).\n"
       "  pandas: pd.read_csv(\"trials.csv\") or pd.read_json(\"trials.json\")");
   AddOptionalSweepIdArgument(command, &options->sweep_id);
   command->add_option("--format", options->format, "csv or json")

@@ -3,10 +3,12 @@
 //
 // Columns, in this order:
 //   number, state, best_value, created, ended (ISO 8601 UTC), duration_s,
-//   exit_code, signal, agent, host,
+//   exit_code, signal, agent, host, end_reason, stop_decision.rule,
+//   stop_decision.band, stop_decision.value, stop_decision.threshold,
 //   config.<name> for each parameter, nested ones dotted
 //     (config.optimizer.lr), sorted,
-//   summary.<metric> for the last value of each logged metric, sorted.
+//   summary.<metric> for the last value of each logged metric and the
+//     sweep's metric (logged or not), sorted.
 // These are the names pandas.json_normalize gives the nested trial, and the
 // prefixes keep a parameter and a metric of the same name apart. The
 // columns are the union over all trials; a trial without a value has an
@@ -42,7 +44,10 @@ struct ExportTable {
   std::vector<std::string> columns;
   std::vector<std::vector<Value>> rows;
 };
-ExportTable BuildExportTable(const TrialList& trials);
+// `metric_name`: the sweep's metric, whose summary column is there even when
+// no trial logged it ("" for none).
+ExportTable BuildExportTable(const TrialList& trials,
+                             const std::string& metric_name = "");
 
 // RFC 4180 CSV: a header line, then one line per row, lines ending in "\n".
 // Fields holding a comma, a quote, CR or LF are quoted, quotes doubled.
@@ -50,7 +55,8 @@ ExportTable BuildExportTable(const TrialList& trials);
 // them all), lists compact JSON, booleans true and false.
 std::string FormatExportCsv(const ExportTable& table);
 
-// A JSON array of the rows, one object per trial; NaN and infinities null.
+// A JSON array of the rows, one object per trial; NaN and infinities are
+// the strings "NaN", "Infinity" and "-Infinity", as protobuf's JSON has them.
 std::string FormatExportJson(const ExportTable& table);
 
 // One CSV field, quoted when it must be.

@@ -60,19 +60,22 @@ TEST(ExportTableTest,
       ->insert({"val_loss", 0.5});
   trials[0].mutable_summary()->insert({"acc", 0.9});
   const ExportTable table = BuildExportTable(trials);
-  EXPECT_THAT(table.columns,
-              ElementsAre("number", "state", "best_value", "created", "ended",
-                          "duration_s", "exit_code", "signal", "agent", "host",
-                          "config.epochs", "config.lr", "config.optimizer.name",
-                          "summary.acc", "summary.val_loss"));
+  EXPECT_THAT(
+      table.columns,
+      ElementsAre("number", "state", "best_value", "created", "ended",
+                  "duration_s", "exit_code", "signal", "agent", "host",
+                  "end_reason", "stop_decision.rule", "stop_decision.band",
+                  "stop_decision.value", "stop_decision.threshold",
+                  "config.epochs", "config.lr", "config.optimizer.name",
+                  "summary.acc", "summary.val_loss"));
   ASSERT_EQ(table.rows.size(), 2u);
   // Every row holds every column; what a trial lacks is null.
   ASSERT_EQ(table.rows[0].size(), table.columns.size());
   ASSERT_EQ(table.rows[1].size(), table.columns.size());
-  EXPECT_TRUE(table.rows[0][10].is_null());  // config.epochs
-  EXPECT_TRUE(table.rows[1][12].is_null());  // config.optimizer.name
-  EXPECT_EQ(table.rows[1][10], 3);
-  EXPECT_EQ(table.rows[0][13], 0.9);  // summary.acc
+  EXPECT_TRUE(table.rows[0][15].is_null());  // config.epochs
+  EXPECT_TRUE(table.rows[1][17].is_null());  // config.optimizer.name
+  EXPECT_EQ(table.rows[1][15], 3);
+  EXPECT_EQ(table.rows[0][18], 0.9);  // summary.acc
 }
 
 // A trial logging tens of thousands of metric names is exported in
@@ -86,16 +89,16 @@ TEST(ExportTableTest, ManyMetricNamesAreExportedEveryOneInItsColumn) {
     (*trial.mutable_summary())["m" + std::to_string(i)] = i;
   }
   const ExportTable table = BuildExportTable(trials);
-  ASSERT_EQ(table.columns.size(), 11u + kNames);
+  ASSERT_EQ(table.columns.size(), 16u + kNames);
   ASSERT_EQ(table.rows.size(), 1u);
-  for (size_t i = 11; i < table.columns.size(); ++i) {
+  for (size_t i = 16; i < table.columns.size(); ++i) {
     ASSERT_EQ(table.rows[0][i], std::stoi(table.columns[i].substr(9)))
         << table.columns[i];
   }
   // Parsed unordered: ordered_json's own inserts scan.
   const nlohmann::json json = nlohmann::json::parse(FormatExportJson(table));
   ASSERT_EQ(json.size(), 1u);
-  EXPECT_EQ(json[0].size(), 11u + kNames);
+  EXPECT_EQ(json[0].size(), 16u + kNames);
   EXPECT_EQ(json[0]["summary.m49999"], 49'999);
 }
 
@@ -109,14 +112,46 @@ TEST(ExportTableTest, CsvKeepsIntegersAndFloatsApartAndLeavesMissingEmpty) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0],
             "number,state,best_value,created,ended,duration_s,exit_code,"
-            "signal,agent,host,config.batch,config.flag,config.lr,"
-            "config.scale,config.tags");
+            "signal,agent,host,end_reason,stop_decision.rule,"
+            "stop_decision.band,stop_decision.value,stop_decision.threshold,"
+            "config.batch,config.flag,config.lr,config.scale,config.tags");
   EXPECT_EQ(lines[1],
             "1,finished,,2024-05-01T12:34:56.789Z,2024-05-01T12:35:09.134Z,"
-            "12.345,0,,agent-1,gpu-01,32,,1e-05,3.0,");
+            "12.345,0,,agent-1,gpu-01,,,,,,32,,1e-05,3.0,");
   EXPECT_EQ(lines[2],
             "2,finished,,2024-05-01T12:34:56.789Z,2024-05-01T12:35:09.134Z,"
-            "12.345,0,,agent-1,gpu-01,64,true,,,\"[1,2]\"");
+            "12.345,0,,agent-1,gpu-01,,,,,,64,true,,,\"[1,2]\"");
+}
+
+// Why each trial ended, and what stopped it: a Hyperband stop and a lost
+// lease are told apart. The sweep's metric has its column before any trial
+// has logged it.
+TEST(ExportTableTest, WhyATrialEndedAndTheSweepMetricAreColumns) {
+  TrialList trials;
+  v1::Trial& stopped = *trials.Add() = MakeTrial(1, "{}");
+  stopped.set_state(v1::TRIAL_STATE_STOPPED);
+  stopped.set_end_reason("stopped by hyperband at band 3");
+  v1::StopDecision& decision = *stopped.mutable_stop_decision();
+  decision.set_rule("hyperband");
+  decision.set_band(3);
+  decision.set_value(10);
+  decision.set_threshold(8.5);
+  v1::Trial& crashed = *trials.Add() = MakeTrial(2, "{}");
+  crashed.set_state(v1::TRIAL_STATE_CRASHED);
+  crashed.set_end_reason("lease expired");
+  const Value json =
+      Value::parse(FormatExportJson(BuildExportTable(trials, "val_loss")));
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0].at("end_reason"), "stopped by hyperband at band 3");
+  EXPECT_EQ(json[0].at("stop_decision.rule"), "hyperband");
+  EXPECT_EQ(json[0].at("stop_decision.band"), 3);
+  EXPECT_EQ(json[0].at("stop_decision.value"), 10.0);
+  EXPECT_EQ(json[0].at("stop_decision.threshold"), 8.5);
+  EXPECT_EQ(json[1].at("end_reason"), "lease expired");
+  EXPECT_TRUE(json[1].at("stop_decision.rule").is_null());
+  EXPECT_TRUE(json[1].at("stop_decision.threshold").is_null());
+  EXPECT_TRUE(json[0].at("summary.val_loss").is_null());
+  EXPECT_TRUE(json[1].at("summary.val_loss").is_null());
 }
 
 TEST(ExportTableTest, CsvQuotesCommasQuotesAndNewlinesInValues) {
@@ -127,7 +162,7 @@ TEST(ExportTableTest, CsvQuotesCommasQuotesAndNewlinesInValues) {
   EXPECT_THAT(csv, HasSubstr(",\"resnet,50\",\"say \"\"hi\"\"\nbye\"\n"));
 }
 
-TEST(ExportTableTest, NanIsNanInCsvAndNullInJson) {
+TEST(ExportTableTest, NonFiniteValuesKeepTheirKindInCsvAndJson) {
   TrialList trials;
   v1::Trial& trial = *trials.Add() = MakeTrial(1, "{}");
   trial.set_best_value(std::numeric_limits<double>::quiet_NaN());
@@ -138,17 +173,17 @@ TEST(ExportTableTest, NanIsNanInCsvAndNullInJson) {
   const ExportTable table = BuildExportTable(trials);
   const std::vector<std::string> lines = Lines(FormatExportCsv(table));
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0].substr(lines[0].rfind("host")),
-            "host,summary.grad,summary.loss");
+  EXPECT_EQ(lines[0].substr(lines[0].rfind("threshold")),
+            "threshold,summary.grad,summary.loss");
   EXPECT_EQ(lines[1].substr(0, 15), "1,finished,nan,");
-  EXPECT_EQ(lines[1].substr(lines[1].rfind("gpu-01")), "gpu-01,inf,nan");
+  EXPECT_EQ(lines[1].substr(lines[1].rfind("gpu-01")), "gpu-01,,,,,,inf,nan");
 
   const Value json = Value::parse(FormatExportJson(table));
   ASSERT_TRUE(json.is_array());
   ASSERT_EQ(json.size(), 1u);
-  EXPECT_TRUE(json[0].at("best_value").is_null());
-  EXPECT_TRUE(json[0].at("summary.loss").is_null());
-  EXPECT_TRUE(json[0].at("summary.grad").is_null());
+  EXPECT_EQ(json[0].at("best_value"), "NaN");
+  EXPECT_EQ(json[0].at("summary.loss"), "NaN");
+  EXPECT_EQ(json[0].at("summary.grad"), "Infinity");
 }
 
 TEST(ExportTableTest, JsonRowsAreFlatWithNumbersAsNumbers) {
@@ -208,7 +243,8 @@ TEST(ExportTableTest, NoTrialsGiveAHeaderAndAnEmptyArray) {
   const ExportTable table = BuildExportTable(TrialList());
   EXPECT_EQ(FormatExportCsv(table),
             "number,state,best_value,created,ended,duration_s,exit_code,"
-            "signal,agent,host\n");
+            "signal,agent,host,end_reason,stop_decision.rule,"
+            "stop_decision.band,stop_decision.value,stop_decision.threshold\n");
   EXPECT_EQ(FormatExportJson(table), "[]\n");
 }
 

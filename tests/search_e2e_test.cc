@@ -241,6 +241,24 @@ TEST_P(StoppingEndToEndTest, StopsTheWeakRunAtItsBandAndLetsStrongOnesFinish) {
   const ProcessResult table = cli_.Run({"trials", id});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr(c.stop_text)) << table.out;
+  // The export tells the stopped trial apart, and why.
+  const ProcessResult exported = cli_.Run({"export", id, "--format", "json"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const json rows = json::parse(exported.out);
+  ASSERT_EQ(rows.size(), 4u) << exported.out;
+  int stopped_rows = 0;
+  for (const json& row : rows) {
+    if (row["state"] != "stopped") {
+      EXPECT_TRUE(row["stop_decision.rule"].is_null()) << row.dump();
+      continue;
+    }
+    ++stopped_rows;
+    EXPECT_EQ(row["stop_decision.rule"], c.rule) << row.dump();
+    EXPECT_EQ(row["stop_decision.value"].get<double>(), 50.0) << row.dump();
+    EXPECT_EQ(row["stop_decision.threshold"].get<double>(), 1.0) << row.dump();
+    EXPECT_THAT(row["end_reason"].get<std::string>(), HasSubstr(c.rule));
+  }
+  EXPECT_EQ(stopped_rows, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(
