@@ -107,10 +107,12 @@ std::optional<double> MetricNumber(const Json& value) {
       return static_cast<double>(value.get<uint64_t>());
     case Json::value_t::number_float:
       return value.get<double>();
+    case Json::value_t::boolean:  // 1 or 0, as the clients write them.
+      return value.get<bool>() ? 1.0 : 0.0;
     case Json::value_t::string:
       return NonFiniteFromString(value.get_ref<const std::string&>());
     default:
-      return std::nullopt;  // Booleans, nulls, lists: not metrics.
+      return std::nullopt;  // Nulls, lists: not metrics.
   }
 }
 

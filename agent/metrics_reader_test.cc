@@ -131,10 +131,11 @@ TEST_F(MetricsFileReaderTest, KeepsNumbersAndFlattensNestedObjects) {
       "\"_timestamp\": 1700000000.5, \"\": 3}\n");
   std::vector<MetricPoint> points = Read(reader);
   ASSERT_EQ(points.size(), 1u);
-  EXPECT_THAT(points[0].values,
-              ElementsAre(Pair("big", 18446744073709551615.0),
-                          Pair("lr", 1e-05), Pair("neg", -2.0),
-                          Pair("val/acc/top1", 0.5), Pair("val/loss", 1.0)));
+  EXPECT_THAT(
+      points[0].values,
+      ElementsAre(Pair("big", 18446744073709551615.0), Pair("flag", 1.0),
+                  Pair("lr", 1e-05), Pair("neg", -2.0),
+                  Pair("val/acc/top1", 0.5), Pair("val/loss", 1.0)));
 }
 
 TEST_F(MetricsFileReaderTest, AcceptsPythonNanAndInfinity) {

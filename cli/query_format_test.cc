@@ -332,6 +332,13 @@ TEST(TrialFormatTest, TableSaysWhyATrialFailedCrashedOrWasKilled) {
                                absl::FromUnixMillis(kCreatedMs)),
               HasSubstr("  no val_loss: ignored line 1: val_loss \"0.4\" is a "
                         "string\n"));
+  // One that logged it, only never finite: that, whatever else was ignored.
+  ignored.mutable_summary()->insert(
+      {"val_loss", std::numeric_limits<double>::quiet_NaN()});
+  ignored.set_end_reason("ignored line 1: note \"0.5\" is a string");
+  EXPECT_THAT(FormatTrialTable(MakeSweep(), trials, {},
+                               absl::FromUnixMillis(kCreatedMs)),
+              HasSubstr("  val_loss was never a finite number\n"));
 
   // All finished: no column.
   TrialList fine;

@@ -63,9 +63,13 @@ std::string WhyCell(const v1::Trial& trial, const std::string& metric) {
     case v1::TRIAL_STATE_STOPPED:
       break;
     case v1::TRIAL_STATE_FINISHED: {
-      // With the agent's note of metric lines it ignored, the likely cause.
+      // With the agent's note of metric lines it ignored, the likely cause;
+      // unless it logged the metric, only never as a finite number.
       const std::string missing = MissingMetricNote(trial, metric);
-      if (missing.empty() || trial.end_reason().empty()) return missing;
+      if (missing.empty() || trial.end_reason().empty() ||
+          trial.summary().contains(metric)) {
+        return missing;
+      }
       return absl::StrCat("no ", metric, ": ", trial.end_reason());
     }
     default:

@@ -235,7 +235,7 @@ bool SweepManager::SweepEntry::FinishIfGridCovered() {
   SetState(v1::SWEEP_STATE_FINISHED,
            given_up == 0
                ? std::string("every grid point was covered")
-               : absl::StrCat("every grid point was covered, but ", given_up,
+               : absl::StrCat("every grid point was tried; ", given_up,
                               given_up == 1 ? " was" : " were",
                               " given up after its trials were lost ",
                               kMaxCrashesPerPoint,

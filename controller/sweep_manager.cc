@@ -711,7 +711,8 @@ absl::Status SweepManager::GetBestTrial(const v1::GetBestTrialRequest& request,
                            ended_badly,
                            " failed, crashed or were killed; a best is never "
                            "one of those)")
-            : " has logged a value of its metric yet"));
+            : " has logged a finite value of its metric yet (NaN and "
+              "infinities are kept in its record, never the best)"));
   }
   v1::GetTrialRequest get;
   get.set_sweep_id(request.sweep_id());

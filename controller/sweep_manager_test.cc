@@ -255,7 +255,7 @@ TEST_F(SweepManagerTest, AGridPointLostThreeTimesIsGivenUpAndSaidSo) {
   ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
   EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_FINISHED);
   EXPECT_EQ(sweep.state_reason(),
-            "every grid point was covered, but 1 was given up after its "
+            "every grid point was tried; 1 was given up after its "
             "trials were lost 3 times (agents killed or shut down, nodes that "
             "could not start them)");
 }
