@@ -475,6 +475,40 @@ TEST_F(ControllerServiceTest, RunCapAndTargetFinishTheSweep) {
   EXPECT_THAT(GetSweep(targeted).state_reason(), HasSubstr("target"));
 }
 
+// A trial that reached the target and then failed is nobody's best: the
+// sweep goes on, or finishes by another trial whose value meets the target.
+TEST_F(ControllerServiceTest, ATargetReachedByATrialThatThenFailsDoesNotCount) {
+  const std::string id = CreateSweep(
+      "method: random\nprogram: t.py\nmetric: {name: acc, goal: maximize, "
+      "target: 0.9}\nparameters:\n  x: {min: 0.0, max: 1.0}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse first = Acquire(agent);
+  const v1::AcquireTrialResponse second = Acquire(agent);
+  ASSERT_TRUE(first.has_trial() && second.has_trial());
+  ASSERT_TRUE(Report(first.trial(), 1, {{{"acc", 0.95}}}).ok());
+  EXPECT_EQ(GetSweep(id).state(), v1::SWEEP_STATE_FINISHED);
+  ASSERT_TRUE(Finish(first.trial(), 1).ok());
+  v1::Sweep sweep = GetSweep(id);
+  EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_RUNNING) << sweep.state_reason();
+  EXPECT_FALSE(sweep.has_best_trial());
+  EXPECT_TRUE(Acquire(agent).has_trial());
+
+  // Another reaches it and fails; a third had reached it meanwhile.
+  const v1::AcquireTrialResponse third = Acquire(agent);
+  ASSERT_TRUE(third.has_trial());
+  ASSERT_TRUE(Report(second.trial(), 1, {{{"acc", 0.97}}}).ok());
+  EXPECT_THAT(GetSweep(id).state_reason(),
+              HasSubstr(absl::StrCat("trial ", second.trial().number(), " ")));
+  ASSERT_TRUE(Report(third.trial(), 1, {{{"acc", 0.92}}}).ok());
+  ASSERT_TRUE(Finish(second.trial(), 1).ok());
+  sweep = GetSweep(id);
+  EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_FINISHED);
+  EXPECT_THAT(sweep.state_reason(),
+              HasSubstr(absl::StrCat("trial ", third.trial().number(),
+                                     " reached the metric target (0.92)")));
+  EXPECT_EQ(sweep.best_trial(), third.trial().number());
+}
+
 TEST_F(ControllerServiceTest, ConcurrentAcquiresOnAGridGetDistinctPoints) {
   std::string yaml =
       "method: grid\nprogram: t.py\nparameters:\n  a: {min: 1, max: 15}\n  "

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "controller/trial_rows.h"
 #include "search/grid_search.h"
+#include "search/value.h"
 
 namespace sweep {
 namespace {
@@ -193,6 +194,7 @@ TrialRow SweepManager::SweepEntry::EndTrial(int64_t number, int state,
     recent_bad_ends.push_back(number);
     if (recent_bad_ends.size() > kRecentBadEnds) recent_bad_ends.pop_front();
     DropBest(number);
+    if (number == target_trial) target_trial_ended_badly = true;
   }
   if (stopper) stopper->Forget(number);
   TrialRow row_copy = std::move(trial.row);
@@ -241,6 +243,38 @@ bool SweepManager::SweepEntry::FinishIfGridCovered() {
                               kMaxCrashesPerPoint,
                               " times (agents killed or shut down, nodes "
                               "that could not start them)"));
+  return true;
+}
+
+void SweepManager::SweepEntry::FinishByTarget(int64_t number, double value) {
+  target_trial = number;
+  target_trial_ended_badly = false;
+  state_before_target = static_cast<v1::SweepState>(row.state);
+  reason_before_target = row.state_reason;
+  SetState(v1::SWEEP_STATE_FINISHED,
+           absl::StrCat("trial ", number, " reached the metric target (",
+                        PythonFloatRepr(value), ")"));
+}
+
+bool SweepManager::SweepEntry::ReconsiderTarget() {
+  if (!target_trial_ended_badly) return false;
+  target_trial_ended_badly = false;
+  if (row.state != v1::SWEEP_STATE_FINISHED || !spec.metric ||
+      !spec.metric->target) {
+    target_trial = 0;
+    return false;
+  }
+  if (best_value &&
+      !IsBetter(spec.metric->goal, *spec.metric->target, *best_value)) {
+    const v1::SweepState before = state_before_target;
+    const std::string reason = reason_before_target;
+    FinishByTarget(best_trial, *best_value);
+    state_before_target = before;
+    reason_before_target = reason;
+    return true;
+  }
+  target_trial = 0;
+  SetState(state_before_target, reason_before_target);
   return true;
 }
 

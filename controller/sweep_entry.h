@@ -98,6 +98,15 @@ class SweepManager::SweepEntry {
   // have their end yet.
   static constexpr size_t kRecentBadEnds = 4096;
   std::deque<int64_t> recent_bad_ends ABSL_GUARDED_BY(mu);
+  // The trial whose value of the metric reached metric.target and finished
+  // the sweep (0: none), and the state and reason the sweep had before.
+  // When that trial then ends failed, crashed or killed, it is nobody's best
+  // and no longer finishes the sweep: see ReconsiderTarget.
+  int64_t target_trial ABSL_GUARDED_BY(mu) = 0;
+  bool target_trial_ended_badly ABSL_GUARDED_BY(mu) = false;
+  v1::SweepState state_before_target ABSL_GUARDED_BY(mu) =
+      v1::SWEEP_STATE_RUNNING;
+  std::string reason_before_target ABSL_GUARDED_BY(mu);
 
   // The sweep as the wire shows it.
   void ToProto(v1::Sweep* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -118,6 +127,14 @@ class SweepManager::SweepEntry {
   // Finishes a grid sweep whose every point is covered and none runs.
   // Returns true when it changed the state.
   bool FinishIfGridCovered() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Finishes the sweep: trial `number`'s `value` reached metric.target.
+  void FinishByTarget(int64_t number, double value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Once the trial that reached the target ended failed, crashed or killed
+  // (with the best up to date): the best trial, when its value meets the
+  // target too, finishes the sweep instead; else the sweep returns to the
+  // state it had. Returns true when it changed the state.
+  bool ReconsiderTarget() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Asks the stopping rule about a running trial without an order yet; on a
   // stop, gives it a STOP order and records why in its row.
   void MaybeStop(RunningTrial& trial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

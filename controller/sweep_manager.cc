@@ -8,11 +8,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "controller/sweep_entry.h"
 #include "controller/trial_rows.h"
@@ -185,6 +187,7 @@ absl::Status SweepManager::Recover() {
     auto entry = std::make_unique<SweepEntry>(std::move(sweep_row),
                                               std::move(*parsed.spec));
     RETURN_IF_ERROR(RecoverTrials(*entry, now));
+    RecoverTargetTrial(*entry);
     const std::string id = entry->row.id;
     sweeps_.emplace(id, std::move(entry));
   }
@@ -202,6 +205,26 @@ absl::Status SweepManager::Recover() {
     agents_.emplace(id, std::move(entry));
   }
   return absl::OkStatus();
+}
+
+void SweepManager::RecoverTargetTrial(SweepEntry& entry) {
+  absl::MutexLock lock(&entry.mu);
+  // The reason FinishByTarget gave: "trial N reached the metric target".
+  absl::string_view reason = entry.row.state_reason;
+  int64_t number = 0;
+  if (entry.row.state != v1::SWEEP_STATE_FINISHED ||
+      !absl::ConsumePrefix(&reason, "trial ") ||
+      !absl::StrContains(reason, " reached the metric target") ||
+      !absl::SimpleAtoi(reason.substr(0, reason.find(' ')), &number)) {
+    return;
+  }
+  // Still running, it may yet fail; it was running or paused before (a
+  // stopped sweep's reason is lost with the restart, as it goes on).
+  if (entry.running.contains(number)) {
+    entry.target_trial = number;
+    entry.state_before_target = v1::SWEEP_STATE_RUNNING;
+    entry.reason_before_target.clear();
+  }
 }
 
 namespace {
@@ -828,7 +851,7 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
                    "its agent restarted and lost the program", ended_ms));
       response->add_lost_trials(number);
     }
-    if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
+    SettleState(*entry, mutation);
     return Commit(std::move(mutation), std::move(done));
   }
   Commit(std::move(mutation), std::move(done));
@@ -1059,10 +1082,7 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
       const MetricSpec& spec_metric = *entry->spec.metric;
       if (spec_metric.target && !entry->IsDone() &&
           !IsBetter(spec_metric.goal, *spec_metric.target, *row.best_value)) {
-        entry->SetState(
-            v1::SWEEP_STATE_FINISHED,
-            absl::StrCat("trial ", row.number, " reached the metric target (",
-                         PythonFloatRepr(*row.best_value), ")"));
+        entry->FinishByTarget(row.number, *row.best_value);
         mutation.sweeps.push_back(entry->row);
       }
     }
@@ -1160,7 +1180,7 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
     mutation.trials.push_back(
         EndTrial(*entry, request.number(), state, reason, ended));
     response->set_state(static_cast<v1::TrialState>(state));
-    if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
+    SettleState(*entry, mutation);
   }
 }
 
@@ -1169,6 +1189,13 @@ TrialRow SweepManager::EndTrial(SweepEntry& entry, int64_t number, int state,
   TrialRow row = entry.EndTrial(number, state, reason, now_ms);
   if (entry.best_needs_rescan) RescanBest(entry);
   return row;
+}
+
+void SweepManager::SettleState(SweepEntry& entry, Mutation& mutation) {
+  const bool reconsidered = entry.ReconsiderTarget();
+  if (entry.FinishIfGridCovered() || reconsidered) {
+    mutation.sweeps.push_back(entry.row);
+  }
 }
 
 void SweepManager::RescanBest(SweepEntry& entry) {
@@ -1254,7 +1281,7 @@ int SweepManager::ExpireLeases() {
                          last_heard));
     }
     expired += static_cast<int>(lost.size());
-    if (entry->FinishIfGridCovered()) mutation.sweeps.push_back(entry->row);
+    SettleState(*entry, mutation);
     {
       absl::MutexLock count_lock(&uncommitted->mu);
       ++uncommitted->count;

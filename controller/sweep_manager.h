@@ -120,6 +120,14 @@ class SweepManager {
                     const std::string& reason, int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
   void RescanBest(SweepEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
+  // After trials ended: the sweep's state as their ends leave it (a grid
+  // covered, a target reached by a trial that then failed); a changed row
+  // goes into `mutation`.
+  void SettleState(SweepEntry& entry, Mutation& mutation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
+  // After a restart: the trial that finished the sweep by reaching its
+  // target, when it still runs (it may yet fail; see ReconsiderTarget).
+  void RecoverTargetTrial(SweepEntry& entry);
 
   // The sweep, or NotFound naming the id.
   absl::StatusOr<SweepEntry*> FindSweep(const std::string& id);

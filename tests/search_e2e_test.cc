@@ -79,6 +79,38 @@ c = sweep_client.config()
 sweep_client.log({"loss": (c["x"] - 0.3) ** 2 + (c["y"] + 0.2) ** 2})
 )";
 
+// The first point reaches the target and then fails: its configuration is
+// nobody's best, so the sweep goes on over the rest of the grid.
+constexpr char kFailsAfterTheTarget[] = R"(import sys
+
+import sweep_client
+
+x = sweep_client.config()["x"]
+sweep_client.log({"acc": {1: 0.95, 2: 0.5, 3: 0.6}[x]})
+sys.exit(1 if x == 1 else 0)
+)";
+
+TEST_F(SearchEndToEndTest, ATargetReachedByAFailedTrialDoesNotEndTheSweep) {
+  const std::string id = CreateSweep("fails.py", kFailsAfterTheTarget, R"(
+program: fails.py
+method: grid
+metric: {name: acc, goal: maximize, target: 0.9}
+parameters:
+  x: {values: [1, 2, 3]}
+)");
+  ASSERT_FALSE(id.empty());
+  RunAgent(id);
+  const std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[0]["state"], "failed") << trials[0].dump();
+  const json status = cli_.Json({"status", id});
+  EXPECT_EQ(status["state"], "finished") << status.dump();
+  EXPECT_THAT(status["state_reason"].get<std::string>(),
+              HasSubstr("every grid point"));
+  const json best = cli_.Json({"best", id});
+  EXPECT_EQ(Config(best)["x"], 3) << best.dump();
+}
+
 TEST_F(SearchEndToEndTest, BayesFindsTheMinimumAndRecordsItsPredictions) {
   const std::string id = CreateSweep("quadratic.py", kQuadratic, R"(
 name: e2e-bayes
