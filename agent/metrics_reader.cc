@@ -471,7 +471,49 @@ void MetricsFileReader::CountMalformed(absl::string_view reason) {
   last_malformed_reason_ = absl::StrCat("line ", line_number_, ": ", reason);
 }
 
+namespace {
+
+// `line` without terminal escape sequences: the colours and styles of
+// rich, loguru, colorama or Keras's progress bar ("\x1b[32mloss=0.9\x1b[0m",
+// "\x1b[1mloss\x1b[0m=0.8"), which would otherwise hide the values.
+std::string WithoutEscapes(absl::string_view line) {
+  std::string clean;
+  clean.reserve(line.size());
+  size_t i = 0;
+  while (i < line.size()) {
+    if (line[i] != '\x1b') {
+      clean.push_back(line[i++]);
+      continue;
+    }
+    ++i;
+    if (i < line.size() && line[i] == '[') {
+      // CSI: parameters and intermediates, then one final byte.
+      ++i;
+      while (i < line.size() && (line[i] < 0x40 || line[i] > 0x7e)) ++i;
+      ++i;
+    } else if (i < line.size() && line[i] == ']') {
+      // OSC (a hyperlink, a title): to BEL or ESC backslash.
+      while (
+          i < line.size() && line[i] != '\a' &&
+          !(line[i] == '\x1b' && i + 1 < line.size() && line[i + 1] == '\\')) {
+        ++i;
+      }
+      i += i < line.size() && line[i] == '\a' ? 1 : 2;
+    } else {
+      ++i;  // A two-byte sequence (ESC 7, ESC =).
+    }
+  }
+  return clean;
+}
+
+}  // namespace
+
 std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
+  std::string clean;
+  if (line.find('\x1b') != absl::string_view::npos) {
+    clean = WithoutEscapes(line);
+    line = clean;
+  }
   const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
   if (trimmed.size() >= 2 && trimmed.front() == '{' && trimmed.back() == '}') {
     std::string error;

@@ -280,6 +280,26 @@ TEST_F(MetricsFileReaderTest, RefusesADirectory) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// Coloured output (rich, loguru, colorama, Keras): the escapes go, the
+// values stay.
+TEST(ParseStdoutMetricLineTest, ReadsThroughTerminalColours) {
+  EXPECT_THAT(ParseStdoutMetricLine("\x1b[32mloss=0.9\x1b[0m").value(),
+              ElementsAre(Pair("loss", 0.9)));
+  EXPECT_THAT(ParseStdoutMetricLine("\x1b[1mloss\x1b[0m=0.8").value(),
+              ElementsAre(Pair("loss", 0.8)));
+  EXPECT_THAT(
+      ParseStdoutMetricLine("loss=0.6\x1b[0m acc=\x1b[1;31m0.5").value(),
+      ElementsAre(Pair("acc", 0.5), Pair("loss", 0.6)));
+  EXPECT_THAT(
+      ParseStdoutMetricLine("10/10 - 1s - \x1b[31macc: 0.2\x1b[0m").value(),
+      ElementsAre(Pair("acc", 0.2)));
+  EXPECT_THAT(
+      ParseStdoutMetricLine("\x1b]8;;http://x\x1b\\link\x1b]8;;\x07 loss=0.4")
+          .value(),
+      ElementsAre(Pair("loss", 0.4)));
+  EXPECT_FALSE(ParseStdoutMetricLine("\x1b[2K\x1b[1A").has_value());
+}
+
 TEST(ParseStdoutMetricLineTest, TakesNameEqualsNumberTokens) {
   EXPECT_THAT(ParseStdoutMetricLine("val_loss=0.25 accuracy=0.9").value(),
               ElementsAre(Pair("accuracy", 0.9), Pair("val_loss", 0.25)));

@@ -1160,6 +1160,19 @@ TEST_F(AgentEndToEndTest, StdoutReopenedByTheProgramLosesNothing) {
   EXPECT_DOUBLE_EQ(trial["best_value"].get<double>(), 0.1);
 }
 
+// Coloured output, as rich, loguru or Keras print it.
+constexpr char kColouredProgram[] = R"(for i in range(3):
+    print(f"\x1b[1mepoch {i}\x1b[0m \x1b[32mloss\x1b[0m={0.5 - 0.1 * i:.1f}")
+)";
+
+TEST_F(AgentEndToEndTest, ColouredStdoutMetricsAreRead) {
+  const json trial =
+      RunWithStdoutMetrics("coloured.py", kColouredProgram, true);
+  const json& history = trial["history"];
+  ASSERT_EQ(history.size(), 3u) << trial.dump();
+  EXPECT_DOUBLE_EQ(history[2]["values"]["loss"].get<double>(), 0.3);
+}
+
 // One point per batch of a long run: more than one reply carries.
 constexpr char kLongHistoryProgram[] = R"(import sys
 
