@@ -31,8 +31,9 @@ absl::Status Failed(int error, const std::string& what) {
 
 absl::StatusOr<std::unique_ptr<OutputCopier>> OutputCopier::Create(
     const std::string& log_path) {
-  UniqueFd log(
-      open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  UniqueFd log(open(log_path.c_str(),
+                    O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+                    0644));
   if (!log.valid()) {
     return Failed(errno, absl::StrCat("cannot open the output log '", log_path,
                                       "': ", std::strerror(errno)));

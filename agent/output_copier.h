@@ -27,8 +27,8 @@ namespace sweep {
 // Thread-safe.
 class OutputCopier {
  public:
-  // Opens (creates, 0644 less the umask) `log_path` for appending and makes
-  // the pipe. Errors name the file.
+  // Opens (creates, 0644 less the umask) `log_path` for appending, never
+  // through a symbolic link, and makes the pipe. Errors name the file.
   static absl::StatusOr<std::unique_ptr<OutputCopier>> Create(
       const std::string& log_path);
 

@@ -1,14 +1,15 @@
 #include "agent/trial_files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cstring>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "agent/unique_fd.h"
 
 extern char** environ;
 
@@ -17,14 +18,22 @@ namespace {
 
 absl::Status WriteFile(const std::string& path, const std::string& content) {
   const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) {
-      return absl::InternalError(
-          absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
-    }
+  const auto cannot_write = [&temporary] {
+    return absl::InternalError(
+        absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
+  };
+  // A new file, never one a link already there points to.
+  if (unlink(temporary.c_str()) != 0 && errno != ENOENT) return cannot_write();
+  UniqueFd out(open(temporary.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    0644));
+  if (!out.valid()) return cannot_write();
+  for (size_t written = 0; written < content.size();) {
+    const ssize_t n =
+        write(out.get(), content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return cannot_write();
+    written += static_cast<size_t>(n);
   }
   // Renamed into place: a program never reads a half-written file.
   if (rename(temporary.c_str(), path.c_str()) != 0) {
@@ -106,6 +115,16 @@ absl::StatusOr<TrialFiles> PrepareTrialFiles(const std::string& workdir,
   TrialFiles files;
   files.dir = absl::StrCat(workdir, "/", sweep_id, "/trial-", number);
   if (absl::Status s = MakeDirectories(files.dir); !s.ok()) return s;
+  // The directories the agent makes are its own: one someone replaced with
+  // a symbolic link would send the trial's files elsewhere.
+  for (const std::string& dir :
+       {absl::StrCat(workdir, "/", sweep_id), files.dir}) {
+    struct stat st;
+    if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing ", dir, ": not a directory (a symbolic link?)"));
+    }
+  }
   files.params_json = files.dir + "/params.json";
   files.params_yaml = files.dir + "/params.yaml";
   files.metrics = files.dir + "/metrics.jsonl";

@@ -1,5 +1,15 @@
 #include "agent/trial_files.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "agent/output_copier.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace sweep {
@@ -19,6 +29,53 @@ TEST(WandbParamsYamlTest, FloatsAreFloatsToPyYaml) {
             "\"tiny\": {\"value\": [2.5e-07, {\"deep\": -1.0e-300}]}\n"
             "\"s\": {\"value\": \"1e-05\"}\n"
             "\"b\": {\"value\": true}\n");
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// A work dir others can write to: links planted in it do not send the
+// trial's files elsewhere.
+TEST(PrepareTrialFilesTest, LinksPlantedInTheWorkDirAreNotFollowed) {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "trial_files_test.XXXXXX")
+          .string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  const std::filesystem::path root = pattern;
+  const std::string workdir = (root / "work").string();
+  const std::filesystem::path victim = root / "victim";
+  std::filesystem::create_directories(victim);
+  std::filesystem::create_directories(root / "work" / "sw");
+  const Value config = Value::parse(R"({"lr": 0.1})");
+
+  // A trial directory that is a link to another directory: refused.
+  std::filesystem::create_directory_symlink(victim, root / "work/sw/trial-1");
+  absl::StatusOr<TrialFiles> linked =
+      PrepareTrialFiles(workdir, "sw", 1, config);
+  ASSERT_FALSE(linked.ok());
+  EXPECT_THAT(linked.status().message(), ::testing::HasSubstr("trial-1"));
+  EXPECT_TRUE(std::filesystem::is_empty(victim));
+
+  // Files of a real trial directory that are links: replaced, not written
+  // through; the output log is refused.
+  std::filesystem::create_directories(root / "work/sw/trial-2");
+  std::ofstream(victim / "file") << "untouched";
+  for (const char* name : {"params.json", "params.json.tmp", "params.yaml.tmp",
+                           "metrics.jsonl", "output.log"}) {
+    std::filesystem::create_symlink(victim / "file",
+                                    root / "work/sw/trial-2" / name);
+  }
+  absl::StatusOr<TrialFiles> files =
+      PrepareTrialFiles(workdir, "sw", 2, config);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(ReadFile(files->params_json), "{\"lr\":0.1}\n");
+  EXPECT_FALSE(OutputCopier::Create(files->log).ok());
+  EXPECT_EQ(ReadFile((victim / "file").string()), "untouched");
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace
