@@ -475,6 +475,71 @@ TEST_F(ControllerServiceTest, RunCapAndTargetFinishTheSweep) {
   EXPECT_THAT(GetSweep(targeted).state_reason(), HasSubstr("target"));
 }
 
+// Fields a well-behaved agent never sends are refused, naming the field,
+// and change nothing stored.
+TEST_F(ControllerServiceTest, RefusesImpossibleAgentFields) {
+  const std::string id = CreateSweep(
+      "method: random\nprogram: t.py\nparameters:\n  x: {min: 0.0, max: "
+      "1.0}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse acquired = Acquire(agent);
+  ASSERT_TRUE(acquired.has_trial());
+  const v1::TrialAssignment& trial = acquired.trial();
+
+  grpc::Status status = Report(trial, 1, {{{"loss\x1b[31m", 1.0}}});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("control character"));
+
+  const auto report_malformed = [&](int64_t sequence, int64_t count) {
+    grpc::ClientContext context;
+    v1::ReportMetricsRequest request;
+    request.set_sweep_id(trial.sweep_id());
+    request.set_number(trial.number());
+    request.set_lease_id(trial.lease_id());
+    request.set_sequence(sequence);
+    request.set_malformed_lines(count);
+    v1::ReportMetricsResponse response;
+    return agents_->ReportMetrics(&context, request, &response);
+  };
+  status = report_malformed(1, -1);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("malformed_lines"));
+  // Saturated, not wrapped around.
+  ASSERT_TRUE(report_malformed(1, std::numeric_limits<int64_t>::max()).ok());
+  ASSERT_TRUE(report_malformed(2, std::numeric_limits<int64_t>::max()).ok());
+  EXPECT_EQ(GetTrial(id, trial.number()).malformed_metric_lines(),
+            std::numeric_limits<int64_t>::max());
+
+  for (const int outcome : {99, -1}) {
+    grpc::ClientContext context;
+    v1::FinishTrialRequest finish;
+    finish.set_sweep_id(trial.sweep_id());
+    finish.set_number(trial.number());
+    finish.set_lease_id(trial.lease_id());
+    finish.set_outcome(static_cast<v1::FinishOutcome>(outcome));
+    v1::FinishTrialResponse finished;
+    status = agents_->FinishTrial(&context, finish, &finished);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("outcome"));
+  }
+  EXPECT_EQ(GetTrial(id, trial.number()).state(), v1::TRIAL_STATE_RUNNING);
+
+  for (const std::vector<std::string>& gpus :
+       {std::vector<std::string>{"0", "0"}, std::vector<std::string>{""},
+        std::vector<std::string>(2000, "x")}) {
+    grpc::ClientContext context;
+    v1::RegisterAgentRequest request;
+    request.set_sweep_id(id);
+    request.set_host("h");
+    request.set_slots(1);
+    for (const std::string& gpu : gpus) request.add_gpus(gpu);
+    v1::RegisterAgentResponse response;
+    status = agents_->RegisterAgent(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("GPU"));
+  }
+}
+
 // A trial that reached the target and then failed is nobody's best: the
 // sweep goes on, or finishes by another trial whose value meets the target.
 TEST_F(ControllerServiceTest, ATargetReachedByATrialThatThenFailsDoesNotCount) {

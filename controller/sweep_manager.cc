@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
@@ -88,6 +89,10 @@ absl::Status CheckReport(const v1::ReportMetricsRequest& request) {
         absl::StrCat("a report holds at most ", kMaxPointsPerReport,
                      " points, got ", request.points_size()));
   }
+  if (request.malformed_lines() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "malformed_lines must be 0 or more, got ", request.malformed_lines()));
+  }
   for (const v1::MetricPoint& point : request.points()) {
     for (const auto& [key, value] : point.values()) {
       if (key.empty() || key.size() > kMaxMetricNameBytes) {
@@ -95,7 +100,27 @@ absl::Status CheckReport(const v1::ReportMetricsRequest& request) {
             absl::StrCat("metric names must be 1 to ", kMaxMetricNameBytes,
                          " bytes long, got one of ", key.size(), " bytes"));
       }
+      // They reach tables, terminals and CSV headers.
+      if (std::any_of(key.begin(), key.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+          })) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("metric name ", absl::CHexEscape(key),
+                         " holds a control character"));
+      }
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFinish(const v1::FinishTrialRequest& request) {
+  if (!v1::FinishOutcome_IsValid(request.outcome())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown outcome ", request.outcome()));
+  }
+  if (request.signal() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("signal must be 0 or more, got ", request.signal()));
   }
   return absl::OkStatus();
 }
@@ -754,6 +779,19 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
     return done(absl::InvalidArgumentError(absl::StrCat(
         "slots must be 1 to ", kMaxSlots, ", got ", request.slots())));
   }
+  if (request.gpus_size() > kMaxSlots) {
+    return done(absl::InvalidArgumentError(absl::StrCat(
+        "at most ", kMaxSlots, " GPUs, got ", request.gpus_size())));
+  }
+  absl::flat_hash_set<std::string> gpu_ids;
+  for (const std::string& gpu : request.gpus()) {
+    if (gpu.empty() || !gpu_ids.insert(gpu).second) {
+      return done(absl::InvalidArgumentError(
+          gpu.empty() ? std::string("an empty GPU id")
+                      : absl::StrCat("GPU ", absl::CHexEscape(gpu),
+                                     " is listed twice")));
+    }
+  }
   absl::StatusOr<SweepEntry*> found = FindSweep(request.sweep_id());
   if (!found.ok()) return done(found.status());
   SweepEntry* entry = *found;
@@ -1075,7 +1113,10 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
     }
     row.last_sequence = request.sequence();
     row.metric_points += request.points_size();
-    row.malformed_lines += request.malformed_lines();
+    // Saturated: a client's count cannot wrap the total around.
+    row.malformed_lines +=
+        std::min(request.malformed_lines(),
+                 std::numeric_limits<int64_t>::max() - row.malformed_lines);
     row.summary_json = SummaryToJson(trial.summary);
     if (row.best_value) {
       entry->OfferBest(row.number, *row.best_value);
@@ -1103,6 +1144,7 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
 void SweepManager::FinishTrial(const v1::FinishTrialRequest& request,
                                v1::FinishTrialResponse* response, Done done) {
   if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
+  if (absl::Status s = CheckFinish(request); !s.ok()) return done(s);
   absl::StatusOr<SweepEntry*> found = FindSweep(request.sweep_id());
   if (!found.ok()) return done(found.status());
   SweepEntry* entry = *found;
