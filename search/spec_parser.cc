@@ -379,6 +379,24 @@ class DefinitionParser {
       if (is_string && metric.name.empty()) {
         diag().Error(f->value_location, "metric.name", "must not be empty");
       }
+      // What the agents and the controller take as a metric name: any other
+      // would never be logged, and the sweep never see its metric.
+      constexpr size_t kMaxMetricNameBytes = 256;
+      const bool control =
+          std::any_of(metric.name.begin(), metric.name.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+          });
+      if (metric.name.size() > kMaxMetricNameBytes || control) {
+        diag().Error(f->value_location, "metric.name",
+                     control
+                         ? "must not hold control characters (tabs, "
+                           "newlines, escapes): no metric can be logged "
+                           "under such a name"
+                         : absl::StrCat("must be at most ", kMaxMetricNameBytes,
+                                        " bytes: no metric can be logged "
+                                        "under a longer name"));
+        metric.name.clear();
+      }
       ok &= !metric.name.empty();
     } else {
       diag().Error(e.key_location, "metric", "needs a name");

@@ -415,6 +415,19 @@ TEST(SpecParserErrorsTest, MisspelledGoalIsAnErrorNotMinimize) {
                        "maximize, got 'maximise'"));
 }
 
+// A metric name no agent can log: the sweep would never see its metric.
+TEST(SpecParserErrorsTest, AMetricNameNoAgentCanLogIsAnError) {
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: \"val\\tloss\"}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:3:16: metric.name: must not hold "
+                                 "control characters")));
+  EXPECT_THAT(
+      Errors(std::string(kHeader) + "metric: {name: " + std::string(300, 'm') +
+             "}\nparameters:\n  x: {value: 1}\n"),
+      Contains(HasSubstr("metric.name: must be at most 256 bytes")));
+}
+
 TEST(SpecParserErrorsTest, AnInvalidIterationCountIsTheOnlyComplaint) {
   const std::vector<std::string> errors =
       Errors(std::string(kHeader) +
