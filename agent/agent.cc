@@ -206,8 +206,22 @@ class Agent::Impl {
   std::string Shutdown(int level);
 
  private:
+  // One line: control characters from parameter values, program output or
+  // the controller (a newline, an escape sequence) are written as \xNN, so
+  // that they can neither act on the terminal nor forge a line of the log.
   void Log(const std::string& line) {
-    if (!options_.quiet) std::cerr << AgentLogPrefix() << line << std::endl;
+    if (options_.quiet) return;
+    std::string safe;
+    safe.reserve(line.size());
+    for (const char c : line) {
+      const auto byte = static_cast<unsigned char>(c);
+      if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+        absl::StrAppendFormat(&safe, "\\x%02x", byte);
+      } else {
+        safe.push_back(c);
+      }
+    }
+    std::cerr << AgentLogPrefix() << safe << std::endl;
   }
   // A retry's line: the first of an outage at once, then one every
   // kRetryLogEvery with how many were left out (until a call gets through), so

@@ -9,11 +9,13 @@
 #include <iostream>
 #include <memory>
 #include <ostream>
+#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cli/controller_client.h"
+#include "cli/table.h"
 
 namespace sweep {
 
@@ -32,6 +34,13 @@ struct ControllerCommandOptions {
 struct QueryCommandOptions : ControllerCommandOptions {
   bool json = false;
 };
+
+// Whether a command prints text for people (tables, messages), which goes
+// through TerminalText, rather than data.
+inline bool PrintsText(const ControllerCommandOptions&) { return false; }
+inline bool PrintsText(const QueryCommandOptions& options) {
+  return !options.json;
+}
 
 // A command body: parsed options and a client in, exit status out.
 template <typename Options>
@@ -80,7 +89,15 @@ void BindControllerCommand(CLI::App* command, std::shared_ptr<Options> options,
   command->callback([options, body, run] {
     *run = [options, body] {
       ControllerClient client(ResolveControllerAddress(options->controller));
-      return body(*options, client, std::cout, std::cerr);
+      // What is printed for people goes through TerminalText; data (--json,
+      // an export) as it is.
+      std::ostringstream out;
+      std::ostringstream err;
+      const bool text = PrintsText(*options);
+      const int status = body(*options, client, text ? out : std::cout, err);
+      if (text) std::cout << TerminalText(out.str());
+      std::cerr << TerminalText(err.str());
+      return status;
     };
   });
 }

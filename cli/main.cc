@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "cli/export_command.h"
 #include "cli/query_commands.h"
 #include "cli/run_command.h"
+#include "cli/table.h"
 #include "cli/validate_command.h"
 #include "search/yaml_fields.h"
 
@@ -40,7 +42,15 @@ void RegisterValidateCommand(CLI::App& app, sweep::CommandRun* run) {
       ->check(CLI::Range(0, 100000));
   command->callback([options, run] {
     *run = [options] {
-      return sweep::RunValidate(*options, std::cout, std::cerr);
+      // Key names and values of the files reach the terminal as text.
+      std::ostringstream out;
+      std::ostringstream err;
+      const int status = sweep::RunValidate(
+          *options, options->json ? static_cast<std::ostream&>(std::cout) : out,
+          err);
+      std::cout << sweep::TerminalText(out.str());
+      std::cerr << sweep::TerminalText(err.str());
+      return status;
     };
   });
 }

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "agent/program_lookup.h"
 #include "cli/command.h"
@@ -53,6 +54,26 @@ std::string ShellQuote(absl::string_view token) {
                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
                         "WXYZ0123456789_-+=.,:/@%") == absl::string_view::npos;
   if (safe) return std::string(token);
+  const auto control = [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  };
+  if (std::any_of(token.begin(), token.end(), control)) {
+    // Bash's $'...': a newline or an escape sequence stays text that the
+    // terminal shows, not one it acts on, and the command still means it.
+    std::string quoted = "$'";
+    for (char c : token) {
+      if (c == '\'' || c == '\\') {
+        quoted += '\\';
+        quoted += c;
+      } else if (control(c)) {
+        quoted += absl::StrFormat("\\x%02x", static_cast<unsigned char>(c));
+      } else {
+        quoted += c;
+      }
+    }
+    return quoted + "'";
+  }
   std::string quoted = "'";
   for (char c : token) {
     if (c == '\'') {

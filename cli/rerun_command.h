@@ -17,7 +17,8 @@ namespace sweep {
 inline constexpr char kRerunArgsJsonFile[] = "params.json";
 
 struct RerunCommand {
-  std::string command_line;  // Quoted for a POSIX shell.
+  std::string command_line;  // Quoted for a POSIX shell (bash's $'...' for
+                             // control characters).
   // The command reads the config from kRerunArgsJsonFile, which must be
   // written first.
   bool reads_args_json_file = false;

@@ -29,6 +29,9 @@ TEST(ShellQuoteTest, QuotesOnlyWhatTheShellWouldChange) {
   EXPECT_EQ(ShellQuote("a b"), "'a b'");
   EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
   EXPECT_EQ(ShellQuote("$HOME"), "'$HOME'");
+  // Control characters: bash's $'...', which a terminal shows as text.
+  EXPECT_EQ(ShellQuote("--p=\x1b]0;PWNED\x07\r'x\\"),
+            "$'--p=\\x1b]0;PWNED\\x07\\x0d\\'x\\\\'");
   EXPECT_EQ(ShellQuote(""), "''");
 }
 

@@ -41,6 +41,25 @@ std::size_t OutputColumns() {
   return 0;
 }
 
+std::string TerminalText(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte == 0xC2 && i + 1 < text.size() &&
+        static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out.push_back('?');  // A C1 control, UTF-8 encoded.
+      ++i;
+    } else if (IsControl(text[i]) && text[i] != '\n' && text[i] != '\t') {
+      out.push_back('?');
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
 std::size_t DisplayWidth(absl::string_view text) {
   return static_cast<std::size_t>(std::count_if(
       text.begin(), text.end(), [](char c) { return !IsContinuationByte(c); }));

@@ -8,6 +8,15 @@ namespace {
 
 using Align = TableColumn::Align;
 
+TEST(TerminalTextTest, ControlCharactersButNewlineAndTabBecomeQuestionMarks) {
+  EXPECT_EQ(TerminalText("a\x1b]0;t\x07\x1b[2J\rb\x7f\n\tc"),
+            "a?]0;t??[2J?b?\n\tc");
+  // C1 controls, UTF-8 encoded (U+009B is CSI); other text stays.
+  EXPECT_EQ(TerminalText("x\xc2\x9b"
+                         "31m\xc2\xa0\xc3\xa9"),
+            "x?31m\xc2\xa0\xc3\xa9");
+}
+
 TEST(TextTableTest, AlignsColumnsWithoutTrailingSpaces) {
   TextTable table({{"#", Align::kRight}, {"STATE"}, {"VALUE", Align::kRight}});
   table.AddRow({"1", "running", "0.5"});

@@ -236,6 +236,42 @@ TEST_F(ControllerEndToEndTest, CreateListAndStatus) {
 // A second controller on the same port or the same data dir would split
 // the agents between two states, or hand out the same trials twice: it is
 // refused with one line, and the first one carries on.
+// Escape sequences in a sweep file's names and values (or a program's
+// output) reach the terminal as text: they cannot retitle, clear or
+// recolour it, nor hide what was printed. --json keeps them, escaped.
+TEST_F(ControllerEndToEndTest, EscapeSequencesNeverReachTheTerminalRaw) {
+  StartController();
+  const std::string id = CreateSweep(
+      "name: \"evil\\e]0;PWNED\\a\\e[2J\\rname\"\n"
+      "description: \"\\e[31mred\"\n"
+      "program: count.py\nmethod: grid\nmetric: {name: loss}\n"
+      "parameters:\n  x: {value: 1}\n  steps: {value: 1}\n"
+      "  delay: {value: 0}\n"
+      "  tag: {value: \"\\e]0;PWNED\\a\\e[2J\\rfake\"}\n");
+  ASSERT_FALSE(id.empty());
+  RunAgent(id, {});
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"status", id},
+        std::vector<std::string>{"trials", id},
+        std::vector<std::string>{"trials", id, "1"},
+        std::vector<std::string>{"best", id}, std::vector<std::string>{"ls"}}) {
+    const ProcessResult r = cli_.Run(command);
+    EXPECT_EQ(r.exit_code, 0) << command[0] << ": " << r.err;
+    for (const std::string* text : {&r.out, &r.err}) {
+      EXPECT_EQ(text->find_first_of("\x1b\x07\r"), std::string::npos)
+          << command[0] << ":\n"
+          << *text;
+    }
+  }
+  // The rerun command still passes the value exactly (bash's $'...').
+  const ProcessResult best = cli_.Run({"best", id});
+  EXPECT_THAT(best.out, HasSubstr("$'--tag=\\x1b]0;PWNED\\x07\\x1b[2J"
+                                  "\\x0dfake'"))
+      << best.out;
+  EXPECT_THAT(cli_.Json({"status", id})["name"].get<std::string>(),
+              HasSubstr("\x1b]0;PWNED"));
+}
+
 TEST_F(ControllerEndToEndTest, ASecondControllerOnThePortOrDataDirIsRefused) {
   StartController();
   const std::string id = CreateSweep(CountingSweep(4, 2, 0));
