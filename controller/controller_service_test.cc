@@ -540,6 +540,31 @@ TEST_F(ControllerServiceTest, RefusesImpossibleAgentFields) {
   }
 }
 
+// A program logging a new name each step: the summary keeps the first
+// 10,000 names and the sweep's metric, the history every value.
+TEST_F(ControllerServiceTest, ASummaryKeepsTenThousandNamesAndTheMetric) {
+  const std::string id = CreateSweep(
+      "method: random\nprogram: t.py\nmetric: {name: loss}\nparameters:\n"
+      "  x: {min: 0.0, max: 1.0}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse acquired = Acquire(agent);
+  ASSERT_TRUE(acquired.has_trial());
+  std::map<std::string, double> first;
+  std::map<std::string, double> more = {{"loss", 0.5}};
+  for (int i = 0; i < 10'005; ++i) {
+    (i < 10'000 ? first : more)[absl::StrCat("m", i)] = i;
+  }
+  ASSERT_TRUE(Report(acquired.trial(), 1, {first}).ok());
+  ASSERT_TRUE(Report(acquired.trial(), 2, {more, {{"m0", -1.0}}}).ok());
+  const v1::Trial trial = GetTrial(id, acquired.trial().number());
+  EXPECT_EQ(trial.summary_size(), 10'001);
+  EXPECT_EQ(trial.summary().at("loss"), 0.5);
+  EXPECT_EQ(trial.summary().at("m0"), -1.0);
+  EXPECT_FALSE(trial.summary().contains("m10000"));
+  EXPECT_EQ(trial.best_value(), 0.5);
+  EXPECT_EQ(trial.metric_points(), 3);
+}
+
 // A trial that reached the target and then failed is nobody's best: the
 // sweep goes on, or finishes by another trial whose value meets the target.
 TEST_F(ControllerServiceTest, ATargetReachedByATrialThatThenFailsDoesNotCount) {

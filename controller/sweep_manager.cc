@@ -28,6 +28,8 @@ namespace {
 constexpr size_t kMaxLogTailBytes = 64 << 10;
 constexpr int kMaxPointsPerReport = 10'000;
 constexpr size_t kMaxMetricNameBytes = 256;
+// Distinct metric names a trial's summary keeps (see ReportMetrics).
+constexpr size_t kMaxSummaryNames = 10'000;
 constexpr int kMaxSlots = 1024;
 // The most history points one reply carries (a point of ten metrics is
 // about 200 bytes there): a trial logging every batch of a long run holds
@@ -1094,7 +1096,16 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
         entry->spec.metric ? &entry->spec.metric->name : nullptr;
     for (const v1::MetricPoint& point : request.points()) {
       for (const auto& [key, value] : point.values()) {
-        trial.summary[key] = value;
+        // The summary, rewritten with each report, keeps the first
+        // kMaxSummaryNames names (and the sweep's metric): a program
+        // logging a new name each step (f"loss_{step}") would make every
+        // report cost more than the last. The history keeps every value.
+        if (auto it = trial.summary.find(key); it != trial.summary.end()) {
+          it->second = value;
+        } else if (trial.summary.size() < kMaxSummaryNames ||
+                   (metric != nullptr && key == *metric)) {
+          trial.summary.emplace(key, value);
+        }
         if (metric == nullptr || key != *metric || !std::isfinite(value)) {
           continue;
         }
