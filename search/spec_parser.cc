@@ -282,7 +282,8 @@ class DefinitionParser {
       }
     }
     ParseSchemaKeys(top);
-    ParseCommand(FieldReader::Find(top, "command"), spec);
+    ParseCommand(FieldReader::Find(top, "command"), spec,
+                 FieldReader::Find(top, "program") != nullptr);
     CheckMethodNeeds(top, spec);
     if (diag().has_errors()) return std::nullopt;
     return spec;
@@ -557,7 +558,9 @@ class DefinitionParser {
   void ParseExtension(const YamlEntry& e, SweepSpec& spec);
   void ParseExtensionStopper(const YamlEntry& e, SweepSpec& spec);
 
-  void ParseCommand(const YamlEntry* e, SweepSpec& spec) {
+  // `program_given`: the file has a program key, maybe an invalid one
+  // (already reported).
+  void ParseCommand(const YamlEntry* e, SweepSpec& spec, bool program_given) {
     if (e == nullptr) {
       spec.command.assign(std::begin(kDefaultCommand),
                           std::end(kDefaultCommand));
@@ -588,7 +591,7 @@ class DefinitionParser {
     const bool uses_program =
         std::find(spec.command.begin(), spec.command.end(), "${program}") !=
         spec.command.end();
-    if (uses_program && !spec.program) {
+    if (uses_program && !spec.program && !program_given) {
       diag().Error(e == nullptr ? kFileStart : e->key_location, "program",
                    e == nullptr ? "is required: the default command runs "
                                   "${env} ${interpreter} ${program} ${args}"

@@ -415,6 +415,15 @@ TEST(SpecParserErrorsTest, MisspelledGoalIsAnErrorNotMinimize) {
                        "maximize, got 'maximise'"));
 }
 
+// A program of the wrong type is one error, not also a missing program.
+TEST(SpecParserErrorsTest, AProgramThatIsNotAStringIsOneError) {
+  const std::vector<std::string> errors =
+      Errors("method: random\nprogram: [x.py]\nparameters:\n  x: {value: 1}\n");
+  ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(errors);
+  EXPECT_THAT(errors[0],
+              HasSubstr("sweep.yaml:2:10: program must be a string"));
+}
+
 // A metric name no agent can log: the sweep would never see its metric.
 TEST(SpecParserErrorsTest, AMetricNameNoAgentCanLogIsAnError) {
   EXPECT_THAT(Errors(std::string(kHeader) +
