@@ -767,6 +767,45 @@ void DefinitionParser::ParseExtensionStopper(const YamlEntry& e,
   if (ok) spec.early_terminate = et;
 }
 
+// Warns of each explicit tag the reader does not act on (!!binary,
+// !!python/object:..., a custom !tag): the value is read as plain YAML, where
+// PyYAML, which W&B uses, would decode or refuse it.
+// `budget`: nodes left to look at (aliases make a small document a huge
+// graph to walk; the readers bound what they expand themselves).
+void WarnOfTags(const YAML::Node& node, Diagnostics& diag, int& budget,
+                int depth = 0) {
+  constexpr int kMaxDepth = 64;  // Deeper documents are refused elsewhere.
+  if (depth > kMaxDepth || budget <= 0 || !node.IsDefined()) return;
+  --budget;
+  const std::string& tag = node.Tag();
+  static constexpr absl::string_view kRead[] = {"",
+                                                "?",
+                                                "!",
+                                                "tag:yaml.org,2002:str",
+                                                "tag:yaml.org,2002:int",
+                                                "tag:yaml.org,2002:float",
+                                                "tag:yaml.org,2002:bool",
+                                                "tag:yaml.org,2002:null",
+                                                "tag:yaml.org,2002:map",
+                                                "tag:yaml.org,2002:seq"};
+  if (std::find(std::begin(kRead), std::end(kRead), tag) == std::end(kRead)) {
+    diag.Warning(LocationOf(node), "",
+                 absl::StrCat("the tag ", tag,
+                              " is ignored: the value is read as if it had "
+                              "none"));
+  }
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) {
+      WarnOfTags(item, diag, budget, depth + 1);
+    }
+  } else if (node.IsMap()) {
+    for (const auto& item : node) {
+      WarnOfTags(item.first, diag, budget, depth + 1);
+      WarnOfTags(item.second, diag, budget, depth + 1);
+    }
+  }
+}
+
 }  // namespace
 
 ParsedDefinition ParseSweepDefinition(absl::string_view text,
@@ -777,6 +816,8 @@ ParsedDefinition ParseSweepDefinition(absl::string_view text,
   ParsedDefinition result;
   if (CheckRawText(text, diag)) {
     if (std::optional<YAML::Node> root = LoadDocument(text, diag)) {
+      int budget = 100'000;
+      WarnOfTags(*root, diag, budget);
       DefinitionParser parser(diag);
       result.spec = parser.Parse(*root);
     }

@@ -136,6 +136,23 @@ TEST(SpecParserTest, EveryDistributionWithDefaults) {
   }
 }
 
+// Tags the reader does not act on: a warning names each, where PyYAML would
+// decode or refuse the value; the standard ones are read quietly.
+TEST(SpecParserTest, IgnoredTagsAreWarnedAbout) {
+  const std::vector<std::string> warnings =
+      Warnings(std::string(kHeader) + R"(parameters:
+  a: {value: !!binary aGVsbG8=}
+  b: {value: !!python/object:os.system "id"}
+  c: {values: [!!str 1, !!int "2", !!float 3]}
+)");
+  ASSERT_EQ(warnings.size(), 2u) << ::testing::PrintToString(warnings);
+  EXPECT_THAT(warnings[0], HasSubstr("sweep.yaml:4:14: warning: the tag "
+                                     "tag:yaml.org,2002:binary is ignored"));
+  EXPECT_THAT(warnings[1],
+              HasSubstr("sweep.yaml:5:14: warning: the tag "
+                        "tag:yaml.org,2002:python/object:os.system"));
+}
+
 TEST(SpecParserTest, DeprecatedExponentFormsWarnWithTheValuesForm) {
   const std::vector<std::string> warnings =
       Warnings(std::string(kHeader) + R"(parameters:
