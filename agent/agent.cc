@@ -1148,23 +1148,25 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       spec.env = MergeEnvironment(environment, overrides);
       absl::StatusOr<std::unique_ptr<OutputCopier>> made_copier =
           OutputCopier::Create(files->log);
-      absl::StatusOr<std::unique_ptr<TrialProcess>> started_process =
-          absl::UnknownError("not started");
-      if (made_copier.ok()) {
+      if (!made_copier.ok()) {
+        // The node's failure (no descriptors left, a full disk), as with
+        // the trial's other files: not the sweep's.
+        files = made_copier.status();
+      } else {
         copier = std::move(*made_copier);
         spec.output_fd = copier->write_end();
-        started_process = TrialProcess::Start(spec);
+        absl::StatusOr<std::unique_ptr<TrialProcess>> started_process =
+            TrialProcess::Start(spec);
         copier->Start();
-      } else {
-        started_process = made_copier.status();
-      }
-      if (started_process.ok()) {
-        process = std::move(*started_process);
-        if (options_.orphan_guard != nullptr) {
-          options_.orphan_guard->Watch(process->pid());
+        if (started_process.ok()) {
+          process = std::move(*started_process);
+          if (options_.orphan_guard != nullptr) {
+            options_.orphan_guard->Watch(process->pid(), copier->read_end(),
+                                         copier->log());
+          }
+        } else {
+          argv = started_process.status();
         }
-      } else {
-        argv = started_process.status();
       }
     }
   }

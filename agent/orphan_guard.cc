@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,27 @@ namespace sweep {
 namespace {
 
 constexpr int kGuardFd = 3;
+// A group message's flag: its output's pipe and log come with it.
+constexpr int32_t kWithOutput = int32_t{1} << 30;
+
+// Copies what each pipe holds into its log (async-signal-safe).
+void DrainOutputs(const int* pipes, const int* logs, int count) {
+  static char buffer[64 << 10];
+  for (int i = 0; i < count; ++i) {
+    if (pipes[i] < 0) continue;
+    // At most a few buffers a call: a writer that keeps writing does not
+    // hold the guard here.
+    for (int rounds = 0; rounds < 16; ++rounds) {
+      const ssize_t n = read(pipes[i], buffer, sizeof(buffer));
+      if (n <= 0) break;  // Empty (EAGAIN), or every writer gone.
+      for (ssize_t done = 0; done < n;) {
+        const ssize_t written = write(logs[i], buffer + done, n - done);
+        if (written <= 0) break;  // A full disk: dropped.
+        done += written;
+      }
+    }
+  }
+}
 
 void SleepMs(long ms) {
   timespec delay{ms / 1000, (ms % 1000) * 1'000'000L};
@@ -57,24 +79,76 @@ void SleepMs(long ms) {
   close_range(kGuardFd + 1, ~0U, 0);
 
   static pid_t groups[OrphanGuard::kMaxGroups];
+  static int pipes[OrphanGuard::kMaxGroups];
+  static int logs[OrphanGuard::kMaxGroups];
   int count = 0;
+  // Descriptors received and not yet given to their group, in order: a
+  // message's arrive with its first byte, before it is whole.
+  static int received[2 * OrphanGuard::kMaxGroups];
+  int received_count = 0;
+  const auto take = [&]() {
+    if (received_count == 0) return -1;
+    const int fd = received[0];
+    for (int i = 1; i < received_count; ++i) received[i - 1] = received[i];
+    --received_count;
+    return fd;
+  };
   unsigned char buffer[4 * 256];
+  alignas(cmsghdr) static char control[CMSG_SPACE(sizeof(int) * 256)];
   size_t held = 0;
   for (;;) {
-    const ssize_t n = read(kGuardFd, buffer + held, sizeof(buffer) - held);
+    iovec io{buffer + held, sizeof(buffer) - held};
+    msghdr message_header;
+    __builtin_memset(&message_header, 0, sizeof(message_header));
+    message_header.msg_iov = &io;
+    message_header.msg_iovlen = 1;
+    message_header.msg_control = control;
+    message_header.msg_controllen = sizeof(control);
+    const ssize_t n = recvmsg(kGuardFd, &message_header, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // The agent is gone (or closed its end on exit).
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message_header); c != nullptr;
+         c = CMSG_NXTHDR(&message_header, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const int fds =
+          static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int i = 0; i < fds; ++i) {
+        int fd;
+        __builtin_memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (received_count < 2 * OrphanGuard::kMaxGroups) {
+          received[received_count++] = fd;
+        } else {
+          close(fd);
+        }
+      }
+    }
     held += static_cast<size_t>(n);
     size_t used = 0;
     for (; used + 4 <= held; used += 4) {
       int32_t message;
       __builtin_memcpy(&message, buffer + used, 4);
       if (message > 0) {
-        if (count < OrphanGuard::kMaxGroups) groups[count++] = message;
+        const bool with_output = (message & kWithOutput) != 0;
+        const int pipe = with_output ? take() : -1;
+        const int log = with_output ? take() : -1;
+        if (count < OrphanGuard::kMaxGroups) {
+          groups[count] = message & ~kWithOutput;
+          pipes[count] = pipe;
+          logs[count] = log;
+          ++count;
+        } else {
+          if (pipe >= 0) close(pipe);
+          if (log >= 0) close(log);
+        }
       } else {
         for (int i = 0; i < count; ++i) {
           if (groups[i] == -message) {
-            groups[i] = groups[--count];
+            if (pipes[i] >= 0) close(pipes[i]);
+            if (logs[i] >= 0) close(logs[i]);
+            --count;
+            groups[i] = groups[count];
+            pipes[i] = pipes[count];
+            logs[i] = logs[count];
             break;
           }
         }
@@ -83,18 +157,21 @@ void SleepMs(long ms) {
     for (size_t i = used; i < held; ++i) buffer[i - used] = buffer[i];
     held -= used;
   }
-  // What the agent did not end: SIGTERM, the grace, then SIGKILL.
+  // What the agent did not end: SIGTERM, the grace, then SIGKILL; what
+  // they write meanwhile goes on into their logs.
   for (int i = 0; i < count; ++i) {
     kill(-groups[i], SIGTERM);
     kill(-groups[i], SIGCONT);
   }
   for (long waited = 0; waited < grace_ms; waited += 50) {
+    DrainOutputs(pipes, logs, count);
     bool any = false;
     for (int i = 0; i < count && !any; ++i) any = kill(-groups[i], 0) == 0;
     if (!any) break;
     SleepMs(50);
   }
   for (int i = 0; i < count; ++i) kill(-groups[i], SIGKILL);
+  DrainOutputs(pipes, logs, count);
   _exit(0);
 }
 
@@ -182,32 +259,62 @@ std::optional<std::string> OrphanGuard::ReviveLocked() {
                         process.status().message());
   }
   process_ = *process;
-  for (const pid_t group : groups_) SendLocked(static_cast<int32_t>(group));
+  for (const auto& [group, output] : groups_) {
+    SendLocked(static_cast<int32_t>(group), &output.pipe, &output.log);
+  }
   return absl::StrCat("the orphan guard (pid ", dead,
                       ") died; restarted as pid ", process_.pid, " with the ",
                       groups_.size(), " running trials' process groups");
 }
 
-void OrphanGuard::SendLocked(int32_t message) {
+void OrphanGuard::SendLocked(int32_t message, const UniqueFd* output,
+                             const UniqueFd* log) {
   if (process_.fd < 0) return;
+  const bool with_output =
+      output != nullptr && log != nullptr && output->valid() && log->valid();
+  if (with_output) message |= kWithOutput;
   const char* data = reinterpret_cast<const char*>(&message);
   size_t left = sizeof(message);
+  bool fds_sent = !with_output;
   while (left > 0) {
+    iovec io{const_cast<char*>(data), left};
+    msghdr header{};
+    header.msg_iov = &io;
+    header.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+    if (!fds_sent) {
+      // With the message's first byte (SCM_RIGHTS).
+      header.msg_control = control;
+      header.msg_controllen = sizeof(control);
+      cmsghdr* c = CMSG_FIRSTHDR(&header);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+      const int fds[2] = {output->get(), log->get()};
+      std::memcpy(CMSG_DATA(c), fds, sizeof(fds));
+    }
     // MSG_NOSIGNAL: a guard that died must not take the agent with it.
-    const ssize_t n = send(process_.fd, data, left, MSG_NOSIGNAL);
+    const ssize_t n = sendmsg(process_.fd, &header, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
+    fds_sent = true;
     data += n;
     left -= static_cast<size_t>(n);
   }
 }
 
-void OrphanGuard::Watch(pid_t group) {
+void OrphanGuard::Watch(pid_t group, int output, int log) {
   if (group <= 0) return;
   absl::MutexLock lock(&mu_);
-  groups_.insert(group);
+  Output& held = groups_[group];
+  if (output >= 0 && log >= 0) {
+    held.pipe.Reset(fcntl(output, F_DUPFD_CLOEXEC, 3));
+    held.log.Reset(fcntl(log, F_DUPFD_CLOEXEC, 3));
+  }
   // A guard that died is revived with every group, this one included.
-  if (!ReviveLocked().has_value()) SendLocked(static_cast<int32_t>(group));
+  if (!ReviveLocked().has_value()) {
+    SendLocked(static_cast<int32_t>(group), &held.pipe, &held.log);
+  }
 }
 
 void OrphanGuard::Forget(pid_t group) {

@@ -12,6 +12,12 @@
 // not end them: nothing else would ever tell a training run on a GPU that
 // nobody is listening any more.
 //
+// A trial's output goes through a pipe the agent copies into its log (see
+// OutputCopier); the guard holds the pipe's other end and the log too, so
+// that a program stopping after the agent died can still write (a closed
+// pipe would kill it, or make a Python print raise), and what it writes
+// still reaches its log.
+//
 // Limits: a group is told to the guard just after its program started and
 // forgotten just after it was reaped, so an agent killed in the first
 // instant leaves that program running, and a group id reused in the second
@@ -30,9 +36,10 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/unique_fd.h"
 
 namespace sweep {
 
@@ -49,8 +56,10 @@ class OrphanGuard {
   OrphanGuard(const OrphanGuard&) = delete;
   OrphanGuard& operator=(const OrphanGuard&) = delete;
 
-  // The guard ends `group` should the agent die. At most kMaxGroups at once.
-  void Watch(pid_t group);
+  // The guard ends `group` should the agent die, copying what the group
+  // writes to `output` (a pipe's read end, non-blocking) into `log` until
+  // then (-1 for none; both are duplicated). At most kMaxGroups at once.
+  void Watch(pid_t group, int output = -1, int log = -1);
   // The agent has ended `group` itself.
   void Forget(pid_t group);
 
@@ -72,12 +81,20 @@ class OrphanGuard {
       : kill_grace_(kill_grace), process_(process) {}
   static absl::StatusOr<Process> Spawn(std::chrono::milliseconds kill_grace);
   std::optional<std::string> ReviveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SendLocked(int32_t message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends a group (with its output descriptors when they are valid).
+  void SendLocked(int32_t message, const UniqueFd* output = nullptr,
+                  const UniqueFd* log = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  struct Output {
+    UniqueFd pipe;  // Read end.
+    UniqueFd log;
+  };
 
   const std::chrono::milliseconds kill_grace_;
   absl::Mutex mu_;
   Process process_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<pid_t> groups_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<pid_t, Output> groups_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sweep

@@ -35,20 +35,18 @@ absl::StatusOr<std::unique_ptr<OutputCopier>> OutputCopier::Create(
                     O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
                     0644));
   if (!log.valid()) {
-    return Failed(errno, absl::StrCat("cannot open the output log '", log_path,
-                                      "': ", std::strerror(errno)));
+    return Failed(errno,
+                  absl::StrCat("cannot open the output log '", log_path, "'"));
   }
   int ends[2];
   if (pipe2(ends, O_CLOEXEC) != 0) {
-    return Failed(errno, absl::StrCat("cannot make a pipe for the output: ",
-                                      std::strerror(errno)));
+    return Failed(errno, "cannot make a pipe for the output");
   }
   UniqueFd read_end(ends[0]);
   UniqueFd write_end(ends[1]);
   // Only the agent's end: the program's writes block as on any pipe.
   if (fcntl(read_end.get(), F_SETFL, O_NONBLOCK) != 0) {
-    return Failed(errno, absl::StrCat("cannot set up the output pipe: ",
-                                      std::strerror(errno)));
+    return Failed(errno, "cannot set up the output pipe");
   }
   fcntl(write_end.get(), F_SETPIPE_SZ, kPipeBytes);
   UniqueFd wake(eventfd(0, EFD_CLOEXEC));
@@ -100,18 +98,19 @@ void OutputCopier::Copy() {
 }
 
 bool OutputCopier::CopyAvailable(bool finishing) {
-  // At the end, no more than the pipe can hold: a writer that outlived the
-  // program does not keep the copy going.
+  // At most what the pipe holds a pass, so that Finish is seen soon; at the
+  // end, that is all: a writer that outlived the program and writes as fast
+  // as the copy goes does not keep it going.
   uint64_t left = kPipeBytes;
   if (finishing) {
     const int size = fcntl(read_end_.get(), F_GETPIPE_SZ);
     if (size > 0) left = static_cast<uint64_t>(size);
   }
-  while (!finishing || left > 0) {
+  while (left > 0) {
     const ssize_t n = read(read_end_.get(), buffer_.data(), buffer_.size());
     if (n > 0) {
       Append(buffer_.data(), static_cast<size_t>(n));
-      if (finishing) left -= std::min<uint64_t>(left, n);
+      left -= std::min<uint64_t>(left, n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

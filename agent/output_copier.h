@@ -40,6 +40,12 @@ class OutputCopier {
   // until Start.
   int write_end() const { return write_end_.get(); }
 
+  // The pipe's read end (non-blocking) and the log, for the orphan guard,
+  // which copies what a program writes after the agent died. Valid until
+  // Finish.
+  int read_end() const { return read_end_.get(); }
+  int log() const { return log_.get(); }
+
   // Once the program has started (or failed to): closes the agent's write
   // end, so that the copy ends when the program's copies close, and starts
   // copying.

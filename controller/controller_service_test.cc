@@ -597,6 +597,17 @@ TEST_F(ControllerServiceTest, ATargetReachedByATrialThatThenFailsDoesNotCount) {
               HasSubstr(absl::StrCat("trial ", third.trial().number(),
                                      " reached the metric target (0.92)")));
   EXPECT_EQ(sweep.best_trial(), third.trial().number());
+
+  // Stopped by its user after the target: final, whatever the trial does.
+  const std::string stopped = CreateSweep(
+      "method: random\nprogram: t.py\nmetric: {name: acc, goal: maximize, "
+      "target: 0.9}\nparameters:\n  x: {min: 0.0, max: 1.0}\n");
+  const v1::AcquireTrialResponse held = Acquire(Register(stopped));
+  ASSERT_TRUE(held.has_trial());
+  ASSERT_TRUE(Report(held.trial(), 1, {{{"acc", 0.95}}}).ok());
+  ASSERT_TRUE(SetState(stopped, v1::SWEEP_ACTION_STOP).ok());
+  ASSERT_TRUE(Finish(held.trial(), 1).ok());
+  EXPECT_EQ(GetSweep(stopped).state(), v1::SWEEP_STATE_FINISHED);
 }
 
 TEST_F(ControllerServiceTest, ConcurrentAcquiresOnAGridGetDistinctPoints) {

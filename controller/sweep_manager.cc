@@ -597,6 +597,9 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
               "sweep ", entry->row.id, " is canceled (",
               entry->row.state_reason, "); there is nothing to stop")));
         }
+        // A stop is final: a trial that reached the target and then fails
+        // no longer takes the sweep back to running.
+        entry->target_trial = 0;
         if (done_state) break;  // Stopping again, or a sweep that ended.
         entry->SetState(v1::SWEEP_STATE_FINISHED,
                         "stopped by a user; running trials finish");
@@ -612,6 +615,7 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
               entry->row.state_reason,
               ") with no trial running; there is nothing to cancel")));
         }
+        entry->target_trial = 0;
         entry->SetState(v1::SWEEP_STATE_CANCELED,
                         "canceled by a user; running trials are killed");
         for (auto& [number, trial] : entry->running) {

@@ -943,6 +943,60 @@ TEST_F(AgentFamilyTest, AKilledAgentTakesItsProgramsWithIt) {
   KillTheAgentAndExpectNoOrphans();
 }
 
+// Prints as it stops, as a training script saving a checkpoint does.
+constexpr char kSavesOnTermProgram[] = R"py(import os
+import signal
+import sys
+import time
+
+def save(signum, frame):
+    print("saving a checkpoint", flush=True)
+    with open("saved.tmp", "w") as f:
+        f.write("saved")
+    os.rename("saved.tmp", "saved")
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, save)
+with open("started.tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename("started.tmp", "started")
+while True:
+    print("training", flush=True)
+    time.sleep(0.05)
+)py";
+
+// The agent is SIGKILLed: its guard stops the program, which can still print
+// as it stops (its output pipe is held, not closed on it) and whose last
+// lines still reach its log.
+TEST_F(AgentEndToEndTest, AProgramStoppingAfterItsAgentDiedCanStillPrint) {
+  const std::string id =
+      CreateSweep("saves.py", kSavesOnTermProgram,
+                  GridSweep("saves.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--kill-grace", "10"});
+  ASSERT_NE(agent, nullptr);
+  std::optional<std::string> pid;
+  ASSERT_TRUE(PollUntil(
+      [&] { return (pid = ReadFile(dir_.Path("started"))).has_value(); },
+      kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  ASSERT_TRUE(agent->Signal(SIGKILL));
+  ASSERT_TRUE(agent->WaitForExit(kAgentTimeout).has_value());
+  EXPECT_TRUE(
+      PollUntil([&] { return ReadFile(dir_.Path("saved")).has_value(); },
+                kConditionTimeout))
+      << "the program could not finish saving";
+  const int program = std::stoi(*pid);
+  EXPECT_TRUE(
+      PollUntil([&] { return ProcessIsGone(program); }, kConditionTimeout));
+  if (!ProcessIsGone(program)) kill(program, SIGKILL);
+  const std::optional<std::string> log =
+      ReadFile(dir_.Path("runs/" + id + "/trial-1/output.log"));
+  ASSERT_TRUE(log.has_value());
+  EXPECT_THAT(*log, HasSubstr("training\nsaving a checkpoint\n"));
+}
+
 // The agent's guard process: its child named sweep-guard, or 0.
 int GuardOf(int agent) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
