@@ -51,8 +51,7 @@ absl::StatusOr<std::unique_ptr<OutputCopier>> OutputCopier::Create(
   fcntl(write_end.get(), F_SETPIPE_SZ, kPipeBytes);
   UniqueFd wake(eventfd(0, EFD_CLOEXEC));
   if (!wake.valid()) {
-    return Failed(
-        errno, absl::StrCat("cannot make an eventfd: ", std::strerror(errno)));
+    return Failed(errno, "cannot make an eventfd");
   }
   return std::unique_ptr<OutputCopier>(
       new OutputCopier(std::move(log), std::move(read_end),

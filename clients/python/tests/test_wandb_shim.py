@@ -1043,6 +1043,37 @@ if __name__ == "__main__":
                          [{"_step": 0, "val_accuracy": 0.5}])
 
 
+    def test_sequential_folds_then_the_trials_run_resumed(self):
+        # W&B's newer cross-validation example: the folds run one after the
+        # other with WANDB_* cleared, then the trial's run is resumed by id.
+        environment = TrialEnvironment(self, params={"lr": 0.1})
+        script = os.path.join(environment.dir, "sequential.py")
+        with open(script, "w", encoding="utf-8") as file:
+            file.write("""import os
+import wandb
+
+run = wandb.init()
+run_id = run.id
+run.finish()
+accuracies = []
+for number in range(3):
+    for key in [key for key in os.environ if key.startswith("WANDB_")]:
+        del os.environ[key]
+    fold = wandb.init(name=f"fold-{number}", reinit=True)
+    accuracies.append([0.9, 0.5, 0.1][number])
+    fold.log({"val_accuracy": accuracies[-1]})
+    fold.finish()
+run = wandb.init(id=run_id, resume="must")
+assert run.sweep_id, run.sweep_id
+run.log({"val_accuracy": sum(accuracies) / len(accuracies)})
+run.finish()
+""")
+        result = run_script(environment, script)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual([point["val_accuracy"] for point in
+                          environment.points()], [0.5])
+
+
 class ScriptConfigFileTest(unittest.TestCase):
     """config-defaults.yaml in the agent's working directory, where the
     agent starts the program (as W&B's agent does), and the run classes

@@ -23,7 +23,8 @@ nothing needs a login:
 - A process of a trial that removes W&B's sweep variables ($WANDB_SWEEP_ID,
   as W&B's cross-validation example does in its fold workers with
   reset_wandb_env()) starts runs outside the sweep, as in W&B: they get only
-  the config they are given, and what they log is not the trial's.
+  the config they are given, and what they log is not the trial's; but
+  wandb.init(id=<the trial's run id>, resume=...) is the trial's run again.
 - The classes W&B integrations import are real: wandb.Run is also
   wandb.wandb_run.Run and wandb.sdk.wandb_run.Run, wandb.sdk.lib.RunDisabled
   is a class (Lightning's WandbLogger checks isinstance against both), and
@@ -74,6 +75,11 @@ config = Config()
 summary = Summary()
 
 _lock = threading.RLock()  # Guards run, config, summary and _next_step.
+# The trial's run and sweep as the agent named them, before the program could
+# remove them from its environment: wandb.init(id=..., resume=...) of that
+# run is the trial's again (W&B's sequential cross-validation example).
+_TRIAL_RUN_ID = os.environ.get("WANDB_RUN_ID")
+_TRIAL_SWEEP_ID = os.environ.get("WANDB_SWEEP_ID")
 _next_step = 0  # Where the next run's steps start (one process, one trial).
 _announced = False
 
@@ -95,7 +101,9 @@ def init(job_type: Optional[str] = None, dir: Optional[str] = None,
             active.config._update(defaults, warn_locked=False)
             return active
         run_config = Config()
-        outside = _outside_the_sweep()
+        resumed = bool(_TRIAL_RUN_ID and options.get("id") is not None and
+                       str(options.get("id")) == _TRIAL_RUN_ID)
+        outside = _outside_the_sweep() and not resumed
         # The config files W&B reads go with init's defaults, under the sweep.
         run_config._start({} if outside else sweep_client.config(),
                           file_defaults(defaults))
@@ -103,6 +111,7 @@ def init(job_type: Optional[str] = None, dir: Optional[str] = None,
         run_id = (os.environ.get("WANDB_RUN_ID") or options.get("id") or
                   trial or uuid.uuid4().hex[:8])
         sweep_id = None if outside else (os.environ.get("WANDB_SWEEP_ID") or
+                                         _TRIAL_SWEEP_ID or
                                          sweep_client.sweep_id())
         new_run = Run(
             run_id=str(run_id),
