@@ -1265,6 +1265,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       batch.clear();
     };
     std::optional<ProcessExit> exit;
+    SteadyClock::time_point exit_seen;  // When the program's exit was seen.
     SteadyClock::time_point process_stop_time;  // When the stop was sent.
     SteadyClock::time_point last_metric = SteadyClock::now();
     while (!exit) {
@@ -1274,6 +1275,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
         // The trial's end: reading what the program left (a fast one can
         // leave millions of lines) may take a while yet.
         finish.set_ended_ms(WallMs());
+        exit_seen = now;
         absl::MutexLock lock(&mu_);
         run->program_ended = true;
         break;
@@ -1437,8 +1439,9 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                              : ""));
       }
     }
+    // Until the program's end, not until its output was read and sent.
     const double seconds =
-        std::chrono::duration<double>(SteadyClock::now() - started).count();
+        std::chrono::duration<double>(exit_seen - started).count();
     Log(absl::StrCat(
         "trial ", number, " ended: ", exit->ToString(), " after ",
         absl::StrFormat("%.1f", seconds), " s",

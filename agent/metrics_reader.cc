@@ -130,10 +130,9 @@ void AddFlattened(const std::string& name, const Json& value, int depth,
                    bad_names);
     }
   } else if (std::optional<double> number = MetricNumber(value)) {
-    const bool control = std::any_of(name.begin(), name.end(), [](char c) {
-      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-    });
-    if (name.size() > kMaxMetricNameBytes || control) {
+    // A longer one, or one with control characters, is skipped (and its
+    // line counted as malformed).
+    if (name.size() > kMaxMetricNameBytes || HasControlCharacter(name)) {
       ++*bad_names;
       return;
     }
@@ -457,7 +456,8 @@ void MetricsFileReader::HandleLine(absl::string_view line, int64_t now_ms,
     // the trial's record says something was dropped.
     CountMalformed(absl::StrCat(parsed->bad_names, " metric names longer than ",
                                 kMaxMetricNameBytes,
-                                " bytes or with control characters skipped"));
+                                " bytes or with control characters (the rest "
+                                "of the line was kept)"));
   }
   if (parsed->values.empty()) return;
   const int64_t step = parsed->step.value_or(next_step_);

@@ -16,12 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "agent/followed_file.h"
+#include "search/spec.h"
 
 namespace sweep {
-
-// The longest metric name the controller takes; a longer one is skipped (and
-// its line counted as malformed).
-inline constexpr size_t kMaxMetricNameBytes = 256;
 
 // Metric values by name, sorted by name, names unique.
 using MetricValues = std::vector<std::pair<std::string, double>>;

@@ -46,11 +46,19 @@ std::string TerminalText(absl::string_view text) {
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte == 0xC2 && i + 1 < text.size() &&
-        static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-        static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+    const auto next = [&](std::size_t k) {
+      return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+    };
+    if (byte == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
       out.push_back('?');  // A C1 control, UTF-8 encoded.
       ++i;
+    } else if (byte == 0xE2 &&
+               ((next(1) == 0x80 && next(2) >= 0xA8 && next(2) <= 0xAE) ||
+                (next(1) == 0x81 && next(2) >= 0xA6 && next(2) <= 0xA9))) {
+      // Line and paragraph separators, and the bidirectional overrides and
+      // isolates, which reorder what follows them on the line.
+      out.push_back('?');
+      i += 2;
     } else if (IsControl(text[i]) && text[i] != '\n' && text[i] != '\t') {
       out.push_back('?');
     } else {

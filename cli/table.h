@@ -57,10 +57,11 @@ std::string FitCell(absl::string_view text, std::size_t max_width);
 std::string FitCellKeepingEnd(absl::string_view text, std::size_t max_width);
 
 // Text for a terminal: every control character but newline and tab (ESC,
-// CR, BEL, DEL, and the C1 controls U+0080 to U+009F, CSI among them) as
-// '?', so that names and values from sweep files, programs and agents can
-// neither act on the terminal (retitle, clear, recolour) nor overwrite
-// what was printed before them.
+// CR, BEL, DEL, and the C1 controls U+0080 to U+009F, CSI among them), the
+// Unicode line separators and the bidirectional overrides as '?', so that
+// names and values from sweep files, programs and agents can neither act on
+// the terminal (retitle, clear, recolour) nor overwrite or reorder what was
+// printed around them.
 std::string TerminalText(absl::string_view text);
 
 }  // namespace sweep

@@ -15,6 +15,13 @@ TEST(TerminalTextTest, ControlCharactersButNewlineAndTabBecomeQuestionMarks) {
   EXPECT_EQ(TerminalText("x\xc2\x9b"
                          "31m\xc2\xa0\xc3\xa9"),
             "x?31m\xc2\xa0\xc3\xa9");
+  // U+202E (right-to-left override), U+2028 (line separator), U+2066; an
+  // en dash (U+2013) stays.
+  EXPECT_EQ(TerminalText("a\xe2\x80\xae"
+                         "b\xe2\x80\xa8"
+                         "c\xe2\x81\xa6"
+                         "d\xe2\x80\x93"),
+            "a?b?c?d\xe2\x80\x93");
 }
 
 TEST(TextTableTest, AlignsColumnsWithoutTrailingSpaces) {

@@ -489,6 +489,11 @@ TEST_F(ControllerServiceTest, RefusesImpossibleAgentFields) {
   grpc::Status status = Report(trial, 1, {{{"loss\x1b[31m", 1.0}}});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("control character"));
+  status = Report(trial, 1,
+                  {{{"c1\xc2\x9b"
+                     "31m",
+                     1.0}}});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   const auto report_malformed = [&](int64_t sequence, int64_t count) {
     grpc::ClientContext context;

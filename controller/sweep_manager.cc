@@ -27,7 +27,6 @@ namespace {
 
 constexpr size_t kMaxLogTailBytes = 64 << 10;
 constexpr int kMaxPointsPerReport = 10'000;
-constexpr size_t kMaxMetricNameBytes = 256;
 // Distinct metric names a trial's summary keeps (see ReportMetrics).
 constexpr size_t kMaxSummaryNames = 10'000;
 constexpr int kMaxSlots = 1024;
@@ -103,9 +102,7 @@ absl::Status CheckReport(const v1::ReportMetricsRequest& request) {
                          " bytes long, got one of ", key.size(), " bytes"));
       }
       // They reach tables, terminals and CSV headers.
-      if (std::any_of(key.begin(), key.end(), [](char c) {
-            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-          })) {
+      if (HasControlCharacter(key)) {
         return absl::InvalidArgumentError(
             absl::StrCat("metric name ", absl::CHexEscape(key),
                          " holds a control character"));

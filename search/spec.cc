@@ -219,4 +219,17 @@ Value NormalizedDefinition(const SweepSpec& spec) {
   return out;
 }
 
+bool HasControlCharacter(absl::string_view name) {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(name[i]);
+    if (byte < 0x20 || byte == 0x7f) return true;
+    if (byte == 0xc2 && i + 1 < name.size() &&
+        static_cast<unsigned char>(name[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(name[i + 1]) <= 0x9f) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace sweep

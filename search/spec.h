@@ -174,6 +174,15 @@ using Point = std::vector<Value>;
 // {"optimizer": {"lr": 0.1}, "epochs": 10}.
 Value NestPoint(const SweepSpec& spec, const Point& point);
 
+// The longest metric name the agents and the controller take.
+inline constexpr size_t kMaxMetricNameBytes = 256;
+
+// Whether `name` holds a control character: C0 (tab, newline, escape), DEL or
+// a UTF-8 encoded C1 (U+0080 to U+009F, CSI among them). Such a metric name
+// would act on terminals and corrupt tables and CSV headers: agents skip it,
+// the controller refuses it.
+bool HasControlCharacter(absl::string_view name);
+
 // The normalized definition: every default filled in, every parameter with its
 // explicit distribution, nested parameters re-nested. Loads back unchanged.
 Value NormalizedDefinition(const SweepSpec& spec);

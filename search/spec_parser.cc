@@ -382,11 +382,7 @@ class DefinitionParser {
       }
       // What the agents and the controller take as a metric name: any other
       // would never be logged, and the sweep never see its metric.
-      constexpr size_t kMaxMetricNameBytes = 256;
-      const bool control =
-          std::any_of(metric.name.begin(), metric.name.end(), [](char c) {
-            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-          });
+      const bool control = HasControlCharacter(metric.name);
       if (metric.name.size() > kMaxMetricNameBytes || control) {
         diag().Error(f->value_location, "metric.name",
                      control

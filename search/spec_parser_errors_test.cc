@@ -435,6 +435,11 @@ TEST(SpecParserErrorsTest, AMetricNameNoAgentCanLogIsAnError) {
       Errors(std::string(kHeader) + "metric: {name: " + std::string(300, 'm') +
              "}\nparameters:\n  x: {value: 1}\n"),
       Contains(HasSubstr("metric.name: must be at most 256 bytes")));
+  // A C1 control (U+009B, CSI), UTF-8 encoded.
+  EXPECT_THAT(Errors(std::string(kHeader) +
+                     "metric: {name: \"c1\\u009b31m\"}\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("metric.name: must not hold control")));
 }
 
 TEST(SpecParserErrorsTest, AnInvalidIterationCountIsTheOnlyComplaint) {
