@@ -179,6 +179,20 @@ TEST(SweepFormatTest, StatusShowsCountsBestProgressAndEarlyTermination) {
   EXPECT_THAT(status, HasSubstr("  trials:    12 (3 running, 7 finished, 1 "
                                 "failed, 1 stopped)\n"));
   EXPECT_THAT(status, HasSubstr("  best:      #7, val_loss = 0.2345\n"));
+  {
+    v1::Sweep none = sweep;
+    none.clear_best_trial();
+    none.clear_best_value();
+    EXPECT_THAT(
+        FormatSweepStatus(none, recent, absl::FromUnixMillis(kCreatedMs),
+                          absl::UTCTimeZone()),
+        HasSubstr("  best:      none yet\n"));
+    none.set_state(v1::SWEEP_STATE_FINISHED);
+    EXPECT_THAT(
+        FormatSweepStatus(none, recent, absl::FromUnixMillis(kCreatedMs),
+                          absl::UTCTimeZone()),
+        HasSubstr("  best:      none\n"));
+  }
   EXPECT_THAT(status, HasSubstr("  progress:  12 of 144 grid points (8%); 12 "
                                 "of run_cap 50 (24%)\n"));
   // Points rerun (sweep.retry_failed, lost agents): more trials than points.

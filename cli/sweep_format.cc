@@ -65,7 +65,11 @@ std::string MetricField(const v1::Sweep& sweep) {
 }
 
 std::string BestField(const v1::Sweep& sweep) {
-  if (sweep.best_trial() == 0 || !sweep.has_best_value()) return "none yet";
+  if (sweep.best_trial() == 0 || !sweep.has_best_value()) {
+    const bool ended = sweep.state() == v1::SWEEP_STATE_FINISHED ||
+                       sweep.state() == v1::SWEEP_STATE_CANCELED;
+    return ended ? "none" : "none yet";
+  }
   return absl::StrCat("#", sweep.best_trial(), ", ", sweep.metric_name(), " = ",
                       FormatMetricValue(sweep.best_value()));
 }
