@@ -91,13 +91,11 @@ void BindControllerCommand(CLI::App* command, std::shared_ptr<Options> options,
       ControllerClient client(ResolveControllerAddress(options->controller));
       // What is printed for people goes through TerminalText; data (--json,
       // an export) as it is.
-      std::ostringstream out;
-      std::ostringstream err;
+      TerminalTextStream out(std::cout);
+      TerminalTextStream err(std::cerr);
       const bool text = PrintsText(*options);
-      const int status = body(*options, client, text ? out : std::cout, err);
-      if (text) std::cout << TerminalText(out.str());
-      std::cerr << TerminalText(err.str());
-      return status;
+      return body(*options, client,
+                  text ? static_cast<std::ostream&>(out) : std::cout, err);
     };
   });
 }

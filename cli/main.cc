@@ -43,14 +43,11 @@ void RegisterValidateCommand(CLI::App& app, sweep::CommandRun* run) {
   command->callback([options, run] {
     *run = [options] {
       // Key names and values of the files reach the terminal as text.
-      std::ostringstream out;
-      std::ostringstream err;
-      const int status = sweep::RunValidate(
+      sweep::TerminalTextStream out(std::cout);
+      sweep::TerminalTextStream err(std::cerr);
+      return sweep::RunValidate(
           *options, options->json ? static_cast<std::ostream&>(std::cout) : out,
           err);
-      std::cout << sweep::TerminalText(out.str());
-      std::cerr << sweep::TerminalText(err.str());
-      return status;
     };
   });
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/program_lookup.h"
 #include "cli/command.h"
+#include "cli/table.h"
 #include "search/command_template.h"
 #include "search/spec_parser.h"
 #include "search/value.h"
@@ -54,23 +55,26 @@ std::string ShellQuote(absl::string_view token) {
                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
                         "WXYZ0123456789_-+=.,:/@%") == absl::string_view::npos;
   if (safe) return std::string(token);
-  const auto control = [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte == 0x7f;
-  };
-  if (std::any_of(token.begin(), token.end(), control)) {
+  bool has_control = false;
+  for (std::size_t i = 0; i < token.size() && !has_control; ++i) {
+    has_control = ControlSequenceLength(token, i) > 0;
+  }
+  if (has_control) {
     // Bash's $'...': a newline or an escape sequence stays text that the
-    // terminal shows, not one it acts on, and the command still means it.
+    // terminal shows, not one it acts on (nor one TerminalText replaces),
+    // and the command still means it.
     std::string quoted = "$'";
-    for (char c : token) {
-      if (c == '\'' || c == '\\') {
-        quoted += '\\';
-        quoted += c;
-      } else if (control(c)) {
-        quoted += absl::StrFormat("\\x%02x", static_cast<unsigned char>(c));
-      } else {
-        quoted += c;
+    for (std::size_t i = 0; i < token.size();) {
+      const std::size_t control = ControlSequenceLength(token, i);
+      if (control > 0) {
+        for (std::size_t k = 0; k < control; ++k, ++i) {
+          quoted +=
+              absl::StrFormat("\\x%02x", static_cast<unsigned char>(token[i]));
+        }
+        continue;
       }
+      if (token[i] == '\'' || token[i] == '\\') quoted += '\\';
+      quoted += token[i++];
     }
     return quoted + "'";
   }

@@ -32,6 +32,11 @@ TEST(ShellQuoteTest, QuotesOnlyWhatTheShellWouldChange) {
   // Control characters: bash's $'...', which a terminal shows as text.
   EXPECT_EQ(ShellQuote("--p=\x1b]0;PWNED\x07\r'x\\"),
             "$'--p=\\x1b]0;PWNED\\x07\\x0d\\'x\\\\'");
+  // A C1 control and a right-to-left override too, byte by byte.
+  EXPECT_EQ(ShellQuote("a\xc2\x9b"
+                       "b\xe2\x80\xae"
+                       "c"),
+            "$'a\\xc2\\x9bb\\xe2\\x80\\xaec'");
   EXPECT_EQ(ShellQuote(""), "''");
 }
 

@@ -41,31 +41,72 @@ std::size_t OutputColumns() {
   return 0;
 }
 
+std::size_t ControlSequenceLength(absl::string_view text, std::size_t i) {
+  const auto at = [&](std::size_t k) {
+    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+  };
+  if (i >= text.size()) return 0;
+  if (IsControl(text[i])) return 1;
+  // A C1 control, UTF-8 encoded.
+  if (at(0) == 0xC2 && at(1) >= 0x80 && at(1) <= 0x9F) return 2;
+  // Line and paragraph separators, and the bidirectional overrides and
+  // isolates, which reorder what follows them on the line.
+  if (at(0) == 0xE2 && ((at(1) == 0x80 && at(2) >= 0xA8 && at(2) <= 0xAE) ||
+                        (at(1) == 0x81 && at(2) >= 0xA6 && at(2) <= 0xA9))) {
+    return 3;
+  }
+  return 0;
+}
+
 std::string TerminalText(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    const auto next = [&](std::size_t k) {
-      return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
-    };
-    if (byte == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
-      out.push_back('?');  // A C1 control, UTF-8 encoded.
-      ++i;
-    } else if (byte == 0xE2 &&
-               ((next(1) == 0x80 && next(2) >= 0xA8 && next(2) <= 0xAE) ||
-                (next(1) == 0x81 && next(2) >= 0xA6 && next(2) <= 0xA9))) {
-      // Line and paragraph separators, and the bidirectional overrides and
-      // isolates, which reorder what follows them on the line.
-      out.push_back('?');
-      i += 2;
-    } else if (IsControl(text[i]) && text[i] != '\n' && text[i] != '\t') {
-      out.push_back('?');
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t control = ControlSequenceLength(text, i);
+    if (control == 0 || text[i] == '\n' || text[i] == '\t') {
+      out.push_back(text[i++]);
     } else {
-      out.push_back(text[i]);
+      out.push_back('?');
+      i += control;
     }
   }
   return out;
+}
+
+TerminalTextStream::TerminalTextStream(std::ostream& target)
+    : std::ostream(nullptr), buffer_(target) {
+  rdbuf(&buffer_);
+}
+
+TerminalTextStream::~TerminalTextStream() { buffer_.pubsync(); }
+
+TerminalTextStream::Buffer::int_type TerminalTextStream::Buffer::overflow(
+    int_type c) {
+  if (traits_type::eq_int_type(c, traits_type::eof())) return 0;
+  pending_.push_back(traits_type::to_char_type(c));
+  if (pending_.back() == '\n') WriteLines();
+  return c;
+}
+
+std::streamsize TerminalTextStream::Buffer::xsputn(const char* s,
+                                                   std::streamsize n) {
+  pending_.append(s, static_cast<std::size_t>(n));
+  WriteLines();
+  return n;
+}
+
+int TerminalTextStream::Buffer::sync() {
+  target_ << TerminalText(pending_);
+  pending_.clear();
+  target_.flush();
+  return target_ ? 0 : -1;
+}
+
+void TerminalTextStream::Buffer::WriteLines() {
+  const std::size_t end = pending_.rfind('\n');
+  if (end == std::string::npos) return;
+  target_ << TerminalText(absl::string_view(pending_).substr(0, end + 1));
+  pending_.erase(0, end + 1);
 }
 
 std::size_t DisplayWidth(absl::string_view text) {

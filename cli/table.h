@@ -5,6 +5,8 @@
 #define SWEEP_CLI_TABLE_H_
 
 #include <cstddef>
+#include <ostream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -63,6 +65,35 @@ std::string FitCellKeepingEnd(absl::string_view text, std::size_t max_width);
 // the terminal (retitle, clear, recolour) nor overwrite or reorder what was
 // printed around them.
 std::string TerminalText(absl::string_view text);
+
+// The length in bytes of the control character that starts at text[i], as
+// TerminalText counts them (newline and tab included); 0 when none does.
+std::size_t ControlSequenceLength(absl::string_view text, std::size_t i);
+
+// An ostream that writes what it is given to `target` through TerminalText,
+// a line at a time (so that no UTF-8 sequence is cut, and lines written to
+// it and to another such stream keep their order); the rest when destroyed
+// or flushed.
+class TerminalTextStream : public std::ostream {
+ public:
+  explicit TerminalTextStream(std::ostream& target);
+  ~TerminalTextStream() override;
+
+ private:
+  class Buffer : public std::streambuf {
+   public:
+    explicit Buffer(std::ostream& target) : target_(target) {}
+    int_type overflow(int_type c) override;
+    std::streamsize xsputn(const char* s, std::streamsize n) override;
+    int sync() override;
+
+   private:
+    void WriteLines();
+    std::ostream& target_;
+    std::string pending_;
+  };
+  Buffer buffer_;
+};
 
 }  // namespace sweep
 
