@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,13 +32,21 @@ absl::Status Failed(int error, const std::string& what) {
 
 absl::StatusOr<std::unique_ptr<OutputCopier>> OutputCopier::Create(
     const std::string& log_path) {
-  UniqueFd log(open(log_path.c_str(),
-                    O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-                    0644));
+  // O_NONBLOCK: a FIFO planted there cannot hang the agent (ENXIO).
+  UniqueFd log(
+      open(log_path.c_str(),
+           O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+           0644));
   if (!log.valid()) {
     return Failed(errno,
                   absl::StrCat("cannot open the output log '", log_path, "'"));
   }
+  struct stat st;
+  if (fstat(log.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the output log '", log_path, "' is not a regular file"));
+  }
+  fcntl(log.get(), F_SETFL, O_APPEND);  // Blocking again.
   int ends[2];
   if (pipe2(ends, O_CLOEXEC) != 0) {
     return Failed(errno, "cannot make a pipe for the output");

@@ -124,6 +124,12 @@ absl::StatusOr<TrialFiles> PrepareTrialFiles(const std::string& workdir,
       return absl::FailedPreconditionError(absl::StrCat(
           "refusing ", dir, ": not a directory (a symbolic link?)"));
     }
+    // The trial's own directory is the agent's: one made by another user
+    // beforehand could hold anything.
+    if (dir == files.dir && st.st_uid != geteuid()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("refusing ", dir, ": owned by another user"));
+    }
   }
   files.params_json = files.dir + "/params.json";
   files.params_yaml = files.dir + "/params.yaml";

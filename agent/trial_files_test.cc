@@ -1,6 +1,7 @@
 #include "agent/trial_files.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -75,6 +76,24 @@ TEST(PrepareTrialFilesTest, LinksPlantedInTheWorkDirAreNotFollowed) {
   EXPECT_EQ(ReadFile(files->params_json), "{\"lr\":0.1}\n");
   EXPECT_FALSE(OutputCopier::Create(files->log).ok());
   EXPECT_EQ(ReadFile((victim / "file").string()), "untouched");
+
+  // A FIFO for the output log: refused at once, never waited on.
+  std::filesystem::create_directories(root / "work/sw/trial-3");
+  ASSERT_EQ(mkfifo((root / "work/sw/trial-3/output.log").c_str(), 0644), 0);
+  absl::StatusOr<TrialFiles> fifo = PrepareTrialFiles(workdir, "sw", 3, config);
+  ASSERT_TRUE(fifo.ok()) << fifo.status();
+  EXPECT_FALSE(OutputCopier::Create(fifo->log).ok());
+
+  // A trial directory another user made beforehand (when this test may
+  // give one away: as root).
+  std::filesystem::create_directories(root / "work/sw/trial-4");
+  if (chown((root / "work/sw/trial-4").c_str(), 65534, 65534) == 0) {
+    absl::StatusOr<TrialFiles> theirs =
+        PrepareTrialFiles(workdir, "sw", 4, config);
+    ASSERT_FALSE(theirs.ok());
+    EXPECT_THAT(theirs.status().message(),
+                ::testing::HasSubstr("owned by another user"));
+  }
   std::filesystem::remove_all(root);
 }
 
