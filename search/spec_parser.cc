@@ -769,7 +769,7 @@ void DefinitionParser::ParseExtensionStopper(const YamlEntry& e,
 // `budget`: nodes left to look at (aliases make a small document a huge
 // graph to walk; the readers bound what they expand themselves).
 void WarnOfTags(const YAML::Node& node, Diagnostics& diag, int& budget,
-                int depth = 0) {
+                int& warnings, int depth = 0) {
   constexpr int kMaxDepth = 64;  // Deeper documents are refused elsewhere.
   if (depth > kMaxDepth || budget <= 0 || !node.IsDefined()) return;
   --budget;
@@ -784,7 +784,10 @@ void WarnOfTags(const YAML::Node& node, Diagnostics& diag, int& budget,
                                                 "tag:yaml.org,2002:null",
                                                 "tag:yaml.org,2002:map",
                                                 "tag:yaml.org,2002:seq"};
-  if (std::find(std::begin(kRead), std::end(kRead), tag) == std::end(kRead)) {
+  // At most a few: an alias repeats its node's tag wherever it is used.
+  constexpr int kMaxWarnings = 20;
+  if (std::find(std::begin(kRead), std::end(kRead), tag) == std::end(kRead) &&
+      warnings++ < kMaxWarnings) {
     diag.Warning(LocationOf(node), "",
                  absl::StrCat("the tag ", tag,
                               " is ignored: the value is read as if it had "
@@ -792,12 +795,12 @@ void WarnOfTags(const YAML::Node& node, Diagnostics& diag, int& budget,
   }
   if (node.IsSequence()) {
     for (const YAML::Node& item : node) {
-      WarnOfTags(item, diag, budget, depth + 1);
+      WarnOfTags(item, diag, budget, warnings, depth + 1);
     }
   } else if (node.IsMap()) {
     for (const auto& item : node) {
-      WarnOfTags(item.first, diag, budget, depth + 1);
-      WarnOfTags(item.second, diag, budget, depth + 1);
+      WarnOfTags(item.first, diag, budget, warnings, depth + 1);
+      WarnOfTags(item.second, diag, budget, warnings, depth + 1);
     }
   }
 }
@@ -813,7 +816,8 @@ ParsedDefinition ParseSweepDefinition(absl::string_view text,
   if (CheckRawText(text, diag)) {
     if (std::optional<YAML::Node> root = LoadDocument(text, diag)) {
       int budget = 100'000;
-      WarnOfTags(*root, diag, budget);
+      int warnings = 0;
+      WarnOfTags(*root, diag, budget, warnings);
       DefinitionParser parser(diag);
       result.spec = parser.Parse(*root);
     }

@@ -2,6 +2,7 @@
 // sections 1, 2 and 6, inference, defaults and flattening.
 #include "search/spec_parser.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "gmock/gmock.h"
@@ -151,6 +152,23 @@ TEST(SpecParserTest, IgnoredTagsAreWarnedAbout) {
   EXPECT_THAT(warnings[1],
               HasSubstr("sweep.yaml:5:14: warning: the tag "
                         "tag:yaml.org,2002:python/object:os.system"));
+}
+
+// A tagged node used through many aliases: a few warnings, not one a use.
+TEST(SpecParserTest, TagWarningsAreFewWhateverTheAliases) {
+  std::string text = std::string(kHeader) +
+                     "x-base: &tagged !!binary aGVsbG8=\nparameters:\n  x:\n"
+                     "    values: [";
+  for (int i = 0; i < 1000; ++i)
+    text += (i ? ", " : "") + std::string("*tagged");
+  text += "]\n";
+  const std::vector<std::string> warnings = Warnings(text);
+  const auto tags = std::count_if(
+      warnings.begin(), warnings.end(), [](const std::string& warning) {
+        return warning.find("the tag") != std::string::npos;
+      });
+  EXPECT_GT(tags, 0);
+  EXPECT_LE(tags, 20);
 }
 
 TEST(SpecParserTest, DeprecatedExponentFormsWarnWithTheValuesForm) {
