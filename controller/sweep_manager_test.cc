@@ -422,6 +422,29 @@ void Finish(SweepManager& manager, const v1::TrialAssignment& trial,
       Call(manager, &SweepManager::FinishTrial, finish, &finished).ok());
 }
 
+// The trial that reached the target is known again after a restart: its
+// failure then still takes the sweep back to running.
+TEST_F(SweepManagerTest, ATargetTrialFailingAfterARestartReopensTheSweep) {
+  const std::string id = CreateSweep(
+      "method: grid\nprogram: t.py\nmetric: {name: loss, target: 0.1}\n"
+      "parameters:\n  a: {values: [1, 2, 3]}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse first = Acquire(agent);
+  ASSERT_TRUE(first.has_trial());
+  Report(*manager_, first.trial(), 1, 0.05);
+  v1::GetSweepRequest get;
+  get.set_sweep_id(id);
+  v1::Sweep sweep;
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  ASSERT_EQ(sweep.state(), v1::SWEEP_STATE_FINISHED);
+
+  Open();
+  Finish(*manager_, first.trial(), 1);
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_RUNNING) << sweep.state_reason();
+  EXPECT_TRUE(Acquire(Register(id)).has_trial());
+}
+
 TEST_F(SweepManagerTest, AFailedTrialIsNeverTheBest) {
   const std::string id = CreateSweep(
       "method: grid\nprogram: t.py\nmetric: {name: loss}\n"
