@@ -128,6 +128,22 @@ class ProcessTest : public ::testing::Test {
     return exit.value_or(ProcessExit{});
   }
 
+  // Runs `spec` to its successful end with its output through an
+  // OutputCopier into log_.
+  void RunThroughCopier(ProcessLaunchSpec spec) {
+    absl::StatusOr<std::unique_ptr<OutputCopier>> copier =
+        OutputCopier::Create(log_);
+    ASSERT_TRUE(copier.ok()) << copier.status();
+    spec.log_path.clear();
+    spec.output_fd = (*copier)->write_end();
+    auto process = TrialProcess::Start(spec);
+    (*copier)->Start();
+    ASSERT_TRUE(process.ok()) << process.status();
+    ASSERT_TRUE(WaitForExit(**process).value_or(ProcessExit{}).success());
+    (*copier)->Finish();
+    EXPECT_EQ((*copier)->lost_bytes(), 0u);
+  }
+
   std::string dir_;
   std::string log_;
 };
@@ -486,47 +502,27 @@ TEST_F(ProcessTest, DestructorKillsAndReapsARunningProgram) {
 // truncated the file, and stdout no longer writes over what stderr appended.
 TEST_F(ProcessTest, OutputThroughACopierCannotBeRewritten) {
   WriteFile(log_, "earlier\n");
-  absl::StatusOr<std::unique_ptr<OutputCopier>> copier =
-      OutputCopier::Create(log_);
-  ASSERT_TRUE(copier.ok()) << copier.status();
-  ProcessLaunchSpec spec = PythonSpec(
+  RunThroughCopier(PythonSpec(
       "import os, sys\n"
       "print('banner', flush=True)\n"
       "fd = os.open('/proc/self/fd/1', os.O_WRONLY | os.O_TRUNC)\n"
       "for i in range(300):\n"
       "    os.write(fd, b'value=%d\\n' % i)\n"
-      "    if i % 3 == 0: print('warning', i, file=sys.stderr, flush=True)\n");
-  spec.log_path.clear();
-  spec.output_fd = (*copier)->write_end();
-  auto process = TrialProcess::Start(spec);
-  (*copier)->Start();
-  ASSERT_TRUE(process.ok()) << process.status();
-  ASSERT_TRUE(WaitForExit(**process).value_or(ProcessExit{}).success());
-  (*copier)->Finish();
+      "    if i % 3 == 0: print('warning', i, file=sys.stderr, flush=True)\n"));
   std::string expected = "earlier\nbanner\n";
   for (int i = 0; i < 300; ++i) {
     absl::StrAppend(&expected, "value=", i, "\n");
     if (i % 3 == 0) absl::StrAppend(&expected, "warning ", i, "\n");
   }
   EXPECT_EQ(ReadFile(log_), expected);
-  EXPECT_EQ((*copier)->lost_bytes(), 0u);
 }
 
 // Far more than the pipe holds, written faster than the copy could keep up
 // with if it waited for anything.
 TEST_F(ProcessTest, ACopierTakesEverythingAFastProgramWrites) {
-  absl::StatusOr<std::unique_ptr<OutputCopier>> copier =
-      OutputCopier::Create(log_);
-  ASSERT_TRUE(copier.ok()) << copier.status();
-  ProcessLaunchSpec spec = PythonSpec(
+  RunThroughCopier(PythonSpec(
       "import sys\n"
-      "sys.stdout.write(''.join('line %d\\n' % i for i in range(500000)))\n");
-  spec.output_fd = (*copier)->write_end();
-  auto process = TrialProcess::Start(spec);
-  (*copier)->Start();
-  ASSERT_TRUE(process.ok()) << process.status();
-  ASSERT_TRUE(WaitForExit(**process).value_or(ProcessExit{}).success());
-  (*copier)->Finish();
+      "sys.stdout.write(''.join('line %d\\n' % i for i in range(500000)))\n"));
   const std::string log = ReadFile(log_);
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 500000);
   EXPECT_TRUE(absl::EndsWith(log, "line 499999\n")) << log.substr(0, 100);

@@ -102,6 +102,11 @@ class ControllerServiceTest : public ::testing::Test {
     return response;
   }
 
+  // A new agent's first trial of sweep `id` (number 0 when none).
+  v1::TrialAssignment FirstTrial(const std::string& id) {
+    return Acquire(Register(id)).trial();
+  }
+
   grpc::Status Report(const v1::TrialAssignment& trial, int64_t sequence,
                       std::vector<std::map<std::string, double>> points,
                       v1::ReportMetricsResponse* response = nullptr) {
@@ -481,10 +486,8 @@ TEST_F(ControllerServiceTest, RefusesImpossibleAgentFields) {
   const std::string id = CreateSweep(
       "method: random\nprogram: t.py\nparameters:\n  x: {min: 0.0, max: "
       "1.0}\n");
-  const std::string agent = Register(id);
-  const v1::AcquireTrialResponse acquired = Acquire(agent);
-  ASSERT_TRUE(acquired.has_trial());
-  const v1::TrialAssignment& trial = acquired.trial();
+  const v1::TrialAssignment trial = FirstTrial(id);
+  ASSERT_NE(trial.number(), 0);
 
   grpc::Status status = Report(trial, 1, {{{"loss\x1b[31m", 1.0}}});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -551,23 +554,22 @@ TEST_F(ControllerServiceTest, ASummaryKeepsTenThousandNamesAndTheMetric) {
   const std::string id = CreateSweep(
       "method: random\nprogram: t.py\nmetric: {name: loss}\nparameters:\n"
       "  x: {min: 0.0, max: 1.0}\n");
-  const std::string agent = Register(id);
-  const v1::AcquireTrialResponse acquired = Acquire(agent);
-  ASSERT_TRUE(acquired.has_trial());
+  const v1::TrialAssignment trial = FirstTrial(id);
+  ASSERT_NE(trial.number(), 0);
   std::map<std::string, double> first;
   std::map<std::string, double> more = {{"loss", 0.5}};
   for (int i = 0; i < 10'005; ++i) {
     (i < 10'000 ? first : more)[absl::StrCat("m", i)] = i;
   }
-  ASSERT_TRUE(Report(acquired.trial(), 1, {first}).ok());
-  ASSERT_TRUE(Report(acquired.trial(), 2, {more, {{"m0", -1.0}}}).ok());
-  const v1::Trial trial = GetTrial(id, acquired.trial().number());
-  EXPECT_EQ(trial.summary_size(), 10'001);
-  EXPECT_EQ(trial.summary().at("loss"), 0.5);
-  EXPECT_EQ(trial.summary().at("m0"), -1.0);
-  EXPECT_FALSE(trial.summary().contains("m10000"));
-  EXPECT_EQ(trial.best_value(), 0.5);
-  EXPECT_EQ(trial.metric_points(), 3);
+  ASSERT_TRUE(Report(trial, 1, {first}).ok());
+  ASSERT_TRUE(Report(trial, 2, {more, {{"m0", -1.0}}}).ok());
+  const v1::Trial stored = GetTrial(id, trial.number());
+  EXPECT_EQ(stored.summary_size(), 10'001);
+  EXPECT_EQ(stored.summary().at("loss"), 0.5);
+  EXPECT_EQ(stored.summary().at("m0"), -1.0);
+  EXPECT_FALSE(stored.summary().contains("m10000"));
+  EXPECT_EQ(stored.best_value(), 0.5);
+  EXPECT_EQ(stored.metric_points(), 3);
 }
 
 // A trial that reached the target and then failed is nobody's best: the
