@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "agent/agent.h"
 #include "agent/orphan_guard.h"
+#include "agent/output_copier.h"
 
 extern char** environ;
 
@@ -83,6 +84,7 @@ std::vector<std::string> DetectGpus(std::string* note) {
 }
 
 int RunAgentCommand(AgentOptions options) {
+  RaiseOpenFileLimit();
   // First, while this process has no other thread: the guard that ends the
   // trials' programs should the agent be killed (destroyed after the agent).
   absl::StatusOr<std::unique_ptr<OrphanGuard>> guard =

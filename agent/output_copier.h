@@ -24,6 +24,13 @@
 
 namespace sweep {
 
+// Each running trial holds a few descriptors (its pipe, its log, a wake-up
+// eventfd, and the orphan guard's copies): a process running many trials
+// calls this first, which raises its soft limit on open files to the hard
+// limit (at most 2^20). Programs inherit it, as they would under Docker's
+// defaults; none that worked under the lower limit stops working.
+void RaiseOpenFileLimit();
+
 // Thread-safe.
 class OutputCopier {
  public:

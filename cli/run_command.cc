@@ -20,6 +20,7 @@
 #include "agent/agent.h"
 #include "agent/controller_channel.h"
 #include "agent/orphan_guard.h"
+#include "agent/output_copier.h"
 #include "agent/program_lookup.h"
 #include "cli/daemon_commands.h"
 #include "cli/definition_file.h"
@@ -186,6 +187,7 @@ void PrintSummary(SweepManager& manager, const std::string& sweep_id,
 }
 
 int RunLocalSweep(RunOptions options) {
+  RaiseOpenFileLimit();
   // First, while this process has no other thread: the guard that ends the
   // trials' programs should this process be killed.
   absl::StatusOr<std::unique_ptr<OrphanGuard>> guard =

@@ -4,6 +4,7 @@
 // argv without a shell, --count, --max-consecutive-failures, GPUs and the
 // first-SIGTERM drain.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -995,6 +996,36 @@ TEST_F(AgentEndToEndTest, AProgramStoppingAfterItsAgentDiedCanStillPrint) {
       ReadFile(dir_.Path("runs/" + id + "/trial-1/output.log"));
   ASSERT_TRUE(log.has_value());
   EXPECT_THAT(*log, HasSubstr("training\nsaving a checkpoint\n"));
+}
+
+// Many slots under a low soft limit on open files (each running trial holds
+// a few descriptors): the agent raises it to the hard limit.
+TEST_F(AgentEndToEndTest, ManySlotsRunUnderALowSoftLimitOnOpenFiles) {
+  rlimit limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_max < 512) {
+    GTEST_SKIP() << "the hard limit (" << limit.rlim_max
+                 << ") leaves nothing to raise";
+  }
+  std::string values;
+  for (int x = 1; x <= 24; ++x)
+    values += (x > 1 ? ", " : "") + std::to_string(x);
+  const std::string id = CreateSweep(
+      "sleepy.py",
+      "import time\nimport sweep_client\nsweep_client.log({'value': "
+      "1})\ntime.sleep(1)\n",
+      GridSweep("sleepy.py", "  x:\n    values: [" + values + "]\n"));
+  ASSERT_FALSE(id.empty());
+  // Inherited by the agent: 48 descriptors, where 24 running trials need
+  // over a hundred.
+  const rlimit low{48, limit.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--slots", "24"});
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const json status = SweepStatus(id);
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 24) << status.dump();
 }
 
 // The agent's guard process: its child named sweep-guard, or 0.
