@@ -9,7 +9,6 @@
 #include <iostream>
 #include <memory>
 #include <ostream>
-#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
