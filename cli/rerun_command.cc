@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "cli/table.h"
 #include "search/command_template.h"
+#include "search/spec.h"
 #include "search/spec_parser.h"
 #include "search/value.h"
 

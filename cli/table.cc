@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "absl/strings/numbers.h"
+#include "search/spec.h"
 
 namespace sweep {
 namespace {
@@ -37,23 +38,6 @@ std::size_t OutputColumns() {
       given != nullptr && absl::SimpleAtoi(given, &columns) && columns >= 20 &&
       columns <= 10000) {
     return columns;
-  }
-  return 0;
-}
-
-std::size_t ControlSequenceLength(absl::string_view text, std::size_t i) {
-  const auto at = [&](std::size_t k) {
-    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
-  };
-  if (i >= text.size()) return 0;
-  if (IsControl(text[i])) return 1;
-  // A C1 control, UTF-8 encoded.
-  if (at(0) == 0xC2 && at(1) >= 0x80 && at(1) <= 0x9F) return 2;
-  // Line and paragraph separators, and the bidirectional overrides and
-  // isolates, which reorder what follows them on the line.
-  if (at(0) == 0xE2 && ((at(1) == 0x80 && at(2) >= 0xA8 && at(2) <= 0xAE) ||
-                        (at(1) == 0x81 && at(2) >= 0xA6 && at(2) <= 0xA9))) {
-    return 3;
   }
   return 0;
 }

@@ -66,10 +66,6 @@ std::string FitCellKeepingEnd(absl::string_view text, std::size_t max_width);
 // printed around them.
 std::string TerminalText(absl::string_view text);
 
-// The length in bytes of the control character that starts at text[i], as
-// TerminalText counts them (newline and tab included); 0 when none does.
-std::size_t ControlSequenceLength(absl::string_view text, std::size_t i);
-
 // An ostream that writes what it is given to `target` through TerminalText,
 // a line at a time (so that no UTF-8 sequence is cut, and lines written to
 // it and to another such stream keep their order); the rest when destroyed

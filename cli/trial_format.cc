@@ -294,18 +294,13 @@ std::string FormatHistory(const v1::Sweep& sweep, const v1::Trial& trial) {
 }
 
 // A line of a program's output as a terminal may show it: what follows its
-// last carriage return (a progress bar's final state), with every other
-// control character but tab as '?', so that a program's escape sequences
-// cannot retitle, clear or recolour the user's terminal.
+// last carriage return (a progress bar's final state), through TerminalText,
+// so that a program's escape sequences cannot retitle, clear or recolour the
+// user's terminal.
 std::string TerminalSafe(absl::string_view line) {
   const std::size_t cr = line.rfind('\r');
   if (cr != absl::string_view::npos) line.remove_prefix(cr + 1);
-  std::string out(line);
-  for (char& c : out) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\t') || byte == 0x7f) c = '?';
-  }
-  return out;
+  return TerminalText(line);
 }
 
 // The last `count` lines of the log, each indented, with a note on how many

@@ -219,15 +219,26 @@ Value NormalizedDefinition(const SweepSpec& spec) {
   return out;
 }
 
+std::size_t ControlSequenceLength(absl::string_view text, std::size_t i) {
+  const auto at = [&](std::size_t k) {
+    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+  };
+  if (i >= text.size()) return 0;
+  if (at(0) < 0x20 || at(0) == 0x7F) return 1;
+  // A C1 control, UTF-8 encoded.
+  if (at(0) == 0xC2 && at(1) >= 0x80 && at(1) <= 0x9F) return 2;
+  // Line and paragraph separators, and the bidirectional overrides and
+  // isolates, which reorder what follows them on the line.
+  if (at(0) == 0xE2 && ((at(1) == 0x80 && at(2) >= 0xA8 && at(2) <= 0xAE) ||
+                        (at(1) == 0x81 && at(2) >= 0xA6 && at(2) <= 0xA9))) {
+    return 3;
+  }
+  return 0;
+}
+
 bool HasControlCharacter(absl::string_view name) {
   for (std::size_t i = 0; i < name.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(name[i]);
-    if (byte < 0x20 || byte == 0x7f) return true;
-    if (byte == 0xc2 && i + 1 < name.size() &&
-        static_cast<unsigned char>(name[i + 1]) >= 0x80 &&
-        static_cast<unsigned char>(name[i + 1]) <= 0x9f) {
-      return true;
-    }
+    if (ControlSequenceLength(name, i) > 0) return true;
   }
   return false;
 }

@@ -177,10 +177,14 @@ Value NestPoint(const SweepSpec& spec, const Point& point);
 // The longest metric name the agents and the controller take.
 inline constexpr size_t kMaxMetricNameBytes = 256;
 
-// Whether `name` holds a control character: C0 (tab, newline, escape), DEL or
-// a UTF-8 encoded C1 (U+0080 to U+009F, CSI among them). Such a metric name
-// would act on terminals and corrupt tables and CSV headers: agents skip it,
-// the controller refuses it.
+// The length in bytes of the control character that starts at text[i]: C0
+// (tab, newline, escape) or DEL, 1; a UTF-8 encoded C1 (U+0080 to U+009F,
+// CSI among them), 2; a Unicode line separator or bidirectional override,
+// which reorders what follows it on the line, 3. 0 when none does.
+std::size_t ControlSequenceLength(absl::string_view text, std::size_t i);
+
+// Whether `name` holds one. Such a metric name would act on terminals and
+// corrupt tables and CSV headers: agents skip it, the controller refuses it.
 bool HasControlCharacter(absl::string_view name);
 
 // The normalized definition: every default filled in, every parameter with its
