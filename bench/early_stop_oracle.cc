@@ -31,7 +31,10 @@ class ClairvoyantStopper : public EarlyStopper {
     observed_.erase(trial);
     judged_.erase(trial);
   }
-  void CountStop(int64_t band) override { (void)band; }
+  void CountStop(const std::string& rule, int64_t band) override {
+    (void)rule;
+    (void)band;
+  }
   Value Describe() const override { return Value::object(); }
 
  private:

@@ -64,7 +64,7 @@ class CurveReplay {
     }
     if (stopper_) {
       if (std::optional<StopVerdict> verdict = stopper_->Judge(run.trial)) {
-        stopper_->CountStop(verdict->band);
+        stopper_->CountStop(verdict->rule, verdict->band);
         stopper_->Forget(run.trial);
         ++outcome_.trials_stopped;
         return true;

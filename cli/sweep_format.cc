@@ -122,6 +122,18 @@ std::string NumberText(const Value& v) {
   return std::string(kMissingCell);
 }
 
+// The line on diverged trials under a rule's state, when the description
+// has one.
+std::string DivergedText(const Value& d) {
+  const Value& diverged = d.value("diverged", Value());
+  if (!diverged.is_object()) return "";
+  return absl::StrCat(
+      "  diverged (metric not finite for ",
+      NumberText(diverged.value("after", Value())),
+      " values in a row): ", NumberText(diverged.value("stopped", Value())),
+      " stopped\n");
+}
+
 // The stopping rule's state (the controller's description: rule, settings,
 // and per band or rung the trials that reached it, the current threshold and
 // how many it stopped) as a heading line and a table; nullopt for a
@@ -155,7 +167,7 @@ std::optional<std::string> EarlyTerminationText(const std::string& json) {
         " iterations, at least ", NumberText(d.value("min_trials", Value())),
         " other trials): ", NumberText(d.value("stopped", Value())),
         " stopped, ", NumberText(d.value("steps_seen", Value())),
-        " iterations seen\n");
+        " iterations seen\n", DivergedText(d));
   } else {
     return std::nullopt;
   }
@@ -192,6 +204,7 @@ std::optional<std::string> EarlyTerminationText(const std::string& json) {
                     bands.size() - shown > kNamed ? ", ..." : "",
                     "; none reached yet)\n");
   }
+  absl::StrAppend(&out, DivergedText(d));
   return out;
 }
 

@@ -213,6 +213,11 @@ std::string PredictionField(const v1::Sweep& sweep, const v1::Trial& trial) {
 std::string StopDecisionField(const v1::Trial& trial) {
   if (!trial.has_stop_decision()) return "";
   const v1::StopDecision& d = trial.stop_decision();
+  if (d.rule() == kDivergedRule) {
+    return absl::StrCat("diverged: not finite for ", d.band(),
+                        d.band() == 1 ? " value" : " values in a row",
+                        " (last ", FormatMetricValue(d.value()), ")");
+  }
   return absl::StrCat(d.rule().empty() ? "stopping rule" : d.rule(), " at ",
                       StopUnit(d.rule()), " ", d.band(), ": value ",
                       FormatMetricValue(d.value()), ", threshold ",
@@ -423,6 +428,10 @@ std::string MissingMetricNote(const v1::Trial& trial,
 }
 
 std::string FormatStopDecisionShort(const v1::StopDecision& decision) {
+  if (decision.rule() == kDivergedRule) {
+    return absl::StrCat("diverged: ", FormatMetricValue(decision.value()), ", ",
+                        decision.band(), " in a row");
+  }
   return absl::StrCat(StopUnit(decision.rule()), " ", decision.band(), ": ",
                       FormatMetricValue(decision.value()), " vs ",
                       FormatMetricValue(decision.threshold()));

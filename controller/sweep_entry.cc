@@ -185,7 +185,7 @@ TrialRow SweepManager::SweepEntry::EndTrial(int64_t number, int state,
     record.id = number;
     record.state = SearchStateOf(state);
     record.point = std::move(trial.point);
-    record.objective = trial.row.best_value;
+    record.objective = SearchObjective(trial.row);
     ended.push_back(std::move(record));
   }
   CountEnded(state);

@@ -141,15 +141,6 @@ int FinishedState(const v1::FinishTrialRequest& request) {
   }
 }
 
-// The band (rung, iteration) of a recorded stop decision, if there is one.
-std::optional<int64_t> StopBand(const std::string& stop_json) {
-  if (stop_json.empty()) return std::nullopt;
-  const nlohmann::json stop =
-      nlohmann::json::parse(stop_json, nullptr, /*allow_exceptions=*/false);
-  if (!stop.is_object()) return std::nullopt;
-  return stop.value("band", int64_t{0});
-}
-
 std::string FinishReason(const v1::FinishTrialRequest& request, int state) {
   if (!request.message().empty()) return request.message();
   if (request.signal() != 0) {
@@ -277,8 +268,8 @@ absl::Status SweepManager::RecoverStopping(SweepEntry& entry,
   // came later.
   entry.stopper->MarkJudged(row.number);
   if (row.state == v1::TRIAL_STATE_STOPPED) {
-    if (std::optional<int64_t> band = StopBand(row.stop_json)) {
-      entry.stopper->CountStop(*band);
+    if (auto stop = StoppedAt(row.stop_json)) {
+      entry.stopper->CountStop(stop->first, stop->second);
     }
   }
   if (row.state != v1::TRIAL_STATE_RUNNING) entry.stopper->Forget(row.number);
@@ -341,7 +332,7 @@ absl::Status SweepManager::RecoverTrials(SweepEntry& sweep, int64_t now) {
             record.id = row.number;
             record.state = SearchStateOf(row.state);
             record.point = std::move(*point);
-            record.objective = row.best_value;
+            record.objective = SearchObjective(row);
             record.attempt = row.attempt;
             entry->ended.push_back(std::move(record));
           }
@@ -1107,16 +1098,16 @@ void SweepManager::ReportMetrics(const v1::ReportMetricsRequest& request,
                    (metric != nullptr && key == *metric)) {
           trial.summary.emplace(key, value);
         }
-        if (metric == nullptr || key != *metric || !std::isfinite(value)) {
-          continue;
-        }
+        if (metric == nullptr || key != *metric) continue;
         if (entry->stopper) {
+          // Non-finite values too: they stop a diverged trial.
           entry->stopper->Observe(row.number, value);
           // Judged value by value: a report carrying several iterations
           // (a program logging fast, or a backlog after an outage) has
           // each band or rung it crosses judged, as if each came alone.
           entry->MaybeStop(trial);
         }
+        if (!std::isfinite(value)) continue;
         if (!row.best_value ||
             IsBetter(entry->spec.metric->goal, value, *row.best_value)) {
           row.best_value = value;
@@ -1220,8 +1211,8 @@ void SweepManager::EndFinishedTrial(SweepEntry& sweep, RunningTrial& trial,
       reason = trial.order->reason();
     }
     if (state == v1::TRIAL_STATE_STOPPED && entry->stopper) {
-      if (std::optional<int64_t> band = StopBand(trial.row.stop_json)) {
-        entry->stopper->CountStop(*band);
+      if (auto stop = StoppedAt(trial.row.stop_json)) {
+        entry->stopper->CountStop(stop->first, stop->second);
       }
     }
     // When its program ended, as its agent saw it (a finish delivered after

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "search/early_stopping.h"
 #include "search/value.h"
 
 namespace sweep {
@@ -66,6 +67,26 @@ TrialState SearchStateOf(int wire_state) {
     default:
       return TrialState::kRunning;
   }
+}
+
+std::optional<std::pair<std::string, int64_t>> StoppedAt(
+    const std::string& stop_json) {
+  if (stop_json.empty()) return std::nullopt;
+  const nlohmann::json stop =
+      nlohmann::json::parse(stop_json, nullptr, /*allow_exceptions=*/false);
+  if (!stop.is_object()) return std::nullopt;
+  const nlohmann::json& rule = stop.value("rule", nlohmann::json());
+  const nlohmann::json& band = stop.value("band", nlohmann::json());
+  return std::pair(rule.is_string() ? rule.get<std::string>() : "",
+                   band.is_number_integer() ? band.get<int64_t>() : 0);
+}
+
+std::optional<double> SearchObjective(const TrialRow& row) {
+  if (row.state == v1::TRIAL_STATE_STOPPED) {
+    const auto stop = StoppedAt(row.stop_json);
+    if (stop && stop->first == kDivergedRule) return std::nullopt;
+  }
+  return row.best_value;
 }
 
 std::optional<Point> PointOfRow(const TrialRow& row, const SweepSpec& spec) {

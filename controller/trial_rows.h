@@ -3,8 +3,10 @@
 #ifndef SWEEP_CONTROLLER_TRIAL_ROWS_H_
 #define SWEEP_CONTROLLER_TRIAL_ROWS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -32,6 +34,16 @@ absl::flat_hash_map<std::string, double> SummaryFromJson(
 
 // The searcher's state for a stored trial state.
 TrialState SearchStateOf(int wire_state);
+
+// The rule and band (rung, iteration) of a stored stop decision, if there is
+// one.
+std::optional<std::pair<std::string, int64_t>> StoppedAt(
+    const std::string& stop_json);
+
+// What an ended trial gives the search: its best value, but nothing for a
+// trial stopped as diverged (its last values were not finite, whatever it
+// logged before), which the search then counts as failed.
+std::optional<double> SearchObjective(const TrialRow& row);
 
 // The point a trial row holds, or nullopt when it does not fit the spec.
 std::optional<Point> PointOfRow(const TrialRow& row, const SweepSpec& spec);

@@ -85,5 +85,25 @@ TEST(TrialRowsTest, AnExitIsSetOnlyWhenTheAgentReportedOne) {
   EXPECT_EQ(trial.signal(), 9);
 }
 
+TEST(TrialRowsTest, ADivergedTrialGivesTheSearchNoValue) {
+  TrialRow row;
+  row.state = v1::TRIAL_STATE_STOPPED;
+  row.best_value = 0.01;  // Logged before its loss went NaN.
+  row.stop_json = R"({"rule": "diverged", "band": 3, "value": "NaN"})";
+  EXPECT_EQ(StoppedAt(row.stop_json),
+            std::make_optional(std::pair<std::string, int64_t>("diverged", 3)));
+  EXPECT_FALSE(SearchObjective(row).has_value());
+  // Stopped by a rule, it gives the best value it logged.
+  row.stop_json = R"({"rule": "hyperband", "band": 9, "value": 0.5})";
+  EXPECT_EQ(SearchObjective(row), 0.01);
+  // A stored decision of another shape is no decision's rule.
+  EXPECT_FALSE(StoppedAt("").has_value());
+  EXPECT_FALSE(StoppedAt("[1]").has_value());
+  EXPECT_EQ(StoppedAt(R"({"band": "x"})"),
+            std::make_optional(std::pair<std::string, int64_t>("", 0)));
+  row.state = v1::TRIAL_STATE_FINISHED;
+  EXPECT_EQ(SearchObjective(row), 0.01);
+}
+
 }  // namespace
 }  // namespace sweep

@@ -5,7 +5,9 @@
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
 #include <functional>
+#include <limits>
 #include <map>
+#include <memory>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -141,7 +143,10 @@ class HyperbandStopper : public EarlyStopper {
   }
 
   void Forget(int64_t trial) override { trials_.erase(trial); }
-  void CountStop(int64_t band) override { ++stopped_[band]; }
+  void CountStop(const std::string& rule, int64_t band) override {
+    (void)rule;
+    ++stopped_[band];
+  }
 
   Value Describe() const override {
     Value out = Value::object();
@@ -225,7 +230,10 @@ class AshaStopper : public EarlyStopper {
     if (it != trials_.end()) it->second.to_judge = false;
   }
   void Forget(int64_t trial) override { trials_.erase(trial); }
-  void CountStop(int64_t band) override { ++stopped_[band]; }
+  void CountStop(const std::string& rule, int64_t band) override {
+    (void)rule;
+    ++stopped_[band];
+  }
 
   Value Describe() const override {
     Value out = Value::object();
@@ -319,7 +327,8 @@ class MedianStopper : public EarlyStopper {
   }
 
   void Forget(int64_t trial) override { trials_.erase(trial); }
-  void CountStop(int64_t band) override {
+  void CountStop(const std::string& rule, int64_t band) override {
+    (void)rule;
     (void)band;
     ++stopped_;
   }
@@ -349,13 +358,91 @@ class MedianStopper : public EarlyStopper {
   int64_t stopped_ = 0;
 };
 
+// Stops a running trial whose metric was not finite for `after` values in a
+// row (see the header), and passes everything else on to `rule`.
+class DivergenceGuard : public EarlyStopper {
+ public:
+  DivergenceGuard(std::unique_ptr<EarlyStopper> rule, int64_t after)
+      : rule_(std::move(rule)), after_(std::max<int64_t>(1, after)) {}
+
+  void Observe(int64_t trial, double value) override {
+    if (std::isfinite(value)) {
+      not_finite_.erase(trial);
+      rule_->Observe(trial, value);
+      return;
+    }
+    Run& run = not_finite_[trial];
+    ++run.count;
+    run.last = value;
+  }
+
+  std::optional<StopVerdict> Judge(int64_t trial) override {
+    if (auto it = not_finite_.find(trial);
+        it != not_finite_.end() && it->second.count >= after_) {
+      return StopVerdict{kDivergedRule, it->second.count, it->second.last,
+                         std::numeric_limits<double>::quiet_NaN()};
+    }
+    return rule_->Judge(trial);
+  }
+
+  void MarkJudged(int64_t trial) override { rule_->MarkJudged(trial); }
+
+  void Forget(int64_t trial) override {
+    not_finite_.erase(trial);
+    rule_->Forget(trial);
+  }
+
+  void CountStop(const std::string& rule, int64_t band) override {
+    if (rule == kDivergedRule) {
+      ++stopped_;
+    } else {
+      rule_->CountStop(rule, band);
+    }
+  }
+
+  Value Describe() const override {
+    Value out = rule_->Describe();
+    Value diverged = Value::object();
+    diverged["after"] = after_;
+    diverged["stopped"] = stopped_;
+    out["diverged"] = std::move(diverged);
+    return out;
+  }
+
+ private:
+  struct Run {
+    int64_t count = 0;  // Values in a row that were not finite.
+    double last = 0;
+  };
+
+  const std::unique_ptr<EarlyStopper> rule_;
+  const int64_t after_;
+  absl::flat_hash_map<int64_t, Run> not_finite_;  // Running trials only.
+  int64_t stopped_ = 0;
+};
+
+// `rule`, stopping diverged trials from the first point it judges a trial
+// at (a rule with no band or rung judges none, and stops none).
+std::unique_ptr<EarlyStopper> Guarded(std::unique_ptr<EarlyStopper> rule,
+                                      int64_t first) {
+  if (first <= 0) return rule;
+  return std::make_unique<DivergenceGuard>(std::move(rule), first);
+}
+
 }  // namespace
 
 const char* StopUnit(const std::string& rule) {
-  return rule == "median" ? "iteration" : rule == "asha" ? "rung" : "band";
+  return rule == "median" || rule == kDivergedRule ? "iteration"
+         : rule == "asha"                          ? "rung"
+                                                   : "band";
 }
 
 std::string StopVerdict::Reason(const std::string& metric_name) const {
+  if (rule == kDivergedRule) {
+    return absl::StrCat(rule, ": ", metric_name, " was not finite for ", band,
+                        band == 1 ? " value" : " values in a row", " (last ",
+                        PythonFloatRepr(value), ")");
+  }
   return absl::StrCat(rule, " ", StopUnit(rule), " ", band, ": ", metric_name,
                       " ", PythonFloatRepr(value), " is worse than ",
                       rule == "median" ? "the median " : "the threshold ",
@@ -389,14 +476,25 @@ std::vector<int64_t> AshaRungs(const AshaSpec& spec) {
 std::unique_ptr<EarlyStopper> MakeEarlyStopper(const SweepSpec& spec) {
   if (!spec.early_terminate || !spec.metric) return nullptr;
   switch (spec.early_terminate->type) {
-    case EarlyTerminateSpec::Type::kHyperband:
-      return std::make_unique<HyperbandStopper>(
-          spec, HyperbandBands(spec.early_terminate->hyperband));
-    case EarlyTerminateSpec::Type::kAsha:
-      return std::make_unique<AshaStopper>(
-          spec, AshaRungs(spec.early_terminate->asha));
-    case EarlyTerminateSpec::Type::kMedian:
-      return std::make_unique<MedianStopper>(spec);
+    case EarlyTerminateSpec::Type::kHyperband: {
+      std::vector<int64_t> bands =
+          HyperbandBands(spec.early_terminate->hyperband);
+      const int64_t first = bands.empty() ? 0 : bands.front();
+      return Guarded(std::make_unique<HyperbandStopper>(spec, std::move(bands)),
+                     first);
+    }
+    case EarlyTerminateSpec::Type::kAsha: {
+      std::vector<int64_t> rungs = AshaRungs(spec.early_terminate->asha);
+      const int64_t first = rungs.empty() ? 0 : rungs.front();
+      return Guarded(std::make_unique<AshaStopper>(spec, std::move(rungs)),
+                     first);
+    }
+    case EarlyTerminateSpec::Type::kMedian: {
+      const int64_t warmup = spec.early_terminate->median.warmup_steps;
+      return Guarded(
+          std::make_unique<MedianStopper>(spec),
+          warmup < kMaxBandIterations ? warmup + 1 : kMaxBandIterations);
+    }
   }
   return nullptr;
 }

@@ -3,8 +3,11 @@
 #include "search/early_stopping.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "search/spec_parser.h"
@@ -303,6 +306,81 @@ TEST(EarlyStopperTest, ThresholdsMatchASortAsValuesArrive) {
       stopper->Forget(trial);
     }
   }
+}
+
+TEST(DivergedTest, StoppedWhereTheRuleFirstJudgesEvenAlone) {
+  const double nan = std::nan("");
+  const double inf = std::numeric_limits<double>::infinity();
+  struct Case {
+    std::string rule;
+    int64_t after;
+  };
+  for (const Case& c :
+       {Case{"early_terminate: {type: hyperband, min_iter: 3, eta: 3}\n", 3},
+        Case{"sweep:\n  early_terminate: {type: asha, min_resource: 2, "
+             "reduction_factor: 3}\n",
+             2},
+        Case{"sweep:\n  early_terminate: {type: median, warmup_steps: 4}\n",
+             5}}) {
+    SCOPED_TRACE(c.rule);
+    for (const std::string goal : {"minimize", "maximize"}) {
+      auto stopper = MakeEarlyStopper(Spec(goal, c.rule));
+      ASSERT_NE(stopper, nullptr);
+      // A lone trial whose loss went NaN, then stayed NaN.
+      stopper->Observe(1, 0.5);
+      for (int64_t i = 1; i < c.after; ++i) {
+        stopper->Observe(1, i % 2 ? nan : -inf);
+        EXPECT_FALSE(stopper->Judge(1).has_value()) << i;
+      }
+      stopper->Observe(1, nan);
+      const std::optional<StopVerdict> v = stopper->Judge(1);
+      ASSERT_TRUE(v.has_value());
+      EXPECT_EQ(v->rule, kDivergedRule);
+      EXPECT_EQ(v->band, c.after);
+      EXPECT_TRUE(std::isnan(v->value));
+      EXPECT_TRUE(std::isnan(v->threshold));
+      EXPECT_EQ(v->Reason("loss"),
+                absl::StrCat("diverged: loss was not finite for ", c.after,
+                             " values in a row (last nan)"));
+      // A finite value between starts the count again.
+      for (int64_t i = 1; i < c.after; ++i) stopper->Observe(2, inf);
+      stopper->Observe(2, 1.0);
+      for (int64_t i = 1; i < c.after; ++i) stopper->Observe(2, inf);
+      EXPECT_FALSE(stopper->Judge(2).has_value());
+      stopper->Observe(2, inf);
+      ASSERT_TRUE(stopper->Judge(2).has_value());
+      EXPECT_EQ(stopper->Judge(2)->value, inf);
+      // An ended trial is forgotten.
+      stopper->Forget(2);
+      EXPECT_FALSE(stopper->Judge(2).has_value());
+      EXPECT_EQ(stopper->Describe()["diverged"]["after"], c.after);
+    }
+  }
+}
+
+TEST(DivergedTest, NonFiniteValuesAreNoIterationsOfTheRule) {
+  auto stopper = MakeEarlyStopper(Spec(
+      "minimize", "early_terminate: {type: hyperband, min_iter: 2, eta: 3}\n"));
+  Log(*stopper, 1, {1, std::nan(""), 1});
+  Log(*stopper, 2, {5, 5});
+  EXPECT_EQ(stopper->Describe()["bands"][0]["trials"], 2);  // Band 2.
+  EXPECT_EQ(stopper->Describe()["bands"][1]["trials"], 0);  // Band 6.
+  const std::optional<StopVerdict> v = stopper->Judge(2);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->rule, "hyperband");
+  EXPECT_EQ(v->threshold, 1);
+}
+
+TEST(DivergedTest, StopsAreCountedApartFromTheRules) {
+  auto stopper = MakeEarlyStopper(Spec(
+      "minimize", "early_terminate: {type: hyperband, min_iter: 2, eta: 3}\n"));
+  stopper->CountStop(kDivergedRule, 2);
+  stopper->CountStop(kDivergedRule, 7);
+  stopper->CountStop("hyperband", 2);
+  const Value d = stopper->Describe();
+  EXPECT_EQ(d["diverged"]["stopped"], 2) << d.dump();
+  EXPECT_EQ(d["bands"][0]["stopped"], 1) << d.dump();
+  EXPECT_EQ(d["bands"][1]["stopped"], 0) << d.dump();
 }
 
 TEST(EarlyStopperTest, NoneWithoutARule) {

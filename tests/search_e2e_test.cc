@@ -2,7 +2,8 @@
 // `sweep server`, real `sweep agent` processes and real Python programs.
 // Bayes finds the minimum of a quadratic and records its predictions;
 // Hyperband, ASHA and the median rule stop a program logging a weak curve at
-// a band while programs logging strong curves run to the end.
+// a band while programs logging strong curves run to the end, and a run
+// whose metric went NaN at the first band.
 #include <chrono>
 #include <cmath>
 #include <ostream>
@@ -291,6 +292,61 @@ TEST_P(StoppingEndToEndTest, StopsTheWeakRunAtItsBandAndLetsStrongOnesFinish) {
     EXPECT_THAT(row["end_reason"].get<std::string>(), HasSubstr(c.rule));
   }
   EXPECT_EQ(stopped_rows, 1);
+}
+
+// Logs `loss` as 1.0 for twelve steps when x is 1; as NaN (a diverged
+// run) every 0.2 s for a hundred steps otherwise.
+constexpr char kDiverges[] = R"(import time
+
+import sweep_client
+
+diverged = sweep_client.config()["x"] != 1
+for step in range(12 if not diverged else 100):
+    sweep_client.log({"loss": float("nan") if diverged else 1.0}, step=step)
+    if diverged:
+        time.sleep(0.2)
+)";
+
+// A run whose metric went NaN gets no iteration of the rule, yet is stopped
+// where the rule would first judge it, even with no other run to compare.
+TEST_F(SearchEndToEndTest, StopsADivergedRunAtTheFirstBandEvenAlone) {
+  const std::string id = CreateSweep(
+      "diverges.py", kDiverges,
+      "program: diverges.py\nmethod: grid\nmetric: {name: loss, goal: "
+      "minimize}\nearly_terminate: {type: hyperband, min_iter: 3}\n"
+      "parameters:\n  x: {values: [2, 1]}\n");
+  ASSERT_FALSE(id.empty());
+  RunAgent(id);
+
+  const std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 2u);
+  for (const json& listed : trials) {
+    const json trial = cli_.TrialWithHistory(id, JsonInt(listed["number"]));
+    if (Config(trial)["x"] == 1) {
+      EXPECT_EQ(trial["state"], "finished") << trial.dump();
+      continue;
+    }
+    ASSERT_EQ(trial["state"], "stopped") << trial.dump();
+    const json& decision = trial["stop_decision"];
+    EXPECT_EQ(decision["rule"], "diverged") << decision.dump();
+    EXPECT_GE(JsonInt(decision["band"]), 3) << decision.dump();
+    EXPECT_LT(JsonInt(trial["metric_points"]), 60) << trial.dump();
+    EXPECT_THAT(trial["end_reason"].get<std::string>(),
+                HasSubstr("diverged: loss was not finite for "))
+        << trial.dump();
+  }
+  const ProcessResult status = cli_.Run({"status", id});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out,
+              HasSubstr("diverged (metric not finite for 3 values in a "
+                        "row): 1 stopped"))
+      << status.out;
+  const ProcessResult table = cli_.Run({"trials", id});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("diverged: nan, ")) << table.out;
+  const ProcessResult exported = cli_.Run({"export", id, "--format", "csv"});
+  EXPECT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_THAT(exported.out, HasSubstr(",diverged,")) << exported.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(
