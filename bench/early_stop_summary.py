@@ -9,7 +9,12 @@ orderings of:
            best ("-" when it did not happen within the budget in most
            orderings);
   ratio    that figure divided by the random search's own epochs to its best,
-           ordering by ordering (target: 0.33 or less);
+           ordering by ordering: the strict reading of the target (0.33 or
+           less), which counts random search as if it had known to stop at
+           its best;
+  budget   that figure divided by the full-budget random search's whole
+           budget (trials x epochs), what a user of random search spends to
+           find that best: the issue's wording of the target (0.33 or less);
   reached  orderings in which it happened within the budget;
   best     the best final value within the budget;
   trials   trials started (the pool size means the pool was used up).
@@ -90,10 +95,10 @@ def fmt(value, spec):
     return "-" if math.isinf(value) else format(value, spec)
 
 
-def print_workload(methods, ours_none, pool):
+def print_workload(methods, ours_none, pool, budget):
     n = len(ours_none)
     print(f"  {'method':25s} {'setting':29s} {'epochs':>6s} {'ratio':>6s} "
-          f"{'reached':>7s} {'best':>7s} {'trials':>6s}")
+          f"{'budget':>6s} {'reached':>7s} {'best':>7s} {'trials':>6s}")
     base = [epochs_of(r) for r in ours_none]
     for name, method in methods:
         runs = method["runs"][:n]
@@ -109,6 +114,7 @@ def print_workload(methods, ours_none, pool):
         print(f"  {LABELS.get(name, name):25s} {method['setting']:29s} "
               f"{fmt(median(epochs), '.0f'):>6s} "
               f"{fmt(median(ratios), '.2f'):>6s} "
+              f"{fmt(median(epochs) / budget, '.2f'):>6s} "
               f"{reached:3d}/{len(runs):<3d} {fmt(best, '.4f'):>7s} "
               f"{trials:6.0f}{note}")
 
@@ -178,7 +184,8 @@ def main():
               f"= first {n} configs of each ordering, budget {n * e} epochs; "
               f"workers {ours[name]['workers']}; {len(ours_none)} orderings"
               f"\n  {profile(workload)}")
-        print_workload(mine + theirs, ours_none, len(workload["curves"]))
+        print_workload(mine + theirs, ours_none, len(workload["curves"]),
+                       n * e)
         if name in peer and peer[name].get("workers") != ours[name]["workers"]:
             print("  the peer ran with a different number of workers")
             ok = False
