@@ -8,7 +8,10 @@
 namespace sweep {
 namespace {
 
-// Finishes `reactor` with the status the manager reports.
+// Finishes `reactor` with the status the manager reports. A handler that
+// changes state holds a Store::CommitHere around the manager's call: its
+// change is committed and its reply sent on the handler's thread once the
+// manager returned, unless a commit under way on another thread takes it.
 SweepManager::Done FinishWith(grpc::ServerUnaryReactor* reactor) {
   return [reactor](const absl::Status& status) {
     reactor->Finish(ToGrpcStatus(status));
@@ -68,6 +71,7 @@ grpc::ServerUnaryReactor* SweepServiceImpl::CreateSweep(
   if (auto* refused = RefuseWithoutToken(context, authorization_))
     return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const Store::CommitHere commit_here(manager_->store());
   manager_->CreateSweep(*request, response, FinishWith(reactor));
   return reactor;
 }
@@ -94,6 +98,7 @@ grpc::ServerUnaryReactor* SweepServiceImpl::UpdateSweepState(
   if (auto* refused = RefuseWithoutToken(context, authorization_))
     return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const Store::CommitHere commit_here(manager_->store());
   manager_->UpdateSweepState(*request, response, FinishWith(reactor));
   return reactor;
 }
@@ -129,6 +134,7 @@ grpc::ServerUnaryReactor* AgentServiceImpl::RegisterAgent(
   if (auto* refused = RefuseWithoutToken(context, authorization_))
     return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const Store::CommitHere commit_here(manager_->store());
   manager_->RegisterAgent(*request, response, FinishWith(reactor));
   return reactor;
 }
@@ -140,6 +146,7 @@ grpc::ServerUnaryReactor* AgentServiceImpl::AcquireTrial(
   if (auto* refused = RefuseWithoutToken(context, authorization_))
     return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const Store::CommitHere commit_here(manager_->store());
   manager_->AcquireTrial(*request, response, FinishWith(reactor));
   return reactor;
 }
@@ -159,6 +166,7 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ReportMetrics(
   if (auto* refused = RefuseWithoutToken(context, authorization_))
     return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const Store::CommitHere commit_here(manager_->store());
   manager_->ReportMetrics(*request, response, FinishWith(reactor));
   return reactor;
 }
@@ -169,6 +177,7 @@ grpc::ServerUnaryReactor* AgentServiceImpl::FinishTrial(
   if (auto* refused = RefuseWithoutToken(context, authorization_))
     return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const Store::CommitHere commit_here(manager_->store());
   manager_->FinishTrial(*request, response, FinishWith(reactor));
   return reactor;
 }

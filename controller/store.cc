@@ -680,9 +680,17 @@ absl::Status ReadFailure(const absl::Status& status) {
 // ---------------------------------------------------------------------------
 // The store.
 
-// Thread-safe. One writer thread owns the write connection and commits
-// whatever is queued as one transaction; reads share one read connection,
-// which in WAL mode sees the last commit and never blocks the writer.
+namespace {
+constexpr int kBatchesBeforeHandOff = 2;
+// The store whose writes this thread commits itself (see CommitHere).
+thread_local const Store::Impl* committer = nullptr;
+}  // namespace
+
+// Thread-safe. One thread at a time owns the write connection and commits
+// whatever is queued as one transaction: the thread of a CommitHere that
+// finds no commit under way, else the one committing, else the writer
+// thread. Reads share one read connection, which in WAL mode sees the last
+// commit and never blocks the writer.
 class Store::Impl {
  public:
   static absl::StatusOr<std::unique_ptr<Impl>> Open(
@@ -696,7 +704,6 @@ class Store::Impl {
         before_commit_(std::move(before_commit)),
         writer_db_(std::move(writer_db)),
         reader_db_(std::move(reader_db)),
-        completer_([this] { RunCompleter(); }),
         writer_([this] { RunWriter(); }) {}
 
   ~Impl() {
@@ -705,16 +712,25 @@ class Store::Impl {
       stopping_ = true;
     }
     writer_.join();
-    {
-      absl::MutexLock lock(&completion_mu_);
-      writer_finished_ = true;
-    }
-    completer_.join();
   }
 
-  void Write(Mutation mutation, Done done) {
+  // `on_this_thread`: the caller commits it (CommitHere); otherwise the
+  // writer thread is woken for it.
+  void Write(Mutation mutation, Done done, bool on_this_thread) {
     absl::MutexLock lock(&mu_);
     queue_.push_back({std::move(mutation), std::move(done)});
+    if (!on_this_thread) ++for_writer_;
+  }
+
+  // Commits what is queued, on the calling thread, unless another thread is
+  // committing (which then takes it).
+  void CommitQueued() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (committing_ || queue_.empty()) return;
+      committing_ = true;
+    }
+    CommitUntilEmpty(kBatchesBeforeHandOff);
   }
 
   Stats stats() {
@@ -741,27 +757,20 @@ class Store::Impl {
     Done done;
   };
 
-  // The callbacks of one commit (or failure), with its outcome.
-  struct Completion {
-    std::vector<Done> dones;
-    absl::Status status;
-  };
-
+  // Commits writes nobody else commits (those queued outside a CommitHere)
+  // and, when stopping, what is left.
   void RunWriter();
-  // Runs the callbacks of each commit in commit order, on a thread of their
-  // own: a reply's completion (gRPC's Finish, often the socket write) then
-  // overlaps the next commit instead of delaying it.
-  void RunCompleter();
-  // Waits for queued writes and takes them all; empty once stopping and
-  // drained.
-  std::vector<PendingWrite> TakeQueued();
+  // With committing_ taken by the caller: commits everything queued, a
+  // batch at a time (each batch's callbacks run before the next batch), then
+  // gives committing_ back.
+  void CommitUntilEmpty(int max_batches = std::numeric_limits<int>::max());
   void CommitBatch(std::vector<PendingWrite>& batch);
   absl::Status CommitTogether(absl::Span<const PendingWrite> writes);
   // Counts a commit of `writes` (when `status` is OK), then runs their
   // callbacks.
   void Finish(absl::Span<PendingWrite> writes, const absl::Status& status);
-  bool HasWorkOrIsStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !queue_.empty() || stopping_;
+  bool WriterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !committing_ && (for_writer_ > 0 || handed_off_ || stopping_);
   }
 
   // First, so that it is released last, once the connections are closed.
@@ -776,15 +785,15 @@ class Store::Impl {
 
   absl::Mutex mu_;
   std::vector<PendingWrite> queue_ ABSL_GUARDED_BY(mu_);
+  // How many of queue_ no CommitHere will commit.
+  size_t for_writer_ ABSL_GUARDED_BY(mu_) = 0;
+  // A thread is committing (at most one at a time).
+  bool committing_ ABSL_GUARDED_BY(mu_) = false;
+  bool handed_off_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Stats stats_ ABSL_GUARDED_BY(mu_);
 
-  absl::Mutex completion_mu_;
-  std::deque<Completion> completions_ ABSL_GUARDED_BY(completion_mu_);
-  bool writer_finished_ ABSL_GUARDED_BY(completion_mu_) = false;
-
-  // Last, so that they start once everything they use is built.
-  std::thread completer_;
+  // Last, so that it starts once everything it uses is built.
   std::thread writer_;
 };
 
@@ -828,21 +837,35 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
 
 void Store::Impl::RunWriter() {
   for (;;) {
-    std::vector<PendingWrite> batch = TakeQueued();
-    if (batch.empty()) return;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &Impl::WriterHasWork));
+      if (queue_.empty()) return;  // Stopping, and drained.
+      committing_ = true;
+    }
+    CommitUntilEmpty();
+  }
+}
+
+void Store::Impl::CommitUntilEmpty(int max_batches) {
+  for (int i = 0;; ++i) {
+    std::vector<PendingWrite> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      if (queue_.empty() || i == max_batches) {
+        if (!queue_.empty()) handed_off_ = true;
+        committing_ = false;
+        return;
+      }
+      handed_off_ = false;
+      batch.swap(queue_);
+      for_writer_ = 0;
+    }
     if (before_commit_) {
       for (const PendingWrite& write : batch) before_commit_(write.mutation);
     }
     CommitBatch(batch);
   }
-}
-
-std::vector<Store::Impl::PendingWrite> Store::Impl::TakeQueued() {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(this, &Impl::HasWorkOrIsStopping));
-  std::vector<PendingWrite> batch;
-  batch.swap(queue_);
-  return batch;
 }
 
 void Store::Impl::CommitBatch(std::vector<PendingWrite>& batch) {
@@ -883,32 +906,8 @@ void Store::Impl::Finish(absl::Span<PendingWrite> writes,
     result = absl::UnavailableError(
         absl::StrCat("store write failed: ", status.message()));
   }
-  Completion completion{{}, result};
-  completion.dones.reserve(writes.size());
   for (PendingWrite& write : writes) {
-    if (write.done) completion.dones.push_back(std::move(write.done));
-  }
-  if (completion.dones.empty()) return;
-  absl::MutexLock lock(&completion_mu_);
-  completions_.push_back(std::move(completion));
-}
-
-void Store::Impl::RunCompleter() {
-  for (;;) {
-    std::deque<Completion> ready;
-    {
-      absl::MutexLock lock(&completion_mu_);
-      completion_mu_.Await(absl::Condition(
-          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return !self->completions_.empty() || self->writer_finished_;
-          },
-          this));
-      if (completions_.empty()) return;  // The writer is done: drained.
-      ready.swap(completions_);
-    }
-    for (Completion& completion : ready) {
-      for (Done& done : completion.dones) done(completion.status);
-    }
+    if (write.done) write.done(result);
   }
 }
 
@@ -1067,18 +1066,33 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 void Store::Write(Mutation mutation, Done done) {
-  impl_->Write(std::move(mutation), std::move(done));
+  impl_->Write(std::move(mutation), std::move(done),
+               /*on_this_thread=*/committer == impl_.get());
 }
 
 absl::Status Store::WriteSync(Mutation mutation) {
   absl::Notification finished;
   absl::Status result;
-  Write(std::move(mutation), [&](const absl::Status& status) {
-    result = status;
-    finished.Notify();
-  });
+  // Committed by the writer thread, even in a CommitHere: this thread waits.
+  impl_->Write(
+      std::move(mutation),
+      [&](const absl::Status& status) {
+        result = status;
+        finished.Notify();
+      },
+      /*on_this_thread=*/false);
   finished.WaitForNotification();
   return result;
+}
+
+Store::CommitHere::CommitHere(Store* store)
+    : impl_(store->impl_.get()), outer_(committer) {
+  committer = impl_;
+}
+
+Store::CommitHere::~CommitHere() {
+  committer = outer_;
+  if (outer_ != impl_) impl_->CommitQueued();
 }
 
 absl::StatusOr<std::vector<SweepRow>> Store::LoadSweeps() {

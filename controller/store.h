@@ -129,6 +129,7 @@ struct StoreOptions {
 
 class Store {
  public:
+  class Impl;
   using Done = std::function<void(const absl::Status&)>;
 
   // Opens (creating if needed) `data_dir`/sweep.db. Fails with a message
@@ -143,13 +144,32 @@ class Store {
 
   // Queues `mutation`; `done` runs once it committed or failed (Unavailable
   // with the cause, e.g. a full disk; nothing of a failed transaction is
-  // kept), on the store's completion thread, the callbacks of earlier
-  // commits first, while the writer goes on with the next commit. `done`
-  // must not call Write() or WriteSync() (a write queued from it at
-  // shutdown would never run). `done` may be empty.
+  // kept), on the thread that committed it (see CommitHere), the callbacks
+  // of earlier commits first. `done` must not call Write() or WriteSync()
+  // (a write queued from it at shutdown would never run), and should be
+  // quick: the next commit waits for it. `done` may be empty.
   void Write(Mutation mutation, Done done);
-  // Write() and wait.
+  // Write() and wait (committed by the store's writer thread).
   absl::Status WriteSync(Mutation mutation);
+
+  // While one lives on a thread, the writes that thread queues are not
+  // handed to the store's writer thread: when it ends (the outermost, when
+  // nested), after the caller released its locks, this thread commits them
+  // and runs their callbacks, unless another thread is committing, which
+  // then takes them. A gRPC handler so commits its own change and sends its
+  // reply, instead of waking a writer thread that wakes another for the
+  // reply: on a busy machine each such hand-off cost more than the commit.
+  class CommitHere {
+   public:
+    explicit CommitHere(Store* store);
+    ~CommitHere();
+    CommitHere(const CommitHere&) = delete;
+    CommitHere& operator=(const CommitHere&) = delete;
+
+   private:
+    Impl* const impl_;
+    const Impl* const outer_;
+  };
 
   // In creation order (created_ms, then id).
   absl::StatusOr<std::vector<SweepRow>> LoadSweeps();
@@ -182,8 +202,6 @@ class Store {
     int64_t writes = 0;
   };
   Stats stats();
-
-  class Impl;
 
  private:
   explicit Store(std::unique_ptr<Impl> impl);

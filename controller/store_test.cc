@@ -607,6 +607,117 @@ TEST_F(StoreTest, ConcurrentWriteSyncCallersAndReadersSeeCommittedState) {
   EXPECT_LE(stats.commits, stats.writes);
 }
 
+TEST_F(StoreTest, CommitHereCommitsOnItsThreadWhenTheOutermostEnds) {
+  std::unique_ptr<Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const std::thread::id here = std::this_thread::get_id();
+  std::vector<std::thread::id> ran_on;  // Only this thread touches it.
+  auto record = [&](const absl::Status& status) {
+    EXPECT_TRUE(status.ok()) << status;
+    ran_on.push_back(std::this_thread::get_id());
+  };
+  {
+    const Store::CommitHere outer(store.get());
+    store->Write(TrialMutation(MakeTrial("s", 1)), record);
+    {
+      const Store::CommitHere inner(store.get());
+      store->Write(TrialMutation(MakeTrial("s", 2)), record);
+    }
+    // The inner scope left them to the outer one; no other thread took
+    // them (the writer thread is not woken for them).
+    EXPECT_THAT(*store->LoadTrials("s", 0, 10), SizeIs(0));
+  }
+  // Committed, and their callbacks run, on this thread by the time the
+  // outer scope ended.
+  EXPECT_THAT(ran_on, ElementsAre(here, here));
+  EXPECT_THAT(*store->LoadTrials("s", 0, 10), SizeIs(2));
+  {
+    const Store::CommitHere commit_here(store.get());
+    // A synchronous write is the writer thread's: waiting here for this
+    // thread to commit it would never end.
+    EXPECT_TRUE(store->WriteSync(TrialMutation(MakeTrial("s", 3))).ok());
+  }
+  EXPECT_THAT(*store->LoadTrials("s", 0, 10), SizeIs(3));
+}
+
+TEST_F(StoreTest, CommitHereLeavesItsWritesToACommitUnderWay) {
+  // The writer thread is held inside a commit while another thread queues
+  // in a CommitHere: that thread does not wait, and the writer commits its
+  // write next.
+  absl::Notification holding, release;
+  StoreOptions options;
+  options.before_commit_for_testing = [&](const Mutation& mutation) {
+    if (!mutation.trials.empty() && mutation.trials[0].sweep_id == "gate") {
+      holding.Notify();
+      release.WaitForNotification();
+    }
+  };
+  std::unique_ptr<Store> store = OpenStore(options);
+  ASSERT_NE(store, nullptr);
+  DoneRecorder recorder;
+  store->Write(TrialMutation(MakeTrial("gate", 1)), recorder.Callback());
+  holding.WaitForNotification();
+  std::thread::id ran_on;
+  std::thread handler([&] {
+    const Store::CommitHere commit_here(store.get());
+    store->Write(TrialMutation(MakeTrial("s", 1)),
+                 [&](const absl::Status& status) {
+                   EXPECT_TRUE(status.ok()) << status;
+                   ran_on = std::this_thread::get_id();
+                   recorder.Callback()(status);
+                 });
+  });
+  const std::thread::id handler_id = handler.get_id();
+  handler.join();  // Returned while the commit under way is held.
+  release.Notify();
+  ASSERT_THAT(recorder.WaitFor(2), SizeIs(2));
+  EXPECT_NE(ran_on, handler_id);
+  EXPECT_THAT(*store->LoadTrials("s", 0, 10), SizeIs(1));
+}
+
+TEST_F(StoreTest, ACommitHereHandsALongQueueToTheWriterThread) {
+  // While the handler's thread commits, each batch has another handler
+  // queue one more write: after a few batches it hands the rest to the
+  // writer thread instead of committing for ever.
+  std::unique_ptr<Store> store;
+  DoneRecorder recorder;
+  absl::Mutex mu;
+  std::vector<std::thread::id> committed_on;
+  int queued = 1;
+  constexpr int kWrites = 6;
+  auto queue_another = [&] {
+    std::thread other([&] {
+      const Store::CommitHere commit_here(store.get());
+      store->Write(TrialMutation(MakeTrial("s", ++queued)),
+                   recorder.Callback());
+    });
+    other.join();  // Returns at once: a commit is under way.
+  };
+  StoreOptions options;
+  options.before_commit_for_testing = [&](const Mutation&) {
+    {
+      absl::MutexLock lock(&mu);
+      committed_on.push_back(std::this_thread::get_id());
+    }
+    if (queued < kWrites) queue_another();
+  };
+  store = OpenStore(options);
+  ASSERT_NE(store, nullptr);
+  std::thread::id handler_id;
+  std::thread handler([&] {
+    handler_id = std::this_thread::get_id();
+    const Store::CommitHere commit_here(store.get());
+    store->Write(TrialMutation(MakeTrial("s", 1)), recorder.Callback());
+  });
+  handler.join();
+  const std::vector<absl::Status> statuses = recorder.WaitFor(kWrites);
+  ASSERT_THAT(statuses, SizeIs(kWrites));
+  absl::MutexLock lock(&mu);
+  ASSERT_THAT(committed_on, SizeIs(kWrites));
+  EXPECT_EQ(committed_on.front(), handler_id);
+  EXPECT_NE(committed_on.back(), handler_id);
+}
+
 TEST_F(StoreTest, DestructorCommitsQueuedWrites) {
   constexpr int kWrites = 200;
   DoneRecorder recorder;

@@ -498,7 +498,7 @@ void SweepManager::CreateSweep(const v1::CreateSweepRequest& request,
   sweeps_.emplace(id, std::move(entry));
   // Queued under mu_, so before any later change to the sweep. One whose
   // creation failed to commit must not be listed: it would be gone after a
-  // restart. (The store runs callbacks on its own thread, never here.)
+  // restart. (The store never runs a callback inside Write().)
   Commit(std::move(mutation),
          [this, id, done = std::move(done)](const absl::Status& status) {
            if (!status.ok()) {

@@ -64,6 +64,9 @@ class SweepManager {
   // ExpireLeases() themselves instead.
   void StartReaper();
 
+  // The store it writes to (for a Store::CommitHere around a call).
+  Store* store() const { return store_; }
+
   // SweepService.
   void CreateSweep(const v1::CreateSweepRequest& request,
                    v1::CreateSweepResponse* response, Done done);
