@@ -344,6 +344,8 @@ class Agent::Impl {
   int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
   // Why a trial's files could not be written, once that happened.
   std::string unwritable_workdir_ ABSL_GUARDED_BY(mu_);
+  // Why this node cannot run the sweep's command, once a trial found out.
+  std::string cannot_run_command_ ABSL_GUARDED_BY(mu_);
   // The last failed trial: its number, how it ended, its last line of output.
   struct Failure {
     int64_t trial = 0;
@@ -698,6 +700,12 @@ void Agent::Impl::WorkerLoop() {
       exit_code_ = 2;
       reason_ = absl::StrCat("cannot write the trials' files under ",
                              options_.workdir, ": ", unwritable_workdir_);
+    }
+    if (!cannot_run_command_.empty() && !done_) {
+      done_ = true;
+      exit_code_ = 2;
+      reason_ = absl::StrCat("this node cannot run the sweep's command: ",
+                             cannot_run_command_);
     }
     if (options_.max_consecutive_failures > 0 &&
         consecutive_failures_ >= options_.max_consecutive_failures && !done_) {
@@ -1089,6 +1097,11 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                 "the trial's configuration is not a "
                 "JSON object");
   absl::StatusOr<std::vector<std::string>> argv;
+  // The command needs what this node lacks: an environment variable that
+  // ${envvar:...} reads, or the program it starts (a launcher such as
+  // torchrun not installed here). As with trial files the node cannot
+  // write, that is the node's failure, not the configuration's.
+  bool node_lacks_command = false;
   std::unique_ptr<OutputCopier> copier;  // The program's stdout and stderr.
   std::unique_ptr<TrialProcess> process;
   if (files.ok()) {
@@ -1107,6 +1120,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                                            assignment.command().end());
     argv =
         ExpandCommandTokens(command, assignment.program(), config, command_env);
+    node_lacks_command = absl::IsFailedPrecondition(argv.status());
     if (argv.ok()) {
       std::vector<std::pair<std::string, std::string>> overrides = {
           {"SWEEP_ID", assignment.sweep_id()},
@@ -1166,6 +1180,8 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
           }
         } else {
           argv = started_process.status();
+          node_lacks_command = absl::IsNotFound(argv.status()) ||
+                               absl::IsPermissionDenied(argv.status());
         }
       }
     }
@@ -1173,17 +1189,19 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   if (!files.ok() || !argv.ok()) {
     const absl::Status why = !files.ok() ? files.status() : argv.status();
     Log(absl::StrCat("trial ", number, " could not start: ", why.message()));
-    // Files this node could not write (a full or read-only disk) are the
-    // node's failure, not the configuration's: the trial is crashed, so a
-    // grid point goes back to the queue for another agent. A command that
-    // cannot run is the sweep's.
-    finish.set_outcome(files.ok() ? v1::FINISH_OUTCOME_FAILED_TO_START
-                                  : v1::FINISH_OUTCOME_INTERRUPTED);
+    // Files this node could not write (a full or read-only disk) or a
+    // command it lacks are the node's failure, not the configuration's: the
+    // trial is crashed, so a grid point goes back to the queue for another
+    // agent, and this agent takes no more. Any other command that cannot
+    // run is the sweep's.
+    const bool node_failure = !files.ok() || node_lacks_command;
+    finish.set_outcome(node_failure ? v1::FINISH_OUTCOME_INTERRUPTED
+                                    : v1::FINISH_OUTCOME_FAILED_TO_START);
     finish.set_exit_code(127);
-    finish.set_message(files.ok()
-                           ? std::string(why.message())
-                           : absl::StrCat("could not start on ", HostName(),
-                                          ": ", why.message()));
+    finish.set_message(node_failure
+                           ? absl::StrCat("could not start on ", HostName(),
+                                          ": ", why.message())
+                           : std::string(why.message()));
     failed = true;
     how_it_ended = "could not start";
     last_line = LastLine(why.message());
@@ -1465,6 +1483,9 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   for (std::string& gpu : gpus) free_gpus_.push_back(std::move(gpu));
   consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
   if (!files.ok()) unwritable_workdir_ = std::string(files.status().message());
+  if (files.ok() && node_lacks_command && !argv.ok()) {
+    cannot_run_command_ = std::string(argv.status().message());
+  }
   if (failed) {
     last_failure_ = {number, std::move(how_it_ended), std::move(last_line)};
   }

@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace sweep {
 
@@ -105,9 +107,20 @@ class Agent {
 int RunAgentCommand(AgentOptions options);
 
 // The ids in CUDA_VISIBLE_DEVICES when it is set (the GPUs a scheduler gave
-// this job), else from `nvidia-smi` (on PATH); empty (CPU slots) with *note
-// saying why.
-std::vector<std::string> DetectGpus(std::string* note);
+// this job; as CUDA reads it, up to the first entry that is no GPU id, so
+// "-1" means none), else from `nvidia-smi` (on PATH); empty (CPU slots) with
+// *note saying why. An error when nvidia-smi is there but fails (a broken
+// driver: running on the CPU instead would be a surprise), or when an id is
+// listed twice.
+absl::StatusOr<std::vector<std::string>> DetectGpus(std::string* note);
+
+// Whether `id` names a GPU as CUDA_VISIBLE_DEVICES does: an index (0, 1, ...)
+// or a UUID (GPU-..., MIG-...).
+bool IsGpuId(absl::string_view id);
+
+// The ids of a --gpus list ("0,1", " 2, 3"), trimmed: InvalidArgument naming
+// an entry that is no GPU id (IsGpuId), an empty one, or one listed twice.
+absl::StatusOr<std::vector<std::string>> ParseGpuList(absl::string_view list);
 
 }  // namespace sweep
 

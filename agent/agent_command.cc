@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,8 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/agent.h"
 #include "agent/orphan_guard.h"
@@ -21,25 +24,76 @@ extern char** environ;
 
 namespace sweep {
 
-std::vector<std::string> DetectGpus(std::string* note) {
+bool IsGpuId(absl::string_view id) {
+  if (id.empty()) return false;
+  if (std::all_of(id.begin(), id.end(), absl::ascii_isdigit)) {
+    return id.size() <= 9;  // An index; CUDA reads it as an int.
+  }
+  if (!absl::StartsWith(id, "GPU-") && !absl::StartsWith(id, "MIG-")) {
+    return false;
+  }
+  // A UUID (GPU-8932f937-...), or MIG-GPU-<uuid>/<gi>/<ci> of old drivers.
+  return id.size() > 4 && std::all_of(id.begin(), id.end(), [](char c) {
+           return absl::ascii_isalnum(c) || c == '-' || c == '/';
+         });
+}
+
+absl::StatusOr<std::vector<std::string>> ParseGpuList(absl::string_view list) {
+  std::vector<std::string> gpus;
+  for (absl::string_view id : absl::StrSplit(list, ',')) {
+    id = absl::StripAsciiWhitespace(id);
+    if (id.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", list, "\" has an empty entry"));
+    }
+    if (!IsGpuId(id)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", id,
+          "\" is no GPU id (an index such as 0, or a GPU-/MIG- UUID as "
+          "nvidia-smi -L prints it)"));
+    }
+    if (std::find(gpus.begin(), gpus.end(), id) != gpus.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "GPU ", id, " is listed twice; two trials would share it"));
+    }
+    gpus.emplace_back(id);
+  }
+  return gpus;
+}
+
+absl::StatusOr<std::vector<std::string>> DetectGpus(std::string* note) {
   // The GPUs a job scheduler gave this job (Slurm, Kubernetes' device
   // plugin, a shared node's convention): only those are the agent's.
   if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) {
     std::vector<std::string> gpus;
+    std::string ignored;
     for (absl::string_view id : absl::StrSplit(visible, ',')) {
       id = absl::StripAsciiWhitespace(id);
-      if (!id.empty()) gpus.emplace_back(id);
+      if (!IsGpuId(id)) {
+        // CUDA stops at the first entry that is no GPU id ("-1": none).
+        if (!id.empty() || gpus.empty()) {
+          ignored =
+              absl::StrCat("; CUDA ignores \"", id, "\" and what follows");
+        }
+        break;
+      }
+      if (std::find(gpus.begin(), gpus.end(), id) != gpus.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("CUDA_VISIBLE_DEVICES (", visible, ") lists GPU ", id,
+                         " twice; two trials would share it"));
+      }
+      gpus.emplace_back(id);
     }
-    *note = gpus.empty() ? "CUDA_VISIBLE_DEVICES is empty: running one CPU "
-                           "slot"
+    *note = gpus.empty() ? absl::StrCat("CUDA_VISIBLE_DEVICES (", visible,
+                                        ") gives no GPU: running one CPU slot")
                          : absl::StrCat("GPUs from CUDA_VISIBLE_DEVICES (",
-                                        visible, ")");
+                                        visible, ")", ignored);
     return gpus;
   }
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) {
-    *note = "cannot run nvidia-smi (pipe failed)";
-    return {};
+    *note = "cannot run nvidia-smi (pipe failed): running one CPU slot";
+    return std::vector<std::string>();
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -67,12 +121,18 @@ std::vector<std::string> DetectGpus(std::string* note) {
   int status = 0;
   if (spawned != 0) {
     *note = "nvidia-smi not found: running one CPU slot";
-    return {};
+    return std::vector<std::string>();
   }
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    *note = "nvidia-smi failed: running one CPU slot";
-    return {};
+    const std::string said(absl::StripAsciiWhitespace(output));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--gpus auto: nvidia-smi failed (",
+        WIFEXITED(status) ? absl::StrCat("exit status ", WEXITSTATUS(status))
+                          : absl::StrCat("signal ", WTERMSIG(status)),
+        said.empty() ? "" : absl::StrCat(": ", said.substr(0, 500)),
+        "); fix the driver, or give --gpus ids, or leave --gpus out to run "
+        "on the CPU"));
   }
   std::vector<std::string> gpus;
   for (absl::string_view line : absl::StrSplit(output, '\n')) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -53,6 +54,20 @@ CLI::Validator WholeNumberAtLeast(int64_t least) {
                             input);
       },
       absl::StrCat("N>=", least));
+}
+
+CLI::Validator SecondsBetween(double least, double most) {
+  return CLI::Validator(
+      [least, most](std::string& input) -> std::string {
+        double value = 0;
+        if (absl::SimpleAtod(input, &value) && std::isfinite(value) &&
+            value >= least && value <= most) {
+          return "";
+        }
+        return absl::StrCat("must be a number of seconds from ", least, " to ",
+                            most, ", got ", input);
+      },
+      absl::StrCat("SECONDS in [", least, ", ", most, "]"));
 }
 
 int ReportFailure(const absl::Status& status, std::ostream& err) {

@@ -62,6 +62,9 @@ absl::Status CheckWandbShim(const std::string& python_dir);
 // whole number, 0 or more, got -1"; CLI11's own checks print their range's
 // bound, hundreds of digits of the largest double).
 CLI::Validator WholeNumberAtLeast(int64_t least);
+// A finite number of seconds from `least` to `most` (CLI11's Range lets NaN
+// through).
+CLI::Validator SecondsBetween(double least, double most);
 
 // The exit status of a command that could not reach its controller, or
 // whose controller could not serve it now (UNAVAILABLE, a deadline): worth

@@ -204,7 +204,7 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
                    "Seconds between SIGTERM and SIGKILL when stopping a "
                    "trial")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(SecondsBetween(0, 3600));
   command->add_option("--interpreter", options->interpreter,
                       "What ${interpreter} runs (default: python, or python3 "
                       "where there is no python)");
@@ -226,19 +226,21 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
       resolved.token = TokenFromEnvironment();
       if (*gpus == "auto") {
         std::string note;
-        resolved.gpus = DetectGpus(&note);
+        absl::StatusOr<std::vector<std::string>> detected = DetectGpus(&note);
+        if (!detected.ok()) {
+          std::cerr << "sweep agent: " << detected.status().message() << "\n";
+          return 2;
+        }
+        resolved.gpus = *std::move(detected);
         if (!note.empty()) std::cerr << "sweep agent: " << note << "\n";
       } else if (!gpus->empty()) {
-        for (absl::string_view id : absl::StrSplit(*gpus, ',')) {
-          if (id.empty()) continue;
-          if (std::find(resolved.gpus.begin(), resolved.gpus.end(), id) !=
-              resolved.gpus.end()) {
-            std::cerr << "sweep agent: --gpus lists GPU " << id
-                      << " twice; two trials would share it\n";
-            return 2;
-          }
-          resolved.gpus.emplace_back(id);
+        absl::StatusOr<std::vector<std::string>> listed = ParseGpuList(*gpus);
+        if (!listed.ok()) {
+          std::cerr << "sweep agent: --gpus: " << listed.status().message()
+                    << "\n";
+          return 2;
         }
+        resolved.gpus = *std::move(listed);
       }
       if (!resolved.gpus.empty()) {
         const int groups =
@@ -258,6 +260,16 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
         resolved.slots = command->count("--slots") > 0
                              ? std::min(resolved.slots, groups)
                              : groups;
+        const size_t idle = resolved.gpus.size() -
+                            static_cast<size_t>(resolved.slots) *
+                                static_cast<size_t>(resolved.gpus_per_trial);
+        if (idle > 0) {
+          std::cerr << "sweep agent: warning: " << idle
+                    << (idle == 1 ? " GPU" : " GPUs") << " of "
+                    << resolved.gpus.size() << " left idle (" << resolved.slots
+                    << " at once, " << resolved.gpus_per_trial
+                    << " per trial)\n";
+        }
       } else if (command->count("--gpus-per-trial") > 0) {
         std::cerr << "sweep agent: --gpus-per-trial has no effect without "
                      "--gpus (or --gpus auto finding none)\n";

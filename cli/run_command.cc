@@ -61,6 +61,36 @@ absl::Status CallManager(SweepManager& manager, Method method,
   return result;
 }
 
+// Why `sweep run` pauses a sweep it leaves unfinished.
+std::string PauseReason(int signals_received,
+                        const std::vector<AgentResult>& results) {
+  if (signals_received > 0) return "sweep run was interrupted";
+  for (const AgentResult& r : results) {
+    if (!r.reason.empty()) return absl::StrCat("sweep run stopped: ", r.reason);
+  }
+  return "sweep run's agents stopped before the sweep finished";
+}
+
+// The `sweep agent` flags that run trials as this `sweep run` did.
+std::string AgentFlags(const RunOptions& options) {
+  std::string flags;
+  if (options.workdir != AgentOptions{}.workdir) {
+    absl::StrAppend(&flags, " --workdir ", ShellQuote(options.workdir));
+  }
+  absl::StrAppend(&flags, " --interpreter ", ShellQuote(options.interpreter));
+  if (options.wandb_shim) absl::StrAppend(&flags, " --wandb-shim");
+  if (options.stdout_metrics) absl::StrAppend(&flags, " --stdout-metrics");
+  if (options.kill_grace_seconds != RunOptions{}.kill_grace_seconds) {
+    absl::StrAppend(&flags, " --kill-grace ", options.kill_grace_seconds);
+  }
+  if (options.max_consecutive_failures !=
+      RunOptions{}.max_consecutive_failures) {
+    absl::StrAppend(&flags, " --max-consecutive-failures ",
+                    options.max_consecutive_failures);
+  }
+  return flags;
+}
+
 // A progress line less its elapsed time: what changed since the last one.
 std::string ProgressNews(const std::string& line) {
   return line.substr(line.find(']') + 1);
@@ -277,7 +307,7 @@ int RunLocalSweep(RunOptions options) {
             << server_options.data_dir << ", trial files in " << options.workdir
             << "/" << sweep_id << "\n"
             << "Inspect it meanwhile with: sweep status " << sweep_id
-            << " --controller " << address << "\n";
+            << " --controller " << address << std::endl;
 
   if (options.interpreter.empty()) {
     const char* path = std::getenv("PATH");
@@ -342,7 +372,8 @@ int RunLocalSweep(RunOptions options) {
     if (tty) {
       std::cout << "\r\033[K" << line << std::flush;
     } else if (news != last_line) {
-      std::cout << line << "\n";
+      // Flushed: a log file or a pipe (tee, CI) sees progress as it comes.
+      std::cout << line << std::endl;
     }
     last_line = news;
     // A sweep that is done leaves its agents nothing to wait for (one told
@@ -376,6 +407,7 @@ int RunLocalSweep(RunOptions options) {
     v1::UpdateSweepStateRequest pause;
     pause.set_sweep_id(sweep_id);
     pause.set_action(v1::SWEEP_ACTION_PAUSE);
+    pause.set_reason(PauseReason(signals_received, results));
     paused_here =
         CallManager(manager, &SweepManager::UpdateSweepState, pause, &sweep)
             .ok();
@@ -389,8 +421,9 @@ int RunLocalSweep(RunOptions options) {
     if (paused_here) {
       std::cout << "Sweep paused: it ended here before it finished. To go on: "
                    "sweep server --data-dir "
-                << server_options.data_dir << ", then sweep resume " << sweep_id
-                << " and sweep agent " << sweep_id << "\n";
+                << ShellQuote(server_options.data_dir) << ", then sweep resume "
+                << sweep_id << " and sweep agent " << sweep_id
+                << AgentFlags(options) << "\n";
     } else if (!sweep.state_reason().empty()) {
       std::cout << "Sweep " << SweepStateName(sweep.state()) << ": "
                 << sweep.state_reason() << "\n";
@@ -442,8 +475,10 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
                     "or `name: value` tokens, JSON objects or Python dicts");
   command
       ->add_option("--kill-grace", options->kill_grace_seconds,
-                   "Seconds between SIGTERM and SIGKILL")
-      ->capture_default_str();
+                   "Seconds between SIGTERM and SIGKILL when stopping a "
+                   "trial")
+      ->capture_default_str()
+      ->check(SecondsBetween(0, 3600));
   command
       ->add_option("--max-consecutive-failures",
                    options->max_consecutive_failures,

@@ -165,13 +165,17 @@ class ControllerServiceTest : public ::testing::Test {
     return sweep;
   }
 
-  grpc::Status SetState(const std::string& id, v1::SweepAction action) {
+  grpc::Status SetState(const std::string& id, v1::SweepAction action,
+                        const std::string& reason = "",
+                        v1::Sweep* out = nullptr) {
     grpc::ClientContext context;
     v1::UpdateSweepStateRequest request;
     request.set_sweep_id(id);
     request.set_action(action);
+    request.set_reason(reason);
     v1::Sweep sweep;
-    return sweeps_->UpdateSweepState(&context, request, &sweep);
+    return sweeps_->UpdateSweepState(&context, request,
+                                     out != nullptr ? out : &sweep);
   }
 
   v1::Trial GetTrial(const std::string& id, int64_t number) {
@@ -398,6 +402,27 @@ TEST_F(ControllerServiceTest, LongHistoriesComeInPagesOfAtMost100000Points) {
   const grpc::Status too_many = get(0, 100'001, &page);
   EXPECT_EQ(too_many.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(too_many.error_message(), HasSubstr("history_limit"));
+}
+
+TEST_F(ControllerServiceTest, AStateChangeKeepsTheReasonItCarries) {
+  const std::string id = CreateSweep(kGridYaml);
+  v1::Sweep sweep;
+  ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_PAUSE, "", &sweep).ok());
+  EXPECT_EQ(sweep.state_reason(), "paused by a user");
+  ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_RESUME).ok());
+  ASSERT_TRUE(SetState(id, v1::SWEEP_ACTION_PAUSE,
+                       "sweep run stopped: 2 trials failed in a row", &sweep)
+                  .ok());
+  EXPECT_EQ(sweep.state_reason(),
+            "sweep run stopped: 2 trials failed in a row");
+  for (const std::string& bad :
+       {std::string("a \x1b]0;title\x07"), std::string(1001, 'x')}) {
+    const grpc::Status refused = SetState(id, v1::SWEEP_ACTION_CANCEL, bad);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(refused.error_message(), HasSubstr("reason"));
+  }
+  // Refused, so nothing changed.
+  EXPECT_EQ(GetSweep(id).state(), v1::SWEEP_STATE_PAUSED);
 }
 
 TEST_F(ControllerServiceTest, StateChangesAndOrders) {

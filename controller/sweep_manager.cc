@@ -26,6 +26,8 @@ namespace sweep {
 namespace {
 
 constexpr size_t kMaxLogTailBytes = 64 << 10;
+// The longest reason a state change may carry.
+constexpr size_t kMaxStateReasonBytes = 1000;
 constexpr int kMaxPointsPerReport = 10'000;
 // Distinct metric names a trial's summary keeps (see ReportMetrics).
 constexpr size_t kMaxSummaryNames = 10'000;
@@ -544,6 +546,15 @@ absl::Status SweepManager::ListSweeps(v1::ListSweepsResponse* response) {
 void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
                                     v1::Sweep* response, Done done) {
   if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
+  if (request.reason().size() > kMaxStateReasonBytes ||
+      HasControlCharacter(request.reason())) {
+    return done(absl::InvalidArgumentError(
+        absl::StrCat("reason: at most ", kMaxStateReasonBytes,
+                     " bytes and no control characters")));
+  }
+  auto reason_or = [&request](const char* otherwise) {
+    return request.reason().empty() ? std::string(otherwise) : request.reason();
+  };
   absl::StatusOr<SweepEntry*> found = FindSweep(request.sweep_id());
   if (!found.ok()) return done(found.status());
   SweepEntry* entry = *found;
@@ -561,7 +572,7 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
               state == v1::SWEEP_STATE_CANCELED ? "canceled" : "finished",
               "; there is nothing to pause")));
         }
-        entry->SetState(v1::SWEEP_STATE_PAUSED, "paused by a user");
+        entry->SetState(v1::SWEEP_STATE_PAUSED, reason_or("paused by a user"));
         break;
       case v1::SWEEP_ACTION_RESUME:
         if (state == v1::SWEEP_STATE_RUNNING ||
@@ -590,7 +601,7 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
         entry->target_trial = 0;
         if (done_state) break;  // Stopping again, or a sweep that ended.
         entry->SetState(v1::SWEEP_STATE_FINISHED,
-                        "stopped by a user; running trials finish");
+                        reason_or("stopped by a user; running trials finish"));
         break;
       case v1::SWEEP_ACTION_CANCEL:
         if (state == v1::SWEEP_STATE_CANCELED) break;
@@ -604,8 +615,9 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
               ") with no trial running; there is nothing to cancel")));
         }
         entry->target_trial = 0;
-        entry->SetState(v1::SWEEP_STATE_CANCELED,
-                        "canceled by a user; running trials are killed");
+        entry->SetState(
+            v1::SWEEP_STATE_CANCELED,
+            reason_or("canceled by a user; running trials are killed"));
         for (auto& [number, trial] : entry->running) {
           trial.order = CancelOrder(entry->row.id, number);
         }

@@ -1641,12 +1641,22 @@ TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
       CreateSweep("group.py", kRecordGpusProgram,
                   GridSweep("group.py", "  x:\n    values: [1, 2, 3, 4, 5]\n"));
   ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> twice =
-      StartAgent(id, {"--gpus", "0,0,1"});
-  ASSERT_NE(twice, nullptr);
-  EXPECT_EQ(AwaitAgent(*twice).exit_code, 2);  // A usage error.
-  EXPECT_THAT(twice->Output(Stream::kStderr),
-              HasSubstr("--gpus lists GPU 0 twice"));
+  // Usage errors, each entry trimmed first: a GPU listed twice (" 0" is
+  // 0), an empty entry, anything CUDA would not take for a GPU id.
+  for (const auto& [list, error] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"0,0,1", "--gpus: GPU 0 is listed twice"},
+           {" 0, 0", "--gpus: GPU 0 is listed twice"},
+           {"0,,1", "has an empty entry"},
+           {"1-3", "\"1-3\" is no GPU id"},
+           {"none", "\"none\" is no GPU id"}}) {
+    std::unique_ptr<BackgroundProcess> refused =
+        StartAgent(id, {"--gpus", list});
+    ASSERT_NE(refused, nullptr);
+    EXPECT_EQ(AwaitAgent(*refused).exit_code, 2) << list;
+    EXPECT_THAT(refused->Output(Stream::kStderr), HasSubstr(error)) << list;
+  }
+  EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
 
   std::unique_ptr<BackgroundProcess> agent =
       StartAgent(id, {"--gpus", "3,2,1,0", "--gpus-per-trial", "2"});
@@ -1659,6 +1669,101 @@ TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
     // As listed: the first two, or the last two, never mixed or reversed.
     EXPECT_THAT(*gpus, ::testing::AnyOf("3,2", "1,0")) << "trial " << trial;
   }
+}
+
+// A node whose nvidia-smi fails (a broken driver) is not silently run on
+// the CPU when --gpus auto asked for its GPUs; CUDA_VISIBLE_DEVICES=-1 (the
+// usual way to hide every GPU) is one CPU slot; GPUs a grouping leaves over
+// are named.
+TEST_F(AgentEndToEndTest, GpusAutoOnABrokenDriverIsRefusedAndIdleGpusNamed) {
+  const std::string id =
+      CreateSweep("gpus.py", kRecordGpusProgram,
+                  GridSweep("gpus.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(mkdir(dir_.Path("broken-bin").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(dir_.Path("broken-bin/nvidia-smi"),
+                        "#!/bin/sh\necho 'NVIDIA-SMI has failed because it "
+                        "could not communicate with the NVIDIA driver.'\n"
+                        "exit 9\n",
+                        /*executable=*/true));
+  const char* path = std::getenv("PATH");
+  std::unique_ptr<BackgroundProcess> broken = StartAgent(
+      id, {"--gpus", "auto"},
+      {"PATH=" + dir_.Path("broken-bin") + ":" + (path != nullptr ? path : ""),
+       "CUDA_VISIBLE_DEVICES"});
+  ASSERT_NE(broken, nullptr);
+  EXPECT_EQ(AwaitAgent(*broken).exit_code, 2);
+  EXPECT_THAT(broken->Output(Stream::kStderr),
+              HasSubstr("nvidia-smi failed (exit status 9: NVIDIA-SMI has "
+                        "failed because"));
+  EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
+
+  std::unique_ptr<BackgroundProcess> hidden =
+      StartAgentWithGpusAuto(id, {0, 1}, "-1");
+  ASSERT_NE(hidden, nullptr);
+  EXPECT_EQ(AwaitAgent(*hidden).exit_code, 0)
+      << hidden->Output(Stream::kStderr);
+  EXPECT_THAT(hidden->Output(Stream::kStderr),
+              HasSubstr("CUDA_VISIBLE_DEVICES (-1) gives no GPU: running one "
+                        "CPU slot"));
+  // Its programs inherit the setting that hides every GPU.
+  EXPECT_EQ(ReadFile(dir_.Path("gpus-1")), std::optional<std::string>("-1"));
+}
+
+TEST_F(AgentEndToEndTest, GpusLeftOverByTheGroupingAreNamed) {
+  const std::string id =
+      CreateSweep("gpus.py", kRecordGpusProgram,
+                  GridSweep("gpus.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--gpus", "0,1,2", "--gpus-per-trial", "2"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              HasSubstr("warning: 1 GPU of 3 left idle (1 at once, 2 per "
+                        "trial)"));
+  EXPECT_EQ(ReadFile(dir_.Path("gpus-1")), std::optional<std::string>("0,1"));
+}
+
+// A command this node cannot run (a launcher not installed here, an
+// ${envvar:...} it does not set) is the node's failure: the trial is
+// crashed, its grid point goes back, and the agent stops instead of failing
+// the whole grid. A node that has it runs the sweep.
+TEST_F(AgentEndToEndTest, ACommandThisNodeLacksGivesThePointBackAndStopsIt) {
+  const std::string id = CreateSweep(
+      "gpus.py", kRecordGpusProgram,
+      GridSweep("gpus.py", "  x:\n    values: [1, 2, 3]\n",
+                "command: [no-such-launcher-for-sweep, \"${program}\"]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> lacking = StartAgent(id, {});
+  ASSERT_NE(lacking, nullptr);
+  EXPECT_EQ(AwaitAgent(*lacking).exit_code, 2);
+  EXPECT_THAT(lacking->Output(Stream::kStderr),
+              HasSubstr("this node cannot run the sweep's command: cannot run "
+                        "'no-such-launcher-for-sweep'"));
+  std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0]["state"], "crashed") << trials[0].dump();
+  EXPECT_THAT(trials[0].value("end_reason", ""),
+              HasSubstr("could not start on "));
+  EXPECT_NE(SweepStatus(id)["state"], "finished");
+
+  // The "launcher", installed on this node: a script that runs the program.
+  ASSERT_EQ(mkdir(dir_.Path("launcher-bin").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(dir_.Path("launcher-bin/no-such-launcher-for-sweep"),
+                        "#!/bin/sh\nexec python3 \"$@\"\n",
+                        /*executable=*/true));
+  const char* path = std::getenv("PATH");
+  std::unique_ptr<BackgroundProcess> having =
+      StartAgent(id, {},
+                 {"PATH=" + dir_.Path("launcher-bin") + ":" +
+                  (path != nullptr ? path : "")});
+  ASSERT_NE(having, nullptr);
+  EXPECT_EQ(AwaitAgent(*having).exit_code, 0)
+      << having->Output(Stream::kStderr);
+  const json status = SweepStatus(id);
+  EXPECT_EQ(status["state"], "finished") << status.dump();
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 3) << status.dump();
 }
 
 TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {

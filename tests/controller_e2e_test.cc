@@ -547,7 +547,9 @@ TEST_F(ControllerEndToEndTest, ATokenGuardsEveryCallAndStaysWithTheAgent) {
     EXPECT_EQ(trial["summary"]["has_token"], 0) << trial.dump();
   }
 
-  // Nor in their argv: ${envvar:SWEEP_TOKEN} is unset for a command.
+  // Nor in their argv: ${envvar:SWEEP_TOKEN} is unset for a command (as
+  // an unset variable is, the node's failure: the trial is crashed and the
+  // agent stops).
   ASSERT_TRUE(WriteFile(dir_.Path("leak.yaml"),
                         std::string(kTokenProbeSweep) +
                             "command: [\"${env}\", python3, \"${program}\", "
@@ -558,7 +560,7 @@ TEST_F(ControllerEndToEndTest, ATokenGuardsEveryCallAndStaysWithTheAgent) {
       AgentVia(cli, leak, {"--max-consecutive-failures", "1"});
   EXPECT_NE(leaker, -1);
   for (const json& trial : cli.Trials(leak)) {
-    EXPECT_EQ(trial["state"], "failed") << trial.dump();
+    EXPECT_EQ(trial["state"], "crashed") << trial.dump();
     EXPECT_THAT(trial.value("end_reason", ""), HasSubstr("SWEEP_TOKEN"));
   }
   EXPECT_THAT(leaker_err, Not(HasSubstr("tok-4f9a")));

@@ -18,12 +18,15 @@ namespace sweep {
 namespace {
 
 using ::nlohmann::json;
+using ::sweep::testing::BackgroundProcess;
+using ::sweep::testing::ExitStatus;
 using ::sweep::testing::JsonInt;
 using ::sweep::testing::ProcessResult;
 using ::sweep::testing::RunProcess;
 using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
 using ::sweep::testing::StartServer;
+using ::sweep::testing::Stream;
 using ::sweep::testing::SweepBinary;
 using ::sweep::testing::SweepCli;
 using ::sweep::testing::WriteFile;
@@ -281,6 +284,10 @@ TEST_F(RunEndToEndTest, FailingProgramsStopItAtTheLimitAndLeaveTheSweepPaused) {
   const std::string id = AnnouncedId(r.out);
   ASSERT_EQ(id.size(), 8u) << r.out;
   EXPECT_THAT(r.out, HasSubstr("sweep resume " + id));
+  // The agent command to go on runs trials as this run did.
+  EXPECT_THAT(r.out, HasSubstr("and sweep agent " + id + " --workdir " +
+                               dir_.Path("runs") + " --interpreter "));
+  EXPECT_THAT(r.out, HasSubstr(" --max-consecutive-failures 2\n"));
   // The final table says why each trial failed.
   EXPECT_THAT(r.out, HasSubstr("exit code 1; its last line: no data here"));
 
@@ -291,8 +298,60 @@ TEST_F(RunEndToEndTest, FailingProgramsStopItAtTheLimitAndLeaveTheSweepPaused) {
   const SweepCli cli(server.address);
   const json status = cli.Json({"status", id});
   EXPECT_EQ(status["state"], "paused") << status.dump();
+  // Why: not "paused by a user".
+  EXPECT_THAT(status["state_reason"].get<std::string>(),
+              HasSubstr("sweep run stopped: 2 trials failed in a row"))
+      << status.dump();
   EXPECT_EQ(JsonInt(status["counts"]["failed"]), 2) << status.dump();
   EXPECT_EQ(JsonInt(status["counts"]["running"]), 0) << status.dump();
+}
+
+// Written to a pipe or a file (CI, tee, nohup), the run's lines arrive as
+// they are printed, not when the buffer fills or the run ends.
+TEST_F(RunEndToEndTest, ItsOutputReachesAPipeAsItIsPrinted) {
+  ASSERT_TRUE(WriteFile(dir_.Path("slow.py"), R"(import os
+import time
+
+import sweep_client
+
+sweep_client.log({"loss": 1.0})
+while not os.path.exists(os.environ["RELEASE_FILE"]):
+    time.sleep(0.05)
+)"));
+  const std::string file = dir_.Path("slow.yaml");
+  ASSERT_TRUE(WriteFile(file, "program: " + dir_.Path("slow.py") +
+                                  "\nmethod: grid\nmetric: {name: loss, "
+                                  "goal: minimize}\nparameters:\n  x: "
+                                  "{values: [1]}\n"));
+  std::unique_ptr<BackgroundProcess> run = BackgroundProcess::Start(
+      {SweepBinary(), "run", file, "--data-dir", dir_.Path("data"), "--workdir",
+       dir_.Path("runs"), "--agents", "1"},
+      {{"RELEASE_FILE=" + dir_.Path("release")}});
+  ASSERT_NE(run, nullptr);
+  // While the trial runs (it waits for the release file).
+  EXPECT_TRUE(run->WaitForLine(Stream::kStdout, "Inspect it meanwhile with",
+                               std::chrono::seconds(60)))
+      << run->Output(Stream::kStdout);
+  EXPECT_TRUE(run->WaitForLine(Stream::kStdout, "1 trials, 1 running",
+                               std::chrono::seconds(60)))
+      << run->Output(Stream::kStdout);
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  const std::optional<ExitStatus> exit = run->WaitForExit(kRunTimeout);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0) << run->Output(Stream::kStderr);
+}
+
+TEST_F(RunEndToEndTest, AKillGraceThatIsNoNumberOfSecondsIsRefused) {
+  for (const std::string& grace : {"-5", "nan", "inf", "3601"}) {
+    for (const std::string& command : {"run", "agent"}) {
+      const ProcessResult r = RunProcess(
+          {SweepBinary(), command, command == "run" ? "x.yaml" : "1ltu4i1v",
+           "--kill-grace", grace},
+          std::chrono::seconds(30));
+      EXPECT_EQ(r.exit_code, 2) << command << " " << grace << ": " << r.err;
+      EXPECT_THAT(r.err, HasSubstr("--kill-grace")) << command;
+    }
+  }
 }
 
 }  // namespace
