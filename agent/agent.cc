@@ -1206,8 +1206,11 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     how_it_ended = "could not start";
     last_line = LastLine(why.message());
   } else {
-    Log(absl::StrCat("trial ", number,
-                     " started: ", absl::StrJoin(*argv, " ")));
+    Log(absl::StrCat(
+        "trial ", number, " started: ",
+        absl::StrJoin(*argv, " ", [](std::string* out, const std::string& arg) {
+          out->append(ShellQuote(arg));
+        })));
     TrialWatch watch(options_, run, *files);
     LoggedNames logged(assignment.metric_name());
     std::vector<MetricPoint> batch;

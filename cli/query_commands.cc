@@ -188,7 +188,13 @@ int RunBest(const BestOptions& options, ControllerClient& client,
       SweepIdOrNewest(options.sweep_id, client, err);
   if (!sweep_id.ok()) return ReportFailure(sweep_id.status(), err);
   const absl::StatusOr<v1::Trial> best = client.GetBestTrial(*sweep_id);
-  if (!best.ok()) return ReportFailure(best.status(), err);
+  if (!best.ok()) {
+    // A script reading the JSON gets JSON: null, as when no trial has a
+    // value yet (the status still says why, and the exit code that it
+    // failed).
+    if (options.json && absl::IsNotFound(best.status())) out << "null\n";
+    return ReportFailure(best.status(), err);
+  }
   if (options.json) {
     out << ProtoToJson(*best) << "\n";
     return 0;

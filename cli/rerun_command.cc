@@ -50,46 +50,6 @@ absl::Status DefinitionError(const ParsedDefinition& parsed) {
 
 }  // namespace
 
-std::string ShellQuote(absl::string_view token) {
-  const bool safe = !token.empty() &&
-                    token.find_first_not_of(
-                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
-                        "WXYZ0123456789_-+=.,:/@%") == absl::string_view::npos;
-  if (safe) return std::string(token);
-  bool has_control = false;
-  for (std::size_t i = 0; i < token.size() && !has_control; ++i) {
-    has_control = ControlSequenceLength(token, i) > 0;
-  }
-  if (has_control) {
-    // Bash's $'...': a newline or an escape sequence stays text that the
-    // terminal shows, not one it acts on (nor one TerminalText replaces),
-    // and the command still means it.
-    std::string quoted = "$'";
-    for (std::size_t i = 0; i < token.size();) {
-      const std::size_t control = ControlSequenceLength(token, i);
-      if (control > 0) {
-        for (std::size_t k = 0; k < control; ++k, ++i) {
-          quoted +=
-              absl::StrFormat("\\x%02x", static_cast<unsigned char>(token[i]));
-        }
-        continue;
-      }
-      if (token[i] == '\'' || token[i] == '\\') quoted += '\\';
-      quoted += token[i++];
-    }
-    return quoted + "'";
-  }
-  std::string quoted = "'";
-  for (char c : token) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
 absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
                                               const v1::Trial& trial,
                                               const std::string& interpreter,

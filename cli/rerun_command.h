@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "search/command_template.h"  // ShellQuote.
 #include "sweep/v1/sweep.pb.h"
 
 namespace sweep {
@@ -39,10 +40,6 @@ struct RerunCommand {
 absl::StatusOr<RerunCommand> MakeRerunCommand(
     const v1::Sweep& sweep, const v1::Trial& trial,
     const std::string& interpreter = "", bool wandb_shim = false);
-
-// `token` as a POSIX shell reads it back: bare when it holds only safe
-// characters, else in single quotes.
-std::string ShellQuote(absl::string_view token);
 
 }  // namespace sweep
 

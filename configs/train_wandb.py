@@ -13,7 +13,7 @@ so a configuration always gives the same curve. Each epoch logs epoch,
 val_loss and accuracy; the best val_loss goes to the run's summary.
 
 Standard library only, besides wandb. By hand, from the repository root:
-    PYTHONPATH=clients/python python3 configs/train_wandb.py
+    PYTHONPATH=clients/python/shim:clients/python python3 configs/train_wandb.py
 """
 
 import hashlib

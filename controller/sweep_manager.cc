@@ -746,6 +746,7 @@ absl::Status SweepManager::GetBestTrial(const v1::GetBestTrialRequest& request,
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
   int64_t best = 0;
   int64_t ended_badly = 0;
+  int64_t total = 0;
   {
     absl::MutexLock lock(&entry->mu);
     if (!entry->spec.metric) {
@@ -755,6 +756,11 @@ absl::Status SweepManager::GetBestTrial(const v1::GetBestTrialRequest& request,
     best = entry->best_trial;
     ended_badly = entry->counts.failed() + entry->counts.crashed() +
                   entry->counts.killed();
+    total = entry->counts.total();
+  }
+  if (best == 0 && total == 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "sweep ", request.sweep_id(), " has no trial yet, so no best trial"));
   }
   if (best == 0) {
     return absl::NotFoundError(absl::StrCat(

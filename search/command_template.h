@@ -41,6 +41,11 @@ absl::StatusOr<std::vector<std::string>> ExpandCommandTokens(
     const std::vector<std::string>& command, const std::string& program,
     const Value& config, const CommandEnvironment& env);
 
+// `token` as a POSIX shell reads it back: bare when it holds only safe
+// characters, else in single quotes, or as bash's $'...' with \xNN escapes
+// when it holds control characters (see ControlSequenceLength).
+std::string ShellQuote(absl::string_view token);
+
 }  // namespace sweep
 
 #endif  // SWEEP_SEARCH_COMMAND_TEMPLATE_H_

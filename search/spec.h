@@ -137,6 +137,7 @@ struct ExtensionSpec {
   // Grid only: how many more times a point whose program failed is handed
   // out again (lost points are always handed out again).
   int64_t retry_failed = 0;
+  SourceLocation retry_failed_location;  // Of its key, for diagnostics.
 };
 
 // The name of the top-level key holding ExtensionSpec.

@@ -639,7 +639,8 @@ class DefinitionParser {
                      "or method random");
       }
     } else if (spec.extension.retry_failed > 0) {
-      diag().Warning(kFileStart, JoinPath(kExtensionKey, "retry_failed"),
+      diag().Warning(spec.extension.retry_failed_location,
+                     JoinPath(kExtensionKey, "retry_failed"),
                      "has an effect only with method grid");
     }
   }
@@ -674,6 +675,7 @@ void DefinitionParser::ParseExtension(const YamlEntry& e, SweepSpec& spec) {
                      "must not be negative");
       } else if (retries) {
         spec.extension.retry_failed = *retries;
+        spec.extension.retry_failed_location = f.key_location;
       }
     } else if (f.key == "early_terminate") {
       ParseExtensionStopper(f, spec);

@@ -358,6 +358,20 @@ sweep:
   EXPECT_EQ(spec.early_terminate->type, EarlyTerminateSpec::Type::kAsha);
   EXPECT_EQ(spec.early_terminate->asha.max_resource, 27);
 
+  // Without a grid, retry_failed does nothing: said where it is.
+  const std::vector<std::string> warnings = Warnings(R"(method: random
+program: train.py
+parameters:
+  x: {values: [1, 2]}
+sweep:
+  seed: 42
+  retry_failed: 2
+)");
+  ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
+  EXPECT_THAT(warnings[0],
+              HasSubstr("sweep.yaml:7:3: warning: sweep.retry_failed: has an "
+                        "effect only with method grid"));
+
   const SweepSpec median = ParseOk(R"(method: random
 program: train.py
 metric: {name: loss}

@@ -1489,6 +1489,12 @@ TEST_F(AgentEndToEndTest, ShellMetacharactersReachArgvVerbatim) {
   for (const char* file : {"PWNED_x", "PWNED_bt", "y"}) {
     EXPECT_FALSE(FileExists(dir_.Path(file))) << file << ": a shell ran";
   }
+  // The agent's log shows each command as a shell would read it back: one
+  // pasted into a shell runs the same argv, not the payload.
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              HasSubstr(" '--payload=$(touch " + dir_.Path("PWNED_x") +
+                        "); echo '\\''hi'\\'' | cat > y && rm -rf z' -- "))
+      << agent->Output(Stream::kStderr);
 }
 
 TEST_F(AgentEndToEndTest, GpusAutoGivesEachRunningTrialItsOwnDevice) {

@@ -272,6 +272,21 @@ TEST_F(ControllerEndToEndTest, EscapeSequencesNeverReachTheTerminalRaw) {
               HasSubstr("\x1b]0;PWNED"));
 }
 
+// A sweep with no trial has no best: said so, and to a script reading
+// --json, JSON (null).
+TEST_F(ControllerEndToEndTest, NoBestYetIsSaidAndIsNullInJson) {
+  StartController();
+  const std::string id = CreateSweep(CountingSweep(4, 2, 0));
+  ASSERT_FALSE(id.empty());
+  const ProcessResult text = cli_.Run({"best", id});
+  EXPECT_EQ(text.exit_code, 1) << text.err;
+  EXPECT_THAT(text.err, HasSubstr("sweep " + id + " has no trial yet"));
+  const ProcessResult json_out = cli_.Run({"best", id, "--json"});
+  EXPECT_EQ(json_out.exit_code, 1) << json_out.err;
+  EXPECT_EQ(json_out.out, "null\n");
+  EXPECT_THAT(json_out.err, HasSubstr("has no trial yet"));
+}
+
 TEST_F(ControllerEndToEndTest, ASecondControllerOnThePortOrDataDirIsRefused) {
   StartController();
   const std::string id = CreateSweep(CountingSweep(4, 2, 0));
