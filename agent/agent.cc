@@ -15,6 +15,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -75,6 +76,19 @@ int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The environment variable that marks a launch's processes.
+constexpr char kRunTagVariable[] = "SWEEP_RUN_TAG";
+
+// A value of it no other launch on this machine has: this process, the
+// trial, and a random part (pids are reused).
+std::string RunTag(int64_t number) {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* bits = new absl::BitGen();
+  absl::MutexLock lock(&mu);
+  return absl::StrFormat("%d-%d-%016x", getpid(), number,
+                         absl::Uniform<uint64_t>(*bits));
 }
 
 std::string HostName() {
@@ -1131,6 +1145,9 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
           {"WANDB_RUN_ID", absl::StrCat(assignment.sweep_id(), "-", number)},
           {"WANDB_SWEEP_PARAM_PATH", files->params_yaml},
           {"PYTHONUNBUFFERED", "1"},
+          // Marks every process of this launch, wherever it goes (see
+          // ProcessLaunchSpec::tag).
+          {kRunTagVariable, RunTag(number)},
       };
       if (!options_.gpus.empty()) {
         overrides.push_back({"CUDA_VISIBLE_DEVICES", absl::StrJoin(gpus, ",")});
@@ -1160,6 +1177,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                          }),
           environment.end());
       spec.env = MergeEnvironment(environment, overrides);
+      for (const auto& [name, value] : overrides) {
+        if (name == kRunTagVariable) spec.tag = absl::StrCat(name, "=", value);
+      }
+      spec.end_grace = options_.kill_grace;
       absl::StatusOr<std::unique_ptr<OutputCopier>> made_copier =
           OutputCopier::Create(files->log);
       if (!made_copier.ok()) {

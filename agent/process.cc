@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "agent/program_lookup.h"
 #include "agent/unique_fd.h"
@@ -170,23 +172,33 @@ ProcessExit ExitFromSiginfo(const siginfo_t& info) {
 // How often Tick looks for what is left of a stopped program's group.
 constexpr std::chrono::milliseconds kGroupScanInterval(50);
 
-// Whether a live process other than `leader` is in the process group
-// `leader` (zombies do not count): /proc's stat gives each process's state
-// and group.
-bool GroupHasOthers(pid_t leader) {
+// The live processes, other than `leader`, in the process group `leader` or
+// (when `tag` is not empty) run by this user with `tag` among their
+// environment's entries; zombies do not count. /proc's stat gives each
+// process's state and group, its environ the environment it started with.
+// `first_only`: stop at the first one found.
+std::vector<pid_t> Stragglers(pid_t leader, const std::string& tag,
+                              bool first_only) {
+  std::vector<pid_t> found;
   DIR* proc = opendir("/proc");
-  if (proc == nullptr) return false;
-  bool found = false;
+  if (proc == nullptr) return found;
+  const pid_t self = getpid();
+  const uid_t uid = geteuid();
+  std::string environ_text;
   while (dirent* entry = readdir(proc)) {
     char* end = nullptr;
     const long pid = strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || pid == leader) continue;
+    if (end == entry->d_name || *end != '\0' || pid == leader || pid == self) {
+      continue;
+    }
     char path[64];
     snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
     const int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     char buffer[512];
     const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+    struct stat owner;
+    const bool mine = fstat(fd, &owner) == 0 && owner.st_uid == uid;
     close(fd);
     if (n <= 0) continue;
     buffer[n] = '\0';
@@ -195,16 +207,45 @@ bool GroupHasOthers(pid_t leader) {
     char state = 0;
     long ppid = 0, pgrp = 0;
     if (after == nullptr ||
-        sscanf(after + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) {
+        sscanf(after + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3 ||
+        state == 'Z' || state == 'X') {
       continue;
     }
-    if (pgrp == leader && state != 'Z' && state != 'X') {
-      found = true;
-      break;
+    bool straggler = pgrp == leader;
+    if (!straggler && !tag.empty() && mine) {
+      snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+      const int env_fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (env_fd < 0) continue;
+      environ_text.clear();
+      char chunk[4096];
+      ssize_t got;
+      while ((got = read(env_fd, chunk, sizeof chunk)) > 0) {
+        environ_text.append(chunk, static_cast<size_t>(got));
+      }
+      close(env_fd);
+      for (absl::string_view e : absl::StrSplit(environ_text, '\0')) {
+        if (e == tag) {
+          straggler = true;
+          break;
+        }
+      }
+    }
+    if (straggler) {
+      found.push_back(static_cast<pid_t>(pid));
+      if (first_only) break;
     }
   }
   closedir(proc);
   return found;
+}
+
+// Sends `signal` to the processes carrying `tag` outside the group `leader`
+// (the group is signalled as a whole).
+void SignalTagged(pid_t leader, const std::string& tag, int signal) {
+  if (tag.empty()) return;
+  for (pid_t pid : Stragglers(leader, tag, /*first_only=*/false)) {
+    if (getpgid(pid) != leader) kill(pid, signal);
+  }
 }
 
 }  // namespace
@@ -273,7 +314,8 @@ absl::StatusOr<std::unique_ptr<TrialProcess>> TrialProcess::Start(
     }
     return status;
   }
-  return std::unique_ptr<TrialProcess>(new TrialProcess(child));
+  return std::unique_ptr<TrialProcess>(
+      new TrialProcess(child, spec.tag, spec.end_grace));
 }
 
 TrialProcess::~TrialProcess() {
@@ -302,6 +344,7 @@ bool TrialProcess::HasExited() {
 std::optional<ProcessExit> TrialProcess::Reap() {
   if (exit_.has_value()) return exit_;
   kill(-pid_, SIGKILL);
+  SignalTagged(pid_, tag_, SIGKILL);
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
   exit_ = ExitFromSiginfo(exited_info_);
@@ -315,6 +358,7 @@ std::optional<ProcessExit> TrialProcess::TryWait() {
 
 absl::Status TrialProcess::SignalGroup(int signal) {
   if (exit_.has_value()) return absl::OkStatus();
+  SignalTagged(pid_, tag_, signal);
   if (kill(-pid_, signal) != 0 && errno != ESRCH) {
     return absl::ErrnoToStatus(
         errno, absl::StrCat("cannot signal process group ", pid_));
@@ -343,12 +387,22 @@ absl::Status TrialProcess::RequestStop(Clock::time_point now,
 
 std::optional<ProcessExit> TrialProcess::Tick(Clock::time_point now) {
   if (HasExited()) {
+    if (!exit_.has_value() && !kill_deadline_.has_value() &&
+        end_grace_ > Clock::duration::zero() &&
+        !Stragglers(pid_, tag_, /*first_only=*/true).empty()) {
+      // It ended by itself, leaving others of its own (a helper uploading
+      // a checkpoint, a launcher's workers): they get SIGTERM and the grace,
+      // as on a stop, not SIGKILL at once.
+      RequestStop(now, end_grace_).IgnoreError();
+      group_has_others_ = true;
+      next_group_scan_ = now + kGroupScanInterval;
+    }
     // After a stop, the rest of the group gets what is left of the grace.
     const bool grace_left =
         kill_deadline_.has_value() && !kill_sent_ && now < *kill_deadline_;
     if (grace_left && now >= next_group_scan_) {
       // A scan reads all of /proc: at most every kGroupScanInterval.
-      group_has_others_ = GroupHasOthers(pid_);
+      group_has_others_ = !Stragglers(pid_, tag_, /*first_only=*/true).empty();
       next_group_scan_ = now + kGroupScanInterval;
     }
     if (exit_.has_value() || !grace_left || !group_has_others_) {

@@ -38,6 +38,16 @@ struct ProcessLaunchSpec {
   // ...unless this is a descriptor (an OutputCopier's pipe): then they are
   // it, and `log_path` is unused.
   int output_fd = -1;
+  // An entry of `env` ("NAME=value") unique to this launch, or empty. The
+  // processes of this user that carry it in their environment are the
+  // program's too, wherever they went: a launcher's workers in sessions of
+  // their own (torchrun starts each with setsid) are stopped and killed with
+  // the group.
+  std::string tag;
+  // When the program exits by itself while others of its group or tag still
+  // run (a helper finishing an upload), they get SIGTERM and this long
+  // before SIGKILL; zero: SIGKILL at once.
+  std::chrono::steady_clock::duration end_grace{0};
 };
 
 // How a process ended.
@@ -107,8 +117,9 @@ class TrialProcess {
   // call returns the same).
   std::optional<ProcessExit> TryWait();
 
-  // SIGTERM / SIGKILL to the whole group. No-ops once the program has been
-  // reaped (the group was killed then). Errors only on an unexpected errno.
+  // SIGTERM / SIGKILL to the whole group (and the processes carrying the
+  // launch's tag). No-ops once the program has been reaped (the group was
+  // killed then). Errors only on an unexpected errno.
   absl::Status Terminate();
   absl::Status Kill();
 
@@ -125,7 +136,9 @@ class TrialProcess {
   bool kill_sent() const { return kill_sent_; }
 
  private:
-  explicit TrialProcess(pid_t pid) : pid_(pid) {}
+  TrialProcess(pid_t pid, std::string tag,
+               std::chrono::steady_clock::duration end_grace)
+      : pid_(pid), tag_(std::move(tag)), end_grace_(end_grace) {}
 
   absl::Status SignalGroup(int signal);
   // Whether the program has exited (it stays an unreaped zombie).
@@ -134,12 +147,14 @@ class TrialProcess {
   std::optional<ProcessExit> Reap();
 
   const pid_t pid_;
+  const std::string tag_;
+  const std::chrono::steady_clock::duration end_grace_;
   std::optional<ProcessExit> exit_;
   std::optional<Clock::time_point> kill_deadline_;
   bool kill_sent_ = false;
   siginfo_t exited_info_{};  // How the program exited, once HasExited().
-  // After a stop: whether the group still had other members at the last
-  // look, and when to look again.
+  // After a stop: whether the group (or the tag) still had other members at
+  // the last look, and when to look again.
   bool group_has_others_ = true;
   Clock::time_point next_group_scan_;
 };

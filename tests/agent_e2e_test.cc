@@ -1772,6 +1772,79 @@ TEST_F(AgentEndToEndTest, ACommandThisNodeLacksGivesThePointBackAndStopsIt) {
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 3) << status.dump();
 }
 
+// A launcher in the way of torchrun's: each worker in a session of its own
+// (not the trial's process group), recording its pid, and a file when
+// SIGTERM reaches it. The launcher then dies, leaving them.
+constexpr char kLauncherProgram[] = R"(import os
+import signal
+import subprocess
+import sys
+import time
+
+trial = os.environ["SWEEP_TRIAL_ID"]
+if sys.argv[1] == "--worker":
+    index = sys.argv[2]
+
+    def on_term(*_):
+        open(f"worker-{trial}-{index}.term", "w").close()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    with open(f"worker-{trial}-{index}.pid.tmp", "w") as out:
+        out.write(str(os.getpid()))
+    os.rename(f"worker-{trial}-{index}.pid.tmp", f"worker-{trial}-{index}.pid")
+    while True:
+        time.sleep(0.05)
+for index in range(2):
+    subprocess.Popen([sys.executable, __file__, "--worker", str(index)],
+                     start_new_session=True)
+while not all(os.path.exists(f"worker-{trial}-{i}.pid") for i in range(2)):
+    time.sleep(0.01)
+sys.exit(3)
+)";
+
+// Whether `pid` names a live process (a zombie is not).
+bool Alive(pid_t pid) {
+  const std::optional<std::string> stat =
+      ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.has_value()) return false;
+  const size_t close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() &&
+         (*stat)[close + 2] != 'Z' && (*stat)[close + 2] != 'X';
+}
+
+// Processes a trial's program started in sessions of their own are still
+// its: when it ends they get SIGTERM (and the grace), not a life of their
+// own holding the trial's GPUs.
+TEST_F(AgentEndToEndTest, WorkersInSessionsOfTheirOwnEndWithTheirTrial) {
+  const std::string id =
+      CreateSweep("launch.py", kLauncherProgram,
+                  GridSweep("launch.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  std::vector<pid_t> workers;
+  for (int i = 0; i < 2; ++i) {
+    const std::optional<std::string> pid =
+        ReadFile(dir_.Path("worker-1-" + std::to_string(i) + ".pid"));
+    ASSERT_TRUE(pid.has_value()) << "worker " << i << " never started";
+    workers.push_back(static_cast<pid_t>(std::stol(*pid)));
+  }
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(Alive(workers[i])) << "worker " << i << " outlived its trial";
+    EXPECT_TRUE(
+        FileExists(dir_.Path("worker-1-" + std::to_string(i) + ".term")))
+        << "worker " << i << " got no SIGTERM";
+  }
+  for (pid_t pid : workers) {
+    if (Alive(pid)) kill(pid, SIGKILL);  // Whatever the outcome.
+  }
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(trial["state"], "failed") << trial.dump();
+  EXPECT_EQ(JsonInt(trial["exit_code"]), 3) << trial.dump();
+}
+
 TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {
   const std::string id =
       CreateSweep("drain.py", kDrainProgram,
