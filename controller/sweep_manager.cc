@@ -888,14 +888,18 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
     for (const auto& [number, trial] : entry->running) {
       if (trial.row.agent_id == previous_id) lost.push_back(number);
     }
-    // They ended when their agent was last heard (as trials whose lease
-    // ran out do), not when it came back; not before they began (one
+    // They ended when their agent was last heard of (as trials whose lease
+    // ran out do): its last heartbeat or the trial's own last report (each
+    // renews its lease), not when it came back; not before they began (one
     // handed out after the last heartbeat).
     const int64_t last_heard_ms =
         previous_heard_ms > 0 ? previous_heard_ms : now;
     for (int64_t number : lost) {
-      const int64_t ended_ms = std::clamp(
-          last_heard_ms, entry->running.at(number).row.created_ms, now);
+      const RunningTrial& trial = entry->running.at(number);
+      const int64_t ended_ms =
+          std::clamp(std::max(last_heard_ms, trial.lease_expires_ms -
+                                                 options_.lease_timeout_ms),
+                     trial.row.created_ms, now);
       mutation.trials.push_back(
           EndTrial(*entry, number, v1::TRIAL_STATE_CRASHED,
                    "its agent restarted and lost the program", ended_ms));

@@ -728,5 +728,34 @@ TEST_F(SweepManagerTest, ARetriedReportIsAcknowledgedOnlyOnceCommitted) {
   Close();
 }
 
+// A trial lost with its agent ended when it was last heard of: its own last
+// report counts, not only the agent's heartbeats (a trial started after the
+// last heartbeat had a duration of zero).
+TEST_F(SweepManagerTest, ATrialLostAtATakeoverEndsAtItsLastReport) {
+  const std::string id = CreateGrid();
+  v1::RegisterAgentRequest request;
+  request.set_sweep_id(id);
+  request.set_name("node-9");
+  request.set_slots(1);
+  v1::RegisterAgentResponse first;
+  ASSERT_TRUE(
+      Call(*manager_, &SweepManager::RegisterAgent, request, &first).ok());
+  const v1::AcquireTrialResponse trial = Acquire(first.agent_id());
+  ASSERT_TRUE(trial.has_trial());
+  clock_.AdvanceMs(3'000);
+  Report(*manager_, trial.trial(), 1, 0.5);
+  const int64_t reported_ms = clock_.NowMs();
+  clock_.AdvanceMs(11'000);  // Silent for longer than the 10 s lease.
+  v1::RegisterAgentResponse second;
+  ASSERT_TRUE(
+      Call(*manager_, &SweepManager::RegisterAgent, request, &second).ok());
+  ASSERT_EQ(second.lost_trials_size(), 1);
+  const absl::StatusOr<v1::Trial> lost = GetTrial(id, trial.trial().number());
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(lost->state(), v1::TRIAL_STATE_CRASHED);
+  EXPECT_EQ(lost->ended_ms(), reported_ms);
+  EXPECT_EQ(lost->ended_ms() - lost->created_ms(), 3'000);
+}
+
 }  // namespace
 }  // namespace sweep
