@@ -16,10 +16,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -80,6 +82,10 @@ int64_t WallMs() {
 
 // The environment variable that marks a launch's processes.
 constexpr char kRunTagVariable[] = "SWEEP_RUN_TAG";
+// How often a trial waiting for its GPUs looks again, and how long past the
+// kill grace it waits for an earlier trial's processes to let them go.
+constexpr std::chrono::milliseconds kGpuPoll(100);
+constexpr std::chrono::seconds kGpuWaitMargin(30);
 
 // A value of it no other launch on this machine has: this process, the
 // trial, and a random part (pids are reused).
@@ -311,6 +317,11 @@ class Agent::Impl {
   std::optional<v1::TrialAssignment> AcquireNext();
   // Runs one trial to its end and queues its finish; returns it.
   std::shared_ptr<TrialRun> RunTrial(const v1::TrialAssignment& assignment);
+  // Waits while a process of an earlier trial (this agent's predecessor's,
+  // whose guard is still ending it, or another agent's on this machine) has
+  // any of `gpus` in its CUDA_VISIBLE_DEVICES; at most the kill grace and
+  // kGpuWaitMargin, then says so and goes on.
+  void WaitForGpus(int64_t number, const std::vector<std::string>& gpus);
   void Enqueue(OutboxItem item);
   bool Deliver(OutboxItem& item);
   // What to say when a call failed in a way no retry changes: the
@@ -1069,6 +1080,49 @@ class TrialWatch {
   int64_t stdout_step_ = 0;
 };
 
+void Agent::Impl::WaitForGpus(int64_t number,
+                              const std::vector<std::string>& gpus) {
+  const auto deadline =
+      SteadyClock::now() + options_.kill_grace + kGpuWaitMargin;
+  bool said = false;
+  for (;;) {
+    std::string holder;
+    for (const TaggedProcess& p :
+         FindTaggedProcesses(kRunTagVariable, "CUDA_VISIBLE_DEVICES")) {
+      for (absl::string_view gpu : absl::StrSplit(p.also, ',')) {
+        gpu = absl::StripAsciiWhitespace(gpu);
+        if (std::find(gpus.begin(), gpus.end(), gpu) != gpus.end()) {
+          holder = absl::StrCat("GPU ", gpu, " is still used by pid ", p.pid,
+                                " of an earlier trial (", kRunTagVariable, "=",
+                                p.tag, ")");
+          break;
+        }
+      }
+      if (!holder.empty()) break;
+    }
+    if (holder.empty()) {
+      if (said) Log(absl::StrCat("trial ", number, ": its GPUs are free"));
+      return;
+    }
+    int level;
+    {
+      absl::MutexLock lock(&mu_);
+      level = shutdown_level_;
+    }
+    if (SteadyClock::now() >= deadline || level >= 2) {
+      Log(absl::StrCat("trial ", number, " starts though ", holder,
+                       ": another agent on this machine may be using the "
+                       "same GPUs"));
+      return;
+    }
+    if (!said) {
+      Log(absl::StrCat("trial ", number, " waits: ", holder));
+      said = true;
+    }
+    absl::SleepFor(absl::FromChrono(kGpuPoll));
+  }
+}
+
 std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     const v1::TrialAssignment& assignment) {
   auto run = std::make_shared<TrialRun>();
@@ -1091,6 +1145,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       free_gpus_.erase(free_gpus_.begin());
     }
   }
+  if (!gpus.empty()) WaitForGpus(number, gpus);
   v1::FinishTrialRequest finish;
   finish.set_sweep_id(assignment.sweep_id());
   finish.set_number(number);

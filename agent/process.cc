@@ -172,6 +172,23 @@ ProcessExit ExitFromSiginfo(const siginfo_t& info) {
 // How often Tick looks for what is left of a stopped program's group.
 constexpr std::chrono::milliseconds kGroupScanInterval(50);
 
+// The environment process `pid` started with ("K=V" entries, each ended by
+// a NUL) into `out`; false when it cannot be read.
+bool ReadEnviron(long pid, std::string& out) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out.clear();
+  char chunk[4096];
+  ssize_t got;
+  while ((got = read(fd, chunk, sizeof chunk)) > 0) {
+    out.append(chunk, static_cast<size_t>(got));
+  }
+  close(fd);
+  return got == 0;
+}
+
 // The live processes, other than `leader`, in the process group `leader` or
 // (when `tag` is not empty) run by this user with `tag` among their
 // environment's entries; zombies do not count. /proc's stat gives each
@@ -213,16 +230,7 @@ std::vector<pid_t> Stragglers(pid_t leader, const std::string& tag,
     }
     bool straggler = pgrp == leader;
     if (!straggler && !tag.empty() && mine) {
-      snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
-      const int env_fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (env_fd < 0) continue;
-      environ_text.clear();
-      char chunk[4096];
-      ssize_t got;
-      while ((got = read(env_fd, chunk, sizeof chunk)) > 0) {
-        environ_text.append(chunk, static_cast<size_t>(got));
-      }
-      close(env_fd);
+      if (!ReadEnviron(pid, environ_text)) continue;
       for (absl::string_view e : absl::StrSplit(environ_text, '\0')) {
         if (e == tag) {
           straggler = true;
@@ -249,6 +257,42 @@ void SignalTagged(pid_t leader, const std::string& tag, int signal) {
 }
 
 }  // namespace
+
+std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
+                                               absl::string_view also) {
+  std::vector<TaggedProcess> found;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return found;
+  const pid_t self = getpid();
+  const uid_t uid = geteuid();
+  const std::string tag_prefix = absl::StrCat(tag_name, "=");
+  const std::string also_prefix = absl::StrCat(also, "=");
+  std::string environ_text;
+  while (dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || pid == self) continue;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld", pid);
+    struct stat owner;
+    if (stat(path, &owner) != 0 || owner.st_uid != uid) continue;
+    if (!ReadEnviron(pid, environ_text)) continue;
+    TaggedProcess process;
+    process.pid = static_cast<pid_t>(pid);
+    bool tagged = false;
+    for (absl::string_view e : absl::StrSplit(environ_text, '\0')) {
+      if (absl::StartsWith(e, tag_prefix)) {
+        tagged = true;
+        process.tag = std::string(e.substr(tag_prefix.size()));
+      } else if (!also.empty() && absl::StartsWith(e, also_prefix)) {
+        process.also = std::string(e.substr(also_prefix.size()));
+      }
+    }
+    if (tagged) found.push_back(std::move(process));
+  }
+  closedir(proc);
+  return found;
+}
 
 std::string ProcessExit::ToString() const {
   switch (kind) {

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace sweep {
 
@@ -49,6 +50,17 @@ struct ProcessLaunchSpec {
   // before SIGKILL; zero: SIGKILL at once.
   std::chrono::steady_clock::duration end_grace{0};
 };
+
+// A process of this user (not this one) whose environment has the entry
+// `tag_name`: its pid, that entry's value and the value of `also` (empty when
+// it has none). A zombie has no environment to read, so it is not found.
+struct TaggedProcess {
+  pid_t pid = 0;
+  std::string tag;
+  std::string also;
+};
+std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
+                                               absl::string_view also);
 
 // How a process ended.
 struct ProcessExit {

@@ -1845,6 +1845,46 @@ TEST_F(AgentEndToEndTest, WorkersInSessionsOfTheirOwnEndWithTheirTrial) {
   EXPECT_EQ(JsonInt(trial["exit_code"]), 3) << trial.dump();
 }
 
+// A GPU an earlier trial's process still holds (an agent killed and
+// restarted while its guard gives the old program its grace, or another
+// agent on the machine) is not handed to a new trial until it is let go.
+TEST_F(AgentEndToEndTest, AGpuAnEarlierTrialStillHoldsIsWaitedFor) {
+  constexpr char kChecksRelease[] = R"(import os
+
+with open("started-after-release", "w") as out:
+    out.write("yes" if os.path.exists("released") else "no")
+)";
+  const std::string id =
+      CreateSweep("check.py", kChecksRelease,
+                  GridSweep("check.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  // The earlier trial's program, on GPU 0: it lets go when told.
+  ASSERT_TRUE(WriteFile(dir_.Path("holder.py"), R"(import os
+import time
+
+while not os.path.exists("go"):
+    time.sleep(0.02)
+open("released", "w").close()
+)"));
+  std::unique_ptr<BackgroundProcess> holder = BackgroundProcess::Start(
+      {"/usr/bin/env", "python3", dir_.Path("holder.py")},
+      {{"SWEEP_RUN_TAG=earlier-7", "CUDA_VISIBLE_DEVICES=0"}, dir_.path()});
+  ASSERT_NE(holder, nullptr);
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--gpus", "0,1", "--gpus-per-trial", "2"});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->WaitForLine(
+      Stream::kStderr,
+      "waits: GPU 0 is still used by pid " + std::to_string(holder->pid()),
+      kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  ASSERT_TRUE(WriteFile(dir_.Path("go"), ""));
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(ReadFile(dir_.Path("started-after-release")),
+            std::optional<std::string>("yes"));
+  EXPECT_THAT(agent->Output(Stream::kStderr), HasSubstr("its GPUs are free"));
+}
+
 TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {
   const std::string id =
       CreateSweep("drain.py", kDrainProgram,
