@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "search/value.h"
 
 namespace sweep {
 namespace {
@@ -235,9 +236,7 @@ nlohmann::ordered_json MessageToJson(const google::protobuf::Message& message) {
 std::string ProtoToJson(const google::protobuf::Message& message) {
   // Text from programs (log tails) may hold invalid UTF-8: replaced, not
   // thrown on.
-  return MessageToJson(message).dump(
-      2, ' ', /*ensure_ascii=*/false,
-      nlohmann::ordered_json::error_handler_t::replace);
+  return DumpJson(MessageToJson(message), 2);
 }
 
 }  // namespace sweep

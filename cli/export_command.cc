@@ -102,7 +102,7 @@ std::string CsvCell(const Value& value) {
     // logged (pandas reads both as NaN).
     if (std::isnan(number)) return "nan";
     if (std::isinf(number)) return number > 0 ? "inf" : "-inf";
-    return value.dump();
+    return DumpJson(value);
   }
   return CsvField(FormatConfigValue(value));
 }
@@ -206,8 +206,7 @@ std::string FormatExportJson(const ExportTable& table) {
                          : number > 0       ? "\"Infinity\""
                                             : "\"-Infinity\"");
     }
-    return value.dump(-1, ' ', /*ensure_ascii=*/false,
-                      Value::error_handler_t::replace);
+    return DumpJson(value);
   };
   std::vector<std::string> keys;
   keys.reserve(table.columns.size());

@@ -79,7 +79,7 @@ absl::StatusOr<RerunCommand> MakeRerunCommand(const v1::Sweep& sweep,
       wandb_shim ? absl::StrCat(rerun.python_dir, "/shim:", rerun.python_dir)
                  : rerun.python_dir;
   rerun.environment = absl::StrCat(
-      "SWEEP_PARAMS_JSON=", ShellQuote(config.dump()),
+      "SWEEP_PARAMS_JSON=", ShellQuote(DumpJson(config)),
       " PYTHONPATH=", ShellQuote(python_path), "${PYTHONPATH:+:$PYTHONPATH}");
   rerun.reads_args_json_file =
       std::find(spec.command.begin(), spec.command.end(),

@@ -111,8 +111,7 @@ std::string PrettyJson(const std::string& json) {
   const Value parsed =
       Value::parse(json, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return json;
-  return parsed.dump(2, ' ', /*ensure_ascii=*/false,
-                     Value::error_handler_t::replace);
+  return DumpJson(parsed, 2);
 }
 
 // A number of the stopping rule's description, as text ("-" when absent).

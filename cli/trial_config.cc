@@ -37,8 +37,7 @@ ConfigLeaves FlattenConfig(const Value& config) {
 
 std::string FormatConfigValue(const Value& value) {
   if (value.is_string()) return value.get<std::string>();
-  return value.dump(-1, ' ', /*ensure_ascii=*/false,
-                    Value::error_handler_t::replace);
+  return DumpJson(value);
 }
 
 std::string CompactConfig(const ConfigLeaves& leaves) {

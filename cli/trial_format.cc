@@ -327,8 +327,7 @@ std::string FormatLogTail(const std::string& log_tail, int count) {
 }
 
 std::string PrettyConfig(const std::string& config_json) {
-  return ParseTrialConfig(config_json)
-      .dump(2, ' ', /*ensure_ascii=*/false, Value::error_handler_t::replace);
+  return DumpJson(ParseTrialConfig(config_json), 2);
 }
 
 }  // namespace

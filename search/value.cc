@@ -349,6 +349,69 @@ std::string PointKey(const std::vector<Value>& point) {
   return key;
 }
 
+namespace {
+
+void DumpJsonTo(const Value& v, int indent, int depth, std::string& out) {
+  const auto newline = [&](int level) {
+    if (indent < 0) return;
+    out += '\n';
+    out.append(static_cast<size_t>(level * indent), ' ');
+  };
+  switch (v.type()) {
+    case Value::value_t::object: {
+      if (v.empty()) {
+        out += "{}";
+        return;
+      }
+      out += '{';
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        newline(depth + 1);
+        out += Value(it.key()).dump(-1, ' ', /*ensure_ascii=*/false,
+                                    Value::error_handler_t::replace);
+        out += indent >= 0 ? ": " : ":";
+        DumpJsonTo(it.value(), indent, depth + 1, out);
+      }
+      newline(depth);
+      out += '}';
+      return;
+    }
+    case Value::value_t::array: {
+      if (v.empty()) {
+        out += "[]";
+        return;
+      }
+      out += '[';
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i > 0) out += ',';
+        newline(depth + 1);
+        DumpJsonTo(v[i], indent, depth + 1, out);
+      }
+      newline(depth);
+      out += ']';
+      return;
+    }
+    case Value::value_t::number_float: {
+      const double d = v.get<double>();
+      out += std::isfinite(d) ? PythonFloatRepr(d) : "null";
+      return;
+    }
+    default:
+      out += v.dump(-1, ' ', /*ensure_ascii=*/false,
+                    Value::error_handler_t::replace);
+  }
+}
+
+}  // namespace
+
+std::string DumpJson(const Value& v, int indent) {
+  std::string out;
+  DumpJsonTo(v, indent, 0, out);
+  return out;
+}
+
 std::string PythonFloatRepr(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";

@@ -34,6 +34,13 @@ std::string PointKey(const std::vector<Value>& point);
 // "inf", "-inf").
 std::string PythonFloatRepr(double x);
 
+// `v` as JSON, formatted as Value::dump(indent) formats it (invalid UTF-8
+// replaced, non-ASCII kept), except that a float is written with the
+// shortest digits that read back as the same double (PythonFloatRepr:
+// 0.237636, where dump writes 0.23763599999999999). Non-finite floats are
+// null, as dump writes them.
+std::string DumpJson(const Value& v, int indent = -1);
+
 // Python's str() of the value as W&B hands it to a command line: True, False,
 // None, floats as PythonFloatRepr, strings unquoted, lists as "[1, 'a']",
 // mappings as "{'lr': 0.001}" (nested strings quoted as repr does).

@@ -329,5 +329,30 @@ TEST(PythonJsonDumpsTest, StringsEscapedAsciiOnly) {
             R"({"\u043a\u043b\u044e\u0447": 1})");
 }
 
+TEST(DumpJsonTest, FormatsAsDumpDoesWithTheShortestFloats) {
+  const Value v = Value::parse(R"({"a": 1, "b": [true, null, "x\u00e9\n"],
+      "c": {}, "d": [], "e": {"f": -3, "g": [[]]}})");
+  Value with_bad_utf8 = v;
+  with_bad_utf8["h"] = std::string("ok \xff end");
+  for (int indent : {-1, 0, 2, 4}) {
+    EXPECT_EQ(DumpJson(with_bad_utf8, indent),
+              with_bad_utf8.dump(indent, ' ', /*ensure_ascii=*/false,
+                                 Value::error_handler_t::replace))
+        << indent;
+  }
+  // dump writes 0.237636 as 0.23763599999999999.
+  EXPECT_EQ(DumpJson(Value(0.237636)), "0.237636");
+  EXPECT_EQ(DumpJson(Value(1.0)), "1.0");
+  EXPECT_EQ(DumpJson(Value(1e-5)), "1e-05");
+  EXPECT_EQ(DumpJson(Value(-2.5e300)), "-2.5e+300");
+  EXPECT_EQ(DumpJson(Value(std::nan(""))), "null");
+  EXPECT_EQ(DumpJson(Value::array({0.1, 0.237636}), 2),
+            "[\n  0.1,\n  0.237636\n]");
+  for (double d : {0.237636, 0.003932151718190492, 1e16, 5e-324,
+                   1.7976931348623157e308, 123456.789}) {
+    EXPECT_EQ(Value::parse(DumpJson(Value(d))).get<double>(), d) << d;
+  }
+}
+
 }  // namespace
 }  // namespace sweep
