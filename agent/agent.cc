@@ -1370,9 +1370,13 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       exit = process->Tick(now);
       if (exit) {
         // The trial's end: reading what the program left (a fast one can
-        // leave millions of lines) may take a while yet.
-        finish.set_ended_ms(WallMs());
-        exit_seen = now;
+        // leave millions of lines) may take a while yet. It ended when the
+        // program did, before any grace its leftover processes had.
+        exit_seen = process->exited_at().value_or(now);
+        finish.set_ended_ms(
+            WallMs() - std::chrono::duration_cast<std::chrono::milliseconds>(
+                           now - exit_seen)
+                           .count());
         absl::MutexLock lock(&mu_);
         run->program_ended = true;
         break;

@@ -381,6 +381,7 @@ bool TrialProcess::HasExited() {
     return true;
   }
   if (info.si_pid == 0) return false;
+  if (exited_info_.si_pid == 0) exited_at_ = Clock::now();
   exited_info_ = info;
   return true;
 }

@@ -145,6 +145,9 @@ class TrialProcess {
   std::optional<ProcessExit> Tick(Clock::time_point now);
 
   bool stop_requested() const { return kill_deadline_.has_value(); }
+  // When the program's exit was first seen (what is left of its group may
+  // have had a grace after that); unset before.
+  std::optional<Clock::time_point> exited_at() const { return exited_at_; }
   bool kill_sent() const { return kill_sent_; }
 
  private:
@@ -165,6 +168,7 @@ class TrialProcess {
   std::optional<Clock::time_point> kill_deadline_;
   bool kill_sent_ = false;
   siginfo_t exited_info_{};  // How the program exited, once HasExited().
+  std::optional<Clock::time_point> exited_at_;
   // After a stop: whether the group (or the tag) still had other members at
   // the last look, and when to look again.
   bool group_has_others_ = true;

@@ -1845,6 +1845,51 @@ TEST_F(AgentEndToEndTest, WorkersInSessionsOfTheirOwnEndWithTheirTrial) {
   EXPECT_EQ(JsonInt(trial["exit_code"]), 3) << trial.dump();
 }
 
+// A helper left in the group when the program exits by itself gets SIGTERM
+// and the grace (here it ignores SIGTERM, so SIGKILL follows); the trial
+// ended when its program did, not after the helper's grace.
+TEST_F(AgentEndToEndTest,
+       AHelperLeftBehindGetsTheGraceAndTheTrialEndsWithItsProgram) {
+  constexpr char kLeavesAHelper[] = R"(import os
+import signal
+import subprocess
+import sys
+import time
+
+if sys.argv[1] == "--helper":
+    def on_term(*_):
+        open("helper-term", "w").close()
+
+    signal.signal(signal.SIGTERM, on_term)
+    with open("helper.pid.tmp", "w") as out:
+        out.write(str(os.getpid()))
+    os.rename("helper.pid.tmp", "helper.pid")
+    while True:
+        time.sleep(0.05)
+subprocess.Popen([sys.executable, __file__, "--helper"])
+while not os.path.exists("helper.pid"):
+    time.sleep(0.01)
+)";
+  const std::string id =
+      CreateSweep("helper.py", kLeavesAHelper,
+                  GridSweep("helper.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent =
+      StartAgent(id, {"--kill-grace", "5"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::optional<std::string> pid = ReadFile(dir_.Path("helper.pid"));
+  ASSERT_TRUE(pid.has_value());
+  const pid_t helper = static_cast<pid_t>(std::stol(*pid));
+  EXPECT_FALSE(Alive(helper));
+  if (Alive(helper)) kill(helper, SIGKILL);
+  EXPECT_TRUE(FileExists(dir_.Path("helper-term"))) << "no SIGTERM first";
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(trial["state"], "finished") << trial.dump();
+  EXPECT_LT(JsonInt(trial["ended_ms"]) - JsonInt(trial["created_ms"]), 5000)
+      << "the trial's end waited for the helper's grace: " << trial.dump();
+}
+
 // A GPU an earlier trial's process still holds (an agent killed and
 // restarted while its guard gives the old program its grace, or another
 // agent on the machine) is not handed to a new trial until it is let go.
