@@ -87,13 +87,14 @@ constexpr char kRunTagVariable[] = "SWEEP_RUN_TAG";
 constexpr std::chrono::milliseconds kGpuPoll(100);
 constexpr std::chrono::seconds kGpuWaitMargin(30);
 
-// A value of it no other launch on this machine has: this process, the
-// trial, and a random part (pids are reused).
-std::string RunTag(int64_t number) {
+// A value of it no other launch on this machine has: the sweep first (see
+// WaitForGpus), this process, the trial, and a random part (pids are
+// reused).
+std::string RunTag(const std::string& sweep_id, int64_t number) {
   static absl::Mutex mu(absl::kConstInit);
   static absl::BitGen* bits = new absl::BitGen();
   absl::MutexLock lock(&mu);
-  return absl::StrFormat("%d-%d-%016x", getpid(), number,
+  return absl::StrFormat("%s-%d-%d-%016x", sweep_id, getpid(), number,
                          absl::Uniform<uint64_t>(*bits));
 }
 
@@ -317,11 +318,12 @@ class Agent::Impl {
   std::optional<v1::TrialAssignment> AcquireNext();
   // Runs one trial to its end and queues its finish; returns it.
   std::shared_ptr<TrialRun> RunTrial(const v1::TrialAssignment& assignment);
-  // Waits while a process of an earlier trial (this agent's predecessor's,
-  // whose guard is still ending it, or another agent's on this machine) has
-  // any of `gpus` in its CUDA_VISIBLE_DEVICES; at most the kill grace and
-  // kGpuWaitMargin, then says so and goes on.
-  void WaitForGpus(int64_t number, const std::vector<std::string>& gpus);
+  // Waits while a process of an earlier trial of the sweep (this agent's
+  // predecessor's, whose guard is still ending it, or another agent's on
+  // this machine) has any of `gpus` in its CUDA_VISIBLE_DEVICES; at most the
+  // kill grace and kGpuWaitMargin, then says so and goes on.
+  void WaitForGpus(const std::string& sweep_id, int64_t number,
+                   const std::vector<std::string>& gpus);
   void Enqueue(OutboxItem item);
   bool Deliver(OutboxItem& item);
   // What to say when a call failed in a way no retry changes: the
@@ -1080,15 +1082,21 @@ class TrialWatch {
   int64_t stdout_step_ = 0;
 };
 
-void Agent::Impl::WaitForGpus(int64_t number,
+void Agent::Impl::WaitForGpus(const std::string& sweep_id, int64_t number,
                               const std::vector<std::string>& gpus) {
   const auto deadline =
       SteadyClock::now() + options_.kill_grace + kGpuWaitMargin;
+  // Only this sweep's trials: its agents were given this machine's GPUs.
+  // Another sweep's agent on the same ids may be on other GPUs (a
+  // container's, a scheduler's renumbering), and waiting for its long
+  // trials would stall this one.
+  const std::string sweep_prefix = absl::StrCat(sweep_id, "-");
   bool said = false;
   for (;;) {
     std::string holder;
     for (const TaggedProcess& p :
          FindTaggedProcesses(kRunTagVariable, "CUDA_VISIBLE_DEVICES")) {
+      if (!absl::StartsWith(p.tag, sweep_prefix)) continue;
       for (absl::string_view gpu : absl::StrSplit(p.also, ',')) {
         gpu = absl::StripAsciiWhitespace(gpu);
         if (std::find(gpus.begin(), gpus.end(), gpu) != gpus.end()) {
@@ -1145,7 +1153,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       free_gpus_.erase(free_gpus_.begin());
     }
   }
-  if (!gpus.empty()) WaitForGpus(number, gpus);
+  if (!gpus.empty()) WaitForGpus(assignment.sweep_id(), number, gpus);
   v1::FinishTrialRequest finish;
   finish.set_sweep_id(assignment.sweep_id());
   finish.set_number(number);
@@ -1202,7 +1210,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
           {"PYTHONUNBUFFERED", "1"},
           // Marks every process of this launch, wherever it goes (see
           // ProcessLaunchSpec::tag).
-          {kRunTagVariable, RunTag(number)},
+          {kRunTagVariable, RunTag(assignment.sweep_id(), number)},
       };
       if (!options_.gpus.empty()) {
         overrides.push_back({"CUDA_VISIBLE_DEVICES", absl::StrJoin(gpus, ",")});

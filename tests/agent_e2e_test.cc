@@ -1892,7 +1892,8 @@ while not os.path.exists("helper.pid"):
 
 // A GPU an earlier trial's process still holds (an agent killed and
 // restarted while its guard gives the old program its grace, or another
-// agent on the machine) is not handed to a new trial until it is let go.
+// agent of the sweep on the machine) is not handed to a new trial until it
+// is let go.
 TEST_F(AgentEndToEndTest, AGpuAnEarlierTrialStillHoldsIsWaitedFor) {
   constexpr char kChecksRelease[] = R"(import os
 
@@ -1913,7 +1914,9 @@ open("released", "w").close()
 )"));
   std::unique_ptr<BackgroundProcess> holder = BackgroundProcess::Start(
       {"/usr/bin/env", "python3", dir_.Path("holder.py")},
-      {{"SWEEP_RUN_TAG=earlier-7", "CUDA_VISIBLE_DEVICES=0"}, dir_.path()});
+      {{"SWEEP_RUN_TAG=" + id + "-4242-7-0123456789abcdef",
+        "CUDA_VISIBLE_DEVICES=0"},
+       dir_.path()});
   ASSERT_NE(holder, nullptr);
   std::unique_ptr<BackgroundProcess> agent =
       StartAgent(id, {"--gpus", "0,1", "--gpus-per-trial", "2"});
