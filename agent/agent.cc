@@ -322,8 +322,10 @@ class Agent::Impl {
   // predecessor's, whose guard is still ending it, or another agent's on
   // this machine) has any of `gpus` in its CUDA_VISIBLE_DEVICES; at most the
   // kill grace and kGpuWaitMargin, then says so and goes on.
-  void WaitForGpus(const std::string& sweep_id, int64_t number,
-                   const std::vector<std::string>& gpus);
+  // False when the agent is shutting down or the trial was ordered to
+  // stop or lost its lease meanwhile: it is not started.
+  bool WaitForGpus(const std::string& sweep_id, int64_t number,
+                   const std::vector<std::string>& gpus, const TrialRun& run);
   void Enqueue(OutboxItem item);
   bool Deliver(OutboxItem& item);
   // What to say when a call failed in a way no retry changes: the
@@ -1082,8 +1084,9 @@ class TrialWatch {
   int64_t stdout_step_ = 0;
 };
 
-void Agent::Impl::WaitForGpus(const std::string& sweep_id, int64_t number,
-                              const std::vector<std::string>& gpus) {
+bool Agent::Impl::WaitForGpus(const std::string& sweep_id, int64_t number,
+                              const std::vector<std::string>& gpus,
+                              const TrialRun& run) {
   const auto deadline =
       SteadyClock::now() + options_.kill_grace + kGpuWaitMargin;
   // Only this sweep's trials: its agents were given this machine's GPUs.
@@ -1091,12 +1094,16 @@ void Agent::Impl::WaitForGpus(const std::string& sweep_id, int64_t number,
   // container's, a scheduler's renumbering), and waiting for its long
   // trials would stall this one.
   const std::string sweep_prefix = absl::StrCat(sweep_id, "-");
+  const std::string own_cgroup = ProcessCgroup(getpid());
   bool said = false;
   for (;;) {
     std::string holder;
     for (const TaggedProcess& p :
          FindTaggedProcesses(kRunTagVariable, "CUDA_VISIBLE_DEVICES")) {
       if (!absl::StartsWith(p.tag, sweep_prefix)) continue;
+      // GPU ids are those of a cgroup's devices: a Slurm job's or a
+      // container's GPU 0 is not another's.
+      if (p.cgroup != own_cgroup) continue;
       for (absl::string_view gpu : absl::StrSplit(p.also, ',')) {
         gpu = absl::StripAsciiWhitespace(gpu);
         if (std::find(gpus.begin(), gpus.end(), gpu) != gpus.end()) {
@@ -1110,18 +1117,20 @@ void Agent::Impl::WaitForGpus(const std::string& sweep_id, int64_t number,
     }
     if (holder.empty()) {
       if (said) Log(absl::StrCat("trial ", number, ": its GPUs are free"));
-      return;
+      return true;
     }
     int level;
     {
       absl::MutexLock lock(&mu_);
       level = shutdown_level_;
     }
-    if (SteadyClock::now() >= deadline || level >= 2) {
+    if (level >= 1 || run.order != 0 || run.revoked) return false;
+    if (SteadyClock::now() >= deadline) {
       Log(absl::StrCat("trial ", number, " starts though ", holder,
-                       ": another agent on this machine may be using the "
-                       "same GPUs"));
-      return;
+                       ": a program that outlived its agent, or another "
+                       "agent of the sweep on this machine with the same "
+                       "GPUs"));
+      return true;
     }
     if (!said) {
       Log(absl::StrCat("trial ", number, " waits: ", holder));
@@ -1136,7 +1145,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   auto run = std::make_shared<TrialRun>();
   run->assignment = assignment;
   const int64_t number = assignment.number();
-  const auto started = SteadyClock::now();
+  auto started = SteadyClock::now();
   std::vector<std::string> gpus;
   {
     absl::MutexLock lock(&mu_);
@@ -1153,7 +1162,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       free_gpus_.erase(free_gpus_.begin());
     }
   }
-  if (!gpus.empty()) WaitForGpus(assignment.sweep_id(), number, gpus);
+  const bool gpus_ready =
+      gpus.empty() || WaitForGpus(assignment.sweep_id(), number, gpus, *run);
+  // Its time starts once it may run.
+  started = SteadyClock::now();
   v1::FinishTrialRequest finish;
   finish.set_sweep_id(assignment.sweep_id());
   finish.set_number(number);
@@ -1181,7 +1193,11 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   bool node_lacks_command = false;
   std::unique_ptr<OutputCopier> copier;  // The program's stdout and stderr.
   std::unique_ptr<TrialProcess> process;
-  if (files.ok()) {
+  if (files.ok() && !gpus_ready) {
+    argv = absl::CancelledError(
+        "not started: its agent was shutting down, or it was stopped or "
+        "lost, while it waited for its GPUs");
+  } else if (files.ok()) {
     CommandEnvironment command_env;
     command_env.interpreter = options_.interpreter;
     command_env.args_json_file = files->params_json;
@@ -1264,8 +1280,9 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
           }
         } else {
           argv = started_process.status();
-          node_lacks_command = absl::IsNotFound(argv.status()) ||
-                               absl::IsPermissionDenied(argv.status());
+          // Not found here; a file that is there but cannot run (no +x, a
+          // bad #! line) is the same on every node: the sweep's.
+          node_lacks_command = absl::IsNotFound(argv.status());
         }
       }
     }
@@ -1278,7 +1295,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     // trial is crashed, so a grid point goes back to the queue for another
     // agent, and this agent takes no more. Any other command that cannot
     // run is the sweep's.
-    const bool node_failure = !files.ok() || node_lacks_command;
+    const bool node_failure = !files.ok() || node_lacks_command || !gpus_ready;
     finish.set_outcome(node_failure ? v1::FINISH_OUTCOME_INTERRUPTED
                                     : v1::FINISH_OUTCOME_FAILED_TO_START);
     finish.set_exit_code(127);

@@ -126,6 +126,12 @@ absl::StatusOr<std::vector<std::string>> DetectGpus(std::string* note) {
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const std::string said(absl::StripAsciiWhitespace(output));
+    if (absl::StrContains(said, "No devices were found")) {
+      // A node with the driver's tools and no GPU (a CPU node of a mixed
+      // cluster): nvidia-smi says so and exits 6.
+      *note = "nvidia-smi found no GPU: running one CPU slot";
+      return std::vector<std::string>();
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         "--gpus auto: nvidia-smi failed (",
         WIFEXITED(status) ? absl::StrCat("exit status ", WEXITSTATUS(status))

@@ -172,6 +172,42 @@ ProcessExit ExitFromSiginfo(const siginfo_t& info) {
 // How often Tick looks for what is left of a stopped program's group.
 constexpr std::chrono::milliseconds kGroupScanInterval(50);
 
+// What /proc/PID/stat says of a process that matters here.
+struct ProcStat {
+  char state = 0;
+  long pgrp = 0;
+  unsigned long long start = 0;  // Clock ticks after boot.
+  bool mine = false;             // Run by this process's user.
+};
+
+std::optional<ProcStat> ReadProcStat(long pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buffer[1024];
+  const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+  struct stat owner;
+  ProcStat out;
+  out.mine = fstat(fd, &owner) == 0 && owner.st_uid == geteuid();
+  close(fd);
+  if (n <= 0) return std::nullopt;
+  buffer[n] = '\0';
+  // "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
+  // majflt cmajflt utime stime cutime cstime priority nice threads
+  // itrealvalue starttime ...": comm may hold spaces and ')'.
+  const char* after = strrchr(buffer, ')');
+  long ppid = 0;
+  if (after == nullptr ||
+      sscanf(after + 1,
+             " %c %ld %ld %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+             "%*d %*d %*d %*d %llu",
+             &out.state, &ppid, &out.pgrp, &out.start) != 4) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 // The environment process `pid` started with ("K=V" entries, each ended by
 // a NUL) into `out`; false when it cannot be read.
 bool ReadEnviron(long pid, std::string& out) {
@@ -197,10 +233,10 @@ bool ReadEnviron(long pid, std::string& out) {
 std::vector<pid_t> Stragglers(pid_t leader, const std::string& tag,
                               bool first_only) {
   std::vector<pid_t> found;
+  std::optional<ProcStat> leader_stat = ReadProcStat(leader);
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return found;
   const pid_t self = getpid();
-  const uid_t uid = geteuid();
   std::string environ_text;
   while (dirent* entry = readdir(proc)) {
     char* end = nullptr;
@@ -208,28 +244,15 @@ std::vector<pid_t> Stragglers(pid_t leader, const std::string& tag,
     if (end == entry->d_name || *end != '\0' || pid == leader || pid == self) {
       continue;
     }
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    char buffer[512];
-    const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
-    struct stat owner;
-    const bool mine = fstat(fd, &owner) == 0 && owner.st_uid == uid;
-    close(fd);
-    if (n <= 0) continue;
-    buffer[n] = '\0';
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
-    const char* after = strrchr(buffer, ')');
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    if (after == nullptr ||
-        sscanf(after + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3 ||
-        state == 'Z' || state == 'X') {
-      continue;
-    }
-    bool straggler = pgrp == leader;
-    if (!straggler && !tag.empty() && mine) {
+    const std::optional<ProcStat> stat = ReadProcStat(pid);
+    if (!stat || stat->state == 'Z' || stat->state == 'X') continue;
+    bool straggler = stat->pgrp == leader;
+    // The environment only of processes of this user that started after the
+    // program (its descendants do) and are not in uninterruptible sleep: a
+    // process stuck holding its memory map's lock (a hung NFS mount) would
+    // hold up reading it.
+    if (!straggler && !tag.empty() && stat->mine && stat->state != 'D' &&
+        (!leader_stat || stat->start >= leader_stat->start)) {
       if (!ReadEnviron(pid, environ_text)) continue;
       for (absl::string_view e : absl::StrSplit(environ_text, '\0')) {
         if (e == tag) {
@@ -247,16 +270,33 @@ std::vector<pid_t> Stragglers(pid_t leader, const std::string& tag,
   return found;
 }
 
-// Sends `signal` to the processes carrying `tag` outside the group `leader`
-// (the group is signalled as a whole).
-void SignalTagged(pid_t leader, const std::string& tag, int signal) {
+// Sends `signals`, in order, to the processes carrying `tag` outside the
+// group `leader` (the group is signalled as a whole): one scan for them all.
+void SignalTagged(pid_t leader, const std::string& tag,
+                  std::initializer_list<int> signals) {
   if (tag.empty()) return;
   for (pid_t pid : Stragglers(leader, tag, /*first_only=*/false)) {
-    if (getpgid(pid) != leader) kill(pid, signal);
+    if (getpgid(pid) == leader) continue;
+    for (int signal : signals) kill(pid, signal);
   }
 }
 
 }  // namespace
+
+std::string ProcessCgroup(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%ld/cgroup", static_cast<long>(pid));
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char chunk[4096];
+  ssize_t got;
+  while ((got = read(fd, chunk, sizeof chunk)) > 0) {
+    out.append(chunk, static_cast<size_t>(got));
+  }
+  close(fd);
+  return out;
+}
 
 std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
                                                absl::string_view also) {
@@ -264,7 +304,6 @@ std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return found;
   const pid_t self = getpid();
-  const uid_t uid = geteuid();
   const std::string tag_prefix = absl::StrCat(tag_name, "=");
   const std::string also_prefix = absl::StrCat(also, "=");
   std::string environ_text;
@@ -272,10 +311,12 @@ std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
     char* end = nullptr;
     const long pid = strtol(entry->d_name, &end, 10);
     if (end == entry->d_name || *end != '\0' || pid == self) continue;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%ld", pid);
-    struct stat owner;
-    if (stat(path, &owner) != 0 || owner.st_uid != uid) continue;
+    const std::optional<ProcStat> stat = ReadProcStat(pid);
+    // Not a process stuck in uninterruptible sleep (see Stragglers).
+    if (!stat || !stat->mine || stat->state == 'D' || stat->state == 'Z' ||
+        stat->state == 'X') {
+      continue;
+    }
     if (!ReadEnviron(pid, environ_text)) continue;
     TaggedProcess process;
     process.pid = static_cast<pid_t>(pid);
@@ -288,7 +329,10 @@ std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
         process.also = std::string(e.substr(also_prefix.size()));
       }
     }
-    if (tagged) found.push_back(std::move(process));
+    if (tagged) {
+      process.cgroup = ProcessCgroup(process.pid);
+      found.push_back(std::move(process));
+    }
   }
   closedir(proc);
   return found;
@@ -389,7 +433,7 @@ bool TrialProcess::HasExited() {
 std::optional<ProcessExit> TrialProcess::Reap() {
   if (exit_.has_value()) return exit_;
   kill(-pid_, SIGKILL);
-  SignalTagged(pid_, tag_, SIGKILL);
+  SignalTagged(pid_, tag_, {SIGKILL});
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
   exit_ = ExitFromSiginfo(exited_info_);
@@ -401,26 +445,26 @@ std::optional<ProcessExit> TrialProcess::TryWait() {
   return Reap();
 }
 
-absl::Status TrialProcess::SignalGroup(int signal) {
+absl::Status TrialProcess::SignalGroup(std::initializer_list<int> signals) {
   if (exit_.has_value()) return absl::OkStatus();
-  SignalTagged(pid_, tag_, signal);
-  if (kill(-pid_, signal) != 0 && errno != ESRCH) {
-    return absl::ErrnoToStatus(
-        errno, absl::StrCat("cannot signal process group ", pid_));
+  SignalTagged(pid_, tag_, signals);
+  for (int signal : signals) {
+    if (kill(-pid_, signal) != 0 && errno != ESRCH) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("cannot signal process group ", pid_));
+    }
   }
   return absl::OkStatus();
 }
 
 absl::Status TrialProcess::Terminate() {
-  absl::Status status = SignalGroup(SIGTERM);
   // A stopped member would not act on SIGTERM until continued.
-  if (status.ok()) status = SignalGroup(SIGCONT);
-  return status;
+  return SignalGroup({SIGTERM, SIGCONT});
 }
 
 absl::Status TrialProcess::Kill() {
   kill_sent_ = true;
-  return SignalGroup(SIGKILL);
+  return SignalGroup({SIGKILL});
 }
 
 absl::Status TrialProcess::RequestStop(Clock::time_point now,

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,7 +59,12 @@ struct TaggedProcess {
   pid_t pid = 0;
   std::string tag;
   std::string also;
+  std::string cgroup;  // ProcessCgroup(pid).
 };
+
+// What /proc/PID/cgroup says (the cgroups `pid` is in); empty when it cannot
+// be read.
+std::string ProcessCgroup(pid_t pid);
 std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
                                                absl::string_view also);
 
@@ -155,7 +161,8 @@ class TrialProcess {
                std::chrono::steady_clock::duration end_grace)
       : pid_(pid), tag_(std::move(tag)), end_grace_(end_grace) {}
 
-  absl::Status SignalGroup(int signal);
+  // Each of `signals` in turn to the group and to the tagged processes.
+  absl::Status SignalGroup(std::initializer_list<int> signals);
   // Whether the program has exited (it stays an unreaped zombie).
   bool HasExited();
   // Kills what is left of the group and reaps the exited program.

@@ -192,7 +192,10 @@ int RunBest(const BestOptions& options, ControllerClient& client,
     // A script reading the JSON gets JSON: null, as when no trial has a
     // value yet (the status still says why, and the exit code that it
     // failed).
-    if (options.json && absl::IsNotFound(best.status())) out << "null\n";
+    if (options.json && absl::IsNotFound(best.status()) &&
+        client.GetSweep(*sweep_id).ok()) {
+      out << "null\n";  // The sweep is there; no best yet.
+    }
     return ReportFailure(best.status(), err);
   }
   if (options.json) {

@@ -61,12 +61,29 @@ absl::Status CallManager(SweepManager& manager, Method method,
   return result;
 }
 
-// Why `sweep run` pauses a sweep it leaves unfinished.
+// Why `sweep run` pauses a sweep it leaves unfinished: as the controller
+// takes a reason (at most 1,000 bytes, no control characters), since an
+// agent's reason may quote a program's output or a long PATH.
 std::string PauseReason(int signals_received,
                         const std::vector<AgentResult>& results) {
   if (signals_received > 0) return "sweep run was interrupted";
   for (const AgentResult& r : results) {
-    if (!r.reason.empty()) return absl::StrCat("sweep run stopped: ", r.reason);
+    if (r.reason.empty()) continue;
+    std::string reason =
+        TerminalText(absl::StrCat("sweep run stopped: ", r.reason));
+    std::replace(reason.begin(), reason.end(), '\n', ' ');
+    std::replace(reason.begin(), reason.end(), '\t', ' ');
+    constexpr size_t kMost = 900;
+    if (reason.size() > kMost) {
+      size_t cut = kMost;
+      // Not inside a UTF-8 sequence.
+      while (cut > 0 &&
+             (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) {
+        --cut;
+      }
+      reason = absl::StrCat(reason.substr(0, cut), "...");
+    }
+    return reason;
   }
   return "sweep run's agents stopped before the sweep finished";
 }
@@ -408,9 +425,15 @@ int RunLocalSweep(RunOptions options) {
     pause.set_sweep_id(sweep_id);
     pause.set_action(v1::SWEEP_ACTION_PAUSE);
     pause.set_reason(PauseReason(signals_received, results));
-    paused_here =
-        CallManager(manager, &SweepManager::UpdateSweepState, pause, &sweep)
-            .ok();
+    absl::Status paused =
+        CallManager(manager, &SweepManager::UpdateSweepState, pause, &sweep);
+    if (absl::IsInvalidArgument(paused)) {
+      // A reason it would not take must not leave the sweep running.
+      pause.clear_reason();
+      paused =
+          CallManager(manager, &SweepManager::UpdateSweepState, pause, &sweep);
+    }
+    paused_here = paused.ok();
   }
   if (manager.GetSweep(get, &sweep).ok()) {
     // The final state, unless the last progress line already said it.

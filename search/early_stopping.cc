@@ -358,12 +358,20 @@ class MedianStopper : public EarlyStopper {
   int64_t stopped_ = 0;
 };
 
-// Stops a running trial whose metric was not finite for `after` values in a
-// row (see the header), and passes everything else on to `rule`.
+// The fewest values in a row that make a trial diverged: a logger's NaN
+// placeholder before a first evaluation is not a divergence.
+constexpr int64_t kLeastDivergedValues = 3;
+
+// Stops a running trial whose metric was NaN or an infinity on the bad side
+// for `after` values in a row (see the header), and passes everything else
+// on to `rule`.
 class DivergenceGuard : public EarlyStopper {
  public:
-  DivergenceGuard(std::unique_ptr<EarlyStopper> rule, int64_t after)
-      : rule_(std::move(rule)), after_(std::max<int64_t>(1, after)) {}
+  DivergenceGuard(std::unique_ptr<EarlyStopper> rule, int64_t after,
+                  bool maximize)
+      : rule_(std::move(rule)),
+        after_(std::max<int64_t>(kLeastDivergedValues, after)),
+        maximize_(maximize) {}
 
   void Observe(int64_t trial, double value) override {
     if (std::isfinite(value)) {
@@ -371,6 +379,9 @@ class DivergenceGuard : public EarlyStopper {
       rule_->Observe(trial, value);
       return;
     }
+    // An infinity on the good side (a PSNR of a perfect reconstruction) is
+    // no divergence; it is no iteration of the rule either (spec section 5).
+    if (!std::isnan(value) && (value > 0) == maximize_) return;
     Run& run = not_finite_[trial];
     ++run.count;
     run.last = value;
@@ -417,6 +428,7 @@ class DivergenceGuard : public EarlyStopper {
 
   const std::unique_ptr<EarlyStopper> rule_;
   const int64_t after_;
+  const bool maximize_;
   absl::flat_hash_map<int64_t, Run> not_finite_;  // Running trials only.
   int64_t stopped_ = 0;
 };
@@ -424,9 +436,11 @@ class DivergenceGuard : public EarlyStopper {
 // `rule`, stopping diverged trials from the first point it judges a trial
 // at (a rule with no band or rung judges none, and stops none).
 std::unique_ptr<EarlyStopper> Guarded(std::unique_ptr<EarlyStopper> rule,
-                                      int64_t first) {
+                                      int64_t first, const SweepSpec& spec) {
   if (first <= 0) return rule;
-  return std::make_unique<DivergenceGuard>(std::move(rule), first);
+  return std::make_unique<DivergenceGuard>(
+      std::move(rule), first,
+      spec.metric && spec.metric->goal == Goal::kMaximize);
 }
 
 }  // namespace
@@ -481,19 +495,19 @@ std::unique_ptr<EarlyStopper> MakeEarlyStopper(const SweepSpec& spec) {
           HyperbandBands(spec.early_terminate->hyperband);
       const int64_t first = bands.empty() ? 0 : bands.front();
       return Guarded(std::make_unique<HyperbandStopper>(spec, std::move(bands)),
-                     first);
+                     first, spec);
     }
     case EarlyTerminateSpec::Type::kAsha: {
       std::vector<int64_t> rungs = AshaRungs(spec.early_terminate->asha);
       const int64_t first = rungs.empty() ? 0 : rungs.front();
       return Guarded(std::make_unique<AshaStopper>(spec, std::move(rungs)),
-                     first);
+                     first, spec);
     }
     case EarlyTerminateSpec::Type::kMedian: {
       const int64_t warmup = spec.early_terminate->median.warmup_steps;
       return Guarded(
           std::make_unique<MedianStopper>(spec),
-          warmup < kMaxBandIterations ? warmup + 1 : kMaxBandIterations);
+          warmup < kMaxBandIterations ? warmup + 1 : kMaxBandIterations, spec);
     }
   }
   return nullptr;

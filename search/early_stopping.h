@@ -7,10 +7,11 @@
 // goal is maximize they are negated inside, and every value and threshold a
 // rule reports is in the metric's own units.
 //
-// Besides its rule, every stopper stops a running trial whose metric was not
-// finite (NaN or an infinity) for as many values in a row as the rule lets
-// any trial log before judging it (Hyperband's first band, ASHA's first rung,
-// the median rule's warm-up plus one). A loss gone NaN stays NaN, and the
+// Besides its rule, every stopper stops a running trial whose metric was NaN
+// or an infinity on the bad side (+inf when minimizing) for as many values in
+// a row as the rule lets any trial log before judging it (Hyperband's first
+// band, ASHA's first rung, the median rule's warm-up plus one), and at least
+// three. A loss gone NaN stays NaN, and the
 // rule, which sees finite values only (spec section 5), would let such a
 // trial run to its end, alone or not. Its verdict names the rule
 // kDivergedRule, with band = that count and value = the last value logged.

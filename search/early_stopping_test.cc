@@ -317,19 +317,24 @@ TEST(DivergedTest, StoppedWhereTheRuleFirstJudgesEvenAlone) {
   };
   for (const Case& c :
        {Case{"early_terminate: {type: hyperband, min_iter: 3, eta: 3}\n", 3},
+        // At least three values in a row, whatever the first rung.
         Case{"sweep:\n  early_terminate: {type: asha, min_resource: 2, "
              "reduction_factor: 3}\n",
-             2},
+             3},
         Case{"sweep:\n  early_terminate: {type: median, warmup_steps: 4}\n",
              5}}) {
     SCOPED_TRACE(c.rule);
     for (const std::string goal : {"minimize", "maximize"}) {
       auto stopper = MakeEarlyStopper(Spec(goal, c.rule));
       ASSERT_NE(stopper, nullptr);
-      // A lone trial whose loss went NaN, then stayed NaN.
+      // The infinity on the bad side; the other (a perfect PSNR) is no
+      // divergence.
+      const double bad = goal == "minimize" ? inf : -inf;
+      // A lone trial whose loss went NaN, then stayed NaN or bad.
       stopper->Observe(1, 0.5);
       for (int64_t i = 1; i < c.after; ++i) {
-        stopper->Observe(1, i % 2 ? nan : -inf);
+        stopper->Observe(1, i % 2 ? nan : bad);
+        stopper->Observe(1, -bad);  // Not counted.
         EXPECT_FALSE(stopper->Judge(1).has_value()) << i;
       }
       stopper->Observe(1, nan);
@@ -343,13 +348,16 @@ TEST(DivergedTest, StoppedWhereTheRuleFirstJudgesEvenAlone) {
                 absl::StrCat("diverged: loss was not finite for ", c.after,
                              " values in a row (last nan)"));
       // A finite value between starts the count again.
-      for (int64_t i = 1; i < c.after; ++i) stopper->Observe(2, inf);
+      for (int64_t i = 1; i < c.after; ++i) stopper->Observe(2, bad);
       stopper->Observe(2, 1.0);
-      for (int64_t i = 1; i < c.after; ++i) stopper->Observe(2, inf);
+      for (int64_t i = 1; i < c.after; ++i) stopper->Observe(2, bad);
       EXPECT_FALSE(stopper->Judge(2).has_value());
-      stopper->Observe(2, inf);
+      stopper->Observe(2, bad);
       ASSERT_TRUE(stopper->Judge(2).has_value());
-      EXPECT_EQ(stopper->Judge(2)->value, inf);
+      EXPECT_EQ(stopper->Judge(2)->value, bad);
+      // A trial at the good infinity all along is not diverged.
+      for (int64_t i = 0; i < 2 * c.after; ++i) stopper->Observe(3, -bad);
+      EXPECT_FALSE(stopper->Judge(3).has_value());
       // An ended trial is forgotten.
       stopper->Forget(2);
       EXPECT_FALSE(stopper->Judge(2).has_value());

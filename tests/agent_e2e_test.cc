@@ -1684,7 +1684,7 @@ TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
 TEST_F(AgentEndToEndTest, GpusAutoOnABrokenDriverIsRefusedAndIdleGpusNamed) {
   const std::string id =
       CreateSweep("gpus.py", kRecordGpusProgram,
-                  GridSweep("gpus.py", "  x:\n    values: [1]\n"));
+                  GridSweep("gpus.py", "  x:\n    values: [1, 2]\n"));
   ASSERT_FALSE(id.empty());
   ASSERT_EQ(mkdir(dir_.Path("broken-bin").c_str(), 0755), 0);
   ASSERT_TRUE(WriteFile(dir_.Path("broken-bin/nvidia-smi"),
@@ -1704,6 +1704,21 @@ TEST_F(AgentEndToEndTest, GpusAutoOnABrokenDriverIsRefusedAndIdleGpusNamed) {
                         "failed because"));
   EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
 
+  // A CPU node of a mixed cluster, with the driver's tools: one CPU slot.
+  ASSERT_EQ(mkdir(dir_.Path("cpu-bin").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(dir_.Path("cpu-bin/nvidia-smi"),
+                        "#!/bin/sh\necho 'No devices were found'\nexit 6\n",
+                        /*executable=*/true));
+  std::unique_ptr<BackgroundProcess> cpu = StartAgent(
+      id, {"--gpus", "auto", "--count", "1"},
+      {"PATH=" + dir_.Path("cpu-bin") + ":" + (path != nullptr ? path : ""),
+       "CUDA_VISIBLE_DEVICES"});
+  ASSERT_NE(cpu, nullptr);
+  EXPECT_EQ(AwaitAgent(*cpu).exit_code, 0) << cpu->Output(Stream::kStderr);
+  EXPECT_THAT(cpu->Output(Stream::kStderr),
+              HasSubstr("nvidia-smi found no GPU: running one CPU slot"));
+  EXPECT_EQ(ReadFile(dir_.Path("gpus-1")), std::optional<std::string>("none"));
+
   std::unique_ptr<BackgroundProcess> hidden =
       StartAgentWithGpusAuto(id, {0, 1}, "-1");
   ASSERT_NE(hidden, nullptr);
@@ -1713,7 +1728,7 @@ TEST_F(AgentEndToEndTest, GpusAutoOnABrokenDriverIsRefusedAndIdleGpusNamed) {
               HasSubstr("CUDA_VISIBLE_DEVICES (-1) gives no GPU: running one "
                         "CPU slot"));
   // Its programs inherit the setting that hides every GPU.
-  EXPECT_EQ(ReadFile(dir_.Path("gpus-1")), std::optional<std::string>("-1"));
+  EXPECT_EQ(ReadFile(dir_.Path("gpus-2")), std::optional<std::string>("-1"));
 }
 
 TEST_F(AgentEndToEndTest, GpusLeftOverByTheGroupingAreNamed) {
@@ -1931,6 +1946,40 @@ open("released", "w").close()
   EXPECT_EQ(ReadFile(dir_.Path("started-after-release")),
             std::optional<std::string>("yes"));
   EXPECT_THAT(agent->Output(Stream::kStderr), HasSubstr("its GPUs are free"));
+}
+
+// A trial waiting for its GPUs when its agent is told to drain is not
+// started: it is handed back (crashed), not run and killed at once.
+TEST_F(AgentEndToEndTest, ATrialWaitingForGpusIsNotStartedOnShutdown) {
+  const std::string id =
+      CreateSweep("check.py", "open('ran', 'w').close()\n",
+                  GridSweep("check.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(WriteFile(dir_.Path("holder.py"), R"(import os
+import time
+
+while not os.path.exists("go"):
+    time.sleep(0.02)
+)"));
+  std::unique_ptr<BackgroundProcess> holder = BackgroundProcess::Start(
+      {"/usr/bin/env", "python3", dir_.Path("holder.py")},
+      {{"SWEEP_RUN_TAG=" + id + "-4242-7-0123456789abcdef",
+        "CUDA_VISIBLE_DEVICES=0"},
+       dir_.path()});
+  ASSERT_NE(holder, nullptr);
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--gpus", "0"});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, "waits: GPU 0 is still used",
+                                 kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  ASSERT_TRUE(agent->Signal(SIGTERM));
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  ASSERT_TRUE(WriteFile(dir_.Path("go"), ""));
+  EXPECT_FALSE(FileExists(dir_.Path("ran"))) << "the program ran";
+  const json trial = cli_.TrialWithHistory(id, 1);
+  EXPECT_EQ(trial["state"], "crashed") << trial.dump();
+  EXPECT_THAT(trial.value("end_reason", ""),
+              HasSubstr("while it waited for its GPUs"));
 }
 
 TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {

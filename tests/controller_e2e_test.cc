@@ -285,6 +285,10 @@ TEST_F(ControllerEndToEndTest, NoBestYetIsSaidAndIsNullInJson) {
   EXPECT_EQ(json_out.exit_code, 1) << json_out.err;
   EXPECT_EQ(json_out.out, "null\n");
   EXPECT_THAT(json_out.err, HasSubstr("has no trial yet"));
+  // A sweep that is not there is no "null": nothing on stdout.
+  const ProcessResult unknown = cli_.Run({"best", "zzzz9999", "--json"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
+  EXPECT_EQ(unknown.out, "");
 }
 
 TEST_F(ControllerEndToEndTest, ASecondControllerOnThePortOrDataDirIsRefused) {
