@@ -151,6 +151,24 @@ class AgentEndToEndTest : public ::testing::Test {
     return exit.value_or(ExitStatus{});
   }
 
+  // An agent on `id` run to its own exit: its exit status and stderr.
+  struct AgentRun {
+    int exit_code = -1;
+    std::string err;
+  };
+  AgentRun RunAgentToItsEnd(const std::string& id,
+                            std::vector<std::string> args,
+                            const std::vector<std::string>& extra_env = {}) {
+    std::unique_ptr<BackgroundProcess> agent =
+        StartAgent(id, std::move(args), extra_env);
+    if (agent == nullptr) {
+      ADD_FAILURE() << "the agent did not start";
+      return {};
+    }
+    const int exit_code = AwaitAgent(*agent).exit_code;
+    return {exit_code, agent->Output(Stream::kStderr)};
+  }
+
   json SweepStatus(const std::string& id) { return cli_.Json({"status", id}); }
 
   // A one-point grid of `program` (saved as `file`), run to its end by an
@@ -1656,18 +1674,15 @@ TEST_F(AgentEndToEndTest, GpuGroupsAreInOrderAndAGpuListedTwiceIsRefused) {
            {"0,,1", "has an empty entry"},
            {"1-3", "\"1-3\" is no GPU id"},
            {"none", "\"none\" is no GPU id"}}) {
-    std::unique_ptr<BackgroundProcess> refused =
-        StartAgent(id, {"--gpus", list});
-    ASSERT_NE(refused, nullptr);
-    EXPECT_EQ(AwaitAgent(*refused).exit_code, 2) << list;
-    EXPECT_THAT(refused->Output(Stream::kStderr), HasSubstr(error)) << list;
+    const AgentRun refused = RunAgentToItsEnd(id, {"--gpus", list});
+    EXPECT_EQ(refused.exit_code, 2) << list;
+    EXPECT_THAT(refused.err, HasSubstr(error)) << list;
   }
   EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
 
-  std::unique_ptr<BackgroundProcess> agent =
-      StartAgent(id, {"--gpus", "3,2,1,0", "--gpus-per-trial", "2"});
-  ASSERT_NE(agent, nullptr);
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const AgentRun agent =
+      RunAgentToItsEnd(id, {"--gpus", "3,2,1,0", "--gpus-per-trial", "2"});
+  EXPECT_EQ(agent.exit_code, 0) << agent.err;
   for (int trial = 1; trial <= 5; ++trial) {
     const std::optional<std::string> gpus =
         ReadFile(dir_.Path("gpus-" + std::to_string(trial)));
@@ -1693,13 +1708,12 @@ TEST_F(AgentEndToEndTest, GpusAutoOnABrokenDriverIsRefusedAndIdleGpusNamed) {
                         "exit 9\n",
                         /*executable=*/true));
   const char* path = std::getenv("PATH");
-  std::unique_ptr<BackgroundProcess> broken = StartAgent(
+  const AgentRun broken = RunAgentToItsEnd(
       id, {"--gpus", "auto"},
       {"PATH=" + dir_.Path("broken-bin") + ":" + (path != nullptr ? path : ""),
        "CUDA_VISIBLE_DEVICES"});
-  ASSERT_NE(broken, nullptr);
-  EXPECT_EQ(AwaitAgent(*broken).exit_code, 2);
-  EXPECT_THAT(broken->Output(Stream::kStderr),
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_THAT(broken.err,
               HasSubstr("nvidia-smi failed (exit status 9: NVIDIA-SMI has "
                         "failed because"));
   EXPECT_EQ(JsonInt(SweepStatus(id)["counts"]["total"]), 0);
@@ -1709,13 +1723,12 @@ TEST_F(AgentEndToEndTest, GpusAutoOnABrokenDriverIsRefusedAndIdleGpusNamed) {
   ASSERT_TRUE(WriteFile(dir_.Path("cpu-bin/nvidia-smi"),
                         "#!/bin/sh\necho 'No devices were found'\nexit 6\n",
                         /*executable=*/true));
-  std::unique_ptr<BackgroundProcess> cpu = StartAgent(
+  const AgentRun cpu = RunAgentToItsEnd(
       id, {"--gpus", "auto", "--count", "1"},
       {"PATH=" + dir_.Path("cpu-bin") + ":" + (path != nullptr ? path : ""),
        "CUDA_VISIBLE_DEVICES"});
-  ASSERT_NE(cpu, nullptr);
-  EXPECT_EQ(AwaitAgent(*cpu).exit_code, 0) << cpu->Output(Stream::kStderr);
-  EXPECT_THAT(cpu->Output(Stream::kStderr),
+  EXPECT_EQ(cpu.exit_code, 0) << cpu.err;
+  EXPECT_THAT(cpu.err,
               HasSubstr("nvidia-smi found no GPU: running one CPU slot"));
   EXPECT_EQ(ReadFile(dir_.Path("gpus-1")), std::optional<std::string>("none"));
 
@@ -1736,11 +1749,10 @@ TEST_F(AgentEndToEndTest, GpusLeftOverByTheGroupingAreNamed) {
       CreateSweep("gpus.py", kRecordGpusProgram,
                   GridSweep("gpus.py", "  x:\n    values: [1]\n"));
   ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent =
-      StartAgent(id, {"--gpus", "0,1,2", "--gpus-per-trial", "2"});
-  ASSERT_NE(agent, nullptr);
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
-  EXPECT_THAT(agent->Output(Stream::kStderr),
+  const AgentRun agent =
+      RunAgentToItsEnd(id, {"--gpus", "0,1,2", "--gpus-per-trial", "2"});
+  EXPECT_EQ(agent.exit_code, 0) << agent.err;
+  EXPECT_THAT(agent.err,
               HasSubstr("warning: 1 GPU of 3 left idle (1 at once, 2 per "
                         "trial)"));
   EXPECT_EQ(ReadFile(dir_.Path("gpus-1")), std::optional<std::string>("0,1"));
@@ -1756,10 +1768,9 @@ TEST_F(AgentEndToEndTest, ACommandThisNodeLacksGivesThePointBackAndStopsIt) {
       GridSweep("gpus.py", "  x:\n    values: [1, 2, 3]\n",
                 "command: [no-such-launcher-for-sweep, \"${program}\"]\n"));
   ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> lacking = StartAgent(id, {});
-  ASSERT_NE(lacking, nullptr);
-  EXPECT_EQ(AwaitAgent(*lacking).exit_code, 2);
-  EXPECT_THAT(lacking->Output(Stream::kStderr),
+  const AgentRun lacking = RunAgentToItsEnd(id, {});
+  EXPECT_EQ(lacking.exit_code, 2);
+  EXPECT_THAT(lacking.err,
               HasSubstr("this node cannot run the sweep's command: cannot run "
                         "'no-such-launcher-for-sweep'"));
   std::vector<json> trials = cli_.Trials(id);
@@ -1775,13 +1786,11 @@ TEST_F(AgentEndToEndTest, ACommandThisNodeLacksGivesThePointBackAndStopsIt) {
                         "#!/bin/sh\nexec python3 \"$@\"\n",
                         /*executable=*/true));
   const char* path = std::getenv("PATH");
-  std::unique_ptr<BackgroundProcess> having =
-      StartAgent(id, {},
-                 {"PATH=" + dir_.Path("launcher-bin") + ":" +
-                  (path != nullptr ? path : "")});
-  ASSERT_NE(having, nullptr);
-  EXPECT_EQ(AwaitAgent(*having).exit_code, 0)
-      << having->Output(Stream::kStderr);
+  const AgentRun having =
+      RunAgentToItsEnd(id, {},
+                       {"PATH=" + dir_.Path("launcher-bin") + ":" +
+                        (path != nullptr ? path : "")});
+  EXPECT_EQ(having.exit_code, 0) << having.err;
   const json status = SweepStatus(id);
   EXPECT_EQ(status["state"], "finished") << status.dump();
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 3) << status.dump();
@@ -1836,9 +1845,8 @@ TEST_F(AgentEndToEndTest, WorkersInSessionsOfTheirOwnEndWithTheirTrial) {
       CreateSweep("launch.py", kLauncherProgram,
                   GridSweep("launch.py", "  x:\n    values: [1]\n"));
   ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
-  ASSERT_NE(agent, nullptr);
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const AgentRun agent = RunAgentToItsEnd(id, {});
+  EXPECT_EQ(agent.exit_code, 0) << agent.err;
   std::vector<pid_t> workers;
   for (int i = 0; i < 2; ++i) {
     const std::optional<std::string> pid =
@@ -1889,10 +1897,8 @@ while not os.path.exists("helper.pid"):
       CreateSweep("helper.py", kLeavesAHelper,
                   GridSweep("helper.py", "  x:\n    values: [1]\n"));
   ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent =
-      StartAgent(id, {"--kill-grace", "5"});
-  ASSERT_NE(agent, nullptr);
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const AgentRun agent = RunAgentToItsEnd(id, {"--kill-grace", "5"});
+  EXPECT_EQ(agent.exit_code, 0) << agent.err;
   const std::optional<std::string> pid = ReadFile(dir_.Path("helper.pid"));
   ASSERT_TRUE(pid.has_value());
   const pid_t helper = static_cast<pid_t>(std::stol(*pid));
