@@ -169,6 +169,26 @@ class AgentEndToEndTest : public ::testing::Test {
     return {exit_code, agent->Output(Stream::kStderr)};
   }
 
+  // A process of an earlier trial of sweep `id` (tagged as the agent tags
+  // them) on GPU 0: it lets go (writes "released" and exits) once the file
+  // "go" exists.
+  std::unique_ptr<BackgroundProcess> StartGpuZeroHolder(const std::string& id) {
+    if (!WriteFile(dir_.Path("holder.py"), R"(import os
+import time
+
+while not os.path.exists("go"):
+    time.sleep(0.02)
+open("released", "w").close()
+)")) {
+      return nullptr;
+    }
+    return BackgroundProcess::Start(
+        {"/usr/bin/env", "python3", dir_.Path("holder.py")},
+        {{"SWEEP_RUN_TAG=" + id + "-4242-7-0123456789abcdef",
+          "CUDA_VISIBLE_DEVICES=0"},
+         dir_.path()});
+  }
+
   json SweepStatus(const std::string& id) { return cli_.Json({"status", id}); }
 
   // A one-point grid of `program` (saved as `file`), run to its end by an
@@ -1925,19 +1945,7 @@ with open("started-after-release", "w") as out:
       CreateSweep("check.py", kChecksRelease,
                   GridSweep("check.py", "  x:\n    values: [1]\n"));
   ASSERT_FALSE(id.empty());
-  // The earlier trial's program, on GPU 0: it lets go when told.
-  ASSERT_TRUE(WriteFile(dir_.Path("holder.py"), R"(import os
-import time
-
-while not os.path.exists("go"):
-    time.sleep(0.02)
-open("released", "w").close()
-)"));
-  std::unique_ptr<BackgroundProcess> holder = BackgroundProcess::Start(
-      {"/usr/bin/env", "python3", dir_.Path("holder.py")},
-      {{"SWEEP_RUN_TAG=" + id + "-4242-7-0123456789abcdef",
-        "CUDA_VISIBLE_DEVICES=0"},
-       dir_.path()});
+  std::unique_ptr<BackgroundProcess> holder = StartGpuZeroHolder(id);
   ASSERT_NE(holder, nullptr);
   std::unique_ptr<BackgroundProcess> agent =
       StartAgent(id, {"--gpus", "0,1", "--gpus-per-trial", "2"});
@@ -1961,17 +1969,7 @@ TEST_F(AgentEndToEndTest, ATrialWaitingForGpusIsNotStartedOnShutdown) {
       CreateSweep("check.py", "open('ran', 'w').close()\n",
                   GridSweep("check.py", "  x:\n    values: [1]\n"));
   ASSERT_FALSE(id.empty());
-  ASSERT_TRUE(WriteFile(dir_.Path("holder.py"), R"(import os
-import time
-
-while not os.path.exists("go"):
-    time.sleep(0.02)
-)"));
-  std::unique_ptr<BackgroundProcess> holder = BackgroundProcess::Start(
-      {"/usr/bin/env", "python3", dir_.Path("holder.py")},
-      {{"SWEEP_RUN_TAG=" + id + "-4242-7-0123456789abcdef",
-        "CUDA_VISIBLE_DEVICES=0"},
-       dir_.path()});
+  std::unique_ptr<BackgroundProcess> holder = StartGpuZeroHolder(id);
   ASSERT_NE(holder, nullptr);
   std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--gpus", "0"});
   ASSERT_NE(agent, nullptr);
