@@ -1215,6 +1215,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
         ExpandCommandTokens(command, assignment.program(), config, command_env);
     node_lacks_command = absl::IsFailedPrecondition(argv.status());
     if (argv.ok()) {
+      const std::string run_tag = RunTag(assignment.sweep_id(), number);
       std::vector<std::pair<std::string, std::string>> overrides = {
           {"SWEEP_ID", assignment.sweep_id()},
           {"SWEEP_TRIAL_ID", absl::StrCat(number)},
@@ -1226,7 +1227,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
           {"PYTHONUNBUFFERED", "1"},
           // Marks every process of this launch, wherever it goes (see
           // ProcessLaunchSpec::tag).
-          {kRunTagVariable, RunTag(assignment.sweep_id(), number)},
+          {kRunTagVariable, run_tag},
       };
       if (!options_.gpus.empty()) {
         overrides.push_back({"CUDA_VISIBLE_DEVICES", absl::StrJoin(gpus, ",")});
@@ -1256,9 +1257,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                          }),
           environment.end());
       spec.env = MergeEnvironment(environment, overrides);
-      for (const auto& [name, value] : overrides) {
-        if (name == kRunTagVariable) spec.tag = absl::StrCat(name, "=", value);
-      }
+      spec.tag = absl::StrCat(kRunTagVariable, "=", run_tag);
       spec.end_grace = options_.kill_grace;
       absl::StatusOr<std::unique_ptr<OutputCopier>> made_copier =
           OutputCopier::Create(files->log);

@@ -208,11 +208,10 @@ std::optional<ProcStat> ReadProcStat(long pid) {
   return out;
 }
 
-// The environment process `pid` started with ("K=V" entries, each ended by
-// a NUL) into `out`; false when it cannot be read.
-bool ReadEnviron(long pid, std::string& out) {
+// The whole of /proc/PID/`name` into `out`; false when it cannot be read.
+bool ReadProcFile(long pid, const char* name, std::string& out) {
   char path[64];
-  snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+  snprintf(path, sizeof(path), "/proc/%ld/%s", pid, name);
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out.clear();
@@ -225,6 +224,28 @@ bool ReadEnviron(long pid, std::string& out) {
   return got == 0;
 }
 
+// The environment process `pid` started with ("K=V" entries, each ended by
+// a NUL) into `out`; false when it cannot be read.
+bool ReadEnviron(long pid, std::string& out) {
+  return ReadProcFile(pid, "environ", out);
+}
+
+// Calls `visit` with the pid of each process but this one, until it
+// returns true.
+template <typename Visit>
+void ForEachOtherProcess(Visit visit) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return;
+  const pid_t self = getpid();
+  while (dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || pid == self) continue;
+    if (visit(pid)) break;
+  }
+  closedir(proc);
+}
+
 // The live processes, other than `leader`, in the process group `leader` or
 // (when `tag` is not empty) run by this user with `tag` among their
 // environment's entries; zombies do not count. /proc's stat gives each
@@ -234,26 +255,19 @@ std::vector<pid_t> Stragglers(pid_t leader, const std::string& tag,
                               bool first_only) {
   std::vector<pid_t> found;
   std::optional<ProcStat> leader_stat = ReadProcStat(leader);
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return found;
-  const pid_t self = getpid();
   std::string environ_text;
-  while (dirent* entry = readdir(proc)) {
-    char* end = nullptr;
-    const long pid = strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || pid == leader || pid == self) {
-      continue;
-    }
+  ForEachOtherProcess([&](long pid) {
+    if (pid == leader) return false;
     const std::optional<ProcStat> stat = ReadProcStat(pid);
-    if (!stat || stat->state == 'Z' || stat->state == 'X') continue;
+    if (!stat || stat->state == 'Z' || stat->state == 'X') return false;
     bool straggler = stat->pgrp == leader;
     // The environment only of processes of this user that started after the
     // program (its descendants do) and are not in uninterruptible sleep: a
     // process stuck holding its memory map's lock (a hung NFS mount) would
     // hold up reading it.
     if (!straggler && !tag.empty() && stat->mine && stat->state != 'D' &&
-        (!leader_stat || stat->start >= leader_stat->start)) {
-      if (!ReadEnviron(pid, environ_text)) continue;
+        (!leader_stat || stat->start >= leader_stat->start) &&
+        ReadEnviron(pid, environ_text)) {
       for (absl::string_view e : absl::StrSplit(environ_text, '\0')) {
         if (e == tag) {
           straggler = true;
@@ -261,12 +275,10 @@ std::vector<pid_t> Stragglers(pid_t leader, const std::string& tag,
         }
       }
     }
-    if (straggler) {
-      found.push_back(static_cast<pid_t>(pid));
-      if (first_only) break;
-    }
-  }
-  closedir(proc);
+    if (!straggler) return false;
+    found.push_back(static_cast<pid_t>(pid));
+    return first_only;
+  });
   return found;
 }
 
@@ -284,40 +296,24 @@ void SignalTagged(pid_t leader, const std::string& tag,
 }  // namespace
 
 std::string ProcessCgroup(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%ld/cgroup", static_cast<long>(pid));
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
   std::string out;
-  char chunk[4096];
-  ssize_t got;
-  while ((got = read(fd, chunk, sizeof chunk)) > 0) {
-    out.append(chunk, static_cast<size_t>(got));
-  }
-  close(fd);
+  if (!ReadProcFile(pid, "cgroup", out)) out.clear();
   return out;
 }
 
 std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
                                                absl::string_view also) {
   std::vector<TaggedProcess> found;
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return found;
-  const pid_t self = getpid();
   const std::string tag_prefix = absl::StrCat(tag_name, "=");
   const std::string also_prefix = absl::StrCat(also, "=");
   std::string environ_text;
-  while (dirent* entry = readdir(proc)) {
-    char* end = nullptr;
-    const long pid = strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || pid == self) continue;
+  ForEachOtherProcess([&](long pid) {
     const std::optional<ProcStat> stat = ReadProcStat(pid);
     // Not a process stuck in uninterruptible sleep (see Stragglers).
     if (!stat || !stat->mine || stat->state == 'D' || stat->state == 'Z' ||
-        stat->state == 'X') {
-      continue;
+        stat->state == 'X' || !ReadEnviron(pid, environ_text)) {
+      return false;
     }
-    if (!ReadEnviron(pid, environ_text)) continue;
     TaggedProcess process;
     process.pid = static_cast<pid_t>(pid);
     bool tagged = false;
@@ -333,8 +329,8 @@ std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
       process.cgroup = ProcessCgroup(process.pid);
       found.push_back(std::move(process));
     }
-  }
-  closedir(proc);
+    return false;
+  });
   return found;
 }
 
