@@ -1275,7 +1275,7 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
           process = std::move(*started_process);
           if (options_.orphan_guard != nullptr) {
             options_.orphan_guard->Watch(process->pid(), copier->read_end(),
-                                         copier->log());
+                                         copier->log(), spec.tag);
           }
         } else {
           argv = started_process.status();

@@ -1,10 +1,12 @@
 #include "agent/orphan_guard.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,8 +21,116 @@ namespace sweep {
 namespace {
 
 constexpr int kGuardFd = 3;
-// A group message's flag: its output's pipe and log come with it.
+// A group message's flags: its output's pipe and log come with it; its
+// launch's tag follows it (a 4-byte length, then the tag's bytes).
 constexpr int32_t kWithOutput = int32_t{1} << 30;
+constexpr int32_t kWithTag = int32_t{1} << 29;
+constexpr int32_t kFlags = kWithOutput | kWithTag;
+constexpr int kMaxTag = OrphanGuard::kMaxTagBytes;
+
+bool IsTag(const char* entry, int length, const char (*tags)[kMaxTag],
+           const int* tag_lengths, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (tag_lengths[i] > 0 && tag_lengths[i] == length &&
+        __builtin_memcmp(tags[i], entry, static_cast<size_t>(length)) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether process `pid`'s environment holds one of `tags` (whole entries,
+// "NAME=value"). Async-signal-safe: streams /proc/PID/environ through a
+// fixed buffer. A process in uninterruptible sleep is passed over (reading
+// its environment can block as long as it does), as the agent does.
+bool HasTag(const char* pid, const char (*tags)[kMaxTag],
+            const int* tag_lengths, int count) {
+  char path[64] = "/proc/";
+  size_t at = 6;
+  for (const char* c = pid; *c != '\0' && at < 40; ++c) path[at++] = *c;
+  static char buffer[16 << 10];
+  __builtin_memcpy(path + at, "/stat", 6);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+  close(fd);
+  if (n <= 0) return false;
+  // The state follows the last ')' (the name may hold any byte).
+  ssize_t paren = n - 1;
+  while (paren >= 0 && buffer[paren] != ')') --paren;
+  if (paren < 0 || paren + 2 >= n) return false;
+  const char state = buffer[paren + 2];
+  if (state == 'D' || state == 'Z' || state == 'X') return false;
+
+  __builtin_memcpy(path + at, "/environ", 9);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // Gone, or another user's.
+  static char entry[kMaxTag];
+  int length = 0;  // Of the entry so far; kMaxTag + 1: too long for a tag.
+  bool found = false;
+  for (;;) {
+    const ssize_t got = read(fd, buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    for (ssize_t i = 0; i < got && !found; ++i) {
+      if (buffer[i] == '\0') {
+        found =
+            length <= kMaxTag && IsTag(entry, length, tags, tag_lengths, count);
+        length = 0;
+      } else if (length < kMaxTag) {
+        entry[length++] = buffer[i];
+      } else {
+        length = kMaxTag + 1;
+      }
+    }
+    if (found) break;
+  }
+  close(fd);
+  return found;
+}
+
+// Sends `signal` to every process whose environment holds one of `tags`
+// (launches' processes that left their group: setsid workers), but this
+// one; with signal 0, only counts them. Async-signal-safe: /proc is read
+// with getdents64 into a fixed buffer. Returns how many it found.
+int SignalTagged(const char (*tags)[kMaxTag], const int* tag_lengths, int count,
+                 int signal) {
+  bool any = false;
+  for (int i = 0; i < count && !any; ++i) any = tag_lengths[i] > 0;
+  if (!any) return 0;
+  const int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc < 0) return 0;
+  const pid_t self = getpid();
+  alignas(8) static char entries[32 << 10];
+  int found = 0;
+  for (;;) {
+    const long got = syscall(SYS_getdents64, proc, entries, sizeof(entries));
+    if (got <= 0) break;
+    for (long at = 0; at < got;) {
+      // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+      unsigned short record = 0;
+      __builtin_memcpy(&record, entries + at + 16, sizeof(record));
+      const char* name = entries + at + 19;
+      at += record;
+      if (record == 0) break;
+      pid_t pid = 0;
+      bool numeric = *name != '\0';
+      for (const char* c = name; *c != '\0' && numeric; ++c) {
+        numeric = *c >= '0' && *c <= '9' && pid < 100'000'000;
+        pid = pid * 10 + (*c - '0');
+      }
+      if (!numeric || pid == self) continue;
+      if (!HasTag(name, tags, tag_lengths, count)) continue;
+      ++found;
+      if (signal != 0) {
+        kill(pid, signal);
+        if (signal == SIGTERM) kill(pid, SIGCONT);
+      }
+    }
+  }
+  close(proc);
+  return found;
+}
 
 // Copies what each pipe holds into its log (async-signal-safe).
 void DrainOutputs(const int* pipes, const int* logs, int count) {
@@ -81,6 +191,9 @@ void SleepMs(long ms) {
   static pid_t groups[OrphanGuard::kMaxGroups];
   static int pipes[OrphanGuard::kMaxGroups];
   static int logs[OrphanGuard::kMaxGroups];
+  // Each group's launch's tag (an environment entry; length 0: none).
+  static char tags[OrphanGuard::kMaxGroups][kMaxTag];
+  static int tag_lengths[OrphanGuard::kMaxGroups];
   int count = 0;
   // Descriptors received and not yet given to their group, in order: a
   // message's arrive with its first byte, before it is whole.
@@ -93,7 +206,7 @@ void SleepMs(long ms) {
     --received_count;
     return fd;
   };
-  unsigned char buffer[4 * 256];
+  unsigned char buffer[8 * 256 + kMaxTag];
   alignas(cmsghdr) static char control[CMSG_SPACE(sizeof(int) * 256)];
   size_t held = 0;
   for (;;) {
@@ -124,17 +237,28 @@ void SleepMs(long ms) {
     }
     held += static_cast<size_t>(n);
     size_t used = 0;
-    for (; used + 4 <= held; used += 4) {
+    while (used + 4 <= held) {
       int32_t message;
       __builtin_memcpy(&message, buffer + used, 4);
+      int32_t tag_length = 0;
+      if (message > 0 && (message & kWithTag) != 0) {
+        if (used + 8 > held) break;  // The rest is on its way.
+        __builtin_memcpy(&tag_length, buffer + used + 4, 4);
+        if (tag_length <= 0 || tag_length > kMaxTag) _exit(1);  // Not ours.
+        if (used + 8 + static_cast<size_t>(tag_length) > held) break;
+      }
+      const unsigned char* tag = buffer + used + 8;
+      used += tag_length > 0 ? 8 + static_cast<size_t>(tag_length) : 4;
       if (message > 0) {
         const bool with_output = (message & kWithOutput) != 0;
         const int pipe = with_output ? take() : -1;
         const int log = with_output ? take() : -1;
         if (count < OrphanGuard::kMaxGroups) {
-          groups[count] = message & ~kWithOutput;
+          groups[count] = message & ~kFlags;
           pipes[count] = pipe;
           logs[count] = log;
+          tag_lengths[count] = tag_length;
+          __builtin_memcpy(tags[count], tag, static_cast<size_t>(tag_length));
           ++count;
         } else {
           if (pipe >= 0) close(pipe);
@@ -149,6 +273,9 @@ void SleepMs(long ms) {
             groups[i] = groups[count];
             pipes[i] = pipes[count];
             logs[i] = logs[count];
+            tag_lengths[i] = tag_lengths[count];
+            __builtin_memcpy(tags[i], tags[count],
+                             static_cast<size_t>(tag_lengths[count]));
             break;
           }
         }
@@ -157,20 +284,24 @@ void SleepMs(long ms) {
     for (size_t i = used; i < held; ++i) buffer[i - used] = buffer[i];
     held -= used;
   }
-  // What the agent did not end: SIGTERM, the grace, then SIGKILL; what
-  // they write meanwhile goes on into their logs.
+  // What the agent did not end, each group and the processes carrying its
+  // launch's tag: SIGTERM, the grace, then SIGKILL; what they write
+  // meanwhile goes on into their logs.
   for (int i = 0; i < count; ++i) {
     kill(-groups[i], SIGTERM);
     kill(-groups[i], SIGCONT);
   }
+  SignalTagged(tags, tag_lengths, count, SIGTERM);
   for (long waited = 0; waited < grace_ms; waited += 50) {
     DrainOutputs(pipes, logs, count);
     bool any = false;
     for (int i = 0; i < count && !any; ++i) any = kill(-groups[i], 0) == 0;
+    if (!any) any = SignalTagged(tags, tag_lengths, count, 0) > 0;
     if (!any) break;
     SleepMs(50);
   }
   for (int i = 0; i < count; ++i) kill(-groups[i], SIGKILL);
+  SignalTagged(tags, tag_lengths, count, SIGKILL);
   DrainOutputs(pipes, logs, count);
   _exit(0);
 }
@@ -260,7 +391,8 @@ std::optional<std::string> OrphanGuard::ReviveLocked() {
   }
   process_ = *process;
   for (const auto& [group, output] : groups_) {
-    SendLocked(static_cast<int32_t>(group), &output.pipe, &output.log);
+    SendLocked(static_cast<int32_t>(group), &output.pipe, &output.log,
+               output.tag);
   }
   return absl::StrCat("the orphan guard (pid ", dead,
                       ") died; restarted as pid ", process_.pid, " with the ",
@@ -268,13 +400,23 @@ std::optional<std::string> OrphanGuard::ReviveLocked() {
 }
 
 void OrphanGuard::SendLocked(int32_t message, const UniqueFd* output,
-                             const UniqueFd* log) {
+                             const UniqueFd* log, absl::string_view tag) {
   if (process_.fd < 0) return;
   const bool with_output =
       output != nullptr && log != nullptr && output->valid() && log->valid();
   if (with_output) message |= kWithOutput;
-  const char* data = reinterpret_cast<const char*>(&message);
-  size_t left = sizeof(message);
+  const bool with_tag = !tag.empty() && tag.size() <= kMaxTagBytes;
+  if (with_tag) message |= kWithTag;
+  char bytes[8 + kMaxTagBytes];
+  std::memcpy(bytes, &message, 4);
+  size_t left = 4;
+  if (with_tag) {
+    const int32_t length = static_cast<int32_t>(tag.size());
+    std::memcpy(bytes + 4, &length, 4);
+    std::memcpy(bytes + 8, tag.data(), tag.size());
+    left = 8 + tag.size();
+  }
+  const char* data = bytes;
   bool fds_sent = !with_output;
   while (left > 0) {
     iovec io{const_cast<char*>(data), left};
@@ -303,17 +445,19 @@ void OrphanGuard::SendLocked(int32_t message, const UniqueFd* output,
   }
 }
 
-void OrphanGuard::Watch(pid_t group, int output, int log) {
+void OrphanGuard::Watch(pid_t group, int output, int log,
+                        absl::string_view tag) {
   if (group <= 0) return;
   absl::MutexLock lock(&mu_);
   Output& held = groups_[group];
+  held.tag = std::string(tag);
   if (output >= 0 && log >= 0) {
     held.pipe.Reset(fcntl(output, F_DUPFD_CLOEXEC, 3));
     held.log.Reset(fcntl(log, F_DUPFD_CLOEXEC, 3));
   }
   // A guard that died is revived with every group, this one included.
   if (!ReviveLocked().has_value()) {
-    SendLocked(static_cast<int32_t>(group), &held.pipe, &held.log);
+    SendLocked(static_cast<int32_t>(group), &held.pipe, &held.log, held.tag);
   }
 }
 

@@ -918,13 +918,16 @@ TEST_F(AgentEndToEndTest, CancelKillsTheWholeProcessGroupAfterTheGrace) {
   EXPECT_EQ(SweepStatus(id)["state"], "canceled");
 }
 
-// Starts a grandchild in its process group, writes both pids, then sleeps.
+// Starts a grandchild in its process group (in a session of its own with
+// the argument "--setsid", as torchrun starts its workers), writes both
+// pids, then sleeps.
 constexpr char kFamilyProgram[] = R"py(import os
 import subprocess
 import sys
 import time
 
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                         start_new_session="--setsid" in sys.argv)
 with open("family.tmp", "w") as f:
     f.write(f"{os.getpid()} {child.pid}")
 os.rename("family.tmp", "family.pids")
@@ -935,10 +938,10 @@ time.sleep(600)
 class AgentFamilyTest : public AgentEndToEndTest {
  protected:
   // Starts it and waits until the program and its child run.
-  void StartFamily() {
-    const std::string id =
-        CreateSweep("family.py", kFamilyProgram,
-                    GridSweep("family.py", "  x:\n    values: [1]\n"));
+  void StartFamily(const std::string& extra_yaml = "") {
+    const std::string id = CreateSweep(
+        "family.py", kFamilyProgram,
+        GridSweep("family.py", "  x:\n    values: [1]\n", extra_yaml));
     ASSERT_FALSE(id.empty());
     agent_ = StartAgent(id, {"--kill-grace", "1"});
     ASSERT_NE(agent_, nullptr);
@@ -979,6 +982,16 @@ class AgentFamilyTest : public AgentEndToEndTest {
 // ends the trial's whole process group instead.
 TEST_F(AgentFamilyTest, AKilledAgentTakesItsProgramsWithIt) {
   ASSERT_NO_FATAL_FAILURE(StartFamily());
+  KillTheAgentAndExpectNoOrphans();
+}
+
+// A worker in a session of its own (torchrun's) is out of the group; the
+// guard finds it by its launch's tag.
+TEST_F(AgentFamilyTest, AKilledAgentTakesItsProgramsSetsidWorkersWithIt) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartFamily("command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n"
+                  "  - --setsid\n  - ${args}\n"));
+  ASSERT_NE(getpgid(grandchild_), getpgid(program_));
   KillTheAgentAndExpectNoOrphans();
 }
 
