@@ -122,6 +122,25 @@ bool IsGpuId(absl::string_view id);
 // an entry that is no GPU id (IsGpuId), an empty one, or one listed twice.
 absl::StatusOr<std::vector<std::string>> ParseGpuList(absl::string_view list);
 
+// How a node's trials share its GPUs.
+struct GpuPlan {
+  std::vector<std::string> gpus;  // Those in use, in groups; empty: none.
+  int gpus_per_trial = 1;
+  int slots = 1;  // Trials at once: one per group of gpus_per_trial.
+  std::vector<std::string> notes;  // For the user: where the GPUs came from,
+                                   // what is left idle.
+};
+
+// What --gpus (`gpus`: "auto" for DetectGpus, a list for ParseGpuList, ""
+// for none), --gpus-per-trial (`gpus_per_trial`, given or 0) and the flag
+// that sets how many trials run at once (`slots`, given or 0; named
+// `slots_flag` in messages) make: with GPUs, one slot per group unless fewer
+// are asked for; without, `slots` (default `cpu_slots`). Errors name the
+// flag at fault.
+absl::StatusOr<GpuPlan> PlanGpus(absl::string_view gpus, int gpus_per_trial,
+                                 int slots, int cpu_slots,
+                                 absl::string_view slots_flag);
+
 }  // namespace sweep
 
 #endif  // SWEEP_AGENT_AGENT_H_

@@ -19,6 +19,7 @@
 #include "agent/agent.h"
 #include "agent/orphan_guard.h"
 #include "agent/output_copier.h"
+#include "search/status_macros.h"
 
 extern char** environ;
 
@@ -59,6 +60,59 @@ absl::StatusOr<std::vector<std::string>> ParseGpuList(absl::string_view list) {
     gpus.emplace_back(id);
   }
   return gpus;
+}
+
+absl::StatusOr<GpuPlan> PlanGpus(absl::string_view gpus, int gpus_per_trial,
+                                 int slots, int cpu_slots,
+                                 absl::string_view slots_flag) {
+  GpuPlan plan;
+  std::vector<std::string> listed;
+  if (gpus == "auto") {
+    std::string note;
+    ASSIGN_OR_RETURN(listed, DetectGpus(&note));
+    if (!note.empty()) plan.notes.push_back(std::move(note));
+  } else if (!gpus.empty()) {
+    absl::StatusOr<std::vector<std::string>> parsed = ParseGpuList(gpus);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--gpus: ", parsed.status().message()));
+    }
+    listed = *std::move(parsed);
+  }
+  if (listed.empty()) {
+    if (gpus_per_trial > 0) {
+      plan.notes.push_back(
+          "--gpus-per-trial has no effect without --gpus (or --gpus auto "
+          "finding none)");
+    }
+    plan.slots = slots > 0 ? slots : cpu_slots;
+    return plan;
+  }
+  plan.gpus_per_trial = gpus_per_trial > 0 ? gpus_per_trial : 1;
+  const int groups = static_cast<int>(listed.size()) / plan.gpus_per_trial;
+  if (groups == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--gpus-per-trial ", plan.gpus_per_trial, " but only ",
+                     listed.size(), listed.size() == 1 ? " GPU" : " GPUs"));
+  }
+  if (slots > groups) {
+    plan.notes.push_back(absl::StrCat(
+        slots_flag, " ", slots, " but ", listed.size(), " GPUs at ",
+        plan.gpus_per_trial, " per trial run ", groups, " at once"));
+  }
+  plan.slots = slots > 0 ? std::min(slots, groups) : groups;
+  const size_t used = static_cast<size_t>(plan.slots) *
+                      static_cast<size_t>(plan.gpus_per_trial);
+  if (used < listed.size()) {
+    const size_t idle = listed.size() - used;
+    plan.notes.push_back(
+        absl::StrCat("warning: ", idle, idle == 1 ? " GPU" : " GPUs", " of ",
+                     listed.size(), " left idle (", plan.slots, " at once, ",
+                     plan.gpus_per_trial, " per trial)"));
+  }
+  listed.resize(used);
+  plan.gpus = std::move(listed);
+  return plan;
 }
 
 absl::StatusOr<std::vector<std::string>> DetectGpus(std::string* note) {

@@ -224,56 +224,21 @@ void RegisterAgentCommand(CLI::App& app, CommandRun* run) {
       AgentOptions resolved = *options;
       resolved.controller = ResolveControllerAddress(resolved.controller);
       resolved.token = TokenFromEnvironment();
-      if (*gpus == "auto") {
-        std::string note;
-        absl::StatusOr<std::vector<std::string>> detected = DetectGpus(&note);
-        if (!detected.ok()) {
-          std::cerr << "sweep agent: " << detected.status().message() << "\n";
-          return 2;
-        }
-        resolved.gpus = *std::move(detected);
-        if (!note.empty()) std::cerr << "sweep agent: " << note << "\n";
-      } else if (!gpus->empty()) {
-        absl::StatusOr<std::vector<std::string>> listed = ParseGpuList(*gpus);
-        if (!listed.ok()) {
-          std::cerr << "sweep agent: --gpus: " << listed.status().message()
-                    << "\n";
-          return 2;
-        }
-        resolved.gpus = *std::move(listed);
+      absl::StatusOr<GpuPlan> plan = PlanGpus(
+          *gpus,
+          command->count("--gpus-per-trial") > 0 ? resolved.gpus_per_trial : 0,
+          command->count("--slots") > 0 ? resolved.slots : 0,
+          /*cpu_slots=*/1, "--slots");
+      if (!plan.ok()) {
+        std::cerr << "sweep agent: " << plan.status().message() << "\n";
+        return 2;
       }
-      if (!resolved.gpus.empty()) {
-        const int groups =
-            static_cast<int>(resolved.gpus.size()) / resolved.gpus_per_trial;
-        if (groups == 0) {
-          std::cerr << "sweep agent: --gpus-per-trial "
-                    << resolved.gpus_per_trial << " but only "
-                    << resolved.gpus.size() << " GPUs\n";
-          return 2;
-        }
-        if (command->count("--slots") > 0 && resolved.slots > groups) {
-          std::cerr << "sweep agent: --slots " << resolved.slots << " but "
-                    << resolved.gpus.size() << " GPUs at "
-                    << resolved.gpus_per_trial << " per trial run " << groups
-                    << " at once\n";
-        }
-        resolved.slots = command->count("--slots") > 0
-                             ? std::min(resolved.slots, groups)
-                             : groups;
-        const size_t idle = resolved.gpus.size() -
-                            static_cast<size_t>(resolved.slots) *
-                                static_cast<size_t>(resolved.gpus_per_trial);
-        if (idle > 0) {
-          std::cerr << "sweep agent: warning: " << idle
-                    << (idle == 1 ? " GPU" : " GPUs") << " of "
-                    << resolved.gpus.size() << " left idle (" << resolved.slots
-                    << " at once, " << resolved.gpus_per_trial
-                    << " per trial)\n";
-        }
-      } else if (command->count("--gpus-per-trial") > 0) {
-        std::cerr << "sweep agent: --gpus-per-trial has no effect without "
-                     "--gpus (or --gpus auto finding none)\n";
+      for (const std::string& note : plan->notes) {
+        std::cerr << "sweep agent: " << note << "\n";
       }
+      resolved.gpus = plan->gpus;
+      resolved.gpus_per_trial = plan->gpus_per_trial;
+      resolved.slots = plan->slots;
       resolved.kill_grace = std::chrono::milliseconds(
           static_cast<int64_t>(*grace_seconds * 1000));
       resolved.check_program =

@@ -37,6 +37,12 @@ namespace {
 struct RunOptions {
   std::string file;
   int agents = 2;
+  bool agents_given = false;
+  // --gpus and --gpus-per-trial as given (0: not given), then the GPUs in
+  // use, gpus_per_trial to each agent in turn.
+  std::string gpus_flag;
+  int gpus_per_trial = 0;
+  std::vector<std::string> gpus;
   int64_t count = 0;
   std::string data_dir;
   std::string workdir = "sweep-runs";
@@ -97,6 +103,12 @@ std::string AgentFlags(const RunOptions& options) {
   absl::StrAppend(&flags, " --interpreter ", ShellQuote(options.interpreter));
   if (options.wandb_shim) absl::StrAppend(&flags, " --wandb-shim");
   if (options.stdout_metrics) absl::StrAppend(&flags, " --stdout-metrics");
+  if (!options.gpus.empty()) {
+    absl::StrAppend(&flags, " --gpus ", absl::StrJoin(options.gpus, ","));
+    if (options.gpus_per_trial > 1) {
+      absl::StrAppend(&flags, " --gpus-per-trial ", options.gpus_per_trial);
+    }
+  }
   if (options.kill_grace_seconds != RunOptions{}.kill_grace_seconds) {
     absl::StrAppend(&flags, " --kill-grace ", options.kill_grace_seconds);
   }
@@ -270,6 +282,21 @@ int RunLocalSweep(RunOptions options) {
       return 2;
     }
   }
+  // One agent per GPU group: each runs its trials on its own GPUs.
+  absl::StatusOr<GpuPlan> plan =
+      PlanGpus(options.gpus_flag, options.gpus_per_trial,
+               options.agents_given ? options.agents : 0,
+               /*cpu_slots=*/options.agents, "--agents");
+  if (!plan.ok()) {
+    std::cerr << "sweep run: " << plan.status().message() << "\n";
+    return 2;
+  }
+  for (const std::string& note : plan->notes) {
+    std::cerr << "sweep run: " << note << "\n";
+  }
+  options.agents = plan->slots;
+  options.gpus = plan->gpus;
+  options.gpus_per_trial = plan->gpus_per_trial;
   if (options.wandb_shim) {
     if (absl::Status shim = CheckWandbShim(PythonClientDir()); !shim.ok()) {
       std::cerr << "sweep run: --wandb-shim: " << shim.message() << "\n";
@@ -337,6 +364,11 @@ int RunLocalSweep(RunOptions options) {
     agent.controller = address;
     agent.token = server_options.token;
     agent.count = options.count;
+    if (!options.gpus.empty()) {
+      const auto first = options.gpus.begin() + i * options.gpus_per_trial;
+      agent.gpus.assign(first, first + options.gpus_per_trial);
+      agent.gpus_per_trial = options.gpus_per_trial;
+    }
     agent.workdir = options.workdir;
     agent.interpreter = options.interpreter;
     agent.wandb_shim = options.wandb_shim;
@@ -475,9 +507,18 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
       "progress line, the best trial at the end");
   command->add_option("file", options->file, "Sweep YAML file")->required();
   command
-      ->add_option("--agents", options->agents, "Local agents (trials at once)")
+      ->add_option("--agents", options->agents,
+                   "Local agents (trials at once; with --gpus, default one "
+                   "per GPU group)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  command->add_option("--gpus", options->gpus_flag,
+                      "auto (ask nvidia-smi) or a list like 0,1,3; each agent "
+                      "gets its own, passed on in CUDA_VISIBLE_DEVICES");
+  command
+      ->add_option("--gpus-per-trial", options->gpus_per_trial,
+                   "GPUs each trial gets (default 1)")
+      ->check(CLI::Range(1, 64));
   command
       ->add_option("--count", options->count,
                    "Trials each agent runs at most (0: until done)")
@@ -509,8 +550,10 @@ void RegisterRunCommand(CLI::App& app, CommandRun* run) {
                    "0 never")
       ->capture_default_str()
       ->check(WholeNumberAtLeast(0));
-  command->callback(
-      [options, run] { *run = [options] { return RunLocalSweep(*options); }; });
+  command->callback([options, run, command] {
+    options->agents_given = command->count("--agents") > 0;
+    *run = [options] { return RunLocalSweep(*options); };
+  });
 }
 
 }  // namespace sweep

@@ -22,6 +22,7 @@ using ::sweep::testing::BackgroundProcess;
 using ::sweep::testing::ExitStatus;
 using ::sweep::testing::JsonInt;
 using ::sweep::testing::ProcessResult;
+using ::sweep::testing::ReadFile;
 using ::sweep::testing::RunProcess;
 using ::sweep::testing::ScopedTempDir;
 using ::sweep::testing::ServerProcess;
@@ -339,6 +340,99 @@ while not os.path.exists(os.environ["RELEASE_FILE"]):
   const std::optional<ExitStatus> exit = run->WaitForExit(kRunTimeout);
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->exit_code, 0) << run->Output(Stream::kStderr);
+}
+
+// `sweep run --gpus`: one agent per GPU group, each trial on its agent's
+// GPUs (in CUDA_VISIBLE_DEVICES), never two running trials on one.
+TEST_F(RunEndToEndTest, GpusGiveEachAgentItsOwn) {
+  // Each trial records its GPUs and when it ran; the first two wait for each
+  // other, so they certainly overlap.
+  constexpr char kGpuProgram[] = R"(import glob
+import json
+import os
+import sys
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+trial = os.environ["SWEEP_TRIAL_ID"]
+start = time.time()
+open(os.path.join(here, f"started-{trial}"), "w").close()
+deadline = start + 20
+while len(glob.glob(os.path.join(here, "started-*"))) < 2:
+    if time.time() > deadline:
+        sys.exit("ran alone")
+    time.sleep(0.02)
+time.sleep(0.2)
+with open(os.path.join(here, f"gpu-{trial}.json"), "w") as out:
+    json.dump({"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"),
+               "start": start, "end": time.time()}, out)
+print("loss=1")
+)";
+  const ProcessResult r =
+      Run(kGpuProgram, "  x: {values: [1, 2, 3, 4]}\n",
+          {"--gpus", "3, 5", "--interpreter", "python3", "--stdout-metrics"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr(", 2 agents;")) << r.out;
+  struct Ran {
+    std::string gpus;
+    double start, end;
+  };
+  std::vector<Ran> runs;
+  for (int trial = 1; trial <= 4; ++trial) {
+    const std::optional<std::string> written =
+        ReadFile(dir_.Path("gpu-" + std::to_string(trial) + ".json"));
+    ASSERT_TRUE(written.has_value()) << "trial " << trial << r.out << r.err;
+    const json record = json::parse(*written);
+    ASSERT_TRUE(record["gpus"].is_string()) << "no CUDA_VISIBLE_DEVICES";
+    runs.push_back({record["gpus"], record["start"], record["end"]});
+    EXPECT_THAT(runs.back().gpus, ::testing::AnyOf("3", "5"));
+  }
+  int overlapping = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    for (size_t j = i + 1; j < runs.size(); ++j) {
+      if (runs[i].start < runs[j].end && runs[j].start < runs[i].end) {
+        ++overlapping;
+        EXPECT_NE(runs[i].gpus, runs[j].gpus)
+            << "trials " << i + 1 << " and " << j + 1 << " ran at once";
+      }
+    }
+  }
+  EXPECT_GE(overlapping, 1);
+}
+
+// Two GPUs a trial, three GPUs: one agent, and the one left over named.
+TEST_F(RunEndToEndTest, GpusPerTrialGroupThemAndNameWhatIsLeftIdle) {
+  const ProcessResult r =
+      Run(R"(import os
+print("loss=" + str(len(os.environ["CUDA_VISIBLE_DEVICES"])))
+)",
+          "  x: {values: [1, 2]}\n",
+          {"--gpus", "3,5,7", "--gpus-per-trial", "2", "--interpreter",
+           "python3", "--stdout-metrics", "--count", "1"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_THAT(r.out, HasSubstr(", 1 agent;")) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("1 GPU of 3 left idle")) << r.err;
+  // "3,5": three characters.
+  EXPECT_THAT(r.out, HasSubstr("loss = 3")) << r.out;
+  // The agent command to go on runs trials on the same GPUs.
+  EXPECT_THAT(r.out, HasSubstr(" --gpus 3,5 --gpus-per-trial 2\n")) << r.out;
+}
+
+TEST_F(RunEndToEndTest, GpusThatCannotBeSharedAreRefused) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--gpus", "3", "--gpus-per-trial", "2"},
+      {"--gpus", "0,x"},
+      {"--gpus", "0,0"}};
+  for (const std::vector<std::string>& args : cases) {
+    const ProcessResult r =
+        Run("print('loss=1')\n", "  x: {values: [1]}\n", args);
+    EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
+    EXPECT_THAT(r.err,
+                HasSubstr(args.back() == "2" ? "--gpus-per-trial" : "--gpus: "))
+        << r.err;
+    EXPECT_THAT(r.out, Not(HasSubstr("Sweep "))) << "a sweep was created";
+  }
 }
 
 TEST_F(RunEndToEndTest, AKillGraceThatIsNoNumberOfSecondsIsRefused) {
