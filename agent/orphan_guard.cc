@@ -1,6 +1,5 @@
 #include "agent/orphan_guard.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
