@@ -258,14 +258,22 @@ Value LatticePoint(const ParameterSpec& p, double k) {
   return LatticeValue(k, p.q);
 }
 
-Value Quantize(const ParameterSpec& p, double x) {
-  return LatticePoint(p, RoundHalfEven(x / p.q));
-}
-
 // The multiples k of q that X's range reaches: k * q for k in [lo, hi].
+// Not a k whose rounding cell meets the range in a bound alone (min 0.05,
+// q 0.1: 0 only for X = 0.05 exactly, a value below min drawn with
+// probability 0), unless the range is that one point.
 Interval LatticeIndices(const ParameterSpec& p, Law law) {
   const Interval range = RangeOfX(p, law);
-  return {RoundHalfEven(range.lo / p.q), RoundHalfEven(range.hi / p.q)};
+  Interval k{RoundHalfEven(range.lo / p.q), RoundHalfEven(range.hi / p.q)};
+  if (k.lo < k.hi && (k.lo + 0.5) * p.q <= range.lo) ++k.lo;
+  if (k.lo < k.hi && (k.hi - 0.5) * p.q >= range.hi) --k.hi;
+  return k;
+}
+
+// x rounded to the lattice, within the points the law reaches.
+Value Quantize(const ParameterSpec& p, Law law, double x) {
+  const Interval k = LatticeIndices(p, law);
+  return LatticePoint(p, ClampTo(RoundHalfEven(x / p.q), k.lo, k.hi));
 }
 
 // The middle, in quantile, of the X values that round to k * q.
@@ -453,7 +461,7 @@ Value ValueAtQuantile(const ParameterSpec& p, double u) {
   }
   const NumericForm form = *NumericFormOf(p.distribution);
   const double x = XAtQuantile(p, form.law, u);
-  if (form.quantized) return Quantize(p, x);
+  if (form.quantized) return Quantize(p, form.law, x);
   return x;
 }
 

@@ -68,7 +68,9 @@ std::vector<int> DistinctCategories(const ParameterSpec& p);
 // set is infinite (continuous forms, q_normal, q_log_normal) or holds more
 // than `limit` values. Quantized forms give k * q for every k from
 // RoundHalfEven(lo / q) to RoundHalfEven(hi / q), lo and hi the range of the
-// unrounded law, typed as ValueAtQuantile types them.
+// unrounded law, but a k whose rounding cell meets that range in a bound
+// alone (drawn with probability 0: min 0.05, q 0.1 gives no 0.0), typed as
+// ValueAtQuantile types them; ValueAtQuantile keeps to the same k.
 std::optional<std::vector<Value>> FiniteSupport(const ParameterSpec& p,
                                                 std::size_t limit);
 

@@ -311,16 +311,39 @@ TEST(QUniformTest, DecimalQGivesNoFloatNoise) {
 }
 
 TEST(QUniformTest, SupportIsEveryReachableMultipleOfQ) {
-  // X in [0.25, 2.25]: 0.25 / 0.5 = 0.5 rounds to 0 and 4.5 to 4.
+  // X in [0.25, 2.25]: 0.25 / 0.5 = 0.5 rounds to 0 and 4.5 to 4, but only
+  // X = 0.25 itself rounds to 0 (0.0, below min: probability 0), while
+  // every X in [1.75, 2.25] rounds to 4.
   const ParameterSpec p =
       Quantized(Distribution::kQUniform, 0.25, 2.25, 0.5, false);
-  EXPECT_EQ(FiniteSupport(p, 5), (std::vector<Value>{0.0, 0.5, 1.0, 1.5, 2.0}));
-  EXPECT_EQ(FiniteSupport(p, 4), std::nullopt);
-  EXPECT_EQ(FloatAt(p, 0.0), 0.0);
+  EXPECT_EQ(FiniteSupport(p, 4), (std::vector<Value>{0.5, 1.0, 1.5, 2.0}));
+  EXPECT_EQ(FiniteSupport(p, 3), std::nullopt);
+  EXPECT_EQ(FloatAt(p, 0.0), 0.5);
   EXPECT_EQ(FloatAt(p, 1.0), 2.0);
+  EXPECT_EQ(QuantileOf(p, Value(0.0)), std::nullopt);
   EXPECT_EQ(QuantileOf(p, Value(2.5)), std::nullopt);
   EXPECT_EQ(QuantileOf(p, Value(-0.5)), std::nullopt);
   ExpectSupportRoundTrips(p);
+}
+
+// The same at the top: X in [0.05, 0.35] with q = 0.1 reaches 0.4 only at
+// 0.35 itself (0.35 / 0.1 is 3.4999999999999996 in binary, so both ends).
+TEST(QUniformTest, ACellTheRangeTouchesInABoundAloneIsNoValue) {
+  const ParameterSpec p =
+      Quantized(Distribution::kQUniform, 0.05, 0.35, 0.1, false);
+  EXPECT_EQ(FiniteSupport(p, 3), (std::vector<Value>{0.1, 0.2, 0.3}));
+  EXPECT_EQ(FloatAt(p, 0.0), 0.1);
+  EXPECT_EQ(FloatAt(p, 1.0), 0.3);
+  const ParameterSpec top =
+      Quantized(Distribution::kQUniform, 0.0, 1.5, 1.0, false);
+  // 1.5 rounds (half to even) to 2, whose cell [1.5, 2.5] meets [0, 1.5] at
+  // 1.5 alone.
+  EXPECT_EQ(FiniteSupport(top, 2), (std::vector<Value>{0.0, 1.0}));
+  EXPECT_EQ(FloatAt(top, 1.0), 1.0);
+  // A range of one point keeps its one value.
+  const ParameterSpec point =
+      Quantized(Distribution::kQUniform, 0.05, 0.05, 0.1, false);
+  EXPECT_EQ(FiniteSupport(point, 1), (std::vector<Value>{0.0}));
 }
 
 TEST(LogUniformTest, BoundsAreNaturalLogExponents) {
