@@ -395,11 +395,14 @@ int RunLocalSweep(RunOptions options) {
   const bool tty = isatty(STDOUT_FILENO);
   const absl::Time start = absl::Now();
   int signals_received = 0;
+  int first_signal = 0;
   bool agents_told_done = false;
   std::string last_line;
   while (agents_left.load() > 0) {
     const timespec wait{0, 250'000'000};
-    if (sigtimedwait(&signals, nullptr, &wait) >= 0) {
+    if (const int received = sigtimedwait(&signals, nullptr, &wait);
+        received >= 0) {
+      if (first_signal == 0) first_signal = received;
       signals_received = std::min(signals_received + 1, 3);
       static constexpr const char* kMessages[] = {
           "finishing running trials (Ctrl-C again to terminate them)",
@@ -485,6 +488,11 @@ int RunLocalSweep(RunOptions options) {
     }
   }
   PrintSummary(manager, sweep_id, options.interpreter, options.wandb_shim);
+  if (exit_code == 0 && paused_here && first_signal != 0) {
+    // Interrupted before the sweep was done: as a shell reports it (130
+    // for Ctrl-C), so that a script does not take it for a finished sweep.
+    exit_code = 128 + first_signal;
+  }
   const v1::TrialCounts& counts = sweep.counts();
   if (exit_code == 0 && counts.total() > 0 &&
       counts.finished() + counts.stopped() == 0 && counts.running() == 0) {

@@ -1,6 +1,8 @@
 // `sweep run`, the README's first command, through the real binary: an
 // embedded controller with its SQLite file and local agents running real
 // Python programs, in one process.
+#include <signal.h>
+
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -433,6 +435,39 @@ TEST_F(RunEndToEndTest, GpusThatCannotBeSharedAreRefused) {
         << r.err;
     EXPECT_THAT(r.out, Not(HasSubstr("Sweep "))) << "a sweep was created";
   }
+}
+
+// Ctrl-C twice (drain, then terminate the running trial): the sweep is left
+// paused, and the exit status says it was interrupted (130), not done.
+TEST_F(RunEndToEndTest, InterruptedItExitsAsAShellReportsASignal) {
+  ASSERT_TRUE(WriteFile(dir_.Path("train.py"), R"(import os
+import time
+open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "started"),
+     "w").close()
+time.sleep(600)
+)"));
+  const std::string file = dir_.Path("sweep.yaml");
+  ASSERT_TRUE(WriteFile(file, "program: " + dir_.Path("train.py") +
+                                  "\nmethod: grid\n"
+                                  "metric: {name: loss, goal: minimize}\n"
+                                  "parameters:\n  x: {values: [1, 2, 3]}\n"));
+  std::unique_ptr<BackgroundProcess> run = BackgroundProcess::Start(
+      {SweepBinary(), "run", file, "--agents", "1", "--kill-grace", "1",
+       "--interpreter", "python3", "--data-dir", dir_.Path("data"), "--workdir",
+       dir_.Path("runs")});
+  ASSERT_NE(run, nullptr);
+  ASSERT_TRUE(::sweep::testing::PollUntil(
+      [&] { return ReadFile(dir_.Path("started")).has_value(); },
+      std::chrono::seconds(60)))
+      << run->Output(Stream::kStderr);
+  ASSERT_TRUE(run->Signal(SIGINT));
+  ASSERT_TRUE(run->WaitForLine(Stream::kStdout, "finishing running trials",
+                               std::chrono::seconds(30)));
+  ASSERT_TRUE(run->Signal(SIGINT));
+  const std::optional<ExitStatus> exit = run->WaitForExit(kRunTimeout);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 128 + SIGINT) << run->Output(Stream::kStdout);
+  EXPECT_THAT(run->Output(Stream::kStdout), HasSubstr("Sweep paused"));
 }
 
 TEST_F(RunEndToEndTest, AKillGraceThatIsNoNumberOfSecondsIsRefused) {
