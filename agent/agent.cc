@@ -1543,16 +1543,18 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       if (failed) {
         // A W&B script run without the shim: where wandb is not installed
         // it fails at once, and every trial would.
-        if (!options_.wandb_shim &&
-            absl::StrContains(last_line, "No module named 'wandb'")) {
-          absl::StrAppend(&last_line,
-                          " (it imports wandb: run the agents "
-                          "with --wandb-shim)");
-        }
+        // Before the last line, which a table cuts from its start: the
+        // remedy shows, and the error after it.
+        const std::string how =
+            !options_.wandb_shim &&
+                    absl::StrContains(last_line, "No module named 'wandb'")
+                ? absl::StrCat(how_it_ended,
+                               " (it imports wandb: add --wandb-shim)")
+                : how_it_ended;
         finish.set_message(
             last_line.empty()
-                ? how_it_ended
-                : absl::StrCat(how_it_ended, "; its last line: ", last_line));
+                ? how
+                : absl::StrCat(how, "; its last line: ", last_line));
       } else if (watch.malformed() > 0) {
         // What was not taken, in the record: a metric logged as a string
         // would otherwise look never logged.

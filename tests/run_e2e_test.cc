@@ -170,13 +170,21 @@ TEST_F(RunEndToEndTest, AWandbScriptWithoutTheShimIsToldAboutIt) {
   // not; the import below is what the check reads.
   const ProcessResult r = Run(
       "raise ModuleNotFoundError(\"No module named 'wandb'\")\nimport wandb\n",
-      "  x: {values: [1]}\n", {"--agents", "1"});
+      "  x: {values: [1]}\n",
+      {"--agents", "1", "--max-consecutive-failures", "1"});
   ASSERT_FALSE(r.timed_out);
   EXPECT_THAT(r.err, HasSubstr("warning: the program imports wandb: without "
                                "--wandb-shim"))
       << r.err;
-  EXPECT_THAT(r.out + r.err, HasSubstr("run the agents with --wandb-shim)"))
-      << r.out << r.err;
+  // The remedy in the table's WHY (before the last line, which a narrow
+  // column cuts from its start), and once in the agent's last word.
+  EXPECT_THAT(r.out,
+              HasSubstr("exit code 1 (it imports wandb: add --wandb-shim): "))
+      << r.out;
+  const std::string hint = "imports wandb: add --wandb-shim to run it";
+  const size_t first = r.err.find(hint);
+  ASSERT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(hint, first + 1), std::string::npos) << r.err;
 }
 
 // Options that would fail every trial are refused before any runs.
