@@ -1191,6 +1191,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   // torchrun not installed here). As with trial files the node cannot
   // write, that is the node's failure, not the configuration's.
   bool node_lacks_command = false;
+  // Output its log could not take (a full disk), said; and whether the
+  // trial failed with it (the node's failure, then).
+  std::string unwritable_output;
+  bool failed_on_output = false;
   std::unique_ptr<OutputCopier> copier;  // The program's stdout and stderr.
   std::unique_ptr<TrialProcess> process;
   if (files.ok() && !gpus_ready) {
@@ -1450,10 +1454,13 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     }
     // All the program wrote is in the pipe by now (its group is gone).
     copier->Finish();
-    if (const uint64_t lost = copier->lost_bytes(); lost > 0) {
-      Log(absl::StrCat("trial ", number, ": ", lost,
-                       " bytes of output could not be written to ", files->log,
-                       ": ", copier->write_error()));
+    const uint64_t lost_output = copier->lost_bytes();
+    if (lost_output > 0) {
+      unwritable_output = absl::StrCat(lost_output,
+                                       " bytes of output could not be written "
+                                       "to ",
+                                       files->log, ": ", copier->write_error());
+      Log(absl::StrCat("trial ", number, ": ", unwritable_output));
     }
     if (options_.orphan_guard != nullptr) {
       options_.orphan_guard->Forget(process->pid());
@@ -1495,7 +1502,14 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
     watch.ReadMetrics(/*drain=*/!killed, batch);
     logged.Add(batch, before_last);
     send_batch(true);
-    absl::StatusOr<std::string> tail = ReadLogTail(files->log, 40, 16 << 10);
+    // Output the log could not take (a full disk) ends with the program's
+    // last words: its tail is the end of what was lost.
+    const std::string lost_tail = copier->lost_tail();
+    absl::StatusOr<std::string> tail =
+        lost_tail.empty()
+            ? ReadLogTail(files->log, 40, 16 << 10)
+            : LogTailOf(lost_tail, 40,
+                        lost_tail.size() >= OutputCopier::kLostTailBytes);
     if (tail.ok()) {
       finish.set_log_tail(*tail);
       last_line = LastLine(*tail);
@@ -1534,6 +1548,15 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       finish.set_outcome(v1::FINISH_OUTCOME_INTERRUPTED);
       finish.set_message(absl::StrCat("interrupted: its agent was shut down (",
                                       exit->ToString(), ")"));
+    } else if (!exit->success() && !unwritable_output.empty()) {
+      // Its output could not be written (a full disk): the node's failure,
+      // as with the trial's other files, whatever the program made of it.
+      failed_on_output = true;
+      finish.set_outcome(v1::FINISH_OUTCOME_INTERRUPTED);
+      finish.set_message(absl::StrCat(
+          "the node's failure: ", unwritable_output, " (", exit->ToString(),
+          last_line.empty() ? "" : absl::StrCat("; its last line: ", last_line),
+          ")"));
     } else {
       finish.set_outcome(v1::FINISH_OUTCOME_EXITED);
       failed = !exit->success();
@@ -1592,6 +1615,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
   for (std::string& gpu : gpus) free_gpus_.push_back(std::move(gpu));
   consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
   if (!files.ok()) unwritable_workdir_ = std::string(files.status().message());
+  if (failed_on_output) {
+    unwritable_workdir_ =
+        absl::StrCat("trial ", number, ": ", unwritable_output);
+  }
   if (files.ok() && node_lacks_command && !argv.ok()) {
     cannot_run_command_ = std::string(argv.status().message());
   }

@@ -226,6 +226,10 @@ int RunAgentCommand(AgentOptions options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Past a file size limit (ulimit -f) a write fails, as on a full disk,
+  // instead of ending the agent (programs start with every signal's
+  // default).
+  signal(SIGXFSZ, SIG_IGN);
 
   Agent agent(options);
   std::atomic<bool> finished{false};

@@ -120,8 +120,12 @@ absl::StatusOr<std::string> ReadLogTail(const std::string& path,
   absl::StatusOr<std::string> data =
       ReadRange(fd.get(), static_cast<off_t>(start), size - start, path);
   if (!data.ok()) return data.status();
-  absl::string_view text(*data);
-  if (start > 0) {
+  return LogTailOf(*data, max_lines, /*starts_mid_line=*/start > 0);
+}
+
+std::string LogTailOf(absl::string_view text, size_t max_lines,
+                      bool starts_mid_line) {
+  if (starts_mid_line) {
     size_t newline = text.find('\n');
     if (newline != absl::string_view::npos && newline + 1 < text.size()) {
       text.remove_prefix(newline + 1);

@@ -19,6 +19,11 @@ namespace sweep {
 absl::StatusOr<std::string> ReadLogTail(const std::string& path,
                                         size_t max_lines, size_t max_bytes);
 
+// The same of `text` (the end of some output), whose first line, when
+// `text` starts mid-line, is dropped unless it is the only one.
+std::string LogTailOf(absl::string_view text, size_t max_lines,
+                      bool starts_mid_line);
+
 // `text` with every byte that is not part of a well-formed UTF-8 sequence
 // (overlong forms, surrogates and code points past U+10FFFF included)
 // replaced by U+FFFD.

@@ -139,11 +139,13 @@ bool OutputCopier::CopyAvailable(bool finishing) {
 }
 
 void OutputCopier::Append(const char* data, size_t size) {
+  bool wrote = false;
   while (size > 0) {
     const ssize_t n = write(log_.get(), data, size);
     if (n > 0) {
       data += n;
       size -= static_cast<size_t>(n);
+      wrote = true;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -154,8 +156,23 @@ void OutputCopier::Append(const char* data, size_t size) {
       write_error_ = n < 0 ? std::strerror(errno) : "nothing written";
     }
     lost_bytes_ += size;
+    if (wrote) lost_tail_.clear();  // What came before it is in the log.
+    const size_t keep = std::min(size, kLostTailBytes);
+    lost_tail_.append(data + size - keep, keep);
+    if (lost_tail_.size() > kLostTailBytes) {
+      lost_tail_.erase(0, lost_tail_.size() - kLostTailBytes);
+    }
     return;
   }
+  if (wrote) {
+    absl::MutexLock lock(&mu_);
+    lost_tail_.clear();  // Written: the log's end is the latest again.
+  }
+}
+
+std::string OutputCopier::lost_tail() const {
+  absl::MutexLock lock(&mu_);
+  return lost_tail_;
 }
 
 uint64_t OutputCopier::lost_bytes() const {

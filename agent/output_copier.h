@@ -67,6 +67,11 @@ class OutputCopier {
   // and why the first write failed ("" when none did).
   uint64_t lost_bytes() const;
   std::string write_error() const;
+  // When the last write failed: the end of what could not be written (at
+  // most kLostTailBytes), so that the program's last words are not lost
+  // with it; "" otherwise.
+  std::string lost_tail() const;
+  static constexpr size_t kLostTailBytes = 16 << 10;
 
  private:
   OutputCopier(UniqueFd log, UniqueFd read_end, UniqueFd write_end,
@@ -89,6 +94,7 @@ class OutputCopier {
   mutable absl::Mutex mu_;
   uint64_t lost_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::string write_error_ ABSL_GUARDED_BY(mu_);
+  std::string lost_tail_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sweep

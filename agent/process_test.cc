@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -561,6 +562,48 @@ TEST_F(ProcessTest, ACopierFinishesWithoutWaitingForAWriterThatOutlivedIt) {
   std::string start(9, '\0');
   log.read(start.data(), 9);
   EXPECT_EQ(start, "first\nmmm");
+}
+
+// A log that takes no more (a full disk; here a file size limit): the
+// output is counted as lost, not held, and the end of it is kept for the
+// trial's tail.
+TEST_F(ProcessTest, ACopierKeepsTheEndOfWhatALogCouldNotTake) {
+  absl::StatusOr<std::unique_ptr<OutputCopier>> copier =
+      OutputCopier::Create(log_);
+  ASSERT_TRUE(copier.ok()) << copier.status();
+  rlimit before;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
+  const auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  rlimit limited = before;
+  limited.rlim_cur = 10000;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  struct Restore {
+    rlimit limit;
+    decltype(signal(SIGXFSZ, SIG_IGN)) handler;
+    ~Restore() {
+      setrlimit(RLIMIT_FSIZE, &limit);
+      signal(SIGXFSZ, handler);
+    }
+  } restore{before, old_handler};
+  ProcessLaunchSpec spec = PythonSpec(
+      "import sys\n"
+      "sys.stdout.write('y' * 100000 + '\\n')\n"
+      "sys.stdout.flush()\n"
+      "raise RuntimeError('boom at the end')\n");
+  spec.log_path.clear();
+  spec.output_fd = (*copier)->write_end();
+  auto process = TrialProcess::Start(spec);
+  (*copier)->Start();
+  ASSERT_TRUE(process.ok()) << process.status();
+  ASSERT_FALSE(WaitForExit(**process).value_or(ProcessExit{}).success());
+  (*copier)->Finish();
+  EXPECT_GT((*copier)->lost_bytes(), 90000u);
+  EXPECT_THAT((*copier)->write_error(), HasSubstr("too large"));
+  EXPECT_EQ(std::filesystem::file_size(log_), 10000u);
+  const std::string lost = (*copier)->lost_tail();
+  EXPECT_LE(lost.size(), OutputCopier::kLostTailBytes);
+  EXPECT_THAT(LastLine(LogTailOf(lost, 40, /*starts_mid_line=*/true)),
+              HasSubstr("RuntimeError: boom at the end"));
 }
 
 TEST_F(ProcessTest, ACopierNamesALogItCannotOpen) {

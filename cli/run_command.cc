@@ -263,6 +263,7 @@ int RunLocalSweep(RunOptions options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);  // A write past ulimit -f fails, as sweep agent's.
 
   std::string text;
   Diagnostic read_error;

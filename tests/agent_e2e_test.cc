@@ -980,6 +980,36 @@ class AgentFamilyTest : public AgentEndToEndTest {
 
 // SIGKILL gives the agent no chance to stop its trial; its guard process
 // ends the trial's whole process group instead.
+// A node whose disk fills while a trial runs (here a file size limit on the
+// agent: its writes fail as on a full disk): the trial's output the log
+// could not take makes it the node's failure (crashed, its grid point
+// back), its tail is the program's last words, not the last that fit, and
+// the agent exits 2.
+TEST_F(AgentEndToEndTest, OutputTheLogCannotTakeIsTheNodesFailure) {
+  const std::string id =
+      CreateSweep("big.py", R"(import sys
+sys.stdout.write(("y" * 1023 + "\n") * 1024)
+sys.stdout.flush()
+raise RuntimeError("boom at the end")
+)",
+                  GridSweep("big.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = cli_.StartAgent(
+      id, dir_.path(),
+      {"--workdir", dir_.Path("runs"), "--max-consecutive-failures", "0"}, {},
+      {"/bin/sh", "-c", "ulimit -f 400 && exec \"$@\"", "sh"});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 2) << agent->Output(Stream::kStderr);
+  EXPECT_THAT(agent->Output(Stream::kStderr),
+              HasSubstr("bytes of output could not be written"));
+  const json trial = cli_.Json({"trials", id, "1"});
+  EXPECT_EQ(trial["state"], "crashed") << trial.dump();
+  EXPECT_THAT(trial.dump(), HasSubstr("the node's failure"));
+  EXPECT_THAT(trial["log_tail"].get<std::string>(),
+              HasSubstr("RuntimeError: boom at the end"))
+      << trial.dump();
+}
+
 TEST_F(AgentFamilyTest, AKilledAgentTakesItsProgramsWithIt) {
   ASSERT_NO_FATAL_FAILURE(StartFamily());
   KillTheAgentAndExpectNoOrphans();

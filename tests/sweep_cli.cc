@@ -57,9 +57,13 @@ nlohmann::json SweepCli::TrialWithHistory(const std::string& sweep_id,
 std::unique_ptr<BackgroundProcess> SweepCli::StartAgent(
     const std::string& sweep_id, const std::string& working_dir,
     const std::vector<std::string>& args,
-    const std::vector<std::string>& extra_env) const {
-  std::vector<std::string> argv = {SweepBinary(), "agent", sweep_id,
-                                   "--controller", controller_};
+    const std::vector<std::string>& extra_env,
+    const std::vector<std::string>& wrapper) const {
+  std::vector<std::string> argv = wrapper;
+  for (const std::string& arg : {SweepBinary(), std::string("agent"), sweep_id,
+                                 std::string("--controller"), controller_}) {
+    argv.push_back(arg);
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   LaunchOptions options;
   options.working_dir = working_dir;

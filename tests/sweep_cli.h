@@ -46,11 +46,13 @@ class SweepCli {
                                   int64_t number) const;
 
   // `sweep agent ID --controller ADDR ARGS...` started in `working_dir`
-  // (where the sweep's program is), with extra environment entries.
+  // (where the sweep's program is), with extra environment entries, through
+  // `wrapper` when given (a command that runs the argv after it).
   std::unique_ptr<BackgroundProcess> StartAgent(
       const std::string& sweep_id, const std::string& working_dir,
       const std::vector<std::string>& args,
-      const std::vector<std::string>& extra_env = {}) const;
+      const std::vector<std::string>& extra_env = {},
+      const std::vector<std::string>& wrapper = {}) const;
 
  private:
   std::string controller_;
