@@ -306,13 +306,37 @@ class DataDirLock {
     return lock;
   }
 
-  ~DataDirLock() { close(fd_); }
+  // Locks the database file itself too: a controller started after
+  // sweep.lock was removed (taken for a stale lock) must not write it
+  // beside the one running. flock, which SQLite's own (fcntl) locks do not
+  // see; the descriptor stays open until this lock goes, after the
+  // database's connections (closing it earlier would drop their fcntl
+  // locks).
+  absl::Status LockDatabase(const std::string& path) {
+    db_fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (db_fd_ < 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+    }
+    if (flock(db_fd_, LOCK_EX | LOCK_NB) == 0) return absl::OkStatus();
+    if (errno != EWOULDBLOCK) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot lock ", path));
+    }
+    return absl::FailedPreconditionError(
+        "sweep.db is in use by another sweep controller (this data dir's "
+        "sweep.lock was removed while it ran); stop that one first");
+  }
+
+  ~DataDirLock() {
+    if (db_fd_ >= 0) close(db_fd_);
+    close(fd_);
+  }
   DataDirLock(const DataDirLock&) = delete;
   DataDirLock& operator=(const DataDirLock&) = delete;
 
  private:
   explicit DataDirLock(int fd) : fd_(fd) {}
   const int fd_;
+  int db_fd_ = -1;
 };
 
 // Refuses a file that is not a database or fails SQLite's quick check.
@@ -818,10 +842,19 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
         " bytes of committed changes; refusing to start, which would discard "
         "them: restore sweep.db (the three sweep.db* files are one unit)"));
   }
+  if (has_db && db_stat.st_size == 0) {
+    // Never one this controller wrote (it holds a header from its first
+    // start on): an empty copy, a truncated restore.
+    return absl::FailedPreconditionError(absl::StrCat(
+        context,
+        "sweep.db is empty (0 bytes), which no controller left: restore it "
+        "from a backup, or delete it to start with no sweeps"));
+  }
 
   absl::StatusOr<std::unique_ptr<Connection>> writer_db = Connection::Open(
       path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (!writer_db.ok()) return WithPrefix(writer_db.status(), cannot_open);
+  RETURN_IF_ERROR(WithPrefix((*lock)->LockDatabase(path), context));
   RETURN_IF_ERROR(WithPrefix(PrepareDatabase(**writer_db, options), context));
 
   absl::StatusOr<std::unique_ptr<Connection>> reader_db =

@@ -846,6 +846,39 @@ TEST_F(StoreTest, RefusesAWriteAheadLogWithoutItsDatabaseAndKeepsIt) {
   }
 }
 
+// An empty sweep.db is no database a controller left (an empty backup, a
+// copy onto a full disk): not taken for a new one.
+TEST_F(StoreTest, RefusesAnEmptyDatabaseAndLeavesItAlone) {
+  std::filesystem::create_directories(data_dir_);
+  WriteFile(db_path_, "");
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(data_dir_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("data dir " + data_dir_ + ": sweep.db is empty"));
+  EXPECT_EQ(std::filesystem::file_size(db_path_), 0u);
+  EXPECT_FALSE(std::filesystem::exists(db_path_ + "-wal"));
+}
+
+// A second store on a data dir whose sweep.lock was removed (an operator
+// taking it for a stale lock) is refused by the lock on sweep.db itself.
+TEST_F(StoreTest, RefusesADatabaseAnotherStoreHoldsWithoutItsLockFile) {
+  absl::StatusOr<std::unique_ptr<Store>> first = Store::Open(data_dir_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(std::filesystem::remove(data_dir_ + "/sweep.lock"));
+  absl::StatusOr<std::unique_ptr<Store>> second = Store::Open(data_dir_);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().message(),
+              HasSubstr("sweep.db is in use by another sweep controller"));
+  // The first goes on writing; once it is gone, the data dir opens again.
+  Mutation mutation;
+  mutation.sweeps = {MakeSweep("abc12345", 10)};
+  ASSERT_TRUE((*first)->WriteSync(std::move(mutation)).ok());
+  first->reset();
+  absl::StatusOr<std::unique_ptr<Store>> again = Store::Open(data_dir_);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->LoadSweeps()->size(), 1u);
+}
+
 TEST_F(StoreTest, RefusesADamagedDatabaseAndLeavesItAlone) {
   {
     std::unique_ptr<Store> store = OpenStore();
