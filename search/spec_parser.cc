@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -283,7 +284,7 @@ class DefinitionParser {
     }
     ParseSchemaKeys(top);
     ParseCommand(FieldReader::Find(top, "command"), spec,
-                 FieldReader::Find(top, "program") != nullptr);
+                 FieldReader::Find(top, "program"));
     CheckMethodNeeds(top, spec);
     if (diag().has_errors()) return std::nullopt;
     return spec;
@@ -554,9 +555,11 @@ class DefinitionParser {
   void ParseExtension(const YamlEntry& e, SweepSpec& spec);
   void ParseExtensionStopper(const YamlEntry& e, SweepSpec& spec);
 
-  // `program_given`: the file has a program key, maybe an invalid one
-  // (already reported).
-  void ParseCommand(const YamlEntry* e, SweepSpec& spec, bool program_given) {
+  // `program`: the file's program key, maybe an invalid one (already
+  // reported); null when it has none.
+  void ParseCommand(const YamlEntry* e, SweepSpec& spec,
+                    const YamlEntry* program) {
+    const bool program_given = program != nullptr;
     if (e == nullptr) {
       spec.command.assign(std::begin(kDefaultCommand),
                           std::end(kDefaultCommand));
@@ -592,6 +595,12 @@ class DefinitionParser {
                    e == nullptr ? "is required: the default command runs "
                                   "${env} ${interpreter} ${program} ${args}"
                                 : "is required: the command uses ${program}");
+    } else if (uses_program && spec.program &&
+               absl::StripAsciiWhitespace(*spec.program).empty()) {
+      diag().Error(program->value_location, "program",
+                   e == nullptr ? "is empty, but the default command runs "
+                                  "${env} ${interpreter} ${program} ${args}"
+                                : "is empty, but the command uses ${program}");
     }
   }
 

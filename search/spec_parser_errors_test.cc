@@ -511,6 +511,15 @@ TEST(SpecParserErrorsTest, UnknownAndMisplacedMacros) {
              "{value: 1}\n"),
       Contains(HasSubstr("program: is required: the command uses "
                          "${program}")));
+  // An empty program with the default command would run the interpreter on
+  // nothing; with a command that does not use it, it is no matter.
+  EXPECT_THAT(Errors("method: grid\nprogram: ''\nparameters:\n  x: "
+                     "{value: 1}\n"),
+              Contains(HasSubstr("sweep.yaml:2:10: program: is empty, but the "
+                                 "default command runs")));
+  EXPECT_THAT(Errors("method: grid\nprogram: ' '\ncommand: [echo, "
+                     "'${args}']\nparameters:\n  x: {value: 1}\n"),
+              ::testing::IsEmpty());
 }
 
 TEST(SpecParserErrorsTest, MethodProblems) {
