@@ -517,9 +517,11 @@ TEST(SpecParserErrorsTest, UnknownAndMisplacedMacros) {
                      "{value: 1}\n"),
               Contains(HasSubstr("sweep.yaml:2:10: program: is empty, but the "
                                  "default command runs")));
-  EXPECT_THAT(Errors("method: grid\nprogram: ' '\ncommand: [echo, "
-                     "'${args}']\nparameters:\n  x: {value: 1}\n"),
-              ::testing::IsEmpty());
+  EXPECT_TRUE(ParseSweepDefinition("method: grid\nprogram: ' '\ncommand: "
+                                   "[echo, '${args}']\nparameters:\n  x: "
+                                   "{value: 1}\n",
+                                   "sweep.yaml")
+                  .ok());
 }
 
 TEST(SpecParserErrorsTest, MethodProblems) {
