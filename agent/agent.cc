@@ -207,6 +207,34 @@ class LoggedNames {
   bool more_ = false;
 };
 
+// Whether `output` shows `metric` with a number, as a program printing its
+// metrics does ("loss=0.3", "val_loss: 0.3", {"loss": 0.3}): what
+// --stdout-metrics would have read.
+bool PrintsMetric(absl::string_view output, absl::string_view metric) {
+  if (metric.empty()) return false;
+  const auto word = [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+           c == '/' || c == '.';
+  };
+  for (size_t at = output.find(metric); at != absl::string_view::npos;
+       at = output.find(metric, at + 1)) {
+    if (at > 0 && word(output[at - 1])) continue;
+    absl::string_view rest = output.substr(at + metric.size());
+    if (!rest.empty() && (rest[0] == '"' || rest[0] == '\'')) {
+      rest.remove_prefix(1);
+    }
+    rest = absl::StripLeadingAsciiWhitespace(rest);
+    if (rest.empty() || (rest[0] != '=' && rest[0] != ':')) continue;
+    rest = absl::StripLeadingAsciiWhitespace(rest.substr(1));
+    if (!rest.empty() &&
+        (absl::ascii_isdigit(static_cast<unsigned char>(rest[0])) ||
+         rest[0] == '-' || rest[0] == '.')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // A report or a finish waiting to be delivered, in order.
 struct OutboxItem {
   std::shared_ptr<TrialRun> trial;
@@ -1578,6 +1606,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
             last_line.empty()
                 ? how
                 : absl::StrCat(how, "; its last line: ", last_line));
+      } else if (!options_.stdout_metrics && !logged.Missing().empty() &&
+                 tail.ok() && PrintsMetric(*tail, assignment.metric_name())) {
+        // Printed, not logged: the likely fix, in the record.
+        finish.set_message("its output prints it: add --stdout-metrics");
       } else if (watch.malformed() > 0) {
         // What was not taken, in the record: a metric logged as a string
         // would otherwise look never logged.

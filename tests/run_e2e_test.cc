@@ -478,6 +478,25 @@ time.sleep(600)
   EXPECT_THAT(run->Output(Stream::kStdout), HasSubstr("Sweep paused"));
 }
 
+// A program that prints its metric instead of logging it: the trial table
+// says which flag reads it; with the flag, it is read.
+TEST_F(RunEndToEndTest, AMetricPrintedNotLoggedNamesStdoutMetrics) {
+  const std::string program =
+      "import json\nprint(json.dumps({'loss': 0.25}))\n";
+  const ProcessResult r =
+      Run(program, "  x: {values: [1]}\n", {"--interpreter", "python3"});
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_THAT(r.out, HasSubstr("no loss: its output prints it: add "
+                               "--stdout-metrics"))
+      << r.out;
+  const ProcessResult read =
+      Run(program, "  x: {values: [1]}\n",
+          {"--interpreter", "python3", "--stdout-metrics"});
+  EXPECT_EQ(read.exit_code, 0) << read.out << read.err;
+  EXPECT_THAT(read.out, Not(HasSubstr("add --stdout-metrics"))) << read.out;
+  EXPECT_THAT(read.out, HasSubstr("loss = 0.25")) << read.out;
+}
+
 TEST_F(RunEndToEndTest, AKillGraceThatIsNoNumberOfSecondsIsRefused) {
   for (const std::string& grace : {"-5", "nan", "inf", "3601"}) {
     for (const std::string& command : {"run", "agent"}) {
