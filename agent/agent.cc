@@ -1264,6 +1264,13 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       if (!options_.gpus.empty()) {
         overrides.push_back({"CUDA_VISIBLE_DEVICES", absl::StrJoin(gpus, ",")});
       }
+      // As W&B's agent: the sweep's project and entity are its runs'.
+      if (!assignment.project().empty()) {
+        overrides.push_back({"WANDB_PROJECT", assignment.project()});
+      }
+      if (!assignment.entity().empty()) {
+        overrides.push_back({"WANDB_ENTITY", assignment.entity()});
+      }
       if (!options_.python_client_dir.empty()) {
         std::string path = options_.python_client_dir;
         if (options_.wandb_shim) {

@@ -988,6 +988,8 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
         assignment->add_command(token);
       }
       assignment->set_program(entry->spec.program.value_or(""));
+      assignment->set_project(entry->spec.project.value_or(""));
+      assignment->set_entity(entry->spec.entity.value_or(""));
       if (entry->spec.metric) {
         assignment->set_metric_name(entry->spec.metric->name);
       }

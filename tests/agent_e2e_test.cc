@@ -1669,6 +1669,33 @@ TEST_F(AgentEndToEndTest, GpusAutoTakesTheJobsGpusFromCudaVisibleDevices) {
   }
 }
 
+// As W&B's agent: the sweep file's project and entity reach the program as
+// WANDB_PROJECT and WANDB_ENTITY; a sweep without them sets neither.
+TEST_F(AgentEndToEndTest, TheSweepsProjectAndEntityAreInTheEnvironment) {
+  constexpr char kRecordProject[] = R"(import os
+with open(f"project-{os.environ['SWEEP_TRIAL_ID']}", "w") as out:
+    out.write(os.environ.get("WANDB_PROJECT", "-") + " " +
+              os.environ.get("WANDB_ENTITY", "-"))
+print("value=1")
+)";
+  for (const bool named : {true, false}) {
+    const std::string id =
+        CreateSweep("project.py", kRecordProject,
+                    GridSweep("project.py", "  x:\n    values: [1]\n",
+                              named ? "project: vision\nentity: lab\n" : ""));
+    ASSERT_FALSE(id.empty());
+    std::unique_ptr<BackgroundProcess> agent = StartAgent(
+        id, {"--stdout-metrics"},
+        {"WANDB_PROJECT=from-the-shell", "WANDB_ENTITY=from-the-shell"});
+    ASSERT_NE(agent, nullptr);
+    EXPECT_EQ(AwaitAgent(*agent).exit_code, 0)
+        << agent->Output(Stream::kStderr);
+    EXPECT_EQ(ReadFile(dir_.Path("project-1")),
+              named ? "vision lab" : "from-the-shell from-the-shell");
+    std::filesystem::remove(dir_.Path("project-1"));
+  }
+}
+
 // An agent whose --workdir cannot be written would fail every trial it took
 // (and finish a grid sweep of failures): it refuses to start instead.
 TEST_F(AgentEndToEndTest, AnUnwritableWorkdirIsRefusedBeforeAnyTrial) {

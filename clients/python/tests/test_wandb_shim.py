@@ -104,10 +104,24 @@ class ModuleTest(ShimTestCase):
         self.assertEqual(run.tags, ("a",))
         self.assertEqual(run.settings.x, 1)
         self.assertIsNone(run.settings.unknown)
+        self.assertNotIn("Ignored", self.stderr.getvalue())
         # Files a library saves beside the run go to the trial's directory.
         self.assertEqual(run.dir, os.path.dirname(os.environ["SWEEP_PARAMS_FILE"]))
         wandb.finish()
         self.assertIsNone(wandb.run)
+
+    def test_the_sweeps_project_and_entity_win_over_inits(self):
+        # As W&B: the agent passes the sweep's on; init()'s are ignored,
+        # with W&B's warning.
+        TrialEnvironment(self, params={})
+        os.environ["WANDB_PROJECT"] = "sweeps-project"
+        os.environ["WANDB_ENTITY"] = "sweeps-team"
+        run = wandb.init(project="mine", entity="sweeps-team")
+        self.assertEqual((run.project, run.entity),
+                         ("sweeps-project", "sweeps-team"))
+        self.assertIn("Ignored wandb.init() arg project when running a sweep",
+                      self.stderr.getvalue())
+        self.assertNotIn("arg entity", self.stderr.getvalue())
 
     def test_init_dir_is_where_the_runs_files_go_not_the_files_themselves(self):
         # Trials given the same --output-dir must not share run.dir.
