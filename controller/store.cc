@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -1089,8 +1090,23 @@ absl::StatusOr<std::vector<double>> Store::Impl::LoadMetricSeries(
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const std::string& data_dir, const StoreOptions& options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, Impl::Open(data_dir, options));
-  return std::unique_ptr<Store>(new Store(std::move(impl)));
+  absl::StatusOr<std::unique_ptr<Impl>> impl = Impl::Open(data_dir, options);
+  if (!impl.ok()) {
+    // SQLite says "disk I/O error" where it could not create a file or
+    // grow one: say when the disk is full, the likely cause.
+    struct statvfs disk;
+    if (!data_dir.empty() && statvfs(data_dir.c_str(), &disk) == 0 &&
+        static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize < (1u << 20)) {
+      return absl::Status(
+          impl.status().code(),
+          absl::StrCat(impl.status().message(), " (the file system holding ",
+                       data_dir, " is full: ",
+                       static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize,
+                       " bytes free)"));
+    }
+    return impl.status();
+  }
+  return std::unique_ptr<Store>(new Store(*std::move(impl)));
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
