@@ -32,6 +32,8 @@ namespace {
 using ::nlohmann::json;
 using ::sweep::testing::BackgroundProcess;
 using ::sweep::testing::ExitStatus;
+using ::sweep::testing::ExpectOverlappingRunsOnDifferentGpus;
+using ::sweep::testing::GpuRun;
 using ::sweep::testing::JsonInt;
 using ::sweep::testing::PollUntil;
 using ::sweep::testing::ProcessIsGone;
@@ -1611,11 +1613,7 @@ with open(f"gpu-{trial}.json", "w") as out:
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   EXPECT_THAT(agent->Output(Stream::kStderr), HasSubstr("GPUs 0,1"));
 
-  struct Run {
-    std::string gpus;
-    double start, end;
-  };
-  std::vector<Run> runs;
+  std::vector<GpuRun> runs;
   for (const json& trial : cli_.Trials(id)) {
     const int64_t number = JsonInt(trial["number"]);
     EXPECT_EQ(trial["state"], "finished") << trial.dump();
@@ -1628,17 +1626,7 @@ with open(f"gpu-{trial}.json", "w") as out:
     EXPECT_THAT(runs.back().gpus, ::testing::AnyOf("0", "1"));
   }
   ASSERT_EQ(runs.size(), 4u);
-  int overlapping = 0;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    for (size_t j = i + 1; j < runs.size(); ++j) {
-      if (runs[i].start < runs[j].end && runs[j].start < runs[i].end) {
-        ++overlapping;
-        EXPECT_NE(runs[i].gpus, runs[j].gpus)
-            << "trials " << i + 1 << " and " << j + 1 << " ran at once";
-      }
-    }
-  }
-  EXPECT_GE(overlapping, 1);
+  EXPECT_GE(ExpectOverlappingRunsOnDifferentGpus(runs), 1);
 }
 
 // Writes the trial's CUDA_VISIBLE_DEVICES to gpus-N.

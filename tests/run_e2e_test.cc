@@ -22,6 +22,8 @@ namespace {
 using ::nlohmann::json;
 using ::sweep::testing::BackgroundProcess;
 using ::sweep::testing::ExitStatus;
+using ::sweep::testing::ExpectOverlappingRunsOnDifferentGpus;
+using ::sweep::testing::GpuRun;
 using ::sweep::testing::JsonInt;
 using ::sweep::testing::ProcessResult;
 using ::sweep::testing::ReadFile;
@@ -384,11 +386,7 @@ print("loss=1")
   ASSERT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr(", 2 agents;")) << r.out;
-  struct Ran {
-    std::string gpus;
-    double start, end;
-  };
-  std::vector<Ran> runs;
+  std::vector<GpuRun> runs;
   for (int trial = 1; trial <= 4; ++trial) {
     const std::optional<std::string> written =
         ReadFile(dir_.Path("gpu-" + std::to_string(trial) + ".json"));
@@ -398,17 +396,7 @@ print("loss=1")
     runs.push_back({record["gpus"], record["start"], record["end"]});
     EXPECT_THAT(runs.back().gpus, ::testing::AnyOf("3", "5"));
   }
-  int overlapping = 0;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    for (size_t j = i + 1; j < runs.size(); ++j) {
-      if (runs[i].start < runs[j].end && runs[j].start < runs[i].end) {
-        ++overlapping;
-        EXPECT_NE(runs[i].gpus, runs[j].gpus)
-            << "trials " << i + 1 << " and " << j + 1 << " ran at once";
-      }
-    }
-  }
-  EXPECT_GE(overlapping, 1);
+  EXPECT_GE(ExpectOverlappingRunsOnDifferentGpus(runs), 1);
 }
 
 // Two GPUs a trial, three GPUs: one agent, and the one left over named.

@@ -79,6 +79,20 @@ int64_t JsonInt(const nlohmann::json& value) {
   return -1;
 }
 
+int ExpectOverlappingRunsOnDifferentGpus(const std::vector<GpuRun>& runs) {
+  int overlapping = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    for (size_t j = i + 1; j < runs.size(); ++j) {
+      if (runs[i].start < runs[j].end && runs[j].start < runs[i].end) {
+        ++overlapping;
+        EXPECT_NE(runs[i].gpus, runs[j].gpus)
+            << "runs " << i + 1 << " and " << j + 1 << " ran at once";
+      }
+    }
+  }
+  return overlapping;
+}
+
 int CountLines(const std::string& text) {
   int lines = 0;
   for (char c : text) lines += c == '\n';

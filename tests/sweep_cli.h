@@ -66,6 +66,18 @@ int64_t JsonInt(const nlohmann::json& value);
 // The number of lines of `text` (a last line without '\n' counts).
 int CountLines(const std::string& text);
 
+// A trial's GPUs (its CUDA_VISIBLE_DEVICES) and when it ran, as a test's
+// program records them.
+struct GpuRun {
+  std::string gpus;
+  double start = 0;
+  double end = 0;
+};
+
+// Fails the test for two runs that overlapped in time on the same GPUs;
+// returns how many pairs overlapped.
+int ExpectOverlappingRunsOnDifferentGpus(const std::vector<GpuRun>& runs);
+
 // True when no process has that pid any more, or it is a zombie.
 bool ProcessIsGone(int pid);
 
