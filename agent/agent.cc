@@ -1264,12 +1264,16 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       if (!options_.gpus.empty()) {
         overrides.push_back({"CUDA_VISIBLE_DEVICES", absl::StrJoin(gpus, ",")});
       }
-      // As W&B's agent: the sweep's project and entity are its runs'.
+      // As W&B's agent: the sweep's project and entity are its runs'
+      // (SWEEP_*: they are the sweep's, not the user's shell's, so the
+      // shim puts them over wandb.init()'s).
       if (!assignment.project().empty()) {
         overrides.push_back({"WANDB_PROJECT", assignment.project()});
+        overrides.push_back({"SWEEP_PROJECT", assignment.project()});
       }
       if (!assignment.entity().empty()) {
         overrides.push_back({"WANDB_ENTITY", assignment.entity()});
+        overrides.push_back({"SWEEP_ENTITY", assignment.entity()});
       }
       if (!options_.python_client_dir.empty()) {
         std::string path = options_.python_client_dir;
@@ -1583,7 +1587,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       finish.set_outcome(v1::FINISH_OUTCOME_INTERRUPTED);
       finish.set_message(absl::StrCat("interrupted: its agent was shut down (",
                                       exit->ToString(), ")"));
-    } else if (!exit->success() && !unwritable_output.empty()) {
+    } else if (!exit->success() && !lost_tail.empty() && !run->revoked &&
+               !process->stop_requested()) {
+      // Only when its log was failing as it ended (a disk that filled and
+      // freed up again before a bug of its own is not the node's).
       // Its output could not be written (a full disk): the node's failure,
       // as with the trial's other files, whatever the program made of it.
       failed_on_output = true;

@@ -39,11 +39,12 @@ bool IsTag(const char* entry, int length, const char (*tags)[kMaxTag],
 }
 
 // Whether process `pid`'s environment holds one of `tags` (whole entries,
-// "NAME=value"). Async-signal-safe: streams /proc/PID/environ through a
-// fixed buffer. A process in uninterruptible sleep is passed over (reading
-// its environment can block as long as it does), as the agent does.
+// "NAME=value"), with *group its process group. Async-signal-safe: streams
+// /proc/PID/environ through a fixed buffer. A process in uninterruptible
+// sleep is passed over (reading its environment can block as long as it
+// does), as the agent does.
 bool HasTag(const char* pid, const char (*tags)[kMaxTag],
-            const int* tag_lengths, int count) {
+            const int* tag_lengths, int count, pid_t* group) {
   char path[64] = "/proc/";
   size_t at = 6;
   for (const char* c = pid; *c != '\0' && at < 40; ++c) path[at++] = *c;
@@ -60,6 +61,16 @@ bool HasTag(const char* pid, const char (*tags)[kMaxTag],
   if (paren < 0 || paren + 2 >= n) return false;
   const char state = buffer[paren + 2];
   if (state == 'D' || state == 'Z' || state == 'X') return false;
+  // ") S PPID PGRP ...": the group is the second number after the state.
+  buffer[n] = '\0';
+  const char* field = buffer + paren + 3;
+  for (int skip = 0; skip < 2 && *field != '\0'; ++field) {
+    if (*field == ' ') ++skip;
+  }
+  *group = 0;
+  for (; *field >= '0' && *field <= '9'; ++field) {
+    *group = *group * 10 + (*field - '0');
+  }
 
   __builtin_memcpy(path + at, "/environ", 9);
   fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -90,10 +101,12 @@ bool HasTag(const char* pid, const char (*tags)[kMaxTag],
 
 // Sends `signal` to every process whose environment holds one of `tags`
 // (launches' processes that left their group: setsid workers), but this
-// one; with signal 0, only counts them. Async-signal-safe: /proc is read
-// with getdents64 into a fixed buffer. Returns how many it found.
+// one, and but those in `groups` when `skip_groups` (signalled with their
+// group: a launcher given SIGTERM twice may cut its own shutdown short);
+// with signal 0, only counts them. Async-signal-safe: /proc is read with
+// getdents64 into a fixed buffer. Returns how many it found.
 int SignalTagged(const char (*tags)[kMaxTag], const int* tag_lengths, int count,
-                 int signal) {
+                 const pid_t* groups, bool skip_groups, int signal) {
   bool any = false;
   for (int i = 0; i < count && !any; ++i) any = tag_lengths[i] > 0;
   if (!any) return 0;
@@ -119,8 +132,14 @@ int SignalTagged(const char (*tags)[kMaxTag], const int* tag_lengths, int count,
         pid = pid * 10 + (*c - '0');
       }
       if (!numeric || pid == self) continue;
-      if (!HasTag(name, tags, tag_lengths, count)) continue;
+      pid_t group = 0;
+      if (!HasTag(name, tags, tag_lengths, count, &group)) continue;
       ++found;
+      bool in_a_group = false;
+      for (int i = 0; i < count && skip_groups && !in_a_group; ++i) {
+        in_a_group = groups[i] == group;
+      }
+      if (in_a_group) continue;
       if (signal != 0) {
         kill(pid, signal);
         if (signal == SIGTERM) kill(pid, SIGCONT);
@@ -165,7 +184,8 @@ void SleepMs(long ms) {
   struct sigaction ignore;
   __builtin_memset(&ignore, 0, sizeof(ignore));
   ignore.sa_handler = SIG_IGN;
-  for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+  // SIGXFSZ: a log past ulimit -f fails a write instead of ending it.
+  for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ}) {
     sigaction(signal, &ignore, nullptr);
   }
   sigset_t none;
@@ -246,7 +266,7 @@ void SleepMs(long ms) {
         if (tag_length <= 0 || tag_length > kMaxTag) _exit(1);  // Not ours.
         if (used + 8 + static_cast<size_t>(tag_length) > held) break;
       }
-      const unsigned char* tag = buffer + used + 8;
+      const unsigned char* tag = tag_length > 0 ? buffer + used + 8 : buffer;
       used += tag_length > 0 ? 8 + static_cast<size_t>(tag_length) : 4;
       if (message > 0) {
         const bool with_output = (message & kWithOutput) != 0;
@@ -290,17 +310,19 @@ void SleepMs(long ms) {
     kill(-groups[i], SIGTERM);
     kill(-groups[i], SIGCONT);
   }
-  SignalTagged(tags, tag_lengths, count, SIGTERM);
+  SignalTagged(tags, tag_lengths, count, groups, /*skip_groups=*/true, SIGTERM);
   for (long waited = 0; waited < grace_ms; waited += 50) {
     DrainOutputs(pipes, logs, count);
     bool any = false;
     for (int i = 0; i < count && !any; ++i) any = kill(-groups[i], 0) == 0;
-    if (!any) any = SignalTagged(tags, tag_lengths, count, 0) > 0;
+    if (!any) {
+      any = SignalTagged(tags, tag_lengths, count, groups, false, 0) > 0;
+    }
     if (!any) break;
     SleepMs(50);
   }
   for (int i = 0; i < count; ++i) kill(-groups[i], SIGKILL);
-  SignalTagged(tags, tag_lengths, count, SIGKILL);
+  SignalTagged(tags, tag_lengths, count, groups, false, SIGKILL);
   DrainOutputs(pipes, logs, count);
   _exit(0);
 }

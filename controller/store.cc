@@ -844,19 +844,29 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
         "them: restore sweep.db (the three sweep.db* files are one unit)"));
   }
   if (has_db && db_stat.st_size == 0) {
-    // Never one this controller wrote (it holds a header from its first
-    // start on): an empty copy, a truncated restore.
+    // Not one a controller left (a first start that fails before the
+    // header is written removes its empty file, below): an empty copy, a
+    // truncated restore.
     return absl::FailedPreconditionError(absl::StrCat(
         context,
-        "sweep.db is empty (0 bytes), which no controller left: restore it "
-        "from a backup, or delete it to start with no sweeps"));
+        "sweep.db is empty (0 bytes), not a store a controller left: "
+        "restore it from a backup, or delete it to start with no sweeps"));
   }
 
   absl::StatusOr<std::unique_ptr<Connection>> writer_db = Connection::Open(
       path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (!writer_db.ok()) return WithPrefix(writer_db.status(), cannot_open);
-  RETURN_IF_ERROR(WithPrefix((*lock)->LockDatabase(path), context));
-  RETURN_IF_ERROR(WithPrefix(PrepareDatabase(**writer_db, options), context));
+  absl::Status prepared = (*lock)->LockDatabase(path);
+  if (prepared.ok()) prepared = PrepareDatabase(**writer_db, options);
+  if (!prepared.ok()) {
+    // A new store that failed before its first write (a full disk): its
+    // empty file must not be taken for an emptied store next time.
+    struct stat now;
+    if (!has_db && stat(path.c_str(), &now) == 0 && now.st_size == 0) {
+      unlink(path.c_str());
+    }
+    return WithPrefix(prepared, context);
+  }
 
   absl::StatusOr<std::unique_ptr<Connection>> reader_db =
       Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
@@ -1091,7 +1101,7 @@ absl::StatusOr<std::vector<double>> Store::Impl::LoadMetricSeries(
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const std::string& data_dir, const StoreOptions& options) {
   absl::StatusOr<std::unique_ptr<Impl>> impl = Impl::Open(data_dir, options);
-  if (!impl.ok()) {
+  if (!impl.ok() && !absl::IsFailedPrecondition(impl.status())) {
     // SQLite says "disk I/O error" where it could not create a file or
     // grow one: say when the disk is full, the likely cause.
     struct statvfs disk;
@@ -1104,8 +1114,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
                        static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize,
                        " bytes free)"));
     }
-    return impl.status();
   }
+  if (!impl.ok()) return impl.status();
   return std::unique_ptr<Store>(new Store(*std::move(impl)));
 }
 

@@ -326,8 +326,10 @@ TEST(QUniformTest, SupportIsEveryReachableMultipleOfQ) {
   ExpectSupportRoundTrips(p);
 }
 
-// The same at the top: X in [0.05, 0.35] with q = 0.1 reaches 0.4 only at
-// 0.35 itself (0.35 / 0.1 is 3.4999999999999996 in binary, so both ends).
+// The bottom again, and the top: X in [0.05, 0.35] with q = 0.1 reaches 0.0
+// only at 0.05 itself (0.35 / 0.1 is 3.4999999999999996 in binary, which
+// rounds to 3: no cell at the top to drop); X in [0, 1.5] with q = 1
+// reaches 2 only at 1.5 itself.
 TEST(QUniformTest, ACellTheRangeTouchesInABoundAloneIsNoValue) {
   const ParameterSpec p =
       Quantized(Distribution::kQUniform, 0.05, 0.35, 0.1, false);

@@ -597,10 +597,13 @@ class DefinitionParser {
                                 : "is required: the command uses ${program}");
     } else if (uses_program && spec.program &&
                absl::StripAsciiWhitespace(*spec.program).empty()) {
-      diag().Error(program->value_location, "program",
-                   e == nullptr ? "is empty, but the default command runs "
-                                  "${env} ${interpreter} ${program} ${args}"
-                                : "is empty, but the command uses ${program}");
+      // A warning for a stored sweep: one accepted before this check must
+      // not stop its controller from starting.
+      diag().NewDefinitionError(
+          program->value_location, "program",
+          e == nullptr ? "is empty, but the default command runs "
+                         "${env} ${interpreter} ${program} ${args}"
+                       : "is empty, but the command uses ${program}");
     }
   }
 

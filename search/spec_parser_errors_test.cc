@@ -517,6 +517,10 @@ TEST(SpecParserErrorsTest, UnknownAndMisplacedMacros) {
                      "{value: 1}\n"),
               Contains(HasSubstr("sweep.yaml:2:10: program: is empty, but the "
                                  "default command runs")));
+  const ParsedDefinition stored = ParseSweepDefinition(
+      "method: grid\nprogram: ''\nparameters:\n  x: {value: 1}\n", "sweep.yaml",
+      /*stored=*/true);
+  EXPECT_TRUE(stored.ok()) << stored.Format();
   EXPECT_TRUE(ParseSweepDefinition("method: grid\nprogram: ' '\ncommand: "
                                    "[echo, '${args}']\nparameters:\n  x: "
                                    "{value: 1}\n",

@@ -980,8 +980,6 @@ class AgentFamilyTest : public AgentEndToEndTest {
   int grandchild_ = 0;
 };
 
-// SIGKILL gives the agent no chance to stop its trial; its guard process
-// ends the trial's whole process group instead.
 // A node whose disk fills while a trial runs (here a file size limit on the
 // agent: its writes fail as on a full disk): the trial's output the log
 // could not take makes it the node's failure (crashed, its grid point
@@ -1012,6 +1010,8 @@ raise RuntimeError("boom at the end")
       << trial.dump();
 }
 
+// SIGKILL gives the agent no chance to stop its trial; its guard process
+// ends the trial's whole process group instead.
 TEST_F(AgentFamilyTest, AKilledAgentTakesItsProgramsWithIt) {
   ASSERT_NO_FATAL_FAILURE(StartFamily());
   KillTheAgentAndExpectNoOrphans();

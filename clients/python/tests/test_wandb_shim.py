@@ -114,14 +114,25 @@ class ModuleTest(ShimTestCase):
         # As W&B: the agent passes the sweep's on; init()'s are ignored,
         # with W&B's warning.
         TrialEnvironment(self, params={})
-        os.environ["WANDB_PROJECT"] = "sweeps-project"
-        os.environ["WANDB_ENTITY"] = "sweeps-team"
+        for name in ("WANDB_PROJECT", "SWEEP_PROJECT"):
+            os.environ[name] = "sweeps-project"
+        for name in ("WANDB_ENTITY", "SWEEP_ENTITY"):
+            os.environ[name] = "sweeps-team"
         run = wandb.init(project="mine", entity="sweeps-team")
         self.assertEqual((run.project, run.entity),
                          ("sweeps-project", "sweeps-team"))
         self.assertIn("Ignored wandb.init() arg project when running a sweep",
                       self.stderr.getvalue())
         self.assertNotIn("arg entity", self.stderr.getvalue())
+
+    def test_a_project_from_the_shell_does_not_override_inits(self):
+        # A sweep file without one: WANDB_PROJECT is the user's, and an
+        # explicit init(project=...) wins over it, as in W&B.
+        TrialEnvironment(self, params={})
+        os.environ["WANDB_PROJECT"] = "from-the-shell"
+        run = wandb.init(project="mine")
+        self.assertEqual(run.project, "mine")
+        self.assertNotIn("Ignored", self.stderr.getvalue())
 
     def test_init_dir_is_where_the_runs_files_go_not_the_files_themselves(self):
         # Trials given the same --output-dir must not share run.dir.

@@ -113,16 +113,19 @@ def init(job_type: Optional[str] = None, dir: Optional[str] = None,
         sweep_id = None if outside else (os.environ.get("WANDB_SWEEP_ID") or
                                          _TRIAL_SWEEP_ID or
                                          sweep_client.sweep_id())
-        # In a sweep, its project and entity (which the agent passes on)
-        # are the run's, as in W&B, whatever init() was given.
+        # In a sweep, its project and entity (which the agent passes on as
+        # SWEEP_PROJECT / SWEEP_ENTITY when the sweep file has them) are the
+        # run's, as in W&B, whatever init() was given.
         if not outside:
-            for key, given in (("project", project), ("entity", entity)):
-                sweeps = os.environ.get(f"WANDB_{key.upper()}")
+            sweeps_project = os.environ.get("SWEEP_PROJECT")
+            sweeps_entity = os.environ.get("SWEEP_ENTITY")
+            for key, given, sweeps in (("project", project, sweeps_project),
+                                       ("entity", entity, sweeps_entity)):
                 if sweeps and given is not None and given != sweeps:
                     termwarn(f"Ignored wandb.init() arg {key} when running "
                              "a sweep.")
-            project = os.environ.get("WANDB_PROJECT") or project
-            entity = os.environ.get("WANDB_ENTITY") or entity
+            project = sweeps_project or project
+            entity = sweeps_entity or entity
         new_run = Run(
             run_id=str(run_id),
             name=name or (f"trial-{trial}" if trial else str(run_id)),
