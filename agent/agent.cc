@@ -1589,10 +1589,10 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
                                       exit->ToString(), ")"));
     } else if (!exit->success() && !lost_tail.empty() && !run->revoked &&
                !process->stop_requested()) {
-      // Only when its log was failing as it ended (a disk that filled and
-      // freed up again before a bug of its own is not the node's).
-      // Its output could not be written (a full disk): the node's failure,
+      // Its log was failing as it ended (a full disk): the node's failure,
       // as with the trial's other files, whatever the program made of it.
+      // Not for output lost earlier (a disk that filled and freed up again
+      // before a bug of the program's own), nor for a trial stopped here.
       failed_on_output = true;
       finish.set_outcome(v1::FINISH_OUTCOME_INTERRUPTED);
       finish.set_message(absl::StrCat(
@@ -1607,9 +1607,8 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
       // most programs say so in their last line.
       if (failed) {
         // A W&B script run without the shim: where wandb is not installed
-        // it fails at once, and every trial would.
-        // Before the last line, which a table cuts from its start: the
-        // remedy shows, and the error after it.
+        // it fails at once, and every trial would. The remedy goes before
+        // the last line, which a table cuts from its start.
         const std::string how =
             !options_.wandb_shim &&
                     absl::StrContains(last_line, "No module named 'wandb'")

@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "agent/agent.h"
 #include "agent/orphan_guard.h"
@@ -91,9 +92,13 @@ absl::StatusOr<GpuPlan> PlanGpus(absl::string_view gpus, int gpus_per_trial,
   plan.gpus_per_trial = gpus_per_trial > 0 ? gpus_per_trial : 1;
   const int groups = static_cast<int>(listed.size()) / plan.gpus_per_trial;
   if (groups == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--gpus-per-trial ", plan.gpus_per_trial, " but only ",
-                     listed.size(), listed.size() == 1 ? " GPU" : " GPUs"));
+    // With where the GPUs came from (--gpus auto's note).
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--gpus-per-trial ", plan.gpus_per_trial, " but only ", listed.size(),
+        listed.size() == 1 ? " GPU" : " GPUs",
+        plan.notes.empty()
+            ? ""
+            : absl::StrCat(" (", absl::StrJoin(plan.notes, "; "), ")")));
   }
   if (slots > groups) {
     plan.notes.push_back(absl::StrCat(

@@ -173,22 +173,30 @@ class AgentEndToEndTest : public ::testing::Test {
 
   // A process of an earlier trial of sweep `id` (tagged as the agent tags
   // them) on GPU 0: it lets go (writes "released" and exits) once the file
-  // "go" exists.
+  // "go" exists. Returned once it runs (it wrote "holding"): a child not yet
+  // past its exec still shows this process's environment, without the tag.
   std::unique_ptr<BackgroundProcess> StartGpuZeroHolder(const std::string& id) {
     if (!WriteFile(dir_.Path("holder.py"), R"(import os
 import time
 
+open("holding", "w").close()
 while not os.path.exists("go"):
     time.sleep(0.02)
 open("released", "w").close()
 )")) {
       return nullptr;
     }
-    return BackgroundProcess::Start(
+    std::unique_ptr<BackgroundProcess> holder = BackgroundProcess::Start(
         {"/usr/bin/env", "python3", dir_.Path("holder.py")},
         {{"SWEEP_RUN_TAG=" + id + "-4242-7-0123456789abcdef",
           "CUDA_VISIBLE_DEVICES=0"},
          dir_.path()});
+    if (holder == nullptr ||
+        !PollUntil([&] { return FileExists(dir_.Path("holding")); },
+                   kConditionTimeout)) {
+      return nullptr;
+    }
+    return holder;
   }
 
   json SweepStatus(const std::string& id) { return cli_.Json({"status", id}); }
