@@ -53,10 +53,11 @@ class RunEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
 
-  // `sweep run` on a sweep of `program` (written to the test's directory)
-  // with `parameters` (the YAML body of the parameters block).
-  ProcessResult Run(const std::string& program, const std::string& parameters,
-                    const std::vector<std::string>& args) {
+  // Writes `program` to the test's directory and a grid sweep of it with
+  // `parameters` (the YAML body of the parameters block); returns the
+  // sweep file.
+  std::string WriteSweep(const std::string& program,
+                         const std::string& parameters) {
     EXPECT_TRUE(WriteFile(dir_.Path("train.py"), program));
     const std::string file = dir_.Path("sweep.yaml");
     EXPECT_TRUE(WriteFile(file, "program: " + dir_.Path("train.py") +
@@ -64,6 +65,13 @@ class RunEndToEndTest : public ::testing::Test {
                                     "metric: {name: loss, goal: minimize}\n"
                                     "parameters:\n" +
                                     parameters));
+    return file;
+  }
+
+  // `sweep run` on WriteSweep(program, parameters).
+  ProcessResult Run(const std::string& program, const std::string& parameters,
+                    const std::vector<std::string>& args) {
+    const std::string file = WriteSweep(program, parameters);
     std::vector<std::string> argv = {SweepBinary(),
                                      "run",
                                      file,
@@ -322,7 +330,7 @@ TEST_F(RunEndToEndTest, FailingProgramsStopItAtTheLimitAndLeaveTheSweepPaused) {
 // Written to a pipe or a file (CI, tee, nohup), the run's lines arrive as
 // they are printed, not when the buffer fills or the run ends.
 TEST_F(RunEndToEndTest, ItsOutputReachesAPipeAsItIsPrinted) {
-  ASSERT_TRUE(WriteFile(dir_.Path("slow.py"), R"(import os
+  const std::string file = WriteSweep(R"(import os
 import time
 
 import sweep_client
@@ -330,12 +338,8 @@ import sweep_client
 sweep_client.log({"loss": 1.0})
 while not os.path.exists(os.environ["RELEASE_FILE"]):
     time.sleep(0.05)
-)"));
-  const std::string file = dir_.Path("slow.yaml");
-  ASSERT_TRUE(WriteFile(file, "program: " + dir_.Path("slow.py") +
-                                  "\nmethod: grid\nmetric: {name: loss, "
-                                  "goal: minimize}\nparameters:\n  x: "
-                                  "{values: [1]}\n"));
+)",
+                                      "  x: {values: [1]}\n");
   std::unique_ptr<BackgroundProcess> run = BackgroundProcess::Start(
       {SweepBinary(), "run", file, "--data-dir", dir_.Path("data"), "--workdir",
        dir_.Path("runs"), "--agents", "1"},
@@ -436,17 +440,13 @@ TEST_F(RunEndToEndTest, GpusThatCannotBeSharedAreRefused) {
 // Ctrl-C twice (drain, then terminate the running trial): the sweep is left
 // paused, and the exit status says it was interrupted (130), not done.
 TEST_F(RunEndToEndTest, InterruptedItExitsAsAShellReportsASignal) {
-  ASSERT_TRUE(WriteFile(dir_.Path("train.py"), R"(import os
+  const std::string file = WriteSweep(R"(import os
 import time
 open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "started"),
      "w").close()
 time.sleep(600)
-)"));
-  const std::string file = dir_.Path("sweep.yaml");
-  ASSERT_TRUE(WriteFile(file, "program: " + dir_.Path("train.py") +
-                                  "\nmethod: grid\n"
-                                  "metric: {name: loss, goal: minimize}\n"
-                                  "parameters:\n  x: {values: [1, 2, 3]}\n"));
+)",
+                                      "  x: {values: [1, 2, 3]}\n");
   std::unique_ptr<BackgroundProcess> run = BackgroundProcess::Start(
       {SweepBinary(), "run", file, "--agents", "1", "--kill-grace", "1",
        "--interpreter", "python3", "--data-dir", dir_.Path("data"), "--workdir",
