@@ -35,6 +35,12 @@ std::string TrialStateName(v1::TrialState state) {
 }
 
 std::string FormatMetricValue(double value) {
+  // Whole numbers (steps, epochs, token counts) in full, up to where a
+  // double still holds every integer exactly; the rest to six digits.
+  if (std::isfinite(value) && value == std::trunc(value) &&
+      std::fabs(value) < 1e15) {
+    return absl::StrFormat("%.0f", value + 0.0);  // + 0.0: no "-0".
+  }
   return absl::StrFormat("%.6g", value);
 }
 

@@ -76,6 +76,15 @@ TEST(DisplayFormatTest, StatesDurationsAndTimes) {
   EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::quiet_NaN()), "nan");
 }
 
+TEST(DisplayFormatTest, WholeNumbersPrintInFull) {
+  EXPECT_EQ(FormatMetricValue(12345678901), "12345678901");
+  EXPECT_EQ(FormatMetricValue(-3), "-3");
+  EXPECT_EQ(FormatMetricValue(-0.0), "0");
+  EXPECT_EQ(FormatMetricValue(0.1234567), "0.123457");
+  EXPECT_EQ(FormatMetricValue(1e20), "1e+20");
+  EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::infinity()), "inf");
+}
+
 TEST(DisplayFormatTest, ScriptJsonKeepsEveryKeyOfALargeSummary) {
   v1::Trial trial = MakeTrial(1);
   trial.mutable_summary()->clear();

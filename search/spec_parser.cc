@@ -777,9 +777,26 @@ void DefinitionParser::ParseExtensionStopper(const YamlEntry& e,
   if (ok) spec.early_terminate = et;
 }
 
+// A plain decimal integer as PyYAML reads one (a Python int, of any size)
+// that does not fit 64 bits, so that ScalarToValue keeps it as a string.
+bool IsTooWideInteger(const std::string& text) {
+  absl::string_view digits = text;
+  if (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) {
+    digits.remove_prefix(1);
+  }
+  if (digits.empty() || digits[0] < '1' || digits[0] > '9') return false;
+  for (char c : digits) {
+    if (c != '_' && !absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return ScalarToValue(YAML::Node(text)).is_string();
+}
+
 // Warns of each explicit tag the reader does not act on (!!binary,
 // !!python/object:..., a custom !tag): the value is read as plain YAML, where
-// PyYAML, which W&B uses, would decode or refuse it.
+// PyYAML, which W&B uses, would decode or refuse it. Warns too of integers
+// too wide to be read as numbers.
 // `budget`: nodes left to look at (aliases make a small document a huge
 // graph to walk; the readers bound what they expand themselves).
 void WarnOfTags(const YAML::Node& node, Diagnostics& diag, int& budget,
@@ -806,6 +823,16 @@ void WarnOfTags(const YAML::Node& node, Diagnostics& diag, int& budget,
                  absl::StrCat("the tag ", tag,
                               " is ignored: the value is read as if it had "
                               "none"));
+  }
+  if (node.IsScalar() && (tag == "?" || tag.empty()) &&
+      IsTooWideInteger(node.Scalar()) && warnings++ < kMaxWarnings) {
+    diag.Warning(LocationOf(node), "",
+                 absl::StrCat(node.Scalar(),
+                              " is an integer wider than 64 bits: it is read "
+                              "as the string \"",
+                              node.Scalar(),
+                              "\" (the command line gets the same text; "
+                              "${args_json} and wandb.config get a string)"));
   }
   if (node.IsSequence()) {
     for (const YAML::Node& item : node) {

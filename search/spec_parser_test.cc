@@ -154,6 +154,27 @@ TEST(SpecParserTest, IgnoredTagsAreWarnedAbout) {
                         "tag:yaml.org,2002:python/object:os.system"));
 }
 
+// An integer PyYAML reads as a Python int but 64 bits cannot hold is read
+// as a string, with a warning at its line; those that fit, quoted ones and
+// uint64's range are read quietly.
+TEST(SpecParserTest, IntegersWiderThan64BitsAreWarnedAbout) {
+  const std::vector<std::string> warnings =
+      Warnings(std::string(kHeader) + R"(parameters:
+  a: {value: 99999999999999999999}
+  b: {values: [1, -9_223_372_036_854_775_809, "99999999999999999999"]}
+  c: {value: 18446744073709551615}
+  d: {value: 0999999999999999999999}
+)");
+  ASSERT_EQ(warnings.size(), 2u) << ::testing::PrintToString(warnings);
+  EXPECT_THAT(
+      warnings[0],
+      HasSubstr("sweep.yaml:4:14: warning: 99999999999999999999 is an "
+                "integer wider than 64 bits: it is read as the string"));
+  EXPECT_THAT(warnings[1],
+              HasSubstr("sweep.yaml:5:19: warning: "
+                        "-9_223_372_036_854_775_809 is an integer"));
+}
+
 // A tagged node used through many aliases: a few warnings, not one a use.
 TEST(SpecParserTest, TagWarningsAreFewWhateverTheAliases) {
   std::string text = std::string(kHeader) +
