@@ -1477,6 +1477,59 @@ TEST_F(AgentEndToEndTest, WandbSweepAndAgentCallsInTheScriptRunOneTrial) {
   EXPECT_THAT(again.out, HasSubstr("imports wandb: add --wandb-shim"));
 }
 
+// W&B's quickstart, run by hand as `python3 quickstart.py --offset 10`:
+// wandb.sweep() registers its sweep with the controller, wandb.agent() runs
+// `sweep agent`, which runs the script once per trial (with its arguments;
+// the parameters through wandb.config), and each trial calls main() once.
+constexpr char kWandbQuickstartProgram[] = R"(import argparse, sys, wandb
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--offset", type=float, required=True)
+offset = parser.parse_args().offset
+
+def main():
+    run = wandb.init(project="ignored")
+    wandb.log({"score": run.config.x * 100 + run.config.y + offset})
+
+config = {
+    "method": "grid",
+    "metric": {"goal": "minimize", "name": "score"},
+    "parameters": {"x": {"values": [1, 2]}, "y": {"values": [0.5, 0.25]}},
+}
+sweep_id = wandb.sweep(sweep=config, project="quickstart")
+wandb.agent(sweep_id, function=main, count=3)
+print("CREATED", sweep_id)
+)";
+
+TEST_F(AgentEndToEndTest, WandbSweepAndAgentRunByHandDriveTheController) {
+  ASSERT_TRUE(WriteFile(dir_.Path("quickstart.py"), kWandbQuickstartProgram));
+  const std::string python = SourceDir() + "/clients/python";
+  const ProcessResult run = RunProcess(
+      {"/bin/sh", "-c",
+       "cd '" + dir_.path() + "' && exec python3 quickstart.py --offset 10"},
+      std::chrono::seconds(120),
+      {"SWEEP_CONTROLLER=" + server_.address, "SWEEP_BINARY=" + SweepBinary(),
+       "PYTHONPATH=" + python + "/shim:" + python});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_THAT(run.err, HasSubstr("Created sweep with ID: "));
+  const size_t created = run.out.find("CREATED ");
+  ASSERT_NE(created, std::string::npos) << run.out;
+  const std::string id =
+      run.out.substr(created + 8, run.out.find('\n', created) - created - 8);
+  const json sweep = cli_.Json({"status", id});
+  EXPECT_EQ(sweep["normalized"]["project"], "quickstart") << sweep.dump();
+  // count=3 of the four grid points, each the script run once.
+  const std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 3u);
+  std::vector<double> scores;
+  for (const json& trial : trials) {
+    EXPECT_EQ(trial["state"], "finished") << trial.dump();
+    scores.push_back(trial["summary"]["score"].get<double>());
+  }
+  std::sort(scores.begin(), scores.end());
+  EXPECT_EQ(scores, (std::vector<double>{110.25, 110.5, 210.5}));
+}
+
 TEST_F(AgentEndToEndTest, WandbScriptsReportUnderTheShim) {
   const std::string id = CreateSweep(
       "wandb_style.py", kWandbProgram,

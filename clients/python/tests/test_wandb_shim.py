@@ -13,8 +13,10 @@ import json
 import os
 import pathlib
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 import types
 import unittest
 import warnings
@@ -38,6 +40,13 @@ def write_file(directory, name, text):
     with open(path, "w", encoding="utf-8") as file:
         file.write(text)
     return path
+
+
+def temporary_directory(test):
+    """A directory removed when `test` ends."""
+    directory = tempfile.mkdtemp()
+    test.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+    return directory
 
 
 def change_directory(test, directory):
@@ -198,13 +207,85 @@ class ModuleTest(ShimTestCase):
         self.assertEqual([point["_step"] for point in environment.points()],
                          [0, 1, 2])
 
-    def test_agent_and_sweep_by_hand_say_what_to_use_instead(self):
+    def fake_sweep_binary(self, reply):
+        """A `sweep` that records its arguments (and the file `create` was
+        given) in calls.json and prints `reply`; exits 3 when asked to."""
+        directory = temporary_directory(self)
+        script = write_file(directory, "sweep", f"""#!{sys.executable}
+import json, os, sys
+calls = os.path.join({directory!r}, "calls.json")
+recorded = json.load(open(calls)) if os.path.exists(calls) else []
+args = sys.argv[1:]
+given = open(args[1]).read() if args[0] == "create" else None
+recorded.append({{"args": args, "file": given}})
+json.dump(recorded, open(calls, "w"))
+if {reply!r}: print({reply!r})
+sys.exit(3 if "fail" in args else 0)
+""")
+        os.chmod(script, 0o755)
+        os.environ["SWEEP_BINARY"] = script
+
+        def calls():
+            with open(os.path.join(directory, "calls.json"),
+                      encoding="utf-8") as file:
+                return json.load(file)
+        return calls
+
+    def test_sweep_by_hand_creates_it_with_this_script_as_the_program(self):
         TrialEnvironment(self, params=None, metrics=False, sweep_id=None)
-        with self.assertRaisesRegex(wandb.UsageError, "sweep agent"):
-            wandb.agent("abc", function=print, count=3)
-        with self.assertRaisesRegex(wandb.errors.UsageError, "sweep create"):
-            wandb.sweep({"method": "random"}, project="p")
+        calls = self.fake_sweep_binary('{"sweep": {"id": "new1"}}')
+        script = write_file(temporary_directory(self), "train.py", "")
+        config = {"method": "grid", "parameters": {"x": {"values": [1]}}}
+        with mock.patch.object(sys, "argv", [script, "--data", "d"]), \
+                contextlib.redirect_stderr(io.StringIO()) as err:
+            self.assertEqual(wandb.sweep(config, project="p"), "new1")
+        self.assertIn("Created sweep with ID: new1", err.getvalue())
+        (call,) = calls()
+        self.assertEqual(call["args"][0], "create")
+        self.assertEqual(json.loads(call["file"]), {
+            "method": "grid", "parameters": {"x": {"values": [1]}},
+            "project": "p", "program": script,
+            "command": ["${env}", "${interpreter}", "${program}", "--data",
+                        "d"]})
+        # A program or command of the configuration's own is kept.
+        with contextlib.redirect_stderr(io.StringIO()):
+            wandb.sweep(dict(config, program="other.py"))
+        self.assertEqual(json.loads(calls()[1]["file"]),
+                         dict(config, program="other.py"))
+
+    def test_sweep_by_hand_from_a_notebook_says_to_use_a_script(self):
+        TrialEnvironment(self, params=None, metrics=False, sweep_id=None)
+        self.fake_sweep_binary("{}")
+        with mock.patch.object(sys, "argv", [""]), \
+                self.assertRaisesRegex(wandb.UsageError, "notebook"):
+            wandb.sweep({"method": "random"})
+        with self.assertRaisesRegex(wandb.errors.UsageError, "dict"):
+            wandb.sweep("sweep.yaml")
         self.assertTrue(issubclass(wandb.UsageError, wandb.Error))
+
+    def test_agent_by_hand_runs_sweep_agent(self):
+        TrialEnvironment(self, params=None, metrics=False, sweep_id=None)
+        calls = self.fake_sweep_binary("")
+        with contextlib.redirect_stdout(io.StringIO()):
+            wandb.agent("abc", function=print, count=3)
+            wandb.agent("team/proj/abc")
+        self.assertEqual([call["args"] for call in calls()], [
+            ["agent", "abc", "--wandb-shim", "--interpreter", sys.executable,
+             "--count", "3"],
+            ["agent", "team/proj/abc", "--wandb-shim", "--interpreter",
+             sys.executable]])
+        with contextlib.redirect_stdout(io.StringIO()), \
+                self.assertRaisesRegex(wandb.Error, "exited with status 3"):
+            wandb.agent("fail")
+        with self.assertRaisesRegex(wandb.UsageError, "count"):
+            wandb.agent("abc", count=-1)
+        # In a trial's process that removed the sweep's variables: refused.
+        os.environ["SWEEP_RUN_TAG"] = "tag"
+        with self.assertRaisesRegex(wandb.UsageError, "were removed"):
+            wandb.agent("abc")
+        with self.assertRaisesRegex(wandb.UsageError, "were removed"):
+            wandb.sweep({"method": "random"})
+        self.assertEqual(len(calls()), 3)
 
     def test_in_a_trial_sweep_and_agent_run_the_function_once(self):
         environment = TrialEnvironment(self, params={"lr": 0.5})

@@ -18,8 +18,9 @@ nothing needs a login:
   wandb.agent(..., function=train) calls train() once (the agent runs the
   program once per trial), so `wandb.agent(wandb.sweep(cfg), function=train)`
   scripts run unchanged; so does the rerun of a trial that `sweep best`
-  prints ($SWEEP_PARAMS_JSON). Run by hand otherwise, both raise UsageError
-  saying to use `sweep create` and `sweep agent`.
+  prints ($SWEEP_PARAMS_JSON). Run by hand, wandb.sweep() is `sweep create`
+  and wandb.agent() is `sweep agent`, which runs the script once per trial
+  (_by_hand.py).
 - A process of a trial that removes W&B's sweep variables ($WANDB_SWEEP_ID,
   as W&B's cross-validation example does in its fold workers with
   reset_wandb_env()) starts runs outside the sweep, as in W&B: they get only
@@ -272,32 +273,33 @@ def _current_sweep_id() -> Optional[str]:
 
 def agent(sweep_id: Any = None, function: Any = None, entity: Any = None,
           project: Any = None, count: Any = None, **kwargs: Any) -> None:
-    """Run by `sweep agent` (a trial's environment): calls `function` once,
-    for this trial; the agent starts the program again for the next one. So
-    a script written as `wandb.agent(wandb.sweep(config), function=train)`
-    runs unchanged. Run by hand: UsageError saying what to run instead."""
-    if _current_sweep_id() and callable(function):
-        function()
-        return
-    raise UsageError(
-        "wandb.agent() does not start trials under the Sweep shim: start "
-        "agents with `sweep agent SWEEP_ID --wandb-shim`; each runs your "
-        "program once per trial (a wandb.agent(..., function=train) in it "
-        "calls train() for that trial)")
+    """In a trial (run by `sweep agent`): calls `function` once, for this
+    trial; the agent starts the program again for the next one. Run by hand:
+    runs `sweep agent SWEEP_ID --wandb-shim [--count N]` until it is done,
+    which runs this script once per trial (see _by_hand.py). So a script
+    written as `wandb.agent(wandb.sweep(config), function=train)` runs
+    unchanged."""
+    if _current_sweep_id():
+        if callable(function):
+            function()
+            return
+        raise UsageError("wandb.agent() in a trial needs the function to "
+                         "run: wandb.agent(sweep_id, function=train)")
+    from . import _by_hand
+    _by_hand.run_agent(sweep_id, count)
 
 
 def sweep(sweep: Any = None, entity: Any = None, project: Any = None,
           prior_runs: Any = None, **kwargs: Any) -> str:
-    """Run by `sweep agent`: the id of the trial's sweep (it already exists;
-    the configuration passed is not registered again). Run by hand:
-    UsageError saying what to run instead."""
+    """In a trial: the id of the trial's sweep (it already exists; the
+    configuration passed is not registered again). Run by hand: registers
+    the configuration with `sweep create` and returns the new sweep's id;
+    without a `program`, this script is the program (see _by_hand.py)."""
     current = _current_sweep_id()
     if current:
         return current
-    raise UsageError(
-        "wandb.sweep() does not register sweeps under the Sweep shim: "
-        "register it with `sweep create FILE.yaml` (the same YAML W&B "
-        "takes), then run `sweep agent SWEEP_ID --wandb-shim`")
+    from . import _by_hand
+    return _by_hand.create_sweep(sweep, entity, project)
 
 
 def __getattr__(name: str) -> Any:

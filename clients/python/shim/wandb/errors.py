@@ -1,7 +1,8 @@
 """W&B's exception classes, so that `except wandb.errors.CommError:` works.
 
 The shim raises only UsageError (wandb.agent, wandb.sweep) and Error (log()
-before init()); the others exist to be caught.
+before init(), an agent run by hand that failed); the others exist to be
+caught.
 """
 
 __all__ = ["Error", "UsageError", "CommError", "AuthenticationError"]
