@@ -506,24 +506,60 @@ std::string WithoutEscapes(absl::string_view line) {
   return clean;
 }
 
+// `line` as a terminal leaves it after each backspace erased the character
+// before it (a UTF-8 sequence whole): Keras's progress bar, when it draws on
+// a pipe as on a terminal, erases each batch's bar so before the next, and
+// only the epoch's last bar, which a newline ends, is left to be read.
+std::string WithBackspacesApplied(absl::string_view line) {
+  std::string kept;
+  kept.reserve(line.size());
+  for (const char c : line) {
+    if (c != '\b') {
+      kept.push_back(c);
+      continue;
+    }
+    while (!kept.empty() && (kept.back() & 0xC0) == 0x80) kept.pop_back();
+    if (!kept.empty()) kept.pop_back();
+  }
+  return kept;
+}
+
+// The numbers of `text` read as a JSON object or a Python dict; nullopt when
+// it is neither.
+std::optional<MetricValues> ParseObject(absl::string_view text) {
+  std::string error;
+  std::optional<ParsedLine> parsed = ParseJsonMetricLine(text, &error);
+  return parsed.has_value() ? std::optional<MetricValues>(parsed->values)
+                            : ParsePythonDict(text);
+}
+
 }  // namespace
 
 std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
+  std::string erased;
+  if (line.find('\b') != absl::string_view::npos) {
+    erased = WithBackspacesApplied(line);
+    line = erased;
+  }
   std::string clean;
   if (line.find('\x1b') != absl::string_view::npos) {
     clean = WithoutEscapes(line);
     line = clean;
   }
   const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
-  if (trimmed.size() >= 2 && trimmed.front() == '{' && trimmed.back() == '}') {
-    std::string error;
-    std::optional<ParsedLine> parsed = ParseJsonMetricLine(trimmed, &error);
-    std::optional<MetricValues> values =
-        parsed.has_value() ? std::optional<MetricValues>(parsed->values)
-                           : ParsePythonDict(trimmed);
-    if (values.has_value()) {
-      if (values->empty()) return std::nullopt;
-      return values;
+  if (trimmed.size() >= 2 && trimmed.back() == '}') {
+    // The object may follow what another stream left without a line end
+    // (a progress bar on stderr: "5/100 [00:01<00:20]{'eval_loss': 0.5}"):
+    // the first of its few opening braces that starts an object to the end.
+    constexpr int kMaxStarts = 8;
+    size_t start = trimmed.find('{');
+    for (int tries = 0; start != absl::string_view::npos && tries < kMaxStarts;
+         ++tries, start = trimmed.find('{', start + 1)) {
+      std::optional<MetricValues> values = ParseObject(trimmed.substr(start));
+      if (values.has_value()) {
+        if (values->empty()) return std::nullopt;
+        return values;
+      }
     }
   }
   MetricValues values;

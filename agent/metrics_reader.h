@@ -121,6 +121,9 @@ class MetricsFileReader {
 // ';', parses in full as a number ("0.25", "1e-05", "nan", "inf").
 // "epoch 3: loss=0.1, acc=0.9" gives acc and loss; "loss=1,234" gives
 // nothing rather than a wrong 1. A name given twice keeps its last value.
+// An object may follow other text ("...5.00it/s]{'eval_loss': 0.5}", where a
+// progress bar on stderr had no line end). A backspace erases the character
+// before it, as on a terminal (Keras's bar erases each batch's drawing so).
 // nullopt when the line has no metric. Thread-safe.
 std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line);
 

@@ -300,6 +300,33 @@ TEST(ParseStdoutMetricLineTest, ReadsThroughTerminalColours) {
   EXPECT_FALSE(ParseStdoutMetricLine("\x1b[2K\x1b[1A").has_value());
 }
 
+// Keras's progress bar on a pipe: each batch's bar is erased with
+// backspaces (then a carriage return ends it); nothing of it is read, and
+// what a backspace leaves of a line is.
+TEST(ParseStdoutMetricLineTest, WhatBackspacesEraseIsNotRead) {
+  const std::string bar = "3/20 [>....] - ETA: 0s - loss: 9.5 - acc: 0.1";
+  EXPECT_FALSE(
+      ParseStdoutMetricLine(bar + std::string(bar.size(), '\b')).has_value());
+  // Keras 3 draws with "━": erased a character (three bytes) at a time.
+  const std::string wide = "━━ loss: 9.5";
+  EXPECT_FALSE(ParseStdoutMetricLine(wide + std::string(12, '\b')).has_value());
+  EXPECT_THAT(ParseStdoutMetricLine("loss: 9.5\b\b\b0.25").value(),
+              ElementsAre(Pair("loss", 0.25)));
+  EXPECT_FALSE(ParseStdoutMetricLine("\b\bloss\b\b\b\b=1").has_value());
+}
+
+// An object after what another stream left without a line end.
+TEST(ParseStdoutMetricLineTest, ReadsAnObjectThatEndsTheLine) {
+  EXPECT_THAT(ParseStdoutMetricLine("  5%|#  | 5/100 [00:01<00:20, 5.00it/s]"
+                                    "{'eval_loss': 0.55, 'epoch': 1.0}")
+                  .value(),
+              ElementsAre(Pair("epoch", 1.0), Pair("eval_loss", 0.55)));
+  EXPECT_THAT(
+      ParseStdoutMetricLine("step 3 {\"val\": {\"loss\": 0.5}}").value(),
+      ElementsAre(Pair("val/loss", 0.5)));
+  EXPECT_FALSE(ParseStdoutMetricLine("set {} and {'a': 'x'}").has_value());
+}
+
 TEST(ParseStdoutMetricLineTest, TakesNameEqualsNumberTokens) {
   EXPECT_THAT(ParseStdoutMetricLine("val_loss=0.25 accuracy=0.9").value(),
               ElementsAre(Pair("accuracy", 0.9), Pair("val_loss", 0.25)));

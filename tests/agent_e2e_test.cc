@@ -1258,7 +1258,7 @@ TEST_F(AgentEndToEndTest, AMissingInterpreterOrTooFewGpusIsRefusedAtStart) {
 }
 
 // Metrics printed on stdout in the forms --stdout-metrics reads.
-constexpr char kStdoutProgram[] = R"(import json
+constexpr char kStdoutProgram[] = R"(import json, sys
 
 print("starting, version=3.1.2")
 print("epoch 0: loss=0.5, acc=0.1")
@@ -1269,13 +1269,22 @@ print("1/1 - 0s - loss: 0.125 - accuracy: 0.5")
 print("\r 50%|#  | 1/2 [00:00, loss=0.0625]"
       "\r100%|###| 2/2 [00:00, loss=0.03125]", end="\n")
 print("done: val_loss = 0.015625")
+# Keras's bar on a pipe: each batch's drawing is erased with backspaces;
+# the epoch's last one ends the line.
+bar = "1/2 [==>...] - ETA: 0s - loss: 9.0000"
+print(bar + "\b" * len(bar) + "\r2/2 [=====] - 0s 1ms/step - loss: 0.0078125")
+# A dict printed after a bar on stderr that had no line end yet.
+sys.stdout.flush()
+sys.stderr.write("  5%|#  | 5/100 [00:01<00:20, 5.00it/s]")
+sys.stderr.flush()
+print({'eval_loss': 0.00390625}, flush=True)
 )";
 
 TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   const json trial = RunWithStdoutMetrics("prints.py", kStdoutProgram, true);
   EXPECT_EQ(trial["state"], "finished") << trial.dump();
   const json& history = trial["history"];
-  ASSERT_EQ(history.size(), 7u) << trial.dump();
+  ASSERT_EQ(history.size(), 9u) << trial.dump();
   EXPECT_EQ(history[0]["values"], json({{"loss", 0.5}, {"acc", 0.1}}));
   EXPECT_EQ(history[1]["values"], json({{"loss", 0.4}, {"val/acc", 0.2}}));
   EXPECT_EQ(history[2]["values"], json({{"loss", 0.25}, {"acc", 0.3}}));
@@ -1283,8 +1292,10 @@ TEST_F(AgentEndToEndTest, StdoutMetricsInEveryFormAreRead) {
   EXPECT_EQ(history[4]["values"], json({{"loss", 0.0625}}));
   EXPECT_EQ(history[5]["values"], json({{"loss", 0.03125}}));
   EXPECT_EQ(history[6]["values"], json({{"val_loss", 0.015625}}));
-  for (int i = 0; i < 7; ++i) EXPECT_EQ(JsonInt(history[i]["step"]), i);
-  EXPECT_EQ(trial["summary"]["loss"], 0.03125);
+  EXPECT_EQ(history[7]["values"], json({{"loss", 0.0078125}}));
+  EXPECT_EQ(history[8]["values"], json({{"eval_loss", 0.00390625}}));
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(JsonInt(history[i]["step"]), i);
+  EXPECT_EQ(trial["summary"]["loss"], 0.0078125);
 }
 
 // A program that logs faster than the agent reads ends before the agent has
