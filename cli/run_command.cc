@@ -184,6 +184,37 @@ std::optional<std::string> MissingProgram(const std::string& text,
   return message;
 }
 
+// While no trial gave a value of the sweep's metric and some ended as they
+// should have (finished or stopped early): which one and what it logged
+// instead, so that a misspelt metric is seen at the first trial, not after
+// a night of trials the search learned nothing from.
+std::optional<std::string> MissingMetricWarning(SweepManager& manager,
+                                                const v1::Sweep& sweep) {
+  const v1::TrialCounts& c = sweep.counts();
+  if (sweep.metric_name().empty() || sweep.has_best_value() ||
+      c.finished() + c.stopped() == 0) {
+    return std::nullopt;
+  }
+  v1::ListTrialsRequest list;
+  list.set_sweep_id(sweep.id());
+  list.set_page_size(100);
+  v1::ListTrialsResponse trials;
+  if (!manager.ListTrials(list, &trials).ok()) return std::nullopt;
+  for (const v1::Trial& trial : trials.trials()) {
+    if (trial.state() != v1::TRIAL_STATE_FINISHED &&
+        trial.state() != v1::TRIAL_STATE_STOPPED) {
+      continue;
+    }
+    const std::string note = MissingMetricNote(trial, sweep.metric_name());
+    if (note.empty()) continue;
+    return absl::StrCat("trial ", trial.number(), " ended and ", note, " (",
+                        sweep.metric_name(),
+                        " is the sweep's metric: the search learns nothing "
+                        "from trials that do not log it; check its name)");
+  }
+  return std::nullopt;
+}
+
 void PrintSummary(SweepManager& manager, const std::string& sweep_id,
                   const std::string& interpreter, bool wandb_shim) {
   v1::GetSweepRequest get;
@@ -397,6 +428,7 @@ int RunLocalSweep(RunOptions options) {
   const absl::Time start = absl::Now();
   int signals_received = 0;
   int first_signal = 0;
+  bool metric_warned = false;
   bool agents_told_done = false;
   std::string last_line;
   while (agents_left.load() > 0) {
@@ -429,6 +461,14 @@ int RunLocalSweep(RunOptions options) {
       std::cout << line << std::endl;
     }
     last_line = news;
+    if (!metric_warned) {
+      if (std::optional<std::string> warning =
+              MissingMetricWarning(manager, sweep)) {
+        metric_warned = true;
+        std::cout << (tty ? "\r\033[K" : "")
+                  << "sweep run: warning: " << *warning << std::endl;
+      }
+    }
     // A sweep that is done leaves its agents nothing to wait for (one told
     // to ask again later would otherwise sleep out its wait).
     if (!agents_told_done && sweep.counts().running() == 0 &&

@@ -102,6 +102,43 @@ sweep_client.log({"epoch/loss": x * 0.5, "acc": 0.25})
   EXPECT_THAT(r.out, Not(HasSubstr("Best:")));
 }
 
+// The first trial that ended without the sweep's metric is named while the
+// sweep still runs: the second trial waits for the warning to be printed.
+TEST_F(RunEndToEndTest, AMissingMetricIsSaidAtTheFirstTrialThatLacksIt) {
+  const std::string go = dir_.Path("go");
+  const std::string file = WriteSweep(std::string(R"(import os, time
+import sweep_client
+
+if sweep_client.config()["x"] == 2:
+    deadline = time.monotonic() + 60
+    while not os.path.exists(")") + go + R"(") and time.monotonic() < deadline:
+        time.sleep(0.05)
+sweep_client.log({"val": {"loss": 0.5}})
+)",
+                                      "  x: {values: [1, 2]}\n");
+  std::unique_ptr<BackgroundProcess> run = BackgroundProcess::Start(
+      {SweepBinary(), "run", file, "--agents", "1", "--data-dir",
+       dir_.Path("data"), "--workdir", dir_.Path("runs")});
+  ASSERT_NE(run, nullptr);
+  const std::optional<std::string> warning = run->WaitForLine(
+      Stream::kStdout, "sweep run: warning: trial 1 ended and never logged",
+      kRunTimeout);
+  ASSERT_TRUE(warning.has_value()) << run->Output(Stream::kStdout);
+  EXPECT_THAT(*warning, HasSubstr("logged val/loss (loss is the sweep's"));
+  ASSERT_TRUE(WriteFile(go, ""));
+  const std::optional<ExitStatus> exit = run->WaitForExit(kRunTimeout);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0) << run->Output(Stream::kStderr);
+  // Once: not again for the second trial.
+  const std::string out = run->Output(Stream::kStdout);
+  int warnings = 0;
+  for (size_t at = out.find("sweep run: warning"); at != std::string::npos;
+       at = out.find("sweep run: warning", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1) << out;
+}
+
 TEST_F(RunEndToEndTest, AProgramNotInTheCurrentDirectoryIsRefusedUpFront) {
   // Agents run a relative program from their working directory (as W&B's
   // do); this one is beside the sweep file, under a directory this test does
