@@ -30,10 +30,22 @@ namespace {
 // ErrnoToStatus appends ": <strerror>" to the message.
 absl::Status CannotRun(absl::string_view program, int error,
                        absl::string_view what) {
-  return absl::ErrnoToStatus(error,
-                             absl::StrCat("cannot run '", program, "'",
-                                          what.empty() ? "" : ": ", what));
+  absl::Status status =
+      absl::ErrnoToStatus(error, absl::StrCat("cannot run '", program, "'",
+                                              what.empty() ? "" : ": ", what));
+  if (error != E2BIG) return status;
+  return absl::Status(
+      status.code(),
+      absl::StrCat(status.message(),
+                   " (the command line and environment together are over "
+                   "the kernel's limit: pass long parameter values through "
+                   "${args_json_file} or the trial's params file, "
+                   "SWEEP_PARAMS_FILE)"));
 }
+
+// The kernel refuses a single argument or environment entry this long
+// (MAX_ARG_STRLEN, 32 pages of 4 KiB, with its NUL) with E2BIG.
+constexpr size_t kMaxArgumentBytes = 32 * 4096 - 1;
 
 bool HasNul(const std::string& s) { return absl::StrContains(s, '\0'); }
 
@@ -47,6 +59,14 @@ absl::Status ValidateSpec(const ProcessLaunchSpec& spec) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot run '", spec.argv[0], "': argument ", i,
                        " contains a NUL byte"));
+    }
+    if (spec.argv[i].size() > kMaxArgumentBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot run '", spec.argv[0], "': argument ", i, " is ",
+          spec.argv[i].size(),
+          " bytes, over the kernel's 128 KiB limit for one argument: pass "
+          "long parameter values through ${args_json_file} or the trial's "
+          "params file (SWEEP_PARAMS_FILE)"));
     }
   }
   for (size_t i = 0; i < spec.env.size(); ++i) {

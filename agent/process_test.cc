@@ -370,6 +370,22 @@ TEST_F(ProcessTest, RefusesMalformedSpecs) {
   bad_env.env.push_back("NO_EQUALS_SIGN");
   EXPECT_THAT(std::string(TrialProcess::Start(bad_env).status().message()),
               HasSubstr("'NO_EQUALS_SIGN') is not NAME=VALUE"));
+  // Longer than the kernel takes for one argument: said, with the remedy.
+  ProcessLaunchSpec long_argument = PythonSpec("pass");
+  long_argument.argv.push_back("--text=" + std::string(140'000, 'x'));
+  EXPECT_THAT(
+      std::string(TrialProcess::Start(long_argument).status().message()),
+      HasSubstr("is 140007 bytes, over the kernel's 128 KiB limit for one "
+                "argument: pass long parameter values through "
+                "${args_json_file}"));
+  // Many arguments under it, over the limit together (ARG_MAX): E2BIG.
+  ProcessLaunchSpec many_arguments = PythonSpec("pass");
+  for (int i = 0; i < 100; ++i) {
+    many_arguments.argv.push_back(std::string(100'000, 'y'));
+  }
+  EXPECT_THAT(
+      std::string(TrialProcess::Start(many_arguments).status().message()),
+      HasSubstr("over the kernel's limit: pass long parameter values"));
 }
 
 // A program whose child ignores SIGTERM and writes its pid to argv[1]. The
