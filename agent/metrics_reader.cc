@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -409,6 +411,8 @@ void MetricsFileReader::RestartFromBeginning() {
   discarding_long_line_ = false;
   line_number_ = 0;
   ++restarts_;
+  replaying_ = !line_hashes_.empty();
+  replayed_ = 0;
 }
 
 void MetricsFileReader::ConsumeBytes(absl::string_view bytes, int64_t now_ms,
@@ -440,6 +444,18 @@ void MetricsFileReader::HandleLine(absl::string_view line, int64_t now_ms,
   ++line_number_;
   line = absl::StripAsciiWhitespace(line);
   if (line.empty()) return;
+  const size_t hash =
+      std::hash<std::string_view>()(std::string_view(line.data(), line.size()));
+  if (replaying_) {
+    if (replayed_ < line_hashes_.size() && line_hashes_[replayed_] == hash) {
+      ++replayed_;  // Taken before the file was rewritten.
+      return;
+    }
+    // The history differs from here: what follows is new.
+    replaying_ = false;
+    line_hashes_.resize(replayed_);
+  }
+  if (line_hashes_.size() < kMaxRememberedLines) line_hashes_.push_back(hash);
   std::string error;
   std::optional<ParsedLine> parsed = ParseJsonMetricLine(line, &error);
   if (!parsed.has_value()) {

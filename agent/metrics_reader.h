@@ -53,13 +53,19 @@ struct MetricsReaderOptions {
 // Bad input is never fatal: lines that are not a JSON object, are longer than
 // max_line_bytes, hold invalid UTF-8 or a bad "_step" are counted in
 // malformed_lines(). A file that shrinks below what was read, or is replaced
-// by another file, is read again from its start and counted in restarts().
-// (A file truncated and then regrown past the old offset between two reads is
-// indistinguishable from an append.)
+// by another file, is read again from its start and counted in restarts();
+// the lines it starts with that are those read before (a program that
+// rewrites its whole history each epoch) are not taken again, up to the
+// first that differs (the first kMaxRememberedLines lines are remembered,
+// as hashes). (A file truncated and then regrown past the old offset between
+// two reads is indistinguishable from an append.)
 //
 // Thread-compatible.
 class MetricsFileReader {
  public:
+  // Lines remembered to tell a rewritten history from new lines.
+  static constexpr size_t kMaxRememberedLines = 100'000;
+
   explicit MetricsFileReader(std::string path,
                              MetricsReaderOptions options = {});
 
@@ -107,6 +113,12 @@ class MetricsFileReader {
   int64_t malformed_lines_ = 0;
   std::string last_malformed_reason_;
   int64_t restarts_ = 0;
+  // Hashes of the non-empty lines taken since the file's start, in order.
+  std::vector<size_t> line_hashes_;
+  // After a restart: lines of the new start matched so far against
+  // line_hashes_; replaying_ until one differs.
+  size_t replayed_ = 0;
+  bool replaying_ = false;
 };
 
 // The metrics on one stdout line in the opt-in stdout mode. A line that is a

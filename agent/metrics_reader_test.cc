@@ -263,6 +263,33 @@ TEST_F(MetricsFileReaderTest, RestartsWhenTheFileIsRewrittenInPlace) {
   EXPECT_EQ(reader.malformed_lines(), 0);
 }
 
+// A history rewritten whole each epoch (open(path, "w") then a write of
+// every line), read while the program is between the two: the lines read
+// before are not taken again when they come back, the new ones are; a
+// history that differs from some line on is new from there.
+TEST_F(MetricsFileReaderTest, ARewrittenHistoryIsNotTakenTwice) {
+  MetricsFileReader reader(path_);
+  Append("{\"loss\": 1}\n{\"loss\": 0.5}\n");
+  ASSERT_EQ(Read(reader).size(), 2u);
+  Overwrite("");  // Truncated: read again from its start.
+  EXPECT_TRUE(Read(reader).empty());
+  Overwrite("{\"loss\": 1}\n");
+  EXPECT_TRUE(Read(reader).empty());
+  Append("{\"loss\": 0.5}\n{\"loss\": 0.25}\n");
+  std::vector<MetricPoint> points = Read(reader);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_THAT(points[0].values, ElementsAre(Pair("loss", 0.25)));
+  EXPECT_EQ(points[0].step, 2);
+  Overwrite("");
+  EXPECT_TRUE(Read(reader).empty());
+  Overwrite("{\"loss\": 1}\n{\"loss\": 0.75}\n{\"loss\": 0.25}\n");
+  points = Read(reader);
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_THAT(points[0].values, ElementsAre(Pair("loss", 0.75)));
+  EXPECT_THAT(points[1].values, ElementsAre(Pair("loss", 0.25)));
+  EXPECT_EQ(reader.restarts(), 2);
+}
+
 TEST_F(MetricsFileReaderTest, RestartsWhenTheFileIsReplaced) {
   MetricsFileReader reader(path_);
   Append("{\"a\": 1}\n");
