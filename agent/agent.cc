@@ -430,6 +430,16 @@ class Agent::Impl {
   bool sender_may_exit_ ABSL_GUARDED_BY(mu_) = false;
   // The sender has returned: nothing more will be delivered.
   bool sender_gone_ ABSL_GUARDED_BY(mu_) = false;
+  // Counts heartbeats that said the sweep is done: workers waiting to ask
+  // for a trial ask at once.
+  int64_t ask_now_ ABSL_GUARDED_BY(mu_) = 0;
+  // No trial of this agent runs and every end it had is delivered.
+  bool OwnTrialsSettled() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return running_.empty() && std::none_of(outbox_.begin(), outbox_.end(),
+                                            [](const OutboxItem& item) {
+                                              return item.finish.has_value();
+                                            });
+  }
 };
 
 std::string Agent::Impl::Shutdown(int level) {
@@ -706,7 +716,25 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
       return std::nullopt;
     }
     if (response.outcome_case() == v1::AcquireTrialResponse::kExitReason) {
-      MarkDone(0, response.exit_reason());
+      absl::MutexLock lock(&mu_);
+      // A trial of this agent's that is still running, or whose end is not
+      // recorded yet, may reopen the sweep (the one that reached its
+      // metric.target failing): ask again once each has ended and its end
+      // is recorded.
+      if (!OwnTrialsSettled() && !sender_gone_) {
+        mu_.Await(absl::Condition(
+            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return self->OwnTrialsSettled() || self->sender_gone_ ||
+                     self->shutdown_level_ >= 1 || self->done_;
+            },
+            this));
+        continue;
+      }
+      if (!done_) {
+        done_ = true;
+        exit_code_ = 0;
+        reason_ = response.exit_reason();
+      }
       return std::nullopt;
     }
     // Nothing now: wait, waking early on shutdown. Why (a paused sweep, a
@@ -724,12 +752,16 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
               std::max<int64_t>(50, response.retry_after_ms()) / 1000.0),
           " s)"));
     }
+    struct WakeToAsk {
+      const Impl* self;
+      int64_t asked_at;
+      bool Ready() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return self->shutdown_level_ >= 1 || self->done_ ||
+               self->ask_now_ != asked_at;
+      }
+    } wake{this, ask_now_};
     mu_.AwaitWithTimeout(
-        absl::Condition(
-            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return self->shutdown_level_ >= 1 || self->done_;
-            },
-            this),
+        absl::Condition(&wake, &WakeToAsk::Ready),
         absl::Milliseconds(std::max<int64_t>(50, response.retry_after_ms())));
   }
 }
@@ -974,11 +1006,11 @@ void Agent::Impl::HeartbeatLoop() {
       auto it = running_.find(lease.number());
       if (it != running_.end()) it->second->revoked = true;
     }
-    if (response.sweep_done() && !done_) {
-      done_ = true;
-      reason_ = response.sweep_done_reason().empty()
-                    ? "the sweep has ended"
-                    : response.sweep_done_reason();
+    if (response.sweep_done()) {
+      // Workers waiting to ask again ask now, and hear why from the answer:
+      // the sweep may yet be reopened (the trial that reached its target
+      // failing), which an agent that ended here would never learn.
+      ++ask_now_;
     }
   }
 }

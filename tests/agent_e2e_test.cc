@@ -297,6 +297,56 @@ TEST(AgentRetryLogTest, AnUnreachableControllerIsLoggedOnceNotEverySecond) {
   ASSERT_TRUE(exit.has_value());
 }
 
+// The trial that reached metric.target finishes the sweep, then fails: the
+// sweep goes back to running, and the agent, whose other slot had heard
+// "finished" meanwhile, takes the last grid point instead of leaving the
+// sweep with nobody on it.
+TEST_F(AgentEndToEndTest,
+       AnAgentStaysWhenItsTargetTrialFailsAndReopensTheSweep) {
+  const std::string program = R"(import os, sys, time
+import sweep_client
+
+def wait_for(path):
+    deadline = time.monotonic() + 60
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+x = sweep_client.config()["x"]
+sweep_client.log({"value": 0.01 if x == 1 else 0.5})
+if x == 1:
+    wait_for(")" + dir_.Path("fail") +
+                              R"(")
+    sys.exit(1)
+if x == 2:
+    wait_for(")" + dir_.Path("go") +
+                              R"(")
+)";
+  const std::string id =
+      CreateSweep("target.py", program,
+                  GridSweep("target.py", "  x:\n    values: [1, 2, 3]\n",
+                            "  target: 0.05\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {"--slots", "2"});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return SweepStatus(id)["state"] == "finished"; },
+                        kAgentTimeout))
+      << agent->Output(Stream::kStderr);
+  // Trial 2 ends; its slot hears the sweep is finished while trial 1 runs.
+  ASSERT_TRUE(WriteFile(dir_.Path("go"), ""));
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return cli_.Json({"trials", id, "2"})["state"] == "finished";
+      },
+      kAgentTimeout));
+  ASSERT_TRUE(WriteFile(dir_.Path("fail"), ""));
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  const std::vector<json> trials = cli_.Trials(id);
+  ASSERT_EQ(trials.size(), 3u) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(trials[0]["state"], "failed");
+  EXPECT_EQ(trials[2]["state"], "finished");
+  EXPECT_EQ(SweepStatus(id)["state"], "finished");
+}
+
 TEST_F(AgentEndToEndTest, TwoAgentsDeliverEveryPointInOrder) {
   const std::string id =
       CreateSweep("twenty.py", kTwentyPoints,
