@@ -278,6 +278,24 @@ bool SweepManager::SweepEntry::ReconsiderTarget() {
   return true;
 }
 
+bool SweepManager::SweepEntry::SettleRunCap() {
+  if (!spec.run_cap) return false;
+  const std::string reason = absl::StrCat("run_cap ", *spec.run_cap,
+                                          " reached; running trials finish");
+  const bool reached = CountedTowardRunCap() >= *spec.run_cap;
+  if (reached && (row.state == v1::SWEEP_STATE_RUNNING ||
+                  row.state == v1::SWEEP_STATE_PENDING)) {
+    SetState(v1::SWEEP_STATE_FINISHED, reason);
+    return true;
+  }
+  if (!reached && row.state == v1::SWEEP_STATE_FINISHED &&
+      row.state_reason == reason) {
+    SetState(v1::SWEEP_STATE_RUNNING, "");
+    return true;
+  }
+  return false;
+}
+
 void SweepManager::SweepEntry::SetState(v1::SweepState state,
                                         const std::string& reason) {
   row.state = state;

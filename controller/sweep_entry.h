@@ -135,6 +135,16 @@ class SweepManager::SweepEntry {
   // target too, finishes the sweep instead; else the sweep returns to the
   // state it had. Returns true when it changed the state.
   bool ReconsiderTarget() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The trials run_cap counts: all but the lost ones (crashed: their agent
+  // died, was shut down or lost its lease, or their node could not start
+  // them), which are run again.
+  int64_t CountedTowardRunCap() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return counts.total() - counts.crashed();
+  }
+  // Finishes the sweep when its run_cap is reached; a sweep it finished
+  // whose trial was lost since goes back to running. Returns true when it
+  // changed the state.
+  bool SettleRunCap() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Asks the stopping rule about a running trial without an order yet; on a
   // stop, gives it a STOP order and records why in its row.
   void MaybeStop(RunningTrial& trial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

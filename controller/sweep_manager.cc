@@ -1003,12 +1003,7 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
       if (entry->row.state == v1::SWEEP_STATE_PENDING) {
         entry->SetState(v1::SWEEP_STATE_RUNNING, "");
       }
-      if (entry->spec.run_cap &&
-          entry->counts.total() >= *entry->spec.run_cap) {
-        entry->SetState(v1::SWEEP_STATE_FINISHED,
-                        absl::StrCat("run_cap ", *entry->spec.run_cap,
-                                     " reached; running trials finish"));
-      }
+      entry->SettleRunCap();
       mutation.sweeps.push_back(entry->row);
     }
     Commit(std::move(mutation), std::move(done));
@@ -1262,7 +1257,8 @@ TrialRow SweepManager::EndTrial(SweepEntry& entry, int64_t number, int state,
 
 void SweepManager::SettleState(SweepEntry& entry, Mutation& mutation) {
   const bool reconsidered = entry.ReconsiderTarget();
-  if (entry.FinishIfGridCovered() || reconsidered) {
+  const bool cap_settled = entry.SettleRunCap();
+  if (entry.FinishIfGridCovered() || reconsidered || cap_settled) {
     mutation.sweeps.push_back(entry.row);
   }
 }

@@ -260,6 +260,41 @@ TEST_F(SweepManagerTest, AGridPointLostThreeTimesIsGivenUpAndSaidSo) {
             "could not start them)");
 }
 
+// run_cap counts the trials that ran to an end of their own: a lost one
+// frees its place (the sweep it had finished runs again) and its grid point
+// is handed out again.
+TEST_F(SweepManagerTest, ALostTrialDoesNotUseUpARunCapPlace) {
+  const std::string id = CreateSweep(
+      "method: grid\nprogram: t.py\nrun_cap: 2\n"
+      "parameters:\n  a: {values: [1, 2, 3]}\n");
+  const std::string agent = Register(id);
+  const v1::AcquireTrialResponse first = Acquire(agent);
+  const v1::AcquireTrialResponse second = Acquire(agent);
+  ASSERT_TRUE(first.has_trial() && second.has_trial());
+  v1::GetSweepRequest get;
+  get.set_sweep_id(id);
+  v1::Sweep sweep;
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_FINISHED);
+  EXPECT_EQ(sweep.state_reason(), "run_cap 2 reached; running trials finish");
+  // The second trial's agent renews only the first's lease.
+  clock_.AdvanceMs(6'000);
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(
+      manager_->Heartbeat(HeartbeatListing(agent, {&first.trial()}), &response)
+          .ok());
+  clock_.AdvanceMs(6'000);
+  EXPECT_EQ(manager_->ExpireLeases(), 1);
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_RUNNING);
+  const v1::AcquireTrialResponse again = Acquire(agent);
+  ASSERT_TRUE(again.has_trial());
+  EXPECT_EQ(again.trial().config_json(), second.trial().config_json());
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.state(), v1::SWEEP_STATE_FINISHED);
+  EXPECT_EQ(sweep.counts().total(), 3);
+}
+
 TEST_F(SweepManagerTest, ExtendedLeasesOutlastTheTimeTheControllerStood) {
   const std::string id = CreateGrid();
   const std::string agent = Register(id);
