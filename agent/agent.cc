@@ -650,7 +650,8 @@ AgentResult Agent::Impl::Run() {
   result.exit_code = exit_code_;
   result.reason = reason_;
   if (result.reason.empty()) {
-    result.reason = shutdown_level_ > 0 ? "stopped by a signal" : "done";
+    result.interrupted = shutdown_level_ > 0;
+    result.reason = result.interrupted ? "stopped by a signal" : "done";
   }
   if (!outbox_.empty()) {
     result.reason +=

@@ -77,6 +77,8 @@ std::string AgentLogPrefix();
 struct AgentResult {
   int exit_code = 0;  // 0: sweep done, count reached, or drained on a signal.
   std::string reason;
+  // Ended by a signal's shutdown before the sweep or the count ended it.
+  bool interrupted = false;
   int64_t trials_run = 0;
 };
 

@@ -238,12 +238,14 @@ int RunAgentCommand(AgentOptions options) {
 
   Agent agent(options);
   std::atomic<bool> finished{false};
+  std::atomic<int> first_signal{0};
   std::thread signal_thread([&] {
     int received = 0;
     const timespec poll{0, 200'000'000};
     while (!finished.load()) {
-      if (sigtimedwait(&signals, nullptr, &poll) < 0) continue;
-      ++received;
+      const int signo = sigtimedwait(&signals, nullptr, &poll);
+      if (signo < 0) continue;
+      if (received++ == 0) first_signal = signo;
       const std::string doing = agent.Shutdown(std::min(received, 3));
       std::cerr << AgentLogPrefix() << doing << std::endl;
     }
@@ -254,6 +256,11 @@ int RunAgentCommand(AgentOptions options) {
   std::cerr << AgentLogPrefix() << "exiting after " << result.trials_run
             << (result.trials_run == 1 ? " trial: " : " trials: ")
             << result.reason << std::endl;
+  if (result.exit_code == 0 && result.interrupted && first_signal != 0) {
+    // As a shell reports it (130 for Ctrl-C, 143 for SIGTERM): a scheduler
+    // or script can tell an agent it stopped from one whose sweep is done.
+    return 128 + first_signal;
+  }
   return result.exit_code;
 }
 

@@ -511,7 +511,8 @@ while time.time() < deadline:
     ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, line, kConditionTimeout))
         << agent->Output(Stream::kStderr);
   }
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 143)
+      << agent->Output(Stream::kStderr);
   const json trial = cli_.TrialWithHistory(id, 1);
   EXPECT_EQ(trial["state"], "crashed") << trial.dump();
   EXPECT_THAT(trial.value("end_reason", ""),
@@ -2157,7 +2158,9 @@ TEST_F(AgentEndToEndTest, ATrialWaitingForGpusIsNotStartedOnShutdown) {
                                  kConditionTimeout))
       << agent->Output(Stream::kStderr);
   ASSERT_TRUE(agent->Signal(SIGTERM));
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  // 128 + SIGTERM: stopped by the signal, not done.
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 143)
+      << agent->Output(Stream::kStderr);
   ASSERT_TRUE(WriteFile(dir_.Path("go"), ""));
   EXPECT_FALSE(FileExists(dir_.Path("ran"))) << "the program ran";
   const json trial = cli_.TrialWithHistory(id, 1);
@@ -2183,7 +2186,7 @@ TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {
       << agent->Output(Stream::kStderr);
   ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
   const ExitStatus exit = AwaitAgent(*agent);
-  EXPECT_EQ(exit.exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(exit.exit_code, 143) << agent->Output(Stream::kStderr);
 
   const json trial = cli_.TrialWithHistory(id, 1);
   EXPECT_EQ(trial["state"], "finished") << trial.dump();
@@ -2234,7 +2237,8 @@ sweep_client.log({"value": 1}, step=1)
                                  kConditionTimeout))
       << agent->Output(Stream::kStderr);
   ASSERT_EQ(kill(std::stoi(*pid), SIGTERM), 0);
-  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 143)
+      << agent->Output(Stream::kStderr);
 
   const json interrupted = cli_.TrialWithHistory(id, 1);
   EXPECT_EQ(interrupted["state"], "crashed") << interrupted.dump();
