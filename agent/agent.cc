@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -102,6 +104,95 @@ std::string HostName() {
   char name[256] = {0};
   if (gethostname(name, sizeof name - 1) != 0) return "unknown-host";
   return name;
+}
+
+// A file of at most 4 KiB, whole; nullopt when it cannot be read.
+std::optional<std::string> ReadSmallFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buffer[4096];
+  const ssize_t n = read(fd, buffer, sizeof buffer);
+  close(fd);
+  if (n < 0) return std::nullopt;
+  return std::string(buffer, static_cast<size_t>(n));
+}
+
+bool WriteSmallFile(const std::string& path, const std::string& text) {
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  const bool written =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  return close(fd) == 0 && written;
+}
+
+// What makes a pid name one process on this machine: the boot, the pid
+// namespace and the host name ("" when they cannot be read).
+std::string PidScope() {
+  std::string boot;
+  if (std::optional<std::string> id =
+          ReadSmallFile("/proc/sys/kernel/random/boot_id")) {
+    boot = std::string(absl::StripAsciiWhitespace(*id));
+  }
+  char ns[128] = {0};
+  const ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+  if (boot.empty() || n <= 0) return "";
+  return absl::StrCat(boot, "/", absl::string_view(ns, n), "/", HostName());
+}
+
+// Where a named agent notes which process it is, so that its successor
+// (the same --name started again here after it was killed) can tell the
+// controller that it has ended and take the name over at once.
+std::string IdentityFile(const AgentOptions& options) {
+  std::string safe;
+  for (const char c : options.name) {
+    safe += absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+                    c == '_' || c == '-'
+                ? c
+                : '_';
+  }
+  return absl::StrCat(options.workdir, "/", options.sweep_id, "/.agent-",
+                      safe.substr(0, 64));
+}
+
+// The pid of the agent that last held options.name here, when it has ended
+// (no such process, or another one under its pid); 0 when it runs, is
+// unknown, or ran in another boot, pid namespace or host.
+int64_t EndedPredecessor(const AgentOptions& options,
+                         const std::string& scope) {
+  if (options.name.empty() || scope.empty()) return 0;
+  const std::optional<std::string> text = ReadSmallFile(IdentityFile(options));
+  if (!text) return 0;
+  const std::vector<std::string> fields =
+      absl::StrSplit(absl::StripAsciiWhitespace(*text), ' ');
+  int64_t pid = 0;
+  uint64_t start = 0;
+  if (fields.size() != 3 || fields[2] != scope ||
+      !absl::SimpleAtoi(fields[0], &pid) ||
+      !absl::SimpleAtoi(fields[1], &start) || pid <= 1 || pid == getpid()) {
+    return 0;
+  }
+  const std::optional<unsigned long long> now_start =
+      ProcessStartTime(static_cast<pid_t>(pid));
+  return now_start && *now_start == start ? 0 : pid;
+}
+
+// Notes this process in IdentityFile (written whole, then renamed in place);
+// a failure only costs a successor the wait.
+void NoteIdentity(const AgentOptions& options, const std::string& scope) {
+  const std::optional<unsigned long long> start = ProcessStartTime(getpid());
+  if (options.name.empty() || scope.empty() || !start) return;
+  const std::string path = IdentityFile(options);
+  if (!MakeDirectories(absl::StrCat(options.workdir, "/", options.sweep_id))
+           .ok()) {
+    return;
+  }
+  const std::string temporary = absl::StrCat(path, ".", getpid());
+  if (WriteSmallFile(temporary,
+                     absl::StrCat(getpid(), " ", *start, " ", scope, "\n")) &&
+      rename(temporary.c_str(), path.c_str()) != 0) {
+    unlink(temporary.c_str());
+  }
 }
 
 // How often a trial's loop looks for its program's end right after telling
@@ -541,6 +632,12 @@ absl::Status Agent::Impl::Register(const std::string& stale_id) {
   request.set_slots(options_.slots);
   for (const std::string& gpu : options_.gpus) request.add_gpus(gpu);
   request.set_pid(getpid());
+  const std::string scope = PidScope();
+  if (stale_id.empty()) {
+    if (const int64_t ended = EndedPredecessor(options_, scope); ended > 0) {
+      request.set_predecessor_pid(ended);
+    }
+  }
   v1::RegisterAgentResponse response;
   absl::Status status;
   while (true) {
@@ -575,6 +672,7 @@ absl::Status Agent::Impl::Register(const std::string& stale_id) {
   }
   if (!status.ok()) return status;
   RetrySucceeded();
+  if (stale_id.empty()) NoteIdentity(options_, scope);
   absl::MutexLock lock(&mu_);
   agent_id_ = response.agent_id();
   heartbeat_interval_ms_ =

@@ -228,6 +228,16 @@ std::optional<ProcStat> ReadProcStat(long pid) {
   return out;
 }
 
+}  // namespace
+
+std::optional<unsigned long long> ProcessStartTime(pid_t pid) {
+  const std::optional<ProcStat> stat = ReadProcStat(pid);
+  if (!stat || stat->state == 'Z' || stat->state == 'X') return std::nullopt;
+  return stat->start;
+}
+
+namespace {
+
 // The whole of /proc/PID/`name` into `out`; false when it cannot be read.
 bool ReadProcFile(long pid, const char* name, std::string& out) {
   char path[64];

@@ -65,6 +65,9 @@ struct TaggedProcess {
 // What /proc/PID/cgroup says (the cgroups `pid` is in); empty when it cannot
 // be read.
 std::string ProcessCgroup(pid_t pid);
+// When process `pid` started, in clock ticks after boot (/proc/PID/stat);
+// nullopt when there is no such process or it has exited (a zombie).
+std::optional<unsigned long long> ProcessStartTime(pid_t pid);
 std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
                                                absl::string_view also);
 

@@ -851,11 +851,15 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
             holder == agents_.end() ? 0 : holder->second->last_heard_ms.load();
         const AgentRow* held_row =
             holder == agents_.end() ? nullptr : &holder->second->row;
+        const bool same_host = held_row != nullptr && !agent.host.empty() &&
+                               held_row->host == agent.host;
         const bool same_process =
-            held_row != nullptr && agent.pid > 0 && !agent.host.empty() &&
-            held_row->host == agent.host && held_row->pid == agent.pid;
+            same_host && agent.pid > 0 && held_row->pid == agent.pid;
+        // Its successor on its host saw it end (the OOM killer, a crash).
+        const bool holder_ended = same_host && request.predecessor_pid() > 0 &&
+                                  held_row->pid == request.predecessor_pid();
         if (heard > 0 && now - heard < options_.lease_timeout_ms &&
-            !same_process) {
+            !same_process && !holder_ended) {
           const AgentRow& held = *held_row;
           return done(absl::AlreadyExistsError(absl::StrFormat(
               "an agent named '%s' is running for this sweep (pid %d on %s, "

@@ -481,6 +481,57 @@ TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 2);
 }
 
+// A lease far longer than the test: only a name handed over at once shows.
+class LongLeaseAgentEndToEndTest : public AgentEndToEndTest {
+ protected:
+  std::vector<std::string> ServerArgs() const override {
+    return {"--heartbeat-interval-ms", "200", "--lease-timeout-ms", "600000"};
+  }
+};
+
+// An agent killed outright (the OOM killer) and started again under its
+// --name on the same machine takes the name over at once, its predecessor
+// being gone, instead of waiting out the lease; one started while the
+// holder still runs waits, in the same work dir too.
+TEST_F(LongLeaseAgentEndToEndTest,
+       ARestartedAgentTakesOverADeadOnesNameAtOnce) {
+  const std::string id =
+      CreateSweep("drain.py", kDrainProgram,
+                  GridSweep("drain.py", "  x:\n    values: [1, 2]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> first =
+      StartAgent(id, {"--name", "node-1"});
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
+                        kConditionTimeout))
+      << first->Output(Stream::kStderr);
+  std::unique_ptr<BackgroundProcess> second =
+      StartAgent(id, {"--name", "node-1"});
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(second->WaitForLine(
+      Stream::kStderr, "an agent named 'node-1' is running", kConditionTimeout))
+      << second->Output(Stream::kStderr);
+  ASSERT_TRUE(second->Signal(SIGTERM));
+  ASSERT_TRUE(second->WaitForExit(kAgentTimeout).has_value());
+  EXPECT_EQ(cli_.Json({"trials", id, "1"})["state"], "running");
+
+  ASSERT_TRUE(first->Signal(SIGKILL));
+  ASSERT_TRUE(first->WaitForExit(kAgentTimeout).has_value());
+  std::unique_ptr<BackgroundProcess> third =
+      StartAgent(id, {"--name", "node-1"});
+  ASSERT_NE(third, nullptr);
+  ASSERT_TRUE(third->WaitForLine(
+      Stream::kStderr,
+      "trial 1 of this agent's previous run was marked crashed", kAgentTimeout))
+      << third->Output(Stream::kStderr);
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  EXPECT_EQ(AwaitAgent(*third).exit_code, 0) << third->Output(Stream::kStderr);
+  EXPECT_EQ(cli_.Json({"trials", id, "1"})["state"], "crashed");
+  const json status = SweepStatus(id);
+  EXPECT_EQ(JsonInt(status["counts"]["finished"]), 2) << status.dump();
+  EXPECT_EQ(status["state"], "finished");
+}
+
 // A second signal terminates running programs; one that ignores SIGTERM is
 // killed after the grace: the trial was cut short by its agent's shutdown,
 // not failed, and its point is run again.
