@@ -726,9 +726,10 @@ AgentResult Agent::Impl::Run() {
     workers_running_ = 0;
   }
   heartbeat.join();
-  if (!options_.name.empty()) {
-    // One attempt, no retry: the name frees itself after a lease anyway.
-    // (Killed, its deadline is the shutdown's.)
+  {
+    // Says it is gone: its name is free, and it no longer counts among the
+    // sweep's live agents. One attempt, no retry: both follow after a lease
+    // anyway. (Killed, its deadline is the shutdown's.)
     v1::HeartbeatRequest leaving;
     {
       absl::MutexLock lock(&mu_);

@@ -154,6 +154,7 @@ TEST(SweepFormatTest, CreatedSweepNamesTheControllerOnlyWhenNotDefault) {
 TEST(SweepFormatTest, SweepTable) {
   v1::ListSweepsResponse response;
   *response.add_sweeps() = MakeSweep();
+  response.mutable_sweeps(0)->set_agents(3);
   v1::Sweep fresh = MakeSweep();
   fresh.set_id("zz99yy88");
   fresh.clear_best_value();
@@ -162,12 +163,12 @@ TEST(SweepFormatTest, SweepTable) {
   *response.add_sweeps() = fresh;
   EXPECT_EQ(
       FormatSweepTable(response, absl::UTCTimeZone()),
-      "ID        NAME       METHOD  STATE            TRIALS         BEST  "
-      "CREATED\n"
-      "abc123de  lr-search  grid    running  12 (3 running)  0.2345 (#7)  "
-      "2024-05-01 12:34:56 UTC\n"
-      "zz99yy88  -          grid    running  12 (3 running)            -  "
-      "2024-05-01 12:34:56 UTC\n");
+      "ID        NAME       METHOD  STATE            TRIALS  AGENTS         "
+      "BEST  CREATED\n"
+      "abc123de  lr-search  grid    running  12 (3 running)       3  "
+      "0.2345 (#7)  2024-05-01 12:34:56 UTC\n"
+      "zz99yy88  -          grid    running  12 (3 running)       0            "
+      "-  2024-05-01 12:34:56 UTC\n");
   EXPECT_THAT(FormatSweepTable(v1::ListSweepsResponse(), absl::UTCTimeZone()),
               HasSubstr("No sweeps yet"));
 }
@@ -188,6 +189,22 @@ TEST(SweepFormatTest, StatusShowsCountsBestProgressAndEarlyTermination) {
   EXPECT_THAT(status, HasSubstr("  trials:    12 (3 running, 7 finished, 1 "
                                 "failed, 1 stopped)\n"));
   EXPECT_THAT(status, HasSubstr("  best:      #7, val_loss = 0.2345\n"));
+  // Paused: no agent is not a problem; running, it is said with the remedy.
+  EXPECT_THAT(status, HasSubstr("  agents:    none\n"));
+  {
+    v1::Sweep running = sweep;
+    running.set_state(v1::SWEEP_STATE_RUNNING);
+    EXPECT_THAT(
+        FormatSweepStatus(running, recent, absl::FromUnixMillis(kCreatedMs),
+                          absl::UTCTimeZone()),
+        HasSubstr(
+            "  agents:    none: start one with `sweep agent abc123de`\n"));
+    running.set_agents(2);
+    EXPECT_THAT(
+        FormatSweepStatus(running, recent, absl::FromUnixMillis(kCreatedMs),
+                          absl::UTCTimeZone()),
+        HasSubstr("  agents:    2 (heard from within a lease"));
+  }
   {
     v1::Sweep none = sweep;
     none.clear_best_trial();

@@ -243,16 +243,31 @@ std::string FormatSweepTable(const v1::ListSweepsResponse& response,
                    {"METHOD", Align::kLeft, 8},
                    {"STATE", Align::kLeft, 10},
                    {"TRIALS", Align::kRight, 16},
+                   {"AGENTS", Align::kRight, 6},
                    {"BEST", Align::kRight, 24},
                    {"CREATED", Align::kLeft, 26}});
   for (const v1::Sweep& sweep : response.sweeps()) {
-    table.AddRow({sweep.id(),
-                  sweep.name().empty() ? kMissingCell : sweep.name(),
-                  sweep.method(), SweepStateName(sweep.state()),
-                  FormatTrialProgress(sweep.counts()), BestCell(sweep),
-                  FormatLocalTime(sweep.created_ms(), zone)});
+    table.AddRow(
+        {sweep.id(), sweep.name().empty() ? kMissingCell : sweep.name(),
+         sweep.method(), SweepStateName(sweep.state()),
+         FormatTrialProgress(sweep.counts()), absl::StrCat(sweep.agents()),
+         BestCell(sweep), FormatLocalTime(sweep.created_ms(), zone)});
   }
   return table.Render();
+}
+
+// The agents alive on the sweep; for a sweep that still wants trials,
+// none is said plainly with the command that starts one.
+std::string AgentsField(const v1::Sweep& sweep) {
+  if (sweep.agents() > 0) {
+    return absl::StrCat(sweep.agents(),
+                        " (heard from within a lease: running or waiting)");
+  }
+  const bool wants_trials = sweep.state() == v1::SWEEP_STATE_RUNNING ||
+                            sweep.state() == v1::SWEEP_STATE_PENDING;
+  return wants_trials ? absl::StrCat("none: start one with `sweep agent ",
+                                     sweep.id(), "`")
+                      : "none";
 }
 
 std::string FormatSweepStatus(
@@ -298,6 +313,7 @@ std::string FormatSweepStatus(
                  {"state", StateWithReason(sweep)},
                  {"metric", metric},
                  {"trials", CountsField(sweep.counts())},
+                 {"agents", AgentsField(sweep)},
                  {"best", BestField(sweep)},
                  {"progress", ProgressField(sweep)},
                  {"created", FormatLocalTime(sweep.created_ms(), zone)}});

@@ -512,11 +512,28 @@ void SweepManager::CreateSweep(const v1::CreateSweepRequest& request,
          });
 }
 
+absl::flat_hash_map<std::string, int64_t> SweepManager::LiveAgents() const {
+  const int64_t now = clock_->NowMs();
+  absl::flat_hash_map<std::string, int64_t> live;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, agent] : agents_) {
+    const int64_t heard = agent->last_heard_ms.load();
+    if (heard > 0 && now - heard < options_.lease_timeout_ms) {
+      ++live[agent->row.sweep_id];
+    }
+  }
+  return live;
+}
+
 absl::Status SweepManager::GetSweep(const v1::GetSweepRequest& request,
                                     v1::Sweep* response) {
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
+  const auto live = LiveAgents();
   absl::MutexLock lock(&entry->mu);
   entry->ToProto(response);
+  if (auto it = live.find(response->id()); it != live.end()) {
+    response->set_agents(it->second);
+  }
   return absl::OkStatus();
 }
 
@@ -528,9 +545,14 @@ absl::Status SweepManager::ListSweeps(v1::ListSweepsResponse* response) {
       if (!entry->uncommitted) entries.push_back(entry.get());
     }
   }
+  const auto live = LiveAgents();
   for (SweepEntry* entry : entries) {
     absl::MutexLock lock(&entry->mu);
-    entry->ToProto(response->add_sweeps());
+    v1::Sweep* sweep = response->add_sweeps();
+    entry->ToProto(sweep);
+    if (auto it = live.find(sweep->id()); it != live.end()) {
+      sweep->set_agents(it->second);
+    }
   }
   std::sort(response->mutable_sweeps()->begin(),
             response->mutable_sweeps()->end(),
@@ -558,6 +580,7 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
   absl::StatusOr<SweepEntry*> found = FindSweep(request.sweep_id());
   if (!found.ok()) return done(found.status());
   SweepEntry* entry = *found;
+  const auto live = LiveAgents();
   Mutation mutation;
   {
     absl::MutexLock lock(&entry->mu);
@@ -627,6 +650,9 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
             "action must be PAUSE, RESUME, STOP or CANCEL"));
     }
     entry->ToProto(response);
+    if (auto it = live.find(response->id()); it != live.end()) {
+      response->set_agents(it->second);
+    }
     mutation.sweeps.push_back(entry->row);
     Commit(std::move(mutation), std::move(done));
   }

@@ -109,6 +109,8 @@ class SweepManager {
   SweepManager(Store* store, const Clock* clock, const ManagerOptions& options);
   absl::Status Recover();
   absl::Status RecoverTrials(SweepEntry& entry, int64_t now);
+  // How many agents of each sweep were heard from within a lease.
+  absl::flat_hash_map<std::string, int64_t> LiveAgents() const;
   // Replays a stored trial's metric into the sweep's stopping rule.
   absl::Status RecoverStopping(SweepEntry& entry, const TrialRow& row);
   // Ends a running trial its agent finished; fills the reply and the rows to

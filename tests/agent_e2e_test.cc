@@ -331,6 +331,8 @@ if x == 2:
   ASSERT_TRUE(PollUntil([&] { return SweepStatus(id)["state"] == "finished"; },
                         kAgentTimeout))
       << agent->Output(Stream::kStderr);
+  // The agent is alive on it (sweep status and ls count it).
+  EXPECT_EQ(JsonInt(SweepStatus(id)["agents"]), 1);
   // Trial 2 ends; its slot hears the sweep is finished while trial 1 runs.
   ASSERT_TRUE(WriteFile(dir_.Path("go"), ""));
   ASSERT_TRUE(PollUntil(
@@ -344,7 +346,9 @@ if x == 2:
   ASSERT_EQ(trials.size(), 3u) << agent->Output(Stream::kStderr);
   EXPECT_EQ(trials[0]["state"], "failed");
   EXPECT_EQ(trials[2]["state"], "finished");
-  EXPECT_EQ(SweepStatus(id)["state"], "finished");
+  const json status = SweepStatus(id);
+  EXPECT_EQ(status["state"], "finished");
+  EXPECT_EQ(JsonInt(status.value("agents", json(0))), 0) << status.dump();
 }
 
 TEST_F(AgentEndToEndTest, TwoAgentsDeliverEveryPointInOrder) {
