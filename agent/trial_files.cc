@@ -135,9 +135,14 @@ absl::StatusOr<TrialFiles> PrepareTrialFiles(const std::string& workdir,
   files.params_yaml = files.dir + "/params.yaml";
   files.metrics = files.dir + "/metrics.jsonl";
   files.log = files.dir + "/output.log";
-  if (unlink(files.metrics.c_str()) != 0 && errno != ENOENT) {
-    return absl::InternalError(absl::StrCat(
-        "cannot remove stale ", files.metrics, ": ", std::strerror(errno)));
+  // A directory of this trial number left from before (a data dir restored
+  // from a backup, a controller started afresh) holds another run's files:
+  // its metrics would be read as this run's, its log would come first.
+  for (const std::string* stale : {&files.metrics, &files.log}) {
+    if (unlink(stale->c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(absl::StrCat("cannot remove stale ", *stale,
+                                              ": ", std::strerror(errno)));
+    }
   }
   if (absl::Status s = WriteFile(files.params_json, config.dump() + "\n");
       !s.ok()) {

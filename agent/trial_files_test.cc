@@ -61,8 +61,8 @@ TEST(PrepareTrialFilesTest, LinksPlantedInTheWorkDirAreNotFollowed) {
   EXPECT_THAT(linked.status().message(), ::testing::HasSubstr("trial-1"));
   EXPECT_TRUE(std::filesystem::is_empty(victim));
 
-  // Files of a real trial directory that are links: replaced, not written
-  // through; the output log is refused.
+  // Files of a real trial directory that are links: replaced or removed,
+  // not written through; an output log planted after that is refused.
   std::filesystem::create_directories(root / "work/sw/trial-2");
   std::ofstream(victim / "file") << "untouched";
   for (const char* name : {"params.json", "params.json.tmp", "params.yaml.tmp",
@@ -74,6 +74,9 @@ TEST(PrepareTrialFilesTest, LinksPlantedInTheWorkDirAreNotFollowed) {
       PrepareTrialFiles(workdir, "sw", 2, config);
   ASSERT_TRUE(files.ok()) << files.status();
   EXPECT_EQ(ReadFile(files->params_json), "{\"lr\":0.1}\n");
+  EXPECT_FALSE(
+      std::filesystem::exists(std::filesystem::symlink_status(files->log)));
+  std::filesystem::create_symlink(victim / "file", files->log);
   EXPECT_FALSE(OutputCopier::Create(files->log).ok());
   EXPECT_EQ(ReadFile((victim / "file").string()), "untouched");
 
@@ -82,7 +85,17 @@ TEST(PrepareTrialFilesTest, LinksPlantedInTheWorkDirAreNotFollowed) {
   ASSERT_EQ(mkfifo((root / "work/sw/trial-3/output.log").c_str(), 0644), 0);
   absl::StatusOr<TrialFiles> fifo = PrepareTrialFiles(workdir, "sw", 3, config);
   ASSERT_TRUE(fifo.ok()) << fifo.status();
+  ASSERT_EQ(mkfifo(fifo->log.c_str(), 0644), 0);  // Planted after: refused.
   EXPECT_FALSE(OutputCopier::Create(fifo->log).ok());
+
+  // A log left by an earlier run of this trial number (a restored data
+  // dir): gone, not the start of this run's log.
+  std::filesystem::create_directories(root / "work/sw/trial-5");
+  std::ofstream(root / "work/sw/trial-5/output.log") << "an old run\n";
+  absl::StatusOr<TrialFiles> reused =
+      PrepareTrialFiles(workdir, "sw", 5, config);
+  ASSERT_TRUE(reused.ok()) << reused.status();
+  EXPECT_FALSE(std::filesystem::exists(reused->log));
 
   // A trial directory another user made beforehand (when this test may
   // give one away: as root).
