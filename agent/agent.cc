@@ -1104,7 +1104,14 @@ void Agent::Impl::HeartbeatLoop() {
     }
     for (const v1::TrialLease& lease : response.revoked()) {
       auto it = running_.find(lease.number());
-      if (it != running_.end()) it->second->revoked = true;
+      if (it == running_.end() || it->second->revoked) continue;
+      it->second->revoked = true;
+      Log(absl::StrCat(
+          "trial ", lease.number(),
+          ": the controller no longer holds it for this agent (its lease "
+          "lapsed while the agent was not heard from: suspended, cut off or "
+          "too slow; the trial is crashed and a grid point runs again); "
+          "stopping its program, whose results are not reported"));
     }
     if (response.sweep_done()) {
       // Workers waiting to ask again ask now, and hear why from the answer:
@@ -1774,7 +1781,8 @@ std::shared_ptr<TrialRun> Agent::Impl::RunTrial(
         absl::StrFormat("%.1f", seconds), " s",
         run->order != 0
             ? absl::StrCat(" (", run->order == 1 ? "stopped" : "killed", ")")
-            : ""));
+        : run->revoked ? " (its lease was lost: not reported)"
+                       : ""));
     if (!failed && run->order == 0 && !logged.Missing().empty()) {
       Log(absl::StrCat("trial ", number, ": ", logged.Missing(),
                        " (the search learns nothing from this trial)"));

@@ -485,6 +485,35 @@ TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
   EXPECT_EQ(JsonInt(status["counts"]["finished"]), 2);
 }
 
+// An agent suspended (SIGSTOP) past its lease: its trial is crashed; woken,
+// it stops the program and says why, and goes on with the sweep.
+TEST_F(ShortLeaseAgentEndToEndTest, ASuspendedAgentSaysWhyItStopsALostTrial) {
+  const std::string id =
+      CreateSweep("drain.py", kDrainProgram,
+                  GridSweep("drain.py", "  x:\n    values: [1]\n"));
+  ASSERT_FALSE(id.empty());
+  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
+                        kConditionTimeout))
+      << agent->Output(Stream::kStderr);
+  ASSERT_TRUE(agent->Signal(SIGSTOP));
+  const bool crashed = PollUntil(
+      [&] {
+        return cli_.Json({"trials", id, "1"})["state"] == "crashed";
+      },
+      kConditionTimeout);
+  ASSERT_TRUE(agent->Signal(SIGCONT));
+  ASSERT_TRUE(crashed);
+  const std::optional<std::string> ended =
+      agent->WaitForLine(Stream::kStderr, "trial 1 ended", kConditionTimeout);
+  ASSERT_TRUE(ended.has_value()) << agent->Output(Stream::kStderr);
+  EXPECT_THAT(*ended, HasSubstr("(its lease was lost: not reported)"));
+  ASSERT_TRUE(WriteFile(dir_.Path("release"), ""));
+  EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
+  EXPECT_EQ(cli_.Json({"trials", id, "2"})["state"], "finished");
+}
+
 // A lease far longer than the test: only a name handed over at once shows.
 class LongLeaseAgentEndToEndTest : public AgentEndToEndTest {
  protected:
