@@ -196,6 +196,11 @@ std::optional<std::string> TlsSetupFailure(const grpc::Status& status,
     return "it does not speak TLS (started without --tls-cert?): use its "
            "address without https://";
   }
+  if (absl::StrContains(message, "failed parsing http/2") ||
+      absl::StrContains(message, "trying to connect an http1.x server")) {
+    return "something answers there, but not a sweep controller (it does "
+           "not speak gRPC: a web server? another port?)";
+  }
   return std::nullopt;
 }
 

@@ -59,7 +59,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
 // host; a server that does not speak TLS; a plaintext call to a server
 // that speaks only TLS, which closes the connection: then `address` is
 // probed with a TLS handshake of its own to tell it from a server going
-// away): what to say, naming the remedy. nullopt for anything else.
+// away), or reached a server that does not speak gRPC at all (a web server
+// on that port): what to say, naming the remedy. nullopt for anything else.
 std::optional<std::string> TlsSetupFailure(const grpc::Status& status,
                                            const std::string& address);
 

@@ -138,6 +138,11 @@ TEST(ControllerChannelTest, TokensAndTlsFailuresAreToldApart) {
   EXPECT_THAT(failure("SSL routines::wrong version number").value_or(""),
               HasSubstr("does not speak TLS"));
   EXPECT_FALSE(failure("Connection refused").has_value());
+  // A web server on the port: not waited for.
+  EXPECT_THAT(failure("failed to connect to all addresses; last error: "
+                      "UNAVAILABLE: ipv4:127.0.0.1:8000: Failed parsing HTTP/2")
+                  .value_or(""),
+              HasSubstr("not a sweep controller"));
   EXPECT_FALSE(failure("Socket closed").has_value());
 }
 
