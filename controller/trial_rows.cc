@@ -106,7 +106,7 @@ void TrialToProto(const TrialRow& row, v1::Trial* out) {
   out->set_agent_id(row.agent_id);
   out->set_host(row.host);
   out->set_created_ms(row.created_ms);
-  out->set_ended_ms(row.ended_ms);
+  if (row.ended_ms != 0) out->set_ended_ms(row.ended_ms);
   if (row.ended_ms != 0) {
     // A crashed trial's agent reported no exit (it died, or the trial's
     // lease ran out) unless it gave a status or a signal.
