@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/controller_channel.h"
+#include "search/status_macros.h"
 
 namespace sweep {
 namespace {
@@ -226,28 +228,46 @@ absl::StatusOr<v1::Sweep> ControllerClient::UpdateSweepState(
 
 absl::StatusOr<v1::Trial> ControllerClient::GetTrial(
     const std::string& sweep_id, int64_t number, bool include_history) {
+  if (!include_history) {
+    v1::GetTrialRequest request;
+    request.set_sweep_id(sweep_id);
+    request.set_number(number);
+    return Call<v1::GetTrialRequest, v1::Trial>(
+        &v1::SweepService::Stub::GetTrial, request);
+  }
+  std::optional<v1::Trial> trial;
+  RETURN_IF_ERROR(GetTrialPages(sweep_id, number, [&trial](v1::Trial& page) {
+    if (!trial) {
+      trial = std::move(page);
+    } else {
+      for (v1::MetricPoint& point : *page.mutable_history()) {
+        *trial->add_history() = std::move(point);
+      }
+    }
+    return absl::OkStatus();
+  }));
+  trial->clear_history_next_page_token();
+  return *std::move(trial);
+}
+
+absl::Status ControllerClient::GetTrialPages(
+    const std::string& sweep_id, int64_t number,
+    const std::function<absl::Status(v1::Trial& page)>& on_page) {
   v1::GetTrialRequest request;
   request.set_sweep_id(sweep_id);
   request.set_number(number);
-  request.set_include_history(include_history);
-  absl::StatusOr<v1::Trial> trial = Call<v1::GetTrialRequest, v1::Trial>(
-      &v1::SweepService::Stub::GetTrial, request);
+  request.set_include_history(true);
   // A reply carries at most 100,000 points (about 64 MiB); the rest come a
   // page at a time, each after where the last stopped.
-  if (!trial.ok()) return trial;
-  std::string next = trial->history_next_page_token();
-  while (!next.empty()) {
-    request.set_history_page_token(next);
+  while (true) {
     absl::StatusOr<v1::Trial> page = Call<v1::GetTrialRequest, v1::Trial>(
         &v1::SweepService::Stub::GetTrial, request);
     if (!page.ok()) return page.status();
-    for (v1::MetricPoint& point : *page->mutable_history()) {
-      *trial->add_history() = std::move(point);
-    }
-    next = page->history_next_page_token();
+    const std::string next = page->history_next_page_token();
+    RETURN_IF_ERROR(on_page(*page));
+    if (next.empty()) return absl::OkStatus();
+    request.set_history_page_token(next);
   }
-  trial->clear_history_next_page_token();
-  return trial;
 }
 
 absl::StatusOr<v1::Trial> ControllerClient::GetBestTrial(

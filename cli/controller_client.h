@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -76,6 +77,13 @@ class ControllerClient {
   // With include_history, every point, fetched a page at a time.
   absl::StatusOr<v1::Trial> GetTrial(const std::string& sweep_id,
                                      int64_t number, bool include_history);
+  // The trial with its history a page (at most 100,000 points) at a time,
+  // so that a long one is never held whole: `on_page` gets the trial with
+  // its first page of points, then the same trial with each next page; its
+  // failure ends the walk and is returned.
+  absl::Status GetTrialPages(
+      const std::string& sweep_id, int64_t number,
+      const std::function<absl::Status(v1::Trial& page)>& on_page);
   absl::StatusOr<v1::Trial> GetBestTrial(const std::string& sweep_id);
 
   // Trials numbered above `after_number`, in number order, following pages

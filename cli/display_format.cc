@@ -245,4 +245,8 @@ std::string ProtoToJson(const google::protobuf::Message& message) {
   return DumpJson(MessageToJson(message), 2);
 }
 
+std::string ProtoToCompactJson(const google::protobuf::Message& message) {
+  return DumpJson(MessageToJson(message), -1);
+}
+
 }  // namespace sweep

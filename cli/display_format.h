@@ -61,6 +61,8 @@ std::string IndentLines(absl::string_view text, int indent);
 // message field null; NaN and infinities as the strings "NaN", "Infinity"
 // and "-Infinity".
 std::string ProtoToJson(const google::protobuf::Message& message);
+// The same on one line.
+std::string ProtoToCompactJson(const google::protobuf::Message& message);
 
 }  // namespace sweep
 

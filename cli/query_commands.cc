@@ -32,9 +32,79 @@ int ReportInvalidDefinition(const absl::Status& status, const std::string& file,
   return 1;
 }
 
+// `sweep trials ID N --history`: the trial, then its history a page at a
+// time as the pages come, so that a history of millions of points is never
+// held whole (as JSON: the same one object, its points streamed into it).
+int RunOneTrialWithHistory(const TrialsOptions& options,
+                           const std::string& sweep_id,
+                           ControllerClient& client, std::ostream& out,
+                           std::ostream& err) {
+  std::optional<v1::Sweep> sweep;
+  if (!options.json) {
+    absl::StatusOr<v1::Sweep> got = client.GetSweep(sweep_id);
+    if (!got.ok()) return ReportFailure(got.status(), err);
+    sweep = *std::move(got);
+  }
+  const std::string kHistory = "\"history\": []";
+  std::string after_history;  // The JSON object's end, or the log tail.
+  bool first_page = true;
+  bool any_point = false;
+  const absl::Status status = client.GetTrialPages(
+      sweep_id, options.number, [&](v1::Trial& page) -> absl::Status {
+        if (first_page) {
+          first_page = false;
+          v1::Trial head = page;
+          head.clear_history();
+          head.clear_history_next_page_token();
+          if (options.json) {
+            const std::string text = ProtoToJson(head);
+            const size_t at = text.find(kHistory);
+            if (at == std::string::npos) {
+              return absl::InternalError("no history field to fill in");
+            }
+            out << text.substr(0, at) << "\"history\": [";
+            after_history = text.substr(at + kHistory.size() - 1);
+          } else {
+            head.clear_log_tail();
+            out << FormatTrialDetail(*sweep, head, absl::Now(),
+                                     absl::LocalTimeZone(), options.log_lines);
+            if (!page.log_tail().empty()) {
+              after_history = absl::StrCat(
+                  "Log tail:\n",
+                  FormatLogTail(page.log_tail(), options.log_lines));
+            }
+          }
+        }
+        if (page.history().empty()) return absl::OkStatus();
+        if (options.json) {
+          for (const v1::MetricPoint& point : page.history()) {
+            out << (any_point ? ",\n    " : "\n    ")
+                << ProtoToCompactJson(point);
+            any_point = true;
+          }
+        } else {
+          out << (any_point ? "" : "History:\n")
+              << IndentLines(FormatHistory(*sweep, page), 2);
+          any_point = true;
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) {
+    if (!first_page) out << "\n";
+    return ReportFailure(status, err);
+  }
+  if (options.json && any_point) out << "\n  ";
+  out << after_history;
+  if (options.json) out << "\n";
+  return 0;
+}
+
 int RunOneTrial(const TrialsOptions& options, const std::string& sweep_id,
                 ControllerClient& client, std::ostream& out,
                 std::ostream& err) {
+  if (options.history) {
+    return RunOneTrialWithHistory(options, sweep_id, client, out, err);
+  }
   const absl::StatusOr<v1::Trial> trial =
       client.GetTrial(sweep_id, options.number, options.history);
   if (!trial.ok()) return ReportFailure(trial.status(), err);

@@ -268,6 +268,40 @@ std::string FormatSummary(const v1::Trial& trial) {
   return FormatFieldList(fields, 2);
 }
 
+// A line of a program's output as a terminal may show it: what follows its
+// last carriage return (a progress bar's final state), through TerminalText,
+// so that a program's escape sequences cannot retitle, clear or recolour the
+// user's terminal.
+std::string TerminalSafe(absl::string_view line) {
+  const std::size_t cr = line.rfind('\r');
+  if (cr != absl::string_view::npos) line.remove_prefix(cr + 1);
+  return TerminalText(line);
+}
+
+std::string PrettyConfig(const std::string& config_json) {
+  return DumpJson(ParseTrialConfig(config_json), 2);
+}
+
+}  // namespace
+
+// The last `count` lines of the log, each indented, with a note on how many
+// came before.
+std::string FormatLogTail(const std::string& log_tail, int count) {
+  std::vector<absl::string_view> lines = absl::StrSplit(log_tail, '\n');
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  const std::size_t shown =
+      std::min(lines.size(), static_cast<std::size_t>(std::max(count, 0)));
+  std::string out;
+  if (shown < lines.size()) {
+    absl::StrAppend(&out, "  (", lines.size() - shown,
+                    " earlier lines not shown; --json prints all)\n");
+  }
+  for (std::size_t i = lines.size() - shown; i < lines.size(); ++i) {
+    absl::StrAppend(&out, "  ", TerminalSafe(lines[i]), "\n");
+  }
+  return out;
+}
+
 std::string FormatHistory(const v1::Sweep& sweep, const v1::Trial& trial) {
   std::set<std::string> names;
   for (const v1::MetricPoint& point : trial.history()) {
@@ -297,40 +331,6 @@ std::string FormatHistory(const v1::Sweep& sweep, const v1::Trial& trial) {
   }
   return table.Render();
 }
-
-// A line of a program's output as a terminal may show it: what follows its
-// last carriage return (a progress bar's final state), through TerminalText,
-// so that a program's escape sequences cannot retitle, clear or recolour the
-// user's terminal.
-std::string TerminalSafe(absl::string_view line) {
-  const std::size_t cr = line.rfind('\r');
-  if (cr != absl::string_view::npos) line.remove_prefix(cr + 1);
-  return TerminalText(line);
-}
-
-// The last `count` lines of the log, each indented, with a note on how many
-// came before.
-std::string FormatLogTail(const std::string& log_tail, int count) {
-  std::vector<absl::string_view> lines = absl::StrSplit(log_tail, '\n');
-  while (!lines.empty() && lines.back().empty()) lines.pop_back();
-  const std::size_t shown =
-      std::min(lines.size(), static_cast<std::size_t>(std::max(count, 0)));
-  std::string out;
-  if (shown < lines.size()) {
-    absl::StrAppend(&out, "  (", lines.size() - shown,
-                    " earlier lines not shown; --json prints all)\n");
-  }
-  for (std::size_t i = lines.size() - shown; i < lines.size(); ++i) {
-    absl::StrAppend(&out, "  ", TerminalSafe(lines[i]), "\n");
-  }
-  return out;
-}
-
-std::string PrettyConfig(const std::string& config_json) {
-  return DumpJson(ParseTrialConfig(config_json), 2);
-}
-
-}  // namespace
 
 std::vector<std::string> ChooseSummaryMetrics(const TrialList& trials,
                                               const std::string& sweep_metric,

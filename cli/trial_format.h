@@ -50,6 +50,14 @@ std::string MissingMetricNote(const v1::Trial& trial,
 // value there and the threshold it failed.
 std::string FormatStopDecisionShort(const v1::StopDecision& decision);
 
+// The trial's metric history as a table: a row a point, the sweep's metric
+// first, then every other name the points have.
+std::string FormatHistory(const v1::Sweep& sweep, const v1::Trial& trial);
+
+// The last `count` lines of a log tail, each indented, with a note on how
+// many came before.
+std::string FormatLogTail(const std::string& log_tail, int count);
+
 // One trial in full: state and end reason, agent and host, times, exit code,
 // best value, prediction, stop decision, config, summary, the metric history
 // when the trial carries it, and the last `log_lines` lines of its output.
