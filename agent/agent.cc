@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -106,20 +107,26 @@ std::string HostName() {
   return name;
 }
 
-// A file of at most 4 KiB, whole; nullopt when it cannot be read.
+// A regular file of at most 4 KiB, whole; nullopt when it cannot be read
+// (never waits on a FIFO, never follows a link).
 std::optional<std::string> ReadSmallFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd =
+      open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
+  struct stat st;
   char buffer[4096];
-  const ssize_t n = read(fd, buffer, sizeof buffer);
+  ssize_t n = -1;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    n = read(fd, buffer, sizeof buffer);
+  }
   close(fd);
   if (n < 0) return std::nullopt;
   return std::string(buffer, static_cast<size_t>(n));
 }
 
 bool WriteSmallFile(const std::string& path, const std::string& text) {
-  const int fd =
-      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = open(
+      path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return false;
   const bool written =
       write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -172,9 +179,7 @@ int64_t EndedPredecessor(const AgentOptions& options,
       !absl::SimpleAtoi(fields[1], &start) || pid <= 1 || pid == getpid()) {
     return 0;
   }
-  const std::optional<unsigned long long> now_start =
-      ProcessStartTime(static_cast<pid_t>(pid));
-  return now_start && *now_start == start ? 0 : pid;
+  return ProcessEnded(static_cast<pid_t>(pid), start) ? pid : 0;
 }
 
 // Notes this process in IdentityFile (written whole, then renamed in place);
@@ -188,6 +193,7 @@ void NoteIdentity(const AgentOptions& options, const std::string& scope) {
     return;
   }
   const std::string temporary = absl::StrCat(path, ".", getpid());
+  unlink(temporary.c_str());  // Left by an earlier process of this pid.
   if (WriteSmallFile(temporary,
                      absl::StrCat(getpid(), " ", *start, " ", scope, "\n")) &&
       rename(temporary.c_str(), path.c_str()) != 0) {
@@ -526,10 +532,12 @@ class Agent::Impl {
   int64_t ask_now_ ABSL_GUARDED_BY(mu_) = 0;
   // No trial of this agent runs and every end it had is delivered.
   bool OwnTrialsSettled() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return running_.empty() && std::none_of(outbox_.begin(), outbox_.end(),
-                                            [](const OutboxItem& item) {
-                                              return item.finish.has_value();
-                                            });
+    // acquiring_: another worker's ask may bring a trial (the caller's own
+    // ask is over).
+    return running_.empty() && acquiring_ == 0 &&
+           std::none_of(
+               outbox_.begin(), outbox_.end(),
+               [](const OutboxItem& item) { return item.finish.has_value(); });
   }
 };
 
@@ -633,14 +641,14 @@ absl::Status Agent::Impl::Register(const std::string& stale_id) {
   for (const std::string& gpu : options_.gpus) request.add_gpus(gpu);
   request.set_pid(getpid());
   const std::string scope = PidScope();
-  if (stale_id.empty()) {
-    if (const int64_t ended = EndedPredecessor(options_, scope); ended > 0) {
-      request.set_predecessor_pid(ended);
-    }
-  }
+  request.set_pid_scope(scope);
   v1::RegisterAgentResponse response;
   absl::Status status;
   while (true) {
+    // Again at each attempt: a holder waited for may end meanwhile.
+    if (stale_id.empty()) {
+      request.set_predecessor_pid(EndedPredecessor(options_, scope));
+    }
     status = connection_.CallWithRetry(
         [&](grpc::ClientContext* context) {
           return connection_.agents().RegisterAgent(context, request,
@@ -653,9 +661,12 @@ absl::Status Agent::Impl::Register(const std::string& stale_id) {
                                 "); retrying in ", wait.count(), " ms"));
         },
         // A TLS setup that cannot work (an untrusted or expired certificate,
-        // another host's, plaintext against TLS) is not waited out.
+        // another host's, plaintext against TLS), or a server that is no
+        // controller at all, is not waited out.
         [this](const grpc::Status& s) {
-          return TlsSetupFailure(s, connection_.address());
+          std::optional<std::string> why =
+              TlsSetupFailure(s, connection_.address());
+          return why ? why : NotAControllerFailure(s);
         });
     // Our --name is held by an agent the controller still hears from: a
     // second agent given the same name (which must not take over its
@@ -762,8 +773,10 @@ AgentResult Agent::Impl::Run() {
 std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
   while (true) {
     std::string agent_id;
+    int64_t asked_at = 0;  // A "done" heard during the ask wakes the wait.
     {
       absl::MutexLock lock(&mu_);
+      asked_at = ask_now_;
       if (shutdown_level_ >= 1 || done_) return std::nullopt;
       if (options_.count > 0 && trials_taken_ >= options_.count) {
         return std::nullopt;
@@ -859,7 +872,7 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
         return self->shutdown_level_ >= 1 || self->done_ ||
                self->ask_now_ != asked_at;
       }
-    } wake{this, ask_now_};
+    } wake{this, asked_at};
     mu_.AwaitWithTimeout(
         absl::Condition(&wake, &WakeToAsk::Ready),
         absl::Milliseconds(std::max<int64_t>(50, response.retry_after_ms())));
@@ -1110,7 +1123,8 @@ void Agent::Impl::HeartbeatLoop() {
           "trial ", lease.number(),
           ": the controller no longer holds it for this agent (its lease "
           "lapsed while the agent was not heard from: suspended, cut off or "
-          "too slow; the trial is crashed and a grid point runs again); "
+          "too slow; the trial is crashed, and a grid point is handed out "
+          "again); "
           "stopping its program, whose results are not reported"));
     }
     if (response.sweep_done()) {

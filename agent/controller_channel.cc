@@ -196,6 +196,12 @@ std::optional<std::string> TlsSetupFailure(const grpc::Status& status,
     return "it does not speak TLS (started without --tls-cert?): use its "
            "address without https://";
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> NotAControllerFailure(const grpc::Status& status) {
+  if (status.ok()) return std::nullopt;
+  const std::string message = absl::AsciiStrToLower(status.error_message());
   if (absl::StrContains(message, "failed parsing http/2") ||
       absl::StrContains(message, "trying to connect an http1.x server")) {
     return "something answers there, but not a sweep controller (it does "

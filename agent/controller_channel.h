@@ -59,10 +59,14 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(
 // host; a server that does not speak TLS; a plaintext call to a server
 // that speaks only TLS, which closes the connection: then `address` is
 // probed with a TLS handshake of its own to tell it from a server going
-// away), or reached a server that does not speak gRPC at all (a web server
-// on that port): what to say, naming the remedy. nullopt for anything else.
+// away): what to say, naming the remedy. nullopt for anything else.
 std::optional<std::string> TlsSetupFailure(const grpc::Status& status,
                                            const std::string& address);
+
+// When `status` came from a server that does not speak gRPC at all (a web
+// server on that port): what to say. For a first contact only: once a
+// controller answered, a proxy's passing error is not worth giving up for.
+std::optional<std::string> NotAControllerFailure(const grpc::Status& status);
 
 // Whether `target` ("host:port", "[v6]:port") completes a TLS handshake
 // within `timeout`, its certificate unchecked (nothing is sent after it).

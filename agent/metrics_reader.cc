@@ -567,15 +567,24 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
     // The object may follow what another stream left without a line end
     // (a progress bar on stderr: "5/100 [00:01<00:20]{'eval_loss': 0.5}"):
     // the first of its few opening braces that starts an object to the end.
+    // The tokens before it count too ("loss=0.5 {'acc': 0.9}"), the
+    // object's values after them (a name given twice keeps its last).
     constexpr int kMaxStarts = 8;
     size_t start = trimmed.find('{');
     for (int tries = 0; start != absl::string_view::npos && tries < kMaxStarts;
          ++tries, start = trimmed.find('{', start + 1)) {
       std::optional<MetricValues> values = ParseObject(trimmed.substr(start));
-      if (values.has_value()) {
-        if (values->empty()) return std::nullopt;
-        return values;
+      if (!values.has_value()) continue;
+      if (start > 0) {
+        if (std::optional<MetricValues> before =
+                ParseStdoutMetricLine(trimmed.substr(0, start))) {
+          before->insert(before->end(), values->begin(), values->end());
+          values = std::move(before);
+          SortKeepingLast(&*values);
+        }
       }
+      if (values->empty()) return std::nullopt;
+      return values;
     }
   }
   MetricValues values;

@@ -352,6 +352,15 @@ TEST(ParseStdoutMetricLineTest, ReadsAnObjectThatEndsTheLine) {
       ParseStdoutMetricLine("step 3 {\"val\": {\"loss\": 0.5}}").value(),
       ElementsAre(Pair("val/loss", 0.5)));
   EXPECT_FALSE(ParseStdoutMetricLine("set {} and {'a': 'x'}").has_value());
+  // The tokens before it count too; the object's value wins a name twice.
+  EXPECT_THAT(ParseStdoutMetricLine("loss=0.5 {'note': 'x'}").value(),
+              ElementsAre(Pair("loss", 0.5)));
+  EXPECT_THAT(ParseStdoutMetricLine("acc=0.9 {}").value(),
+              ElementsAre(Pair("acc", 0.9)));
+  EXPECT_THAT(
+      ParseStdoutMetricLine("step 3 loss=0.2 acc=0.1 metrics={'acc': 0.9}")
+          .value(),
+      ElementsAre(Pair("acc", 0.9), Pair("loss", 0.2)));
 }
 
 TEST(ParseStdoutMetricLineTest, TakesNameEqualsNumberTokens) {

@@ -236,6 +236,13 @@ std::optional<unsigned long long> ProcessStartTime(pid_t pid) {
   return stat->start;
 }
 
+bool ProcessEnded(pid_t pid, unsigned long long start) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+  const std::optional<ProcStat> stat = ReadProcStat(pid);
+  if (!stat) return false;
+  return stat->state == 'Z' || stat->state == 'X' || stat->start != start;
+}
+
 namespace {
 
 // The whole of /proc/PID/`name` into `out`; false when it cannot be read.

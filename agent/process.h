@@ -68,6 +68,11 @@ std::string ProcessCgroup(pid_t pid);
 // When process `pid` started, in clock ticks after boot (/proc/PID/stat);
 // nullopt when there is no such process or it has exited (a zombie).
 std::optional<unsigned long long> ProcessStartTime(pid_t pid);
+// Whether the process that was `pid`, started at `start` (as
+// ProcessStartTime gave it), has ended: no process has the pid, it is a
+// zombie, or another process (started at another time) has it. False when
+// it cannot be told (/proc hidden): taken to run.
+bool ProcessEnded(pid_t pid, unsigned long long start);
 std::vector<TaggedProcess> FindTaggedProcesses(absl::string_view tag_name,
                                                absl::string_view also);
 

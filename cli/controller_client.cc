@@ -128,7 +128,9 @@ absl::Status DescribeRpcFailure(const grpc::Status& status,
                                 const std::string& address, bool connected,
                                 absl::Duration deadline) {
   if (status.ok()) return absl::OkStatus();
-  if (std::optional<std::string> tls = TlsSetupFailure(status, address)) {
+  std::optional<std::string> tls = TlsSetupFailure(status, address);
+  if (!tls) tls = NotAControllerFailure(status);
+  if (tls) {
     // Not worth retrying as it is: a setup to fix.
     return absl::FailedPreconditionError(
         absl::StrCat("cannot reach the controller at ", address, ": ", *tls));

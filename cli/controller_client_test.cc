@@ -139,9 +139,12 @@ TEST(ControllerChannelTest, TokensAndTlsFailuresAreToldApart) {
               HasSubstr("does not speak TLS"));
   EXPECT_FALSE(failure("Connection refused").has_value());
   // A web server on the port: not waited for.
-  EXPECT_THAT(failure("failed to connect to all addresses; last error: "
-                      "UNAVAILABLE: ipv4:127.0.0.1:8000: Failed parsing HTTP/2")
-                  .value_or(""),
+  const grpc::Status http(grpc::StatusCode::UNAVAILABLE,
+                          "failed to connect to all addresses; last error: "
+                          "UNAVAILABLE: ipv4:127.0.0.1:8000: Failed parsing "
+                          "HTTP/2");
+  EXPECT_FALSE(failure(http.error_message().c_str()).has_value());
+  EXPECT_THAT(NotAControllerFailure(http).value_or(""),
               HasSubstr("not a sweep controller"));
   EXPECT_FALSE(failure("Socket closed").has_value());
 }

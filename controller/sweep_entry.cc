@@ -291,6 +291,12 @@ bool SweepManager::SweepEntry::SettleRunCap() {
   if (!reached && row.state == v1::SWEEP_STATE_FINISHED &&
       row.state_reason == reason) {
     SetState(v1::SWEEP_STATE_RUNNING, "");
+    // A value that reached metric.target meanwhile (not acted on while the
+    // cap had finished the sweep) finishes it now.
+    if (spec.metric && spec.metric->target && best_value &&
+        !IsBetter(spec.metric->goal, *spec.metric->target, *best_value)) {
+      FinishByTarget(best_trial, *best_value);
+    }
     return true;
   }
   return false;

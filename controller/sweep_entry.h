@@ -46,6 +46,12 @@ struct SweepManager::AgentEntry {
   // When the agent last called (registered or heartbeat): one heard within
   // a lease is alive, and its name is not free for another agent.
   mutable std::atomic<int64_t> last_heard_ms{0};
+  // Its RegisterAgentRequest.pid_scope; empty for an agent recovered from
+  // the store (not kept there).
+  std::string pid_scope;
+  // Heard from since the controller started (a recovered agent is given a
+  // lease, but is not counted live until it calls).
+  mutable std::atomic<bool> heard{false};
 };
 
 class SweepManager::SweepEntry {

@@ -449,6 +449,7 @@ absl::StatusOr<std::string> SweepManager::HeardFrom(const std::string& id,
   auto it = agents_.find(id);
   if (it == agents_.end()) return NoAgent(id);
   it->second->last_heard_ms = heard_ms;
+  it->second->heard = true;
   return it->second->row.sweep_id;
 }
 
@@ -518,7 +519,7 @@ absl::flat_hash_map<std::string, int64_t> SweepManager::LiveAgents() const {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, agent] : agents_) {
     const int64_t heard = agent->last_heard_ms.load();
-    if (heard > 0 && now - heard < options_.lease_timeout_ms) {
+    if (agent->heard && heard > 0 && now - heard < options_.lease_timeout_ms) {
       ++live[agent->row.sweep_id];
     }
   }
@@ -882,8 +883,13 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
         const bool same_process =
             same_host && agent.pid > 0 && held_row->pid == agent.pid;
         // Its successor on its host saw it end (the OOM killer, a crash).
-        const bool holder_ended = same_host && request.predecessor_pid() > 0 &&
-                                  held_row->pid == request.predecessor_pid();
+        // The same scope (boot, pid namespace, host): the pid names the
+        // same process to both.
+        const bool holder_ended =
+            same_host && request.predecessor_pid() > 0 &&
+            held_row->pid == request.predecessor_pid() &&
+            !request.pid_scope().empty() &&
+            holder->second->pid_scope == request.pid_scope();
         if (heard > 0 && now - heard < options_.lease_timeout_ms &&
             !same_process && !holder_ended) {
           const AgentRow& held = *held_row;
@@ -904,6 +910,8 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
     auto agent_entry = std::make_unique<AgentEntry>();
     agent_entry->row = agent;
     agent_entry->last_heard_ms = now;
+    agent_entry->heard = true;
+    agent_entry->pid_scope = request.pid_scope();
     agents_.emplace(agent.id, std::move(agent_entry));
   }
   response->set_agent_id(agent.id);

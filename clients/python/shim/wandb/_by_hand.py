@@ -116,15 +116,19 @@ def create_sweep(sweep: Any, entity: Optional[str],
     _refuse_in_a_trial("sweep")
     definition = _definition(sweep, entity, project)
     binary = sweep_binary()
+    # JSON is YAML: the controller reads it as the file W&B would take.
+    text = json.dumps(definition, indent=2, default=_json_value) + "\n"
     directory = tempfile.mkdtemp(prefix="wandb-sweep-")
     path = os.path.join(directory, "sweep.yaml")
     with open(path, "w", encoding="utf-8") as file:
-        # JSON is YAML: the controller reads it as the file W&B would take.
-        json.dump(definition, file, indent=2, default=_json_value)
-        file.write("\n")
-    result = subprocess.run([binary, "create", path, "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, check=False)
+        file.write(text)
+    try:
+        result = subprocess.run([binary, "create", path, "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, check=False)
+    except OSError as error:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise UsageError(f"cannot run {binary}: {error}") from error
     sys.stderr.write(result.stderr)
     if result.returncode != 0:
         raise UsageError(
@@ -165,20 +169,27 @@ def run_agent(sweep_id: Any, count: Any) -> None:
     command = agent_command(sweep_id, count)
     sys.stdout.flush()
     sys.stderr.flush()
-    agent = subprocess.Popen(command)
     try:
-        status = agent.wait()
-    except KeyboardInterrupt:
-        # A terminal's Ctrl-C reached the agent too; a signal sent to this
-        # process alone did not.
-        if agent.poll() is None:
+        # A process group of its own: a terminal's Ctrl-C reaches it once,
+        # through this process (which forwards each), not twice.
+        agent = subprocess.Popen(command, preexec_fn=os.setpgrp)
+    except OSError as error:
+        raise UsageError(f"cannot run {command[0]}: {error}") from error
+    interrupted = False
+    while True:
+        try:
+            status = agent.wait()
+            break
+        except KeyboardInterrupt:
+            # As the agent takes them: the first lets running trials
+            # finish, the second terminates them, the third kills.
+            interrupted = True
             agent.send_signal(signal.SIGINT)
-        agent.wait()
-        raise
-    finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
+    if interrupted:
+        raise KeyboardInterrupt
+    if status < 0:
+        raise Error(f"wandb.agent(): `{' '.join(command)}` was killed by "
+                    f"signal {-status}")
     if status != 0:
         raise Error(f"wandb.agent(): `{' '.join(command)}` exited with "
                     f"status {status}")
