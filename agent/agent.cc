@@ -835,6 +835,12 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
       // metric.target failing): ask again once each has ended and its end
       // is recorded.
       if (!OwnTrialsSettled() && !sender_gone_) {
+        if (waiting_because_ != response.exit_reason()) {
+          waiting_because_ = response.exit_reason();
+          Log(absl::StrCat(response.exit_reason(),
+                           "; asking again once this agent's running trials "
+                           "have ended (one may yet reopen the sweep)"));
+        }
         mu_.Await(absl::Condition(
             +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
               return self->OwnTrialsSettled() || self->sender_gone_ ||

@@ -335,11 +335,11 @@ if x == 2:
   EXPECT_EQ(JsonInt(SweepStatus(id)["agents"]), 1);
   // Trial 2 ends; its slot hears the sweep is finished while trial 1 runs.
   ASSERT_TRUE(WriteFile(dir_.Path("go"), ""));
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        return cli_.Json({"trials", id, "2"})["state"] == "finished";
-      },
-      kAgentTimeout));
+  ASSERT_TRUE(agent->WaitForLine(Stream::kStderr,
+                                 "asking again once this agent's running "
+                                 "trials have ended",
+                                 kAgentTimeout))
+      << agent->Output(Stream::kStderr);
   ASSERT_TRUE(WriteFile(dir_.Path("fail"), ""));
   EXPECT_EQ(AwaitAgent(*agent).exit_code, 0) << agent->Output(Stream::kStderr);
   const std::vector<json> trials = cli_.Trials(id);
