@@ -124,15 +124,6 @@ std::optional<std::string> ReadSmallFile(const std::string& path) {
   return std::string(buffer, static_cast<size_t>(n));
 }
 
-bool WriteSmallFile(const std::string& path, const std::string& text) {
-  const int fd = open(
-      path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  const bool written =
-      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  return close(fd) == 0 && written;
-}
-
 // What makes a pid name one process on this machine: the boot, the pid
 // namespace and the host name ("" when they cannot be read).
 std::string PidScope() {
@@ -182,8 +173,8 @@ int64_t EndedPredecessor(const AgentOptions& options,
   return ProcessEnded(static_cast<pid_t>(pid), start) ? pid : 0;
 }
 
-// Notes this process in IdentityFile (written whole, then renamed in place);
-// a failure only costs a successor the wait.
+// Notes this process in IdentityFile; a failure only costs a successor the
+// wait.
 void NoteIdentity(const AgentOptions& options, const std::string& scope) {
   const std::optional<unsigned long long> start = ProcessStartTime(getpid());
   if (options.name.empty() || scope.empty() || !start) return;
@@ -192,13 +183,8 @@ void NoteIdentity(const AgentOptions& options, const std::string& scope) {
            .ok()) {
     return;
   }
-  const std::string temporary = absl::StrCat(path, ".", getpid());
-  unlink(temporary.c_str());  // Left by an earlier process of this pid.
-  if (WriteSmallFile(temporary,
-                     absl::StrCat(getpid(), " ", *start, " ", scope, "\n")) &&
-      rename(temporary.c_str(), path.c_str()) != 0) {
-    unlink(temporary.c_str());
-  }
+  WriteFile(path, absl::StrCat(getpid(), " ", *start, " ", scope, "\n"))
+      .IgnoreError();
 }
 
 // How often a trial's loop looks for its program's end right after telling
@@ -465,6 +451,10 @@ class Agent::Impl {
   }
   void MarkDone(int exit_code, const std::string& reason) {
     absl::MutexLock lock(&mu_);
+    MarkDoneLocked(exit_code, reason);
+  }
+  void MarkDoneLocked(int exit_code, const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!done_) {
       done_ = true;
       exit_code_ = exit_code;
@@ -849,11 +839,7 @@ std::optional<v1::TrialAssignment> Agent::Impl::AcquireNext() {
             this));
         continue;
       }
-      if (!done_) {
-        done_ = true;
-        exit_code_ = 0;
-        reason_ = response.exit_reason();
-      }
+      MarkDoneLocked(0, response.exit_reason());
       return std::nullopt;
     }
     // Nothing now: wait, waking early on shutdown. Why (a paused sweep, a

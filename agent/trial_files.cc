@@ -14,7 +14,6 @@
 extern char** environ;
 
 namespace sweep {
-namespace {
 
 absl::Status WriteFile(const std::string& path, const std::string& content) {
   const std::string temporary = path + ".tmp";
@@ -42,6 +41,8 @@ absl::Status WriteFile(const std::string& path, const std::string& content) {
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 // `value` in JSON's flow syntax, but with every float written so that YAML
 // 1.1 (PyYAML, which W&B's tooling reads this file with) reads a float: a

@@ -46,6 +46,10 @@ std::vector<std::string> CurrentEnvironment();
 // mkdir -p.
 absl::Status MakeDirectories(const std::string& path);
 
+// Writes `content` to `path` whole: to path.tmp, made new (never through a
+// link already there), then renamed into place.
+absl::Status WriteFile(const std::string& path, const std::string& content);
+
 }  // namespace sweep
 
 #endif  // SWEEP_AGENT_TRIAL_FILES_H_

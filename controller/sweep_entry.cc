@@ -264,8 +264,7 @@ bool SweepManager::SweepEntry::ReconsiderTarget() {
     target_trial = 0;
     return false;
   }
-  if (best_value &&
-      !IsBetter(spec.metric->goal, *spec.metric->target, *best_value)) {
+  if (BestMeetsTarget()) {
     const v1::SweepState before = state_before_target;
     const std::string reason = reason_before_target;
     FinishByTarget(best_trial, *best_value);
@@ -278,25 +277,29 @@ bool SweepManager::SweepEntry::ReconsiderTarget() {
   return true;
 }
 
+bool SweepManager::SweepEntry::BestMeetsTarget() const {
+  return spec.metric && spec.metric->target && best_value &&
+         !IsBetter(spec.metric->goal, *spec.metric->target, *best_value);
+}
+
 bool SweepManager::SweepEntry::SettleRunCap() {
   if (!spec.run_cap) return false;
-  const std::string reason = absl::StrCat("run_cap ", *spec.run_cap,
-                                          " reached; running trials finish");
+  const auto reason = [this] {
+    return absl::StrCat("run_cap ", *spec.run_cap,
+                        " reached; running trials finish");
+  };
   const bool reached = CountedTowardRunCap() >= *spec.run_cap;
   if (reached && (row.state == v1::SWEEP_STATE_RUNNING ||
                   row.state == v1::SWEEP_STATE_PENDING)) {
-    SetState(v1::SWEEP_STATE_FINISHED, reason);
+    SetState(v1::SWEEP_STATE_FINISHED, reason());
     return true;
   }
   if (!reached && row.state == v1::SWEEP_STATE_FINISHED &&
-      row.state_reason == reason) {
+      row.state_reason == reason()) {
     SetState(v1::SWEEP_STATE_RUNNING, "");
     // A value that reached metric.target meanwhile (not acted on while the
     // cap had finished the sweep) finishes it now.
-    if (spec.metric && spec.metric->target && best_value &&
-        !IsBetter(spec.metric->goal, *spec.metric->target, *best_value)) {
-      FinishByTarget(best_trial, *best_value);
-    }
+    if (BestMeetsTarget()) FinishByTarget(best_trial, *best_value);
     return true;
   }
   return false;

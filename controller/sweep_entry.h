@@ -151,6 +151,8 @@ class SweepManager::SweepEntry {
   // whose trial was lost since goes back to running. Returns true when it
   // changed the state.
   bool SettleRunCap() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The best value meets the sweep's metric.target (false without one).
+  bool BestMeetsTarget() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Asks the stopping rule about a running trial without an order yet; on a
   // stop, gives it a STOP order and records why in its row.
   void MaybeStop(RunningTrial& trial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
