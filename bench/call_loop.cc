@@ -80,10 +80,19 @@ void CallLoop::Issue(Method method, const Starter& start,
 }
 
 void CallLoop::AfterThinking(std::function<void()> next) {
+  After(think_, std::move(next));
+}
+
+void CallLoop::AfterPhase(std::function<void()> next) {
+  if (think_ <= absl::ZeroDuration()) return next();
+  After(think_ * phase_, std::move(next));
+}
+
+void CallLoop::After(absl::Duration delay, std::function<void()> next) {
   std::optional<grpc::Alarm>& alarm = alarms_[next_alarm_];
   next_alarm_ ^= 1;
   alarm.emplace();
-  alarm->Set(absl::ToChronoTime(absl::Now() + think_),
+  alarm->Set(absl::ToChronoTime(absl::Now() + delay),
              [this, next = std::move(next)](bool fired) {
                if (!fired || recorder_->stopping()) return End();
                next();

@@ -103,10 +103,14 @@ class CallLoop {
   using Starter = std::function<void(grpc::ClientContext*, Completion)>;
 
   // Each call gets `deadline`; a loop with a positive `think` waits that
-  // long after each call before the next (a paced, open-loop agent).
+  // long after each call before the next (a paced, open-loop agent), and
+  // `phase` (in [0, 1)) of it before its first measured call.
   CallLoop(RunRecorder* recorder, absl::Duration deadline,
-           absl::Duration think = absl::ZeroDuration())
-      : recorder_(recorder), deadline_(deadline), think_(think) {}
+           absl::Duration think = absl::ZeroDuration(), double phase = 0)
+      : recorder_(recorder),
+        deadline_(deadline),
+        think_(think),
+        phase_(phase) {}
   virtual ~CallLoop() = default;
   CallLoop(const CallLoop&) = delete;
   CallLoop& operator=(const CallLoop&) = delete;
@@ -121,6 +125,9 @@ class CallLoop {
   void Fail(const std::string& message);
   // The loop is ready for the measured load (e.g. its agent registered).
   void MarkReady();
+  // Runs `next` after the loop's phase of a think (at once for a closed
+  // loop), or ends the loop if the run stops meanwhile.
+  void AfterPhase(std::function<void()> next);
 
   RunRecorder* recorder() const { return recorder_; }
 
@@ -128,10 +135,12 @@ class CallLoop {
   // Runs `next` after think_ (on a gRPC thread), or ends the loop if the run
   // stops meanwhile.
   void AfterThinking(std::function<void()> next);
+  void After(absl::Duration delay, std::function<void()> next);
 
   RunRecorder* const recorder_;
   const absl::Duration deadline_;
   const absl::Duration think_;
+  const double phase_;
   // Alarms used in turn, for the same reason as contexts_.
   std::array<std::optional<grpc::Alarm>, 2> alarms_;
   int next_alarm_ = 0;

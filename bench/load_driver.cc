@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -22,9 +23,9 @@ namespace {
 class SimulatedAgent final : public CallLoop {
  public:
   SimulatedAgent(v1::AgentService::Stub* stub, const std::string& sweep_id,
-                 const LoadOptions& options, uint32_t seed,
+                 const LoadOptions& options, uint32_t seed, double phase,
                  RunRecorder* recorder)
-      : CallLoop(recorder, options.rpc_deadline, options.think),
+      : CallLoop(recorder, options.rpc_deadline, options.think, phase),
         stub_(stub),
         reports_per_trial_(options.reports_per_trial),
         honour_stop_(options.honour_stop),
@@ -48,7 +49,7 @@ class SimulatedAgent final : public CallLoop {
         [this] {
           acquire_request_.set_agent_id(register_response_.agent_id());
           MarkReady();
-          Acquire();
+          AfterPhase([this] { Acquire(); });
         });
   }
 
@@ -151,12 +152,13 @@ class SimulatedAgent final : public CallLoop {
 class EmptyCallLoop final : public CallLoop {
  public:
   EmptyCallLoop(EmptyService::Stub* stub, const LoadOptions& options,
-                RunRecorder* recorder)
-      : CallLoop(recorder, options.rpc_deadline, options.think), stub_(stub) {}
+                double phase, RunRecorder* recorder)
+      : CallLoop(recorder, options.rpc_deadline, options.think, phase),
+        stub_(stub) {}
 
   void Start() override {
     MarkReady();
-    Call();
+    AfterPhase([this] { Call(); });
   }
 
  private:
@@ -194,6 +196,16 @@ absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> OpenChannels(
   return channels;
 }
 
+// Each loop's phase, uniform in [0, 1); the same for the agents and the
+// floor, and from run to run.
+std::vector<double> Phases(int loops) {
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<double> phases(static_cast<size_t>(loops));
+  for (double& phase : phases) phase = unit(rng);
+  return phases;
+}
+
 double ProcessCpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -229,7 +241,7 @@ absl::StatusOr<LoadResult> Drive(
       options.rpc_deadline + options.think + absl::Seconds(5);
   LoadResult result;
   if (ready && recorder.errors() == 0) {
-    absl::SleepFor(options.warmup);
+    absl::SleepFor(std::max(options.warmup, 2 * options.think));
     const double cpu_start = ProcessCpuSeconds();
     const absl::Time start = absl::Now();
     recorder.OpenWindow();
@@ -292,12 +304,13 @@ absl::StatusOr<LoadResult> RunAgentLoad(const LoadOptions& options,
   for (const auto& channel : *channels) {
     stubs.push_back(v1::AgentService::NewStub(channel));
   }
+  const std::vector<double> phases = Phases(options.loops);
   auto recorder = std::make_unique<RunRecorder>(options.loops);
   std::vector<std::unique_ptr<CallLoop>> agents;
   for (int i = 0; i < options.loops; ++i) {
     agents.push_back(std::make_unique<SimulatedAgent>(
         stubs[i % stubs.size()].get(), sweep_id, options,
-        /*seed=*/1234u + static_cast<uint32_t>(i), recorder.get()));
+        /*seed=*/1234u + static_cast<uint32_t>(i), phases[i], recorder.get()));
   }
   return Drive(options, recorder, agents);
 }
@@ -310,11 +323,12 @@ absl::StatusOr<LoadResult> RunEmptyLoad(const LoadOptions& options) {
   for (const auto& channel : *channels) {
     stubs.push_back(EmptyService::NewStub(channel));
   }
+  const std::vector<double> phases = Phases(options.loops);
   auto recorder = std::make_unique<RunRecorder>(options.loops);
   std::vector<std::unique_ptr<CallLoop>> loops;
   for (int i = 0; i < options.loops; ++i) {
     loops.push_back(std::make_unique<EmptyCallLoop>(
-        stubs[i % stubs.size()].get(), options, recorder.get()));
+        stubs[i % stubs.size()].get(), options, phases[i], recorder.get()));
   }
   return Drive(options, recorder, loops);
 }

@@ -32,6 +32,11 @@ struct LoadOptions {
   // the offered load is at most loops / think calls per second (an open
   // loop, as agents whose programs report every so often); zero: each loop
   // calls again at once (a closed loop, the most the server can take).
+  // Paced loops make their first call at a random point within one think
+  // (seeded, the same each run), as independent agents do: started
+  // together they would call in bursts, every second's calls within a few
+  // milliseconds. The warmup then lasts at least two thinks, so the
+  // measured window sees them all in their stride.
   absl::Duration think = absl::ZeroDuration();
   // Called on the driving thread at the start of the measured window, every
   // sample_interval within it, and at its end (before the loops stop), with
