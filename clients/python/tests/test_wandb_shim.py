@@ -14,16 +14,19 @@ import os
 import pathlib
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import types
 import unittest
 import warnings
 from unittest import mock
 
 from trial_environment import (CLIENTS_DIR, REPOSITORY_DIR, SHIM_DIR,
-                               SHIM_PYTHONPATH, TrialEnvironment)
+                               SHIM_PYTHONPATH, TRIAL_VARIABLES,
+                               TrialEnvironment)
 
 import wandb
 
@@ -286,6 +289,64 @@ sys.exit(3 if "fail" in args else 0)
         with self.assertRaisesRegex(wandb.UsageError, "were removed"):
             wandb.sweep({"method": "random"})
         self.assertEqual(len(calls()), 3)
+
+    def test_agent_by_hand_forwards_each_ctrl_c_once(self):
+        # A script calling wandb.agent() gets SIGINT as a terminal's Ctrl-C
+        # gives it; its `sweep agent`, in a process group of its own, gets
+        # each one once, from the script, and the script's KeyboardInterrupt
+        # goes on once the agent has ended.
+        directory = temporary_directory(self)
+        fake = write_file(directory, "sweep", f"""#!{sys.executable}
+import os, signal, sys
+received = []
+def on_sigint(number, frame):
+    received.append(number)
+    with open({os.path.join(directory, "signals")!r}, "a") as log:
+        log.write("INT\\n")
+    if len(received) == 2:
+        sys.exit(130)
+signal.signal(signal.SIGINT, on_sigint)
+print("pgrp", os.getpgrp(), "parent", os.getppid(), flush=True)
+while True:
+    signal.pause()
+""")
+        os.chmod(fake, 0o755)
+        script = write_file(directory, "by_hand.py",
+                            "import wandb\nwandb.agent('abc', count=1)\n")
+        variables = {key: value for key, value in os.environ.items()
+                     if key not in TRIAL_VARIABLES}
+        variables.update(PYTHONPATH=SHIM_PYTHONPATH, SWEEP_BINARY=fake)
+        child = subprocess.Popen([sys.executable, script], env=variables,
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        self.addCleanup(child.kill)
+        # The fake prints once its handler is in place.
+        words = child.stdout.readline().split()
+        self.assertEqual(words[0:1], ["pgrp"])
+        self.assertEqual(int(words[3]), child.pid)
+        self.assertNotEqual(int(words[1]), os.getpgid(child.pid))
+        # First Ctrl-C: the agent lets its trials finish, and stays.
+        child.send_signal(signal.SIGINT)
+        def signals():
+            path = os.path.join(directory, "signals")
+            if not os.path.exists(path):
+                return []
+            with open(path, encoding="utf-8") as log:
+                return log.read().split()
+        deadline = time.monotonic() + 30
+        while signals() != ["INT"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(signals(), ["INT"])
+        self.assertIsNone(child.poll())
+        # Second: the agent ends (130), and the script with
+        # KeyboardInterrupt.
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+        self.assertEqual(signals(), ["INT", "INT"])
+        self.assertNotEqual(child.returncode, 0)
+        self.assertIn("KeyboardInterrupt", stderr)
+        self.assertNotIn("exited with status", stderr)
 
     def test_in_a_trial_sweep_and_agent_run_the_function_once(self):
         environment = TrialEnvironment(self, params={"lr": 0.5})
