@@ -526,15 +526,23 @@ absl::flat_hash_map<std::string, int64_t> SweepManager::LiveAgents() const {
   return live;
 }
 
+namespace {
+// Sets `sweep`'s live agents from LiveAgents()'s count.
+void SetLiveAgents(const absl::flat_hash_map<std::string, int64_t>& live,
+                   v1::Sweep* sweep) {
+  if (auto it = live.find(sweep->id()); it != live.end()) {
+    sweep->set_agents(it->second);
+  }
+}
+}  // namespace
+
 absl::Status SweepManager::GetSweep(const v1::GetSweepRequest& request,
                                     v1::Sweep* response) {
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(request.sweep_id()));
   const auto live = LiveAgents();
   absl::MutexLock lock(&entry->mu);
   entry->ToProto(response);
-  if (auto it = live.find(response->id()); it != live.end()) {
-    response->set_agents(it->second);
-  }
+  SetLiveAgents(live, response);
   return absl::OkStatus();
 }
 
@@ -551,9 +559,7 @@ absl::Status SweepManager::ListSweeps(v1::ListSweepsResponse* response) {
     absl::MutexLock lock(&entry->mu);
     v1::Sweep* sweep = response->add_sweeps();
     entry->ToProto(sweep);
-    if (auto it = live.find(sweep->id()); it != live.end()) {
-      sweep->set_agents(it->second);
-    }
+    SetLiveAgents(live, sweep);
   }
   std::sort(response->mutable_sweeps()->begin(),
             response->mutable_sweeps()->end(),
@@ -651,9 +657,7 @@ void SweepManager::UpdateSweepState(const v1::UpdateSweepStateRequest& request,
             "action must be PAUSE, RESUME, STOP or CANCEL"));
     }
     entry->ToProto(response);
-    if (auto it = live.find(response->id()); it != live.end()) {
-      response->set_agents(it->second);
-    }
+    SetLiveAgents(live, response);
     mutation.sweeps.push_back(entry->row);
     Commit(std::move(mutation), std::move(done));
   }
