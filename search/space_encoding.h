@@ -1,7 +1,8 @@
 // An encoding of a sweep's parameter space to and from the unit cube, for the
 // Bayesian search. Each numeric parameter is one dimension holding its
 // quantile (distribution.h), so log-scaled forms are searched in log space and
-// normal forms through their CDF; integers and quantized values are rounded
+// normal forms through their CDF (normal, log-normal and beta forms between
+// their 0.001 and 0.999 quantiles); integers and quantized values are rounded
 // on decoding; a categorical is a one-hot group of dimensions (categories, not
 // ordinals); constants take no dimension. Immutable after construction and
 // thread-safe.

@@ -179,18 +179,70 @@ TEST(SpaceEncodingTest, RepeatedCategoryIsOneDimension) {
   EXPECT_EQ(encoding.Decode(Eigen::Vector2d(0.9, 0.1)), Point{32});
 }
 
+// Normal, log-normal and beta forms span their 0.001 to 0.999 quantiles.
+bool TrimsTails(Distribution d) {
+  return d == Distribution::kNormal || d == Distribution::kQNormal ||
+         d == Distribution::kLogNormal || d == Distribution::kQLogNormal ||
+         d == Distribution::kBeta || d == Distribution::kQBeta;
+}
+
 TEST(SpaceEncodingTest, RoundTripsEveryDistribution) {
   const SweepSpec spec = EveryDistribution();
   const SpaceEncoding encoding(spec);
   RandomEngine rng(17);
-  for (int trial = 0; trial < 300; ++trial) {
+  int trimmed = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
     const Point point = SamplePoint(spec, rng);
     const Eigen::VectorXd x = encoding.Encode(point);
     ASSERT_EQ(x.size(), encoding.dimensions());
     EXPECT_GE(x.minCoeff(), 0.0);
     EXPECT_LE(x.maxCoeff(), 1.0);
-    ExpectSameTrial(spec, encoding.Decode(x), point);
+    // A value in a trimmed tail comes back at the tail's edge.
+    Point expected = point;
+    for (std::size_t i = 0; i < spec.parameters.size(); ++i) {
+      const ParameterSpec& p = spec.parameters[i];
+      if (!TrimsTails(p.distribution)) continue;
+      const double u = QuantileOf(p, point[i]).value();
+      if (u >= 0.001 && u <= 0.999) continue;
+      expected[i] = ValueAtQuantile(p, u < 0.5 ? 0.001 : 0.999);
+      ++trimmed;
+    }
+    ExpectSameTrial(spec, encoding.Decode(x), expected);
   }
+  EXPECT_GT(trimmed, 0);  // Each of the six laws, 3000 draws: about 36.
+}
+
+TEST(SpaceEncodingTest, UnboundedLawsSpanTheirCentralQuantiles) {
+  ParameterSpec momentum = Param("momentum", Distribution::kNormal);
+  momentum.mu = 0.9;
+  momentum.sigma = 0.02;
+  ParameterSpec lr = Param("lr", Distribution::kLogNormal);
+  lr.mu = -6.9;
+  lr.sigma = 1;
+  ParameterSpec share = Param("share", Distribution::kBeta);
+  share.a = 2;
+  share.b = 2;
+  SweepSpec spec;
+  spec.parameters = {momentum, lr, share,
+                     Ranged("x", Distribution::kUniform, 0, 1)};
+  const SpaceEncoding encoding(spec);
+  // The cube's faces, where the acquisition often peaks: within 3.09
+  // sigma (the 0.001 and 0.999 quantiles), not 7; a beta off 0 and 1; a
+  // uniform at its bounds.
+  const Point low = encoding.Decode(Eigen::VectorXd::Zero(4));
+  const Point high = encoding.Decode(Eigen::VectorXd::Ones(4));
+  EXPECT_NEAR(low[0].get<double>(), 0.9 - 3.0902 * 0.02, 1e-5);
+  EXPECT_NEAR(high[0].get<double>(), 0.9 + 3.0902 * 0.02, 1e-5);
+  EXPECT_NEAR(std::log(low[1].get<double>()), -6.9 - 3.0902, 1e-4);
+  EXPECT_NEAR(std::log(high[1].get<double>()), -6.9 + 3.0902, 1e-4);
+  EXPECT_GT(low[2].get<double>(), 0.01);
+  EXPECT_LT(high[2].get<double>(), 0.99);
+  EXPECT_EQ(low[3].get<double>(), 0.0);
+  EXPECT_EQ(high[3].get<double>(), 1.0);
+  // A value beyond them (a trial from before, a random draw) is placed on
+  // the face.
+  EXPECT_EQ(encoding.Encode({1.1, 1e-9, 0.0, 0.5}),
+            Eigen::Vector4d(1, 0, 0, 0.5));
 }
 
 TEST(SpaceEncodingTest, LogFormsAreLinearInLogSpace) {
@@ -219,7 +271,9 @@ TEST(SpaceEncodingTest, NormalFormsGoThroughTheirCdf) {
   spec.parameters = {normal};
   const SpaceEncoding encoding(spec);
   EXPECT_NEAR(encoding.Encode({3.0})[0], 0.5, 1e-15);
-  EXPECT_NEAR(encoding.Encode({5.0})[0], 0.8413447460685429, 1e-14);
+  // Phi(1), with the quantiles 0.001 to 0.999 spread over [0, 1].
+  EXPECT_NEAR(encoding.Encode({5.0})[0], (0.8413447460685429 - 0.001) / 0.998,
+              1e-14);
   EXPECT_TRUE(std::isfinite(
       encoding.Decode(Eigen::VectorXd::Ones(1))[0].get<double>()));
 }
