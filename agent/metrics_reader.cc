@@ -609,6 +609,13 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
                               absl::string_view::npos) {
       value.remove_suffix(1);
     }
+    // Python logging's default format puts "LEVEL:logger:" before the
+    // message, with no space: "INFO:root:val_loss=0.21". No metric name
+    // holds a ':', so the name is what follows the last.
+    if (const size_t colon = name.rfind(':');
+        colon != absl::string_view::npos) {
+      name.remove_prefix(colon + 1);
+    }
     if (!IsMetricName(name)) return false;
     std::optional<double> number = ParseWholeNumber(value);
     if (number.has_value()) values.emplace_back(std::string(name), *number);

@@ -414,6 +414,19 @@ TEST(ParseStdoutMetricLineTest, TakesKerasNameColonValuePairs) {
               ElementsAre(Pair("b", 2.0)));
 }
 
+TEST(ParseStdoutMetricLineTest, ReadsThroughPythonLoggingsPrefix) {
+  // logging.basicConfig()'s default format, "%(levelname)s:%(name)s:".
+  EXPECT_THAT(ParseStdoutMetricLine("INFO:root:val_loss=0.21").value(),
+              ElementsAre(Pair("val_loss", 0.21)));
+  EXPECT_THAT(ParseStdoutMetricLine("INFO:__main__:val_loss: 0.23").value(),
+              ElementsAre(Pair("val_loss", 0.23)));
+  EXPECT_THAT(
+      ParseStdoutMetricLine("WARNING:train.loop:epoch 2 loss=0.5").value(),
+      ElementsAre(Pair("loss", 0.5)));
+  EXPECT_EQ(ParseStdoutMetricLine("INFO:root:starting at 12:30"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("url=http://host:80/x=1"), std::nullopt);
+}
+
 TEST(ParseStdoutMetricLineTest, AcceptsNonFiniteNumbers) {
   auto values = ParseStdoutMetricLine("a=nan b=inf c=-inf");
   ASSERT_TRUE(values.has_value());
