@@ -487,12 +487,7 @@ void MetricsFileReader::CountMalformed(absl::string_view reason) {
   last_malformed_reason_ = absl::StrCat("line ", line_number_, ": ", reason);
 }
 
-namespace {
-
-// `line` without terminal escape sequences: the colours and styles of
-// rich, loguru, colorama or Keras's progress bar ("\x1b[32mloss=0.9\x1b[0m",
-// "\x1b[1mloss\x1b[0m=0.8"), which would otherwise hide the values.
-std::string WithoutEscapes(absl::string_view line) {
+std::string WithoutTerminalEscapes(absl::string_view line) {
   std::string clean;
   clean.reserve(line.size());
   size_t i = 0;
@@ -521,6 +516,8 @@ std::string WithoutEscapes(absl::string_view line) {
   }
   return clean;
 }
+
+namespace {
 
 // `line` as a terminal leaves it after each backspace erased the character
 // before it (a UTF-8 sequence whole): Keras's progress bar, when it draws on
@@ -559,7 +556,7 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
   }
   std::string clean;
   if (line.find('\x1b') != absl::string_view::npos) {
-    clean = WithoutEscapes(line);
+    clean = WithoutTerminalEscapes(line);
     line = clean;
   }
   const absl::string_view trimmed = absl::StripAsciiWhitespace(line);

@@ -121,6 +121,12 @@ class MetricsFileReader {
   bool replaying_ = false;
 };
 
+// `line` without terminal escape sequences (CSI, OSC and two-byte ones): the
+// colours and styles of rich, loguru, colorama or Keras's progress bar
+// ("\x1b[32mloss=0.9\x1b[0m", "\x1b[1mloss\x1b[0m=0.8"), which would otherwise
+// hide metric values, or show as "?[32m" in a log tail.
+std::string WithoutTerminalEscapes(absl::string_view line);
+
 // The metrics on one stdout line in the opt-in stdout mode. A line that is a
 // JSON object (what `print(json.dumps(metrics))` writes) gives its numbers as
 // a metrics-file line would (nested objects flattened with '/', keys starting

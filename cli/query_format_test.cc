@@ -515,15 +515,18 @@ TEST(TrialFormatTest, DetailShowsEverythingTheTrialCarries) {
                                 "initial space-filling design"));
   EXPECT_THAT(design, HasSubstr("  stopped:        median at iteration 9:"));
 
-  // A program's escape sequences do not reach the terminal; a progress bar
-  // shows its last state.
+  // A program's escape sequences do not reach the terminal (colours are
+  // dropped, other controls shown as '?'); a progress bar shows its last
+  // state, and a line that "\r\n" ends shows whole.
   trial.set_log_tail(
-      "\x1b]0;HACKED\x07\x1b[2J\x1b[31mfake error\n"
-      "epoch 1:  10%\repoch 1: 100%\ttime 3s\n");
+      "\x1b]0;HACKED\x07\x1b[2J\x1b[31mfake error\x1b[0m\x07\n"
+      "epoch 1:  10%\repoch 1: 100%\ttime 3s\n"
+      "train: 100%| 10/10 [00:01, loss=0.41]\r\n");
   const std::string hostile = FormatTrialDetail(
       bayes, trial, absl::FromUnixMillis(kCreatedMs), absl::UTCTimeZone(), 3);
-  EXPECT_THAT(hostile, HasSubstr("Log tail:\n  ?]0;HACKED??[2J?[31mfake "
-                                 "error\n  epoch 1: 100%\ttime 3s\n"));
+  EXPECT_THAT(hostile, HasSubstr("Log tail:\n  fake error?\n"
+                                 "  epoch 1: 100%\ttime 3s\n"
+                                 "  train: 100%| 10/10 [00:01, loss=0.41]\n"));
   EXPECT_EQ(hostile.find('\x1b'), std::string::npos);
 }
 

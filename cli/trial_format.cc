@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "agent/metrics_reader.h"
 #include "cli/display_format.h"
 #include "cli/table.h"
 #include "cli/trial_config.h"
@@ -269,13 +270,16 @@ std::string FormatSummary(const v1::Trial& trial) {
 }
 
 // A line of a program's output as a terminal may show it: what follows its
-// last carriage return (a progress bar's final state), through TerminalText,
-// so that a program's escape sequences cannot retitle, clear or recolour the
-// user's terminal.
+// last carriage return (a progress bar's final state; one that ends the
+// line, as "\r\n" does, erases nothing), without its escape sequences
+// (colours), through TerminalText, so that what is left cannot retitle,
+// clear or recolour the user's terminal.
 std::string TerminalSafe(absl::string_view line) {
+  while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const std::size_t cr = line.rfind('\r');
   if (cr != absl::string_view::npos) line.remove_prefix(cr + 1);
-  return TerminalText(line);
+  if (line.find('\x1b') == absl::string_view::npos) return TerminalText(line);
+  return TerminalText(WithoutTerminalEscapes(line));
 }
 
 std::string PrettyConfig(const std::string& config_json) {
