@@ -50,12 +50,31 @@ parameters:
               Contains(HasSubstr("sweep.yaml:4:")));
 }
 
+TEST(SpecParserErrorsTest, WrongTypesNameTheKeysWholePath) {
+  // --json scripts read the path: it names the key itself, at any depth.
+  ParsedDefinition parsed = ParseSweepDefinition(
+      "method: random\nprogram: t.py\ndescription: [1]\nrun_cap: '5'\n"
+      "metric: {name: l, target: abc}\n"
+      "early_terminate: {type: hyperband, min_iter: '3', strict: 2}\n"
+      "parameters:\n  a: {value: 1}\n",
+      "sweep.yaml");
+  std::vector<std::string> paths;
+  for (const Diagnostic& d : parsed.diagnostics) paths.push_back(d.path);
+  EXPECT_THAT(paths, IsSupersetOf({"description", "run_cap", "metric.target",
+                                   "early_terminate.min_iter",
+                                   "early_terminate.strict"}));
+  EXPECT_THAT(Errors("method: random\nprogram: t.py\nrun_cap: '5'\n"
+                     "parameters:\n  a: {value: 1}\n"),
+              Contains("sweep.yaml:3:10: run_cap: must be an integer, got the "
+                       "string '5'"));
+}
+
 TEST(SpecParserErrorsTest, WrongTypes) {
   EXPECT_THAT(Errors(WithParameters("  x: {min: abc, max: 1.0}\n")),
-              Contains("sweep.yaml:4:12: parameters.x: min must be a number, "
+              Contains("sweep.yaml:4:12: parameters.x.min: must be a number, "
                        "got the string 'abc'"));
   EXPECT_THAT(Errors(WithParameters("  x: {min: [1], max: 1.0}\n")),
-              Contains(HasSubstr("min must be a number, got a list")));
+              Contains(HasSubstr("x.min: must be a number, got a list")));
   EXPECT_THAT(Errors(WithParameters("  x: {values: 3}\n")),
               Contains(HasSubstr("parameters.x: values must be a list")));
   EXPECT_THAT(Errors(WithParameters("  x: 0.1\n")),
@@ -63,7 +82,7 @@ TEST(SpecParserErrorsTest, WrongTypes) {
                                  "mapping")));
   EXPECT_THAT(Errors(std::string(kHeader) +
                      "run_cap: many\nparameters:\n  x: {value: 1}\n"),
-              Contains(HasSubstr("sweep.yaml:3:10: run_cap must be an "
+              Contains(HasSubstr("sweep.yaml:3:10: run_cap: must be an "
                                  "integer")));
   EXPECT_THAT(
       Errors(WithParameters("  x: {distribution: int_uniform, min: 0.5, max: "
@@ -72,7 +91,7 @@ TEST(SpecParserErrorsTest, WrongTypes) {
   EXPECT_THAT(Errors(std::string(kHeader) +
                      "metric: {name: loss, target: high}\nparameters:\n  x: "
                      "{value: 1}\n"),
-              Contains(HasSubstr("sweep.yaml:3:30: metric: target must be a "
+              Contains(HasSubstr("sweep.yaml:3:30: metric.target: must be a "
                                  "number")));
 }
 
@@ -306,7 +325,7 @@ early_terminate: {type: hyperband, max_iter: 81, s: 2.5}
 parameters:
   x: {value: 1}
 )");
-  EXPECT_THAT(errors, ElementsAre("sweep.yaml:4:53: early_terminate: s must "
+  EXPECT_THAT(errors, ElementsAre("sweep.yaml:4:53: early_terminate.s: must "
                                   "be an integer, got the number 2.5"));
 }
 
@@ -421,7 +440,7 @@ TEST(SpecParserErrorsTest, AProgramThatIsNotAStringIsOneError) {
       Errors("method: random\nprogram: [x.py]\nparameters:\n  x: {value: 1}\n");
   ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(errors);
   EXPECT_THAT(errors[0],
-              HasSubstr("sweep.yaml:2:10: program must be a string"));
+              HasSubstr("sweep.yaml:2:10: program: must be a string"));
 }
 
 // A metric name no agent can log: the sweep would never see its metric.
@@ -553,7 +572,7 @@ TEST(SpecParserErrorsTest, BoundsOfEachDistribution) {
                                     "min: 0, max: 1}\n")),
               Contains(HasSubstr("log_uniform_values needs min > 0, got 0")));
   EXPECT_THAT(Errors(WithParameters("  x: {min: 0.0, max: .nan}\n")),
-              Contains(HasSubstr("max must be a finite number")));
+              Contains(HasSubstr("x.max: must be a finite number")));
 }
 
 TEST(SpecParserErrorsTest, ParameterNamesAndCollisions) {

@@ -202,15 +202,14 @@ std::optional<double> FieldReader::Number(const YamlEntry& e,
     if (v.is_number()) {
       const double x = v.get<double>();
       if (std::isfinite(x)) return x;
-      diag_.Error(e.value_location, path,
-                  absl::StrCat(e.key, " must be a finite number, got ",
-                               e.value.Scalar()));
+      diag_.Error(
+          e.value_location, JoinPath(path, e.key),
+          absl::StrCat("must be a finite number, got ", e.value.Scalar()));
       return std::nullopt;
     }
   }
-  diag_.Error(
-      e.value_location, path,
-      absl::StrCat(e.key, " must be a number, got ", DescribeNode(e.value)));
+  diag_.Error(e.value_location, JoinPath(path, e.key),
+              absl::StrCat("must be a number, got ", DescribeNode(e.value)));
   return std::nullopt;
 }
 
@@ -233,9 +232,8 @@ std::optional<int64_t> FieldReader::Integer(const YamlEntry& e,
       }
     }
   }
-  diag_.Error(
-      e.value_location, path,
-      absl::StrCat(e.key, " must be an integer, got ", DescribeNode(e.value)));
+  diag_.Error(e.value_location, JoinPath(path, e.key),
+              absl::StrCat("must be an integer, got ", DescribeNode(e.value)));
   return std::nullopt;
 }
 
@@ -245,9 +243,9 @@ std::optional<bool> FieldReader::Bool(const YamlEntry& e,
     const Value v = ScalarToValue(e.value);
     if (v.is_boolean()) return v.get<bool>();
   }
-  diag_.Error(e.value_location, path,
-              absl::StrCat(e.key, " must be true or false, got ",
-                           DescribeNode(e.value)));
+  diag_.Error(
+      e.value_location, JoinPath(path, e.key),
+      absl::StrCat("must be true or false, got ", DescribeNode(e.value)));
   return std::nullopt;
 }
 
@@ -255,9 +253,8 @@ std::optional<std::string> FieldReader::String(const YamlEntry& e,
                                                absl::string_view path) {
   // Any scalar reads as its text: `name: 2024` is the name "2024".
   if (e.value.IsScalar()) return e.value.Scalar();
-  diag_.Error(
-      e.value_location, path,
-      absl::StrCat(e.key, " must be a string, got ", DescribeNode(e.value)));
+  diag_.Error(e.value_location, JoinPath(path, e.key),
+              absl::StrCat("must be a string, got ", DescribeNode(e.value)));
   return std::nullopt;
 }
 
