@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -723,8 +724,9 @@ class Store::Impl {
   // Starts the writer thread.
   Impl(std::unique_ptr<DataDirLock> lock, std::unique_ptr<Connection> writer_db,
        std::unique_ptr<Connection> reader_db,
-       std::function<void(const Mutation&)> before_commit)
+       std::function<void(const Mutation&)> before_commit, const Clock* clock)
       : lock_(std::move(lock)),
+        clock_(clock != nullptr ? clock : &real_clock_),
         before_commit_(std::move(before_commit)),
         writer_db_(std::move(writer_db)),
         reader_db_(std::move(reader_db)),
@@ -762,6 +764,13 @@ class Store::Impl {
     return stats_;
   }
 
+  int64_t BusySinceMs() const {
+    const int64_t commit = commit_started_ms_.load();
+    const int64_t read = read_started_ms_.load();
+    if (commit == 0 || read == 0) return std::max(commit, read);
+    return std::min(commit, read);
+  }
+
   absl::StatusOr<std::vector<SweepRow>> LoadSweeps();
   absl::StatusOr<std::vector<AgentRow>> LoadAgents();
   absl::StatusOr<std::vector<TrialRow>> LoadTrials(const std::string& sweep_id,
@@ -797,8 +806,29 @@ class Store::Impl {
     return !committing_ && (for_writer_ > 0 || handed_off_ || stopping_);
   }
 
+  // Marks `started` with the time from construction to destruction.
+  class BusyMark {
+   public:
+    BusyMark(std::atomic<int64_t>& started, const Clock& clock)
+        : started_(started) {
+      started_.store(std::max<int64_t>(clock.NowMs(), 1));
+    }
+    ~BusyMark() { started_.store(0); }
+    BusyMark(const BusyMark&) = delete;
+    BusyMark& operator=(const BusyMark&) = delete;
+
+   private:
+    std::atomic<int64_t>& started_;
+  };
+
   // First, so that it is released last, once the connections are closed.
   const std::unique_ptr<DataDirLock> lock_;
+  const RealClock real_clock_;
+  const Clock* const clock_;
+  // When the group commit, and the read, under way started (0: none). One
+  // thread commits at a time, and reads hold read_mu_.
+  std::atomic<int64_t> commit_started_ms_{0};
+  std::atomic<int64_t> read_started_ms_{0};
 
   // Used by the writer thread only.
   const std::function<void(const Mutation&)> before_commit_;
@@ -873,9 +903,9 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
   if (!reader_db.ok()) return WithPrefix(reader_db.status(), cannot_open);
   RETURN_IF_ERROR(
       WithPrefix((*reader_db)->Exec("PRAGMA query_only = ON"), cannot_open));
-  return std::make_unique<Impl>(*std::move(lock), *std::move(writer_db),
-                                *std::move(reader_db),
-                                options.before_commit_for_testing);
+  return std::make_unique<Impl>(
+      *std::move(lock), *std::move(writer_db), *std::move(reader_db),
+      options.before_commit_for_testing, options.clock);
 }
 
 void Store::Impl::RunWriter() {
@@ -905,6 +935,7 @@ void Store::Impl::CommitUntilEmpty(int max_batches) {
       for_writer_ = 0;
     }
     if (before_commit_) {
+      const BusyMark busy(commit_started_ms_, *clock_);
       for (const PendingWrite& write : batch) before_commit_(write.mutation);
     }
     CommitBatch(batch);
@@ -926,6 +957,8 @@ void Store::Impl::CommitBatch(std::vector<PendingWrite>& batch) {
 
 absl::Status Store::Impl::CommitTogether(
     absl::Span<const PendingWrite> writes) {
+  // Cleared before the writes' callbacks run.
+  const BusyMark busy(commit_started_ms_, *clock_);
   Connection& db = *writer_db_;
   absl::Status status = db.Run("BEGIN IMMEDIATE");
   for (const PendingWrite& write : writes) {
@@ -956,6 +989,7 @@ void Store::Impl::Finish(absl::Span<PendingWrite> writes,
 
 absl::StatusOr<std::vector<SweepRow>> Store::Impl::LoadSweeps() {
   absl::MutexLock lock(&read_mu_);
+  const BusyMark busy(read_started_ms_, *clock_);
   ASSIGN_OR_RETURN(sqlite3_stmt * stmt, reader_db_->Statement(kSelectSweeps));
   ScopedStatement query(stmt);
   std::vector<SweepRow> rows;
@@ -966,6 +1000,7 @@ absl::StatusOr<std::vector<SweepRow>> Store::Impl::LoadSweeps() {
 
 absl::StatusOr<std::vector<AgentRow>> Store::Impl::LoadAgents() {
   absl::MutexLock lock(&read_mu_);
+  const BusyMark busy(read_started_ms_, *clock_);
   ASSIGN_OR_RETURN(sqlite3_stmt * stmt, reader_db_->Statement(kSelectAgents));
   ScopedStatement query(stmt);
   std::vector<AgentRow> rows;
@@ -981,6 +1016,7 @@ absl::StatusOr<std::vector<TrialRow>> Store::Impl::LoadTrials(
         absl::StrCat("trial page limit ", limit, " is negative"));
   }
   absl::MutexLock lock(&read_mu_);
+  const BusyMark busy(read_started_ms_, *clock_);
   ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
                    reader_db_->Statement(kSelectTrialPage));
   ScopedStatement query(stmt);
@@ -994,6 +1030,7 @@ absl::StatusOr<std::vector<TrialRow>> Store::Impl::LoadTrials(
 absl::StatusOr<TrialRow> Store::Impl::LoadTrial(const std::string& sweep_id,
                                                 int64_t number) {
   absl::MutexLock lock(&read_mu_);
+  const BusyMark busy(read_started_ms_, *clock_);
   ASSIGN_OR_RETURN(sqlite3_stmt * stmt, reader_db_->Statement(kSelectTrial));
   ScopedStatement query(stmt);
   query.Text(sweep_id).Int(number);
@@ -1012,6 +1049,7 @@ absl::StatusOr<HistoryPage> Store::Impl::LoadHistoryPage(
   HistoryPage page;
   if (range.limit <= 0) return page;
   absl::MutexLock lock(&read_mu_);
+  const BusyMark busy(read_started_ms_, *clock_);
   // The page's first point, inclusive: the one after `after` (no point has
   // a negative sequence or index), then `offset` further by a walk of the
   // primary key's points (which holds no values).
@@ -1082,6 +1120,7 @@ absl::StatusOr<HistoryPage> Store::Impl::LoadHistoryPage(
 absl::StatusOr<std::vector<double>> Store::Impl::LoadMetricSeries(
     const std::string& sweep_id, int64_t number, const std::string& key) {
   absl::MutexLock lock(&read_mu_);
+  const BusyMark busy(read_started_ms_, *clock_);
   ASSIGN_OR_RETURN(
       sqlite3_stmt * stmt,
       reader_db_->Statement("SELECT value, value_bits FROM metrics "
@@ -1190,5 +1229,7 @@ absl::StatusOr<std::vector<double>> Store::LoadMetricSeries(
 }
 
 Store::Stats Store::stats() { return impl_->stats(); }
+
+int64_t Store::BusySinceMs() const { return impl_->BusySinceMs(); }
 
 }  // namespace sweep

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "controller/clock.h"
 
 namespace sweep {
 
@@ -125,6 +126,9 @@ struct StoreOptions {
   // they are applied, before committing them (so a test can see that order,
   // or hold the writer while it queues more).
   std::function<void(const Mutation&)> before_commit_for_testing;
+  // What BusySinceMs() reads (nullptr: the system clock). Must outlive the
+  // store.
+  const Clock* clock = nullptr;
 };
 
 class Store {
@@ -195,6 +199,12 @@ class Store {
   // stopping rules need after a restart).
   absl::StatusOr<std::vector<double>> LoadMetricSeries(
       const std::string& sweep_id, int64_t number, const std::string& key);
+
+  // When the oldest store operation now under way (a group commit, a read)
+  // started, by StoreOptions::clock; 0 when none is. One under way for long
+  // means the disk stalled (a frozen or hung file system): the calls that
+  // wait on it hold threads that would serve others.
+  int64_t BusySinceMs() const;
 
   // How many group commits ran and how many writes they carried.
   struct Stats {

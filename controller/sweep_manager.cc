@@ -1347,12 +1347,25 @@ void SweepManager::RescanBest(SweepEntry& entry) {
 
 int SweepManager::ExpireLeases() {
   if (!CheckWritable().ok()) return 0;
+  const int64_t now = clock_->NowMs();
+  if (const int64_t busy_since = store_->BusySinceMs();
+      busy_since > 0 && now - busy_since >= kStoreStallMs) {
+    const int64_t from = std::max(busy_since, stall_extended_to_ms_.load());
+    if (stall_extended_to_ms_.exchange(now) < busy_since) {
+      std::cerr << "sweep server: a store operation has been under way for "
+                << (now - busy_since) / 1000.0
+                << " s (a stalled disk?); running trials' leases are "
+                   "extended until it ends"
+                << std::endl;
+    }
+    ExtendLeases(std::max<int64_t>(now - from, 0));
+    return 0;
+  }
   std::vector<SweepEntry*> entries;
   {
     absl::MutexLock lock(&mu_);
     for (auto& [id, entry] : sweeps_) entries.push_back(entry.get());
   }
-  const int64_t now = clock_->NowMs();
   int expired = 0;
   // Commits not acknowledged yet; shared with their callbacks, which may
   // still be unlocking it when this call returns.
@@ -1398,11 +1411,21 @@ int SweepManager::ExpireLeases() {
       --uncommitted->count;
     });
   }
-  absl::MutexLock count_lock(&uncommitted->mu);
-  uncommitted->mu.Await(absl::Condition(
-      +[](Uncommitted* u)
-           ABSL_NO_THREAD_SAFETY_ANALYSIS { return u->count == 0; },
-      uncommitted.get()));
+  const int64_t waited_from = clock_->NowMs();
+  {
+    absl::MutexLock count_lock(&uncommitted->mu);
+    uncommitted->mu.Await(absl::Condition(
+        +[](Uncommitted* u)
+             ABSL_NO_THREAD_SAFETY_ANALYSIS { return u->count == 0; },
+        uncommitted.get()));
+  }
+  // A store that stalled on these commits held this thread, which then
+  // could not extend the leases for it.
+  if (const int64_t waited = clock_->NowMs() - waited_from;
+      waited >= kStoreStallMs) {
+    stall_extended_to_ms_.store(clock_->NowMs());
+    ExtendLeases(waited);
+  }
   return expired;
 }
 

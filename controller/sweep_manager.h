@@ -95,8 +95,13 @@ class SweepManager {
                    v1::FinishTrialResponse* response, Done done);
 
   // Marks running trials whose lease ran out as crashed (a lost grid point
-  // goes back to the queue). Returns how many it expired.
+  // goes back to the queue). Returns how many it expired. While a store
+  // operation has been under way for kStoreStallMs or more (a stalled
+  // disk), it expires none and extends the leases by the stall instead: the
+  // calls waiting on the store may hold every thread that would hear the
+  // agents' heartbeats (and their trials' ends could not be committed).
   int ExpireLeases();
+  static constexpr int64_t kStoreStallMs = 1'000;
   // Moves every running trial's lease deadline `ms` later: the time the
   // controller could not hear heartbeats (the reaper calls it after a
   // stall or a clock jump).
@@ -162,6 +167,8 @@ class SweepManager {
       ABSL_GUARDED_BY(mu_);
 
   std::atomic<bool> store_failed_{false};
+  // Until when a store stall's time was added to the leases.
+  std::atomic<int64_t> stall_extended_to_ms_{0};
   absl::Mutex reaper_mu_;
   bool stopping_ ABSL_GUARDED_BY(reaper_mu_) = false;
   std::thread reaper_;

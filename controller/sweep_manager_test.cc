@@ -307,6 +307,53 @@ TEST_F(SweepManagerTest, ExtendedLeasesOutlastTheTimeTheControllerStood) {
   EXPECT_EQ(manager_->ExpireLeases(), 1);
 }
 
+TEST_F(SweepManagerTest, AStalledStoreExtendsLeasesInsteadOfExpiringThem) {
+  // A frozen file system holds a commit (and the calls waiting behind it,
+  // which may be every thread that would hear heartbeats): its time does
+  // not count against the agents.
+  std::atomic<bool> hold{false};
+  absl::Notification held, release;
+  StoreOptions options;
+  options.clock = &clock_;
+  options.before_commit_for_testing = [&](const Mutation&) {
+    if (!hold.exchange(false)) return;
+    held.Notify();
+    release.WaitForNotification();
+  };
+  Open(options);
+  const std::string id = CreateGrid();
+  const std::string agent = Register(id);
+  ASSERT_TRUE(Acquire(agent).has_trial());  // Its lease runs out at 10 s.
+  clock_.AdvanceMs(9'000);
+  hold = true;
+  v1::UpdateSweepStateRequest pause;
+  pause.set_sweep_id(id);
+  pause.set_action(v1::SWEEP_ACTION_PAUSE);
+  v1::Sweep paused;
+  absl::Notification committed;
+  // On a thread of its own: the store may commit on the caller's.
+  std::thread pauser([&] {
+    manager_->UpdateSweepState(pause, &paused, [&](const absl::Status& status) {
+      EXPECT_TRUE(status.ok()) << status;
+      committed.Notify();
+    });
+  });
+  held.WaitForNotification();  // From 9 s on.
+  clock_.AdvanceMs(5'000);
+  EXPECT_EQ(store_->BusySinceMs(), clock_.NowMs() - 5'000);
+  EXPECT_EQ(manager_->ExpireLeases(), 0);
+  clock_.AdvanceMs(20'000);
+  EXPECT_EQ(manager_->ExpireLeases(), 0);
+  release.Notify();
+  committed.WaitForNotification();
+  pauser.join();
+  EXPECT_EQ(store_->BusySinceMs(), 0);
+  // Extended by the 25 s stall: it runs out at 35 s, not before.
+  EXPECT_EQ(manager_->ExpireLeases(), 0);
+  clock_.AdvanceMs(2'000);
+  EXPECT_EQ(manager_->ExpireLeases(), 1);
+}
+
 TEST_F(SweepManagerTest, ExpiredLeaseCrashesTheTrialAndFreesItsGridPoint) {
   const std::string id = CreateGrid();
   const std::string agent = Register(id);
