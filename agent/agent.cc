@@ -1054,6 +1054,8 @@ void Agent::Impl::HeartbeatLoop() {
                            absl::Milliseconds(interval_ms));
       if (workers_running_ == 0) return;
       request.set_agent_id(agent_id_);
+      static const std::string* const scope = new std::string(PidScope());
+      request.set_pid_scope(*scope);
       // A trial's lease is renewed until its finish is delivered, not only
       // while its program runs: when the controller was away, the reports
       // and finish of a program that ended meanwhile are still queued, and

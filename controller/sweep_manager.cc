@@ -441,8 +441,13 @@ absl::StatusOr<const SweepManager::AgentEntry*> SweepManager::FindAgent(
   return it->second.get();
 }
 
-absl::StatusOr<std::string> SweepManager::HeardFrom(const std::string& id,
-                                                    int64_t heard_ms) {
+namespace {
+// Longer RegisterAgentRequest and HeartbeatRequest pid scopes are ignored.
+constexpr size_t kMaxPidScopeBytes = 256;
+}  // namespace
+
+absl::StatusOr<std::string> SweepManager::HeardFrom(
+    const std::string& id, int64_t heard_ms, const std::string& pid_scope) {
   // One lookup under mu_: a takeover may erase the entry once it is
   // released.
   absl::MutexLock lock(&mu_);
@@ -450,6 +455,10 @@ absl::StatusOr<std::string> SweepManager::HeardFrom(const std::string& id,
   if (it == agents_.end()) return NoAgent(id);
   it->second->last_heard_ms = heard_ms;
   it->second->heard = true;
+  // Recovered from the store, which does not keep it.
+  if (it->second->pid_scope.empty() && pid_scope.size() <= kMaxPidScopeBytes) {
+    it->second->pid_scope = pid_scope;
+  }
   return it->second->row.sweep_id;
 }
 
@@ -915,7 +924,9 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
     agent_entry->row = agent;
     agent_entry->last_heard_ms = now;
     agent_entry->heard = true;
-    agent_entry->pid_scope = request.pid_scope();
+    if (request.pid_scope().size() <= kMaxPidScopeBytes) {
+      agent_entry->pid_scope = request.pid_scope();
+    }
     agents_.emplace(agent.id, std::move(agent_entry));
   }
   response->set_agent_id(agent.id);
@@ -1057,7 +1068,8 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
   const int64_t now = clock_->NowMs();
   // A leaving agent has delivered everything: its name is free now.
   ASSIGN_OR_RETURN(const std::string sweep_id,
-                   HeardFrom(request.agent_id(), request.leaving() ? 0 : now));
+                   HeardFrom(request.agent_id(), request.leaving() ? 0 : now,
+                             request.pid_scope()));
   ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(sweep_id));
   absl::MutexLock lock(&entry->mu);
   absl::flat_hash_set<int64_t> held;

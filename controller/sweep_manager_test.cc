@@ -307,6 +307,40 @@ TEST_F(SweepManagerTest, ExtendedLeasesOutlastTheTimeTheControllerStood) {
   EXPECT_EQ(manager_->ExpireLeases(), 1);
 }
 
+TEST_F(SweepManagerTest, AfterARestartAHeartbeatsScopeLetsASuccessorInAtOnce) {
+  const std::string id = CreateGrid();
+  v1::RegisterAgentRequest first;
+  first.set_sweep_id(id);
+  first.set_name("node-7");
+  first.set_host("gpu7");
+  first.set_slots(1);
+  first.set_pid(4242);
+  first.set_pid_scope("boot-a/pidns-1/gpu7");
+  v1::RegisterAgentResponse registered;
+  ASSERT_TRUE(
+      Call(*manager_, &SweepManager::RegisterAgent, first, &registered).ok());
+  Open();  // The controller restarts: scopes are not stored.
+  v1::RegisterAgentRequest successor = first;
+  successor.set_pid(4300);
+  successor.set_predecessor_pid(4242);
+  v1::RegisterAgentResponse response;
+  v1::HeartbeatRequest heartbeat;
+  heartbeat.set_agent_id(registered.agent_id());
+  v1::HeartbeatResponse heard;
+  // Heard without its scope (an older agent): its name stays held.
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &heard).ok());
+  EXPECT_EQ(Call(*manager_, &SweepManager::RegisterAgent, successor, &response)
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  // Heard with it (then killed): its successor on that host, which saw pid
+  // 4242 end in the same scope, takes the name at once.
+  heartbeat.set_pid_scope(first.pid_scope());
+  ASSERT_TRUE(manager_->Heartbeat(heartbeat, &heard).ok());
+  EXPECT_TRUE(
+      Call(*manager_, &SweepManager::RegisterAgent, successor, &response).ok());
+  EXPECT_NE(response.agent_id(), registered.agent_id());
+}
+
 TEST_F(SweepManagerTest, AStalledStoreExtendsLeasesInsteadOfExpiringThem) {
   // A frozen file system holds a commit (and the calls waiting behind it,
   // which may be every thread that would hear heartbeats): its time does
