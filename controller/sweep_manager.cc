@@ -974,6 +974,9 @@ void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
   if (!found.ok()) return done(found.status());
   SweepEntry* entry = *found;
   const int64_t now = clock_->NowMs();
+  // Alive, and counted so at once after a restart (not a heartbeat later).
+  (*agent)->last_heard_ms = now;
+  (*agent)->heard = true;
   Mutation mutation;
   {
     absl::MutexLock lock(&entry->mu);

@@ -341,6 +341,20 @@ TEST_F(SweepManagerTest, AfterARestartAHeartbeatsScopeLetsASuccessorInAtOnce) {
   EXPECT_NE(response.agent_id(), registered.agent_id());
 }
 
+TEST_F(SweepManagerTest, AnAgentThatAcquiresIsLiveAtOnceAfterARestart) {
+  const std::string id = CreateGrid();
+  const std::string agent = Register(id);
+  Open();  // The controller restarts: no agent heard from yet.
+  v1::GetSweepRequest get;
+  get.set_sweep_id(id);
+  v1::Sweep sweep;
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.agents(), 0);
+  ASSERT_TRUE(Acquire(agent).has_trial());
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.agents(), 1);
+}
+
 TEST_F(SweepManagerTest, AStalledStoreExtendsLeasesInsteadOfExpiringThem) {
   // A frozen file system holds a commit (and the calls waiting behind it,
   // which may be every thread that would hear heartbeats): its time does
