@@ -888,6 +888,18 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
   if (!writer_db.ok()) return WithPrefix(writer_db.status(), cannot_open);
   absl::Status prepared = (*lock)->LockDatabase(path);
   if (prepared.ok()) prepared = PrepareDatabase(**writer_db, options);
+  if (prepared.code() == absl::StatusCode::kDataLoss &&
+      stat((path + "-wal").c_str(), &wal_stat) == 0 &&
+      wal_stat.st_size > kWalHeaderBytes) {
+    // SQLite reads the log with the file: one from another copy of the
+    // store makes a sound sweep.db look corrupt.
+    prepared = absl::DataLossError(absl::StrCat(
+        prepared.message(), " (read with sweep.db-wal beside it, ",
+        wal_stat.st_size,
+        " bytes: if that log came from another copy of the store, sweep.db "
+        "itself may be sound; the three sweep.db* files are one unit, to be "
+        "restored together)"));
+  }
   if (!prepared.ok()) {
     // A new store that failed before its first write (a full disk): its
     // empty file must not be taken for an emptied store next time.

@@ -905,6 +905,50 @@ TEST_F(StoreTest, RefusesADamagedDatabaseAndLeavesItAlone) {
   EXPECT_EQ(ReadFile(db_path_), bytes);
 }
 
+TEST_F(StoreTest, ACorruptionReadThroughAWalSaysTheWalMayBeAtFault) {
+  // Another copy of the store, written while open: its log holds pages.
+  const std::string other = root_ + "/other";
+  std::unique_ptr<Store> writing;
+  {
+    absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(other);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    writing = *std::move(opened);
+    Mutation mutation;
+    for (int number = 1; number <= 40; ++number) {
+      mutation.trials.push_back(MakeTrial("o", number));
+      mutation.trials.back().log_tail.assign(8192, 'y');
+    }
+    ASSERT_TRUE(writing->WriteSync(mutation).ok());
+    // Checkpointed, then changed again: its log holds only some pages.
+    ExecSql(other + "/sweep.db", "PRAGMA wal_checkpoint(TRUNCATE)");
+    TrialRow first = mutation.trials.front();
+    first.log_tail.assign(9000, 'z');
+    ASSERT_TRUE(writing->WriteSync(TrialMutation(first)).ok());
+  }
+  {
+    std::unique_ptr<Store> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    Mutation mutation;
+    for (int number = 1; number <= 5; ++number) {
+      mutation.trials.push_back(MakeTrial("s", number));
+      mutation.trials.back().log_tail.assign(20000, 'x');
+    }
+    ASSERT_TRUE(store->WriteSync(mutation).ok());
+  }
+  const std::string bytes = ReadFile(db_path_);
+  WriteFile(db_path_ + "-wal", ReadFile(other + "/sweep.db-wal"));
+  writing.reset();
+
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(data_dir_);
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kDataLoss)
+      << store.status();
+  EXPECT_THAT(store.status().message(),
+              AllOf(HasSubstr("sweep.db is corrupt: "),
+                    HasSubstr("read with sweep.db-wal beside it"),
+                    HasSubstr("sweep.db itself may be sound")));
+  EXPECT_EQ(ReadFile(db_path_), bytes);
+}
+
 TEST_F(StoreTest, RefusesANewerSchemaVersion) {
   ASSERT_NE(OpenStore(), nullptr);
   ExecSql(db_path_, "UPDATE meta SET value = 2 WHERE key = 'schema_version'");
