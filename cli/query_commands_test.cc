@@ -202,7 +202,8 @@ TEST_F(QueryCommandsTest, CreateOfAnInvalidFileNeverCallsTheController) {
                 ":1:1: parameters: is required: a mapping of at least one "
                 "parameter\n" +
                 options.file +
-                ":1:9: method: must be grid, random or bayes, got 'grd'\n"
+                ":1:9: method: must be grid, random or bayes, got 'grd' (did "
+                "you mean 'grid'?)\n"
                 "sweep: " +
                 options.file +
                 " is not a valid sweep definition (`sweep validate " +

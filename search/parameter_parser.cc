@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -211,9 +212,13 @@ class ParameterParser {
       if (!name) return std::nullopt;
       std::optional<Distribution> known = DistributionFromName(*name);
       if (!known) {
+        const std::string closest = FieldReader::ClosestKey(
+            absl::AsciiStrToLower(*name), DistributionNames());
         diag.Error(d->value_location, param_path,
-                   absl::StrCat("unknown distribution '", *name,
-                                "'; known: ", KnownDistributions()));
+                   absl::StrCat("unknown distribution '", *name, "'",
+                                closest.empty() ? "" : " (did you mean '",
+                                closest, closest.empty() ? "" : "'?)",
+                                "; known: ", KnownDistributions()));
       }
       return known;
     }

@@ -101,6 +101,12 @@ absl::string_view DistributionName(Distribution d) {
   return "unknown";
 }
 
+std::vector<absl::string_view> DistributionNames() {
+  std::vector<absl::string_view> names;
+  for (const NamedDistribution& n : kDistributionNames) names.push_back(n.name);
+  return names;
+}
+
 std::optional<Distribution> DistributionFromName(absl::string_view name) {
   for (const NamedDistribution& n : kDistributionNames) {
     if (n.name == name) return n.distribution;

@@ -47,6 +47,8 @@ enum class Distribution {
 absl::string_view DistributionName(Distribution d);
 // The inverse of DistributionName; nullopt for an unknown name.
 std::optional<Distribution> DistributionFromName(absl::string_view name);
+// Every name DistributionFromName knows.
+std::vector<absl::string_view> DistributionNames();
 
 // True for the forms rounded to a multiple of q.
 bool IsQuantized(Distribution d);

@@ -356,9 +356,12 @@ class DefinitionParser {
                    "'custom' (W&B's externally driven search) is not "
                    "supported; use grid, random or bayes");
     } else {
-      diag().Error(
-          e->value_location, "method",
-          absl::StrCat("must be grid, random or bayes, got '", *method, "'"));
+      const std::string closest = FieldReader::ClosestKey(
+          absl::AsciiStrToLower(*method), {"grid", "random", "bayes"});
+      diag().Error(e->value_location, "method",
+                   absl::StrCat("must be grid, random or bayes, got '", *method,
+                                "'", closest.empty() ? "" : " (did you mean '",
+                                closest, closest.empty() ? "" : "'?)"));
     }
   }
 
@@ -408,9 +411,13 @@ class DefinitionParser {
         metric.goal = Goal::kMaximize;
       } else if (goal) {
         // W&B silently turns a misspelled goal into minimize.
+        const std::string closest = FieldReader::ClosestKey(
+            absl::AsciiStrToLower(*goal), {"minimize", "maximize"});
         diag().Error(
             f->value_location, "metric.goal",
-            absl::StrCat("must be minimize or maximize, got '", *goal, "'"));
+            absl::StrCat("must be minimize or maximize, got '", *goal, "'",
+                         closest.empty() ? "" : " (did you mean '", closest,
+                         closest.empty() ? "" : "'?)"));
         ok = false;
       }
     }

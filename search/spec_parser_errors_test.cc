@@ -50,6 +50,29 @@ parameters:
               Contains(HasSubstr("sweep.yaml:4:")));
 }
 
+TEST(SpecParserErrorsTest, ValuesInTheWrongCaseSuggestTheRightOne) {
+  const std::vector<std::string> errors = Errors(
+      "method: Bayes\nprogram: t.py\nmetric: {name: l, goal: Maximise}"
+      "\nparameters:\n  a: {distribution: Uniform, min: 0, max: 1}\n"
+      "  b: {distribution: LogUniformValues, min: 1, max: 2}\n");
+  EXPECT_THAT(errors,
+              IsSupersetOf({HasSubstr("got 'Bayes' (did you mean 'bayes'?)"),
+                            HasSubstr("got 'Maximise' (did you mean "
+                                      "'maximize'?)"),
+                            HasSubstr("unknown distribution 'Uniform' (did "
+                                      "you mean 'uniform'?)")}));
+  EXPECT_THAT(errors, Contains(HasSubstr("unknown distribution "
+                                         "'LogUniformValues' (did you mean "
+                                         "'log_uniform_values'?); known: ")));
+}
+
+TEST(SpecParserErrorsTest, AnEmptyCommandIsCalledEmpty) {
+  EXPECT_THAT(Errors("method: random\nprogram: t.py\ncommand: []\n"
+                     "parameters:\n  a: {value: 1}\n"),
+              Contains("sweep.yaml:3:10: command: must be a non-empty list of "
+                       "tokens, got an empty list"));
+}
+
 TEST(SpecParserErrorsTest, WrongTypesNameTheKeysWholePath) {
   // --json scripts read the path: it names the key itself, at any depth.
   ParsedDefinition parsed = ParseSweepDefinition(
@@ -431,7 +454,7 @@ TEST(SpecParserErrorsTest, MisspelledGoalIsAnErrorNotMinimize) {
                      "metric: {name: acc, goal: maximise}\nparameters:\n  x: "
                      "{value: 1}\n"),
               Contains("sweep.yaml:3:27: metric.goal: must be minimize or "
-                       "maximize, got 'maximise'"));
+                       "maximize, got 'maximise' (did you mean 'maximize'?)"));
 }
 
 // A program of the wrong type is one error, not also a missing program.

@@ -346,9 +346,9 @@ std::string DescribeNode(const YAML::Node& node) {
     case YAML::NodeType::Null:
       return "nothing (null)";
     case YAML::NodeType::Sequence:
-      return "a list";
+      return node.size() == 0 ? "an empty list" : "a list";
     case YAML::NodeType::Map:
-      return "a mapping";
+      return node.size() == 0 ? "an empty mapping" : "a mapping";
     case YAML::NodeType::Scalar:
       break;
   }
