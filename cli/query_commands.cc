@@ -123,6 +123,15 @@ void PrintTrialTable(const TrialsOptions& options, const v1::Sweep& sweep,
                      const v1::ListTrialsResponse& trials,
                      const ControllerClient& client, std::ostream& out) {
   if (trials.trials().empty()) {
+    if (sweep.state() == v1::SWEEP_STATE_CANCELED ||
+        sweep.state() == v1::SWEEP_STATE_FINISHED) {
+      // An agent would exit at once.
+      out << "No trials: the sweep is "
+          << (sweep.state() == v1::SWEEP_STATE_CANCELED ? "canceled"
+                                                        : "finished")
+          << " (" << TerminalText(sweep.state_reason()) << ").\n";
+      return;
+    }
     out << "No trials yet. Run an agent with: "
         << AgentCommand(sweep.id(), client.address(),
                         client.is_default_address())

@@ -392,6 +392,11 @@ TEST_F(ControllerEndToEndTest, StateChangesAndTheirRefusals) {
   r = cli_.Run({"cancel", other});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Sweep " + other + " was already canceled"));
+  // No trial ran: an agent would exit at once, so none is suggested.
+  r = cli_.Run({"trials", other});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("No trials: the sweep is canceled"));
+  EXPECT_THAT(r.out, Not(HasSubstr("sweep agent")));
   r = cli_.Run({"stop", other});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("is canceled"));
