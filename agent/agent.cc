@@ -692,10 +692,14 @@ AgentResult Agent::Impl::Run() {
     return {2, *std::move(missing), 0};
   }
   if (absl::Status s = Register(); !s.ok()) {
-    return {1,
-            absl::StrCat("cannot register with the controller at ",
-                         options_.controller, ": ", s.message()),
-            0};
+    const std::string why =
+        absl::StrCat("cannot register with the controller at ",
+                     options_.controller, ": ", s.message());
+    // A signal stopped it while it waited for the controller: an agent
+    // stopped, not one that failed (128 + the signal, as after a drain).
+    absl::MutexLock lock(&mu_);
+    if (absl::IsCancelled(s) && shutdown_level_ > 0) return {0, why, true, 0};
+    return {1, why, false, 0};
   }
   {
     absl::MutexLock lock(&mu_);

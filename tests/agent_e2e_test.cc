@@ -295,6 +295,8 @@ TEST(AgentRetryLogTest, AnUnreachableControllerIsLoggedOnceNotEverySecond) {
   const std::optional<ExitStatus> exit =
       agent->WaitForExit(std::chrono::seconds(20));
   ASSERT_TRUE(exit.has_value());
+  // Stopped, not failed: 128 + SIGTERM, as a drained agent exits.
+  EXPECT_EQ(exit->exit_code, 128 + SIGTERM) << agent->Output(Stream::kStderr);
 }
 
 // The trial that reached metric.target finishes the sweep, then fails: the
