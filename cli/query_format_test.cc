@@ -17,6 +17,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 constexpr int64_t kCreatedMs = 1714566896000;  // 2024-05-01T12:34:56Z
 
@@ -290,6 +291,24 @@ TEST(SweepFormatTest, StatusShowsEachStoppingRuleReadably) {
   // Not the shape it knows: the JSON as it came.
   EXPECT_THAT(status(R"({"rule":"hyperband","bands":7})"),
               HasSubstr("Early termination:\n  {\n    \"rule\""));
+}
+
+TEST(SweepFormatTest, AControllerThatRefusesChangesSaysSoFirst) {
+  v1::Sweep sweep = MakeSweep();
+  sweep.set_controller_problem("its store failed a write (disk is full)");
+  const std::string status = FormatSweepStatus(
+      sweep, {}, absl::FromUnixMillis(kCreatedMs), absl::UTCTimeZone(), 100);
+  EXPECT_THAT(status, StartsWith("Sweep " + sweep.id() + ": " + sweep.name() +
+                                 "\nThe controller: its store failed a "
+                                 "write (disk is full)\n"));
+  v1::ListSweepsResponse list;
+  *list.add_sweeps() = sweep;
+  EXPECT_THAT(FormatSweepTable(list, absl::UTCTimeZone()),
+              HasSubstr("\nThe controller: its store failed a write"));
+  sweep.clear_controller_problem();
+  EXPECT_THAT(FormatSweepStatus(sweep, {}, absl::FromUnixMillis(kCreatedMs),
+                                absl::UTCTimeZone(), 100),
+              Not(HasSubstr("The controller")));
 }
 
 TEST(SweepFormatTest, StateChange) {

@@ -253,7 +253,12 @@ std::string FormatSweepTable(const v1::ListSweepsResponse& response,
          FormatTrialProgress(sweep.counts()), absl::StrCat(sweep.agents()),
          BestCell(sweep), FormatLocalTime(sweep.created_ms(), zone)});
   }
-  return table.Render();
+  std::string out = table.Render();
+  if (const std::string& problem = response.sweeps(0).controller_problem();
+      !problem.empty()) {
+    absl::StrAppend(&out, "The controller: ", TerminalText(problem), "\n");
+  }
+  return out;
 }
 
 // The agents alive on the sweep; for a sweep that still wants trials,
@@ -277,6 +282,11 @@ std::string FormatSweepStatus(
   std::string out = absl::StrCat("Sweep ", sweep.id());
   if (!sweep.name().empty()) absl::StrAppend(&out, ": ", sweep.name());
   absl::StrAppend(&out, "\n");
+  if (!sweep.controller_problem().empty()) {
+    // First: every state below is frozen until it is dealt with.
+    absl::StrAppend(&out, "The controller: ",
+                    TerminalText(sweep.controller_problem()), "\n");
+  }
   // The labels W&B users give a sweep, and the metric's target, from the
   // normalized definition.
   const Value normalized = Value::parse(sweep.normalized_json(), nullptr,

@@ -406,6 +406,12 @@ absl::Status SweepManager::CheckWritable() const {
 void SweepManager::Commit(Mutation mutation, Done done) {
   store_->Write(std::move(mutation),
                 [this, done = std::move(done)](const absl::Status& status) {
+                  if (!status.ok() && !store_failed_.load()) {
+                    absl::MutexLock lock(&store_failure_mu_);
+                    if (store_failure_.empty()) {
+                      store_failure_ = std::string(status.message());
+                    }
+                  }
                   if (!status.ok() && !store_failed_.exchange(true)) {
                     // Once: what CheckWritable's answer points to.
                     std::cerr << "sweep server: the store failed a write: "
@@ -535,6 +541,14 @@ absl::flat_hash_map<std::string, int64_t> SweepManager::LiveAgents() const {
   return live;
 }
 
+std::string SweepManager::ControllerProblem() {
+  if (!store_failed_.load()) return "";
+  absl::MutexLock lock(&store_failure_mu_);
+  return absl::StrCat("its store failed a write (", store_failure_,
+                      "): it refuses every change until the cause is fixed "
+                      "(e.g. disk space freed) and it is restarted");
+}
+
 namespace {
 // Sets `sweep`'s live agents from LiveAgents()'s count.
 void SetLiveAgents(const absl::flat_hash_map<std::string, int64_t>& live,
@@ -552,6 +566,7 @@ absl::Status SweepManager::GetSweep(const v1::GetSweepRequest& request,
   absl::MutexLock lock(&entry->mu);
   entry->ToProto(response);
   SetLiveAgents(live, response);
+  response->set_controller_problem(ControllerProblem());
   return absl::OkStatus();
 }
 
@@ -564,11 +579,13 @@ absl::Status SweepManager::ListSweeps(v1::ListSweepsResponse* response) {
     }
   }
   const auto live = LiveAgents();
+  const std::string problem = ControllerProblem();
   for (SweepEntry* entry : entries) {
     absl::MutexLock lock(&entry->mu);
     v1::Sweep* sweep = response->add_sweeps();
     entry->ToProto(sweep);
     SetLiveAgents(live, sweep);
+    sweep->set_controller_problem(problem);
   }
   std::sort(response->mutable_sweeps()->begin(),
             response->mutable_sweeps()->end(),

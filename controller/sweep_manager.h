@@ -168,6 +168,12 @@ class SweepManager {
       ABSL_GUARDED_BY(mu_);
 
   std::atomic<bool> store_failed_{false};
+  // Why, once store_failed_ is set (then constant).
+  absl::Mutex store_failure_mu_;
+  std::string store_failure_ ABSL_GUARDED_BY(store_failure_mu_);
+  // CheckWritable's message with the failure, for Sweep.controller_problem;
+  // empty while the store works.
+  std::string ControllerProblem();
   // Until when a store stall's time was added to the leases.
   std::atomic<int64_t> stall_extended_to_ms_{0};
   absl::Mutex reaper_mu_;

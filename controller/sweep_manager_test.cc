@@ -17,6 +17,7 @@
 namespace sweep {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // Calls an asynchronous manager method and waits for its completion.
@@ -238,6 +239,13 @@ TEST_F(SweepManagerTest, ASweepThatFailedToCommitIsNotShown) {
   get.set_sweep_id(lost);
   v1::Sweep sweep;
   EXPECT_TRUE(absl::IsNotFound(manager_->GetSweep(get, &sweep)));
+  // What is shown says the controller now refuses changes, and why.
+  EXPECT_THAT(list.sweeps(0).controller_problem(),
+              AllOf(HasSubstr("its store failed a write ("), HasSubstr("full"),
+                    HasSubstr("restarted")));
+  get.set_sweep_id(kept);
+  ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
+  EXPECT_EQ(sweep.controller_problem(), list.sweeps(0).controller_problem());
 }
 
 TEST_F(SweepManagerTest, AGridPointLostThreeTimesIsGivenUpAndSaidSo) {
