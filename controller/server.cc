@@ -1,13 +1,18 @@
 #include "controller/server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -31,6 +36,41 @@ std::string DefaultDataDir() {
 }
 
 namespace {
+
+// Binds a socket to `listen` (host:port, [v6]:port) and lets it go: gRPC
+// says only that it could not listen, not why (the port is taken, the
+// address is not this machine's, a port below 1024 without the right).
+// OK when the address does not resolve here: gRPC then says so itself.
+absl::Status CheckCanListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return absl::OkStatus();
+  std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints,
+                  &found) != 0) {
+    return absl::OkStatus();
+  }
+  const int fd = socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, 0);
+  int error = 0;
+  if (fd >= 0) {
+    const int on = 1;  // As gRPC binds.
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (bind(fd, found->ai_addr, found->ai_addrlen) != 0) error = errno;
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (error == 0) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("cannot listen on ", listen, ": ", std::strerror(error)));
+}
 
 // The contents of a PEM file given by `flag`, or why it cannot be used.
 absl::StatusOr<std::string> ReadPemFile(const std::string& path,
@@ -115,7 +155,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     tls.pem_key_cert_pairs.push_back(std::move(pair));
     credentials = grpc::SslServerCredentials(tls);
   }
-  // Before the store is opened: a bad certificate costs nothing to refuse.
+  // Before the store is opened: a bad certificate or a taken port costs
+  // nothing to refuse (a new data dir is not created for nothing).
+  RETURN_IF_ERROR(CheckCanListen(options.listen));
   ASSIGN_OR_RETURN(server->store_,
                    Store::Open(options.data_dir, options.store));
   ASSIGN_OR_RETURN(server->manager_,

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -301,7 +302,10 @@ TEST_F(ControllerEndToEndTest, ASecondControllerOnThePortOrDataDirIsRefused) {
                  std::chrono::seconds(30));
   EXPECT_EQ(same_port.exit_code, 1);
   EXPECT_EQ(CountLines(same_port.err), 1) << same_port.err;
-  EXPECT_THAT(same_port.err, HasSubstr("cannot listen on " + server_.address));
+  EXPECT_THAT(same_port.err, HasSubstr("cannot listen on " + server_.address +
+                                       ": Address already in use"));
+  // Refused before its data dir was made.
+  EXPECT_FALSE(std::filesystem::exists(dir_.Path("other")));
   const ProcessResult same_dir =
       RunProcess({SweepBinary(), "server", "--listen", "127.0.0.1:0",
                   "--data-dir", dir_.Path("data")},
