@@ -150,17 +150,22 @@ std::string ProgressLine(const v1::Sweep& sweep, absl::Duration elapsed) {
 
 // Why the sweep's program cannot run here, if it cannot: agents run
 // `${program}` relative to their working directory (as W&B's do), and every
-// trial of `sweep run` would fail on a missing file. Checked for the default
-// command only: a custom one may pass the program to `python -m` or run it
-// from PATH. Says where a relative program is when it is found beside the
-// sweep file or in a directory above it.
+// trial of `sweep run` would fail on a missing file. Checked for commands
+// that give the program to the interpreter (`${interpreter} ${program}`, as
+// the default command and the agent's own check do): another may pass it to
+// `python -m` or run it from PATH. Says where a relative program is when it
+// is found beside the sweep file or in a directory above it.
 std::optional<std::string> MissingProgram(const std::string& text,
                                           const std::string& file) {
   const ParsedDefinition parsed = ParseSweepDefinition(text, file);
-  if (!parsed.ok() || !parsed.spec->program ||
-      !parsed.spec->command_is_default) {
-    return std::nullopt;
+  if (!parsed.ok() || !parsed.spec->program) return std::nullopt;
+  const std::vector<std::string>& command = parsed.spec->command;
+  bool runs_a_script = false;
+  for (size_t i = 1; i < command.size(); ++i) {
+    runs_a_script |=
+        command[i] == "${program}" && command[i - 1] == "${interpreter}";
   }
+  if (!runs_a_script) return std::nullopt;
   const std::string& program = *parsed.spec->program;
   std::error_code error;
   if (std::filesystem::exists(program, error)) return std::nullopt;

@@ -158,6 +158,21 @@ TEST_F(RunEndToEndTest, AProgramNotInTheCurrentDirectoryIsRefusedUpFront) {
   EXPECT_THAT(r.err, HasSubstr("; it is in " + dir_.Path("project") +
                                ": run from there"));
   EXPECT_THAT(r.out, Not(HasSubstr("Sweep "))) << "a sweep was created";
+  // So with a command of its own that gives the program to the
+  // interpreter.
+  ASSERT_TRUE(WriteFile(file,
+                        "program: sub/train.py\nmethod: grid\n"
+                        "command: [\"${env}\", \"${interpreter}\", "
+                        "\"${program}\", \"${args_no_boolean_flags}\"]\n"
+                        "parameters:\n  x: {values: [1, 2]}\n"));
+  const ProcessResult custom =
+      RunProcess({SweepBinary(), "run", file, "--data-dir", dir_.Path("data")},
+                 kRunTimeout);
+  ASSERT_FALSE(custom.timed_out);
+  EXPECT_EQ(custom.exit_code, 1) << custom.out << custom.err;
+  EXPECT_THAT(custom.err,
+              HasSubstr("the sweep's program sub/train.py is not in "));
+  EXPECT_THAT(custom.out, Not(HasSubstr("Sweep "))) << "a sweep was created";
 }
 
 TEST_F(RunEndToEndTest, AProgramRunAsAModuleIsNotTakenForAMissingFile) {
