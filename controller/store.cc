@@ -286,7 +286,7 @@ class DataDirLock {
     if (fd < 0) {
       return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
     }
-    std::unique_ptr<DataDirLock> lock(new DataDirLock(fd));
+    std::unique_ptr<DataDirLock> lock(new DataDirLock(fd, path));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       if (errno != EWOULDBLOCK) {
         return absl::ErrnoToStatus(errno, absl::StrCat("cannot lock ", path));
@@ -323,6 +323,12 @@ class DataDirLock {
     if (errno != EWOULDBLOCK) {
       return absl::ErrnoToStatus(errno, absl::StrCat("cannot lock ", path));
     }
+    // The sweep.lock this one made names it, soon gone: leave none.
+    struct stat ours, named;
+    if (fstat(fd_, &ours) == 0 && stat(path_.c_str(), &named) == 0 &&
+        ours.st_ino == named.st_ino && ours.st_dev == named.st_dev) {
+      unlink(path_.c_str());
+    }
     return absl::FailedPreconditionError(
         "sweep.db is in use by another sweep controller (this data dir's "
         "sweep.lock was removed while it ran); stop that one first");
@@ -336,8 +342,9 @@ class DataDirLock {
   DataDirLock& operator=(const DataDirLock&) = delete;
 
  private:
-  explicit DataDirLock(int fd) : fd_(fd) {}
+  DataDirLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   const int fd_;
+  const std::string path_;  // Of sweep.lock.
   int db_fd_ = -1;
 };
 

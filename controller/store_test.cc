@@ -869,6 +869,8 @@ TEST_F(StoreTest, RefusesADatabaseAnotherStoreHoldsWithoutItsLockFile) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(second.status().message(),
               HasSubstr("sweep.db is in use by another sweep controller"));
+  // The refused one leaves no sweep.lock naming it.
+  EXPECT_FALSE(std::filesystem::exists(data_dir_ + "/sweep.lock"));
   // The first goes on writing; once it is gone, the data dir opens again.
   Mutation mutation;
   mutation.sweeps = {MakeSweep("abc12345", 10)};
