@@ -368,6 +368,9 @@ void SweepManager::StartReaper() {
       if (now - last_pass > on_time) {
         const int64_t late = now - last_pass - on_time;
         ExtendLeases(late);
+        // A store operation under way across the gap is not a stall of
+        // its own: that time is extended once.
+        stall_extended_to_ms_.store(now);
         std::cerr << "sweep server: no lease was checked for "
                   << (now - last_pass) / 1000.0
                   << " s (the controller was stopped or stalled, or the "
@@ -409,7 +412,8 @@ void SweepManager::Commit(Mutation mutation, Done done) {
                   if (!status.ok() && !store_failed_.load()) {
                     absl::MutexLock lock(&store_failure_mu_);
                     if (store_failure_.empty()) {
-                      store_failure_ = std::string(status.message());
+                      store_failure_ = std::string(absl::StripPrefix(
+                          status.message(), "store write failed: "));
                     }
                   }
                   if (!status.ok() && !store_failed_.exchange(true)) {
@@ -452,8 +456,9 @@ namespace {
 constexpr size_t kMaxPidScopeBytes = 256;
 }  // namespace
 
-absl::StatusOr<std::string> SweepManager::HeardFrom(
-    const std::string& id, int64_t heard_ms, const std::string& pid_scope) {
+absl::StatusOr<AgentRow> SweepManager::HeardFrom(const std::string& id,
+                                                 int64_t heard_ms,
+                                                 const std::string& pid_scope) {
   // One lookup under mu_: a takeover may erase the entry once it is
   // released.
   absl::MutexLock lock(&mu_);
@@ -465,7 +470,7 @@ absl::StatusOr<std::string> SweepManager::HeardFrom(
   if (it->second->pid_scope.empty() && pid_scope.size() <= kMaxPidScopeBytes) {
     it->second->pid_scope = pid_scope;
   }
-  return it->second->row.sweep_id;
+  return it->second->row;
 }
 
 std::string SweepManager::NewSweepId() {
@@ -580,6 +585,7 @@ absl::Status SweepManager::ListSweeps(v1::ListSweepsResponse* response) {
   }
   const auto live = LiveAgents();
   const std::string problem = ControllerProblem();
+  response->set_controller_problem(problem);
   for (SweepEntry* entry : entries) {
     absl::MutexLock lock(&entry->mu);
     v1::Sweep* sweep = response->add_sweeps();
@@ -984,16 +990,16 @@ void SweepManager::RegisterAgent(const v1::RegisterAgentRequest& request,
 void SweepManager::AcquireTrial(const v1::AcquireTrialRequest& request,
                                 v1::AcquireTrialResponse* response, Done done) {
   if (absl::Status s = CheckWritable(); !s.ok()) return done(s);
-  absl::StatusOr<const AgentEntry*> agent = FindAgent(request.agent_id());
+  const int64_t now = clock_->NowMs();
+  // Alive, and counted so at once after a restart (not a heartbeat later).
+  // One lookup under mu_, a copy of its row: a takeover may erase the entry
+  // once mu_ is released.
+  absl::StatusOr<AgentRow> agent = HeardFrom(request.agent_id(), now, "");
   if (!agent.ok()) return done(agent.status());
-  const AgentRow agent_row = (*agent)->row;
+  const AgentRow& agent_row = *agent;
   absl::StatusOr<SweepEntry*> found = FindSweep(agent_row.sweep_id);
   if (!found.ok()) return done(found.status());
   SweepEntry* entry = *found;
-  const int64_t now = clock_->NowMs();
-  // Alive, and counted so at once after a restart (not a heartbeat later).
-  (*agent)->last_heard_ms = now;
-  (*agent)->heard = true;
   Mutation mutation;
   {
     absl::MutexLock lock(&entry->mu);
@@ -1087,10 +1093,10 @@ absl::Status SweepManager::Heartbeat(const v1::HeartbeatRequest& request,
                                      v1::HeartbeatResponse* response) {
   const int64_t now = clock_->NowMs();
   // A leaving agent has delivered everything: its name is free now.
-  ASSIGN_OR_RETURN(const std::string sweep_id,
+  ASSIGN_OR_RETURN(const AgentRow agent,
                    HeardFrom(request.agent_id(), request.leaving() ? 0 : now,
                              request.pid_scope()));
-  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(sweep_id));
+  ASSIGN_OR_RETURN(SweepEntry * entry, FindSweep(agent.sweep_id));
   absl::MutexLock lock(&entry->mu);
   absl::flat_hash_set<int64_t> held;
   for (const v1::TrialLease& lease : request.leases()) {
@@ -1383,7 +1389,7 @@ int SweepManager::ExpireLeases() {
   if (const int64_t busy_since = store_->BusySinceMs();
       busy_since > 0 && now - busy_since >= kStoreStallMs) {
     const int64_t from = std::max(busy_since, stall_extended_to_ms_.load());
-    if (stall_extended_to_ms_.exchange(now) < busy_since) {
+    if (stall_extended_to_ms_.load() < busy_since) {
       std::cerr << "sweep server: a store operation has been under way for "
                 << (now - busy_since) / 1000.0
                 << " s (a stalled disk?); running trials' leases are "
@@ -1391,6 +1397,11 @@ int SweepManager::ExpireLeases() {
                 << std::endl;
     }
     ExtendLeases(std::max<int64_t>(now - from, 0));
+    // And the time this call waited for a sweep's lock (held by a call
+    // waiting on the store).
+    const int64_t after = clock_->NowMs();
+    if (after > now) ExtendLeases(after - now);
+    stall_extended_to_ms_.store(after);
     return 0;
   }
   std::vector<SweepEntry*> entries;
@@ -1443,7 +1454,6 @@ int SweepManager::ExpireLeases() {
       --uncommitted->count;
     });
   }
-  const int64_t waited_from = clock_->NowMs();
   {
     absl::MutexLock count_lock(&uncommitted->mu);
     uncommitted->mu.Await(absl::Condition(
@@ -1451,12 +1461,12 @@ int SweepManager::ExpireLeases() {
              ABSL_NO_THREAD_SAFETY_ANALYSIS { return u->count == 0; },
         uncommitted.get()));
   }
-  // A store that stalled on these commits held this thread, which then
-  // could not extend the leases for it.
-  if (const int64_t waited = clock_->NowMs() - waited_from;
-      waited >= kStoreStallMs) {
-    stall_extended_to_ms_.store(clock_->NowMs());
-    ExtendLeases(waited);
+  // A store that stalled on these commits (or on a read under a sweep's
+  // lock) held this thread, which then could not extend the leases for it.
+  const int64_t after = clock_->NowMs();
+  if (after - now >= kStoreStallMs) {
+    ExtendLeases(after - now);
+    stall_extended_to_ms_.store(after);
   }
   return expired;
 }

@@ -143,10 +143,10 @@ class SweepManager {
   absl::StatusOr<SweepEntry*> FindSweep(const std::string& id);
   absl::StatusOr<const AgentEntry*> FindAgent(const std::string& id);
   // Notes when the agent was last heard from (0: it left), and its pid scope
-  // when none is known (after a restart), and gives its sweep's id; NotFound
-  // as FindAgent.
-  absl::StatusOr<std::string> HeardFrom(const std::string& id, int64_t heard_ms,
-                                        const std::string& pid_scope);
+  // when none is known (after a restart), and gives a copy of its row;
+  // NotFound as FindAgent.
+  absl::StatusOr<AgentRow> HeardFrom(const std::string& id, int64_t heard_ms,
+                                     const std::string& pid_scope);
   std::string NewSweepId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Queues `mutation`; `done` gets the commit's status. A failure poisons the
