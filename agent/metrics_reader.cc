@@ -537,6 +537,26 @@ std::string WithBackspacesApplied(absl::string_view line) {
   return kept;
 }
 
+// `line` without the "LEVEL:logger:" that Python logging's default format
+// (logging.basicConfig()) puts before a message with no space:
+// "INFO:root:val_loss=0.21". Only a level name at the start of the line, so
+// "train:loss=0.5 val:loss=0.7" stays unread rather than two "loss".
+absl::string_view WithoutLoggingPrefix(absl::string_view line) {
+  static constexpr absl::string_view kLevels[] = {
+      "DEBUG:", "INFO:", "WARNING:", "ERROR:", "CRITICAL:"};
+  for (absl::string_view level : kLevels) {
+    if (!absl::StartsWith(line, level)) continue;
+    const absl::string_view rest = line.substr(level.size());
+    const size_t colon = rest.find(':');
+    if (colon == absl::string_view::npos ||
+        rest.substr(0, colon).find_first_of(" \t") != absl::string_view::npos) {
+      return line;
+    }
+    return rest.substr(colon + 1);
+  }
+  return line;
+}
+
 // The numbers of `text` read as a JSON object or a Python dict; nullopt when
 // it is neither.
 std::optional<MetricValues> ParseObject(absl::string_view text) {
@@ -559,6 +579,7 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
     clean = WithoutTerminalEscapes(line);
     line = clean;
   }
+  line = WithoutLoggingPrefix(line);
   const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
   if (trimmed.size() >= 2 && trimmed.back() == '}') {
     // The object may follow what another stream left without a line end
@@ -605,13 +626,6 @@ std::optional<MetricValues> ParseStdoutMetricLine(absl::string_view line) {
     if (!value.empty() && absl::string_view(",;])").find(value.back()) !=
                               absl::string_view::npos) {
       value.remove_suffix(1);
-    }
-    // Python logging's default format puts "LEVEL:logger:" before the
-    // message, with no space: "INFO:root:val_loss=0.21". No metric name
-    // holds a ':', so the name is what follows the last.
-    if (const size_t colon = name.rfind(':');
-        colon != absl::string_view::npos) {
-      name.remove_prefix(colon + 1);
     }
     if (!IsMetricName(name)) return false;
     std::optional<double> number = ParseWholeNumber(value);

@@ -425,6 +425,9 @@ TEST(ParseStdoutMetricLineTest, ReadsThroughPythonLoggingsPrefix) {
       ElementsAre(Pair("loss", 0.5)));
   EXPECT_EQ(ParseStdoutMetricLine("INFO:root:starting at 12:30"), std::nullopt);
   EXPECT_EQ(ParseStdoutMetricLine("url=http://host:80/x=1"), std::nullopt);
+  // Other prefixes are not logging's: two names are not merged into one.
+  EXPECT_EQ(ParseStdoutMetricLine("train:loss=0.5 val:loss=0.7"), std::nullopt);
+  EXPECT_EQ(ParseStdoutMetricLine("[rank1]:loss=0.5"), std::nullopt);
 }
 
 TEST(ParseStdoutMetricLineTest, AcceptsNonFiniteNumbers) {

@@ -302,6 +302,10 @@ TEST(SweepFormatTest, AControllerThatRefusesChangesSaysSoFirst) {
                                  "\nThe controller: its store failed a "
                                  "write (disk is full)\n"));
   v1::ListSweepsResponse list;
+  list.set_controller_problem(sweep.controller_problem());
+  EXPECT_EQ(FormatSweepTable(list, absl::UTCTimeZone()),
+            "No sweeps.\nThe controller: its store failed a write (disk is "
+            "full)\n");
   *list.add_sweeps() = sweep;
   EXPECT_THAT(FormatSweepTable(list, absl::UTCTimeZone()),
               HasSubstr("\nThe controller: its store failed a write"));

@@ -235,8 +235,15 @@ std::string FormatTrialProgress(const v1::TrialCounts& counts) {
 
 std::string FormatSweepTable(const v1::ListSweepsResponse& response,
                              absl::TimeZone zone) {
+  const std::string problem =
+      response.controller_problem().empty()
+          ? ""
+          : absl::StrCat("The controller: ",
+                         TerminalText(response.controller_problem()), "\n");
   if (response.sweeps().empty()) {
-    return "No sweeps yet. Create one with `sweep create FILE.yaml`.\n";
+    return problem.empty()
+               ? "No sweeps yet. Create one with `sweep create FILE.yaml`.\n"
+               : "No sweeps.\n" + problem;
   }
   TextTable table({{"ID", Align::kLeft, 12},
                    {"NAME", Align::kLeft, 32},
@@ -253,12 +260,7 @@ std::string FormatSweepTable(const v1::ListSweepsResponse& response,
          FormatTrialProgress(sweep.counts()), absl::StrCat(sweep.agents()),
          BestCell(sweep), FormatLocalTime(sweep.created_ms(), zone)});
   }
-  std::string out = table.Render();
-  if (const std::string& problem = response.sweeps(0).controller_problem();
-      !problem.empty()) {
-    absl::StrAppend(&out, "The controller: ", TerminalText(problem), "\n");
-  }
-  return out;
+  return table.Render() + problem;
 }
 
 // The agents alive on the sweep; for a sweep that still wants trials,

@@ -58,16 +58,25 @@ absl::Status CheckCanListen(const std::string& listen) {
                   &found) != 0) {
     return absl::OkStatus();
   }
-  const int fd = socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, 0);
+  // gRPC listens on every address the name has and fails only when none
+  // binds ("localhost" is ::1 and 127.0.0.1, and ::1 may be missing): so
+  // refuse only then, with the most telling reason.
   int error = 0;
-  if (fd >= 0) {
+  bool bound = false;
+  for (const addrinfo* a = found; a != nullptr && !bound; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
     const int on = 1;  // As gRPC binds.
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (bind(fd, found->ai_addr, found->ai_addrlen) != 0) error = errno;
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      bound = true;
+    } else if (error == 0 || errno == EADDRINUSE || errno == EACCES) {
+      error = errno;
+    }
     close(fd);
   }
   freeaddrinfo(found);
-  if (error == 0) return absl::OkStatus();
+  if (bound || error == 0) return absl::OkStatus();
   return absl::UnavailableError(
       absl::StrCat("cannot listen on ", listen, ": ", std::strerror(error)));
 }

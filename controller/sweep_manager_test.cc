@@ -246,6 +246,7 @@ TEST_F(SweepManagerTest, ASweepThatFailedToCommitIsNotShown) {
   get.set_sweep_id(kept);
   ASSERT_TRUE(manager_->GetSweep(get, &sweep).ok());
   EXPECT_EQ(sweep.controller_problem(), list.sweeps(0).controller_problem());
+  EXPECT_EQ(list.controller_problem(), sweep.controller_problem());
 }
 
 TEST_F(SweepManagerTest, AGridPointLostThreeTimesIsGivenUpAndSaidSo) {

@@ -64,6 +64,11 @@ TEST(SpecParserErrorsTest, ValuesInTheWrongCaseSuggestTheRightOne) {
   EXPECT_THAT(errors, Contains(HasSubstr("unknown distribution "
                                          "'LogUniformValues' (did you mean "
                                          "'log_uniform_values'?); known: ")));
+  // Ray Tune's and hyperopt's loguniform takes bounds, as W&B's
+  // log_uniform_values does (its log_uniform takes exponents).
+  EXPECT_THAT(Errors(WithParameters("  a: {distribution: loguniform, min: "
+                                    "0.001, max: 0.1}\n")),
+              Contains(HasSubstr("(did you mean 'log_uniform_values'?)")));
 }
 
 TEST(SpecParserErrorsTest, AnEmptyCommandIsCalledEmpty) {

@@ -86,7 +86,15 @@ std::string FieldReader::ClosestKey(
        {"hyperparameters", "parameters"},
        {"config", "parameters"},
        {"search_space", "parameters"},
-       {"param_space", "parameters"}};
+       {"param_space", "parameters"},
+       // Distribution names as Ray Tune, hyperopt and Optuna spell them:
+       // their loguniform takes bounds as values (W&B's log_uniform takes
+       // exponents).
+       {"loguniform", "log_uniform_values"},
+       {"qloguniform", "q_log_uniform_values"},
+       {"quniform", "q_uniform"},
+       {"randint", "int_uniform"},
+       {"choice", "categorical"}};
   for (const auto& [synonym, meant] : kSynonyms) {
     if (key == synonym &&
         std::find(allowed.begin(), allowed.end(), meant) != allowed.end()) {
