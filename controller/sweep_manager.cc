@@ -443,14 +443,6 @@ absl::StatusOr<SweepManager::SweepEntry*> SweepManager::FindSweep(
   return it->second.get();
 }
 
-absl::StatusOr<const SweepManager::AgentEntry*> SweepManager::FindAgent(
-    const std::string& id) {
-  absl::MutexLock lock(&mu_);
-  auto it = agents_.find(id);
-  if (it == agents_.end()) return NoAgent(id);
-  return it->second.get();
-}
-
 namespace {
 // Longer RegisterAgentRequest and HeartbeatRequest pid scopes are ignored.
 constexpr size_t kMaxPidScopeBytes = 256;

@@ -141,10 +141,9 @@ class SweepManager {
 
   // The sweep, or NotFound naming the id.
   absl::StatusOr<SweepEntry*> FindSweep(const std::string& id);
-  absl::StatusOr<const AgentEntry*> FindAgent(const std::string& id);
   // Notes when the agent was last heard from (0: it left), and its pid scope
   // when none is known (after a restart), and gives a copy of its row;
-  // NotFound as FindAgent.
+  // NotFound naming the id for an unknown agent.
   absl::StatusOr<AgentRow> HeardFrom(const std::string& id, int64_t heard_ms,
                                      const std::string& pid_scope);
   std::string NewSweepId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -126,6 +126,32 @@ class AgentEndToEndTest : public ::testing::Test {
   // `sweep agent ID --gpus auto` on a node whose nvidia-smi (a stub on PATH)
   // lists `gpus`, with CUDA_VISIBLE_DEVICES set to `visible` (unset when
   // nullopt, whatever the runner's).
+  // A grid over x in `values` running `program` as drain.py, and an agent
+  // (with `args`) whose first trial has started (it wrote started-1); sets
+  // *id. Null after a failure, which it records.
+  std::unique_ptr<BackgroundProcess> StartOnFirstTrial(
+      const std::string& program, const std::string& values,
+      const std::vector<std::string>& args, std::string* id) {
+    *id = CreateSweep(
+        "drain.py", program,
+        GridSweep("drain.py", "  x:\n    values: " + values + "\n"));
+    if (id->empty()) {
+      ADD_FAILURE() << "the sweep was not created";
+      return nullptr;
+    }
+    std::unique_ptr<BackgroundProcess> agent = StartAgent(*id, args);
+    if (agent == nullptr) {
+      ADD_FAILURE() << "the agent did not start";
+      return nullptr;
+    }
+    if (!PollUntil([&] { return FileExists(dir_.Path("started-1")); },
+                   kConditionTimeout)) {
+      ADD_FAILURE() << "its first trial did not start\n"
+                    << agent->Output(Stream::kStderr);
+      return nullptr;
+    }
+    return agent;
+  }
   std::unique_ptr<BackgroundProcess> StartAgentWithGpusAuto(
       const std::string& id, const std::vector<int>& gpus,
       const std::optional<std::string>& visible) {
@@ -457,16 +483,10 @@ sweep_client.log({"value": 1}, step=1)
 // second must not take the first for its own dead predecessor and crash its
 // trials; it waits, saying why, and gets the name once the first has left.
 TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
-  const std::string id =
-      CreateSweep("drain.py", kDrainProgram,
-                  GridSweep("drain.py", "  x:\n    values: [1, 2]\n"));
-  ASSERT_FALSE(id.empty());
+  std::string id;
   std::unique_ptr<BackgroundProcess> first =
-      StartAgent(id, {"--name", "node-1"});
+      StartOnFirstTrial(kDrainProgram, "[1, 2]", {"--name", "node-1"}, &id);
   ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
-                        kConditionTimeout))
-      << first->Output(Stream::kStderr);
   std::unique_ptr<BackgroundProcess> second =
       StartAgent(id, {"--name", "node-1", "--workdir", dir_.Path("runs-2")});
   ASSERT_NE(second, nullptr);
@@ -490,15 +510,10 @@ TEST_F(ShortLeaseAgentEndToEndTest, ASecondAgentWithTheSameNameWaits) {
 // An agent suspended (SIGSTOP) past its lease: its trial is crashed; woken,
 // it stops the program and says why, and goes on with the sweep.
 TEST_F(ShortLeaseAgentEndToEndTest, ASuspendedAgentSaysWhyItStopsALostTrial) {
-  const std::string id =
-      CreateSweep("drain.py", kDrainProgram,
-                  GridSweep("drain.py", "  x:\n    values: [1]\n"));
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  std::string id;
+  std::unique_ptr<BackgroundProcess> agent =
+      StartOnFirstTrial(kDrainProgram, "[1]", {}, &id);
   ASSERT_NE(agent, nullptr);
-  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
-                        kConditionTimeout))
-      << agent->Output(Stream::kStderr);
   ASSERT_TRUE(agent->Signal(SIGSTOP));
   const bool crashed = PollUntil(
       [&] {
@@ -530,16 +545,10 @@ class LongLeaseAgentEndToEndTest : public AgentEndToEndTest {
 // holder still runs waits, in the same work dir too.
 TEST_F(LongLeaseAgentEndToEndTest,
        ARestartedAgentTakesOverADeadOnesNameAtOnce) {
-  const std::string id =
-      CreateSweep("drain.py", kDrainProgram,
-                  GridSweep("drain.py", "  x:\n    values: [1, 2]\n"));
-  ASSERT_FALSE(id.empty());
+  std::string id;
   std::unique_ptr<BackgroundProcess> first =
-      StartAgent(id, {"--name", "node-1"});
+      StartOnFirstTrial(kDrainProgram, "[1, 2]", {"--name", "node-1"}, &id);
   ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
-                        kConditionTimeout))
-      << first->Output(Stream::kStderr);
   std::unique_ptr<BackgroundProcess> second =
       StartAgent(id, {"--name", "node-1"});
   ASSERT_NE(second, nullptr);
@@ -2256,15 +2265,10 @@ TEST_F(AgentEndToEndTest, ATrialWaitingForGpusIsNotStartedOnShutdown) {
 }
 
 TEST_F(AgentEndToEndTest, FirstSigtermLetsTheRunningTrialFinish) {
-  const std::string id =
-      CreateSweep("drain.py", kDrainProgram,
-                  GridSweep("drain.py", "  x:\n    values: [1, 2, 3]\n"));
-  ASSERT_FALSE(id.empty());
-  std::unique_ptr<BackgroundProcess> agent = StartAgent(id, {});
+  std::string id;
+  std::unique_ptr<BackgroundProcess> agent =
+      StartOnFirstTrial(kDrainProgram, "[1, 2, 3]", {}, &id);
   ASSERT_NE(agent, nullptr);
-  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_.Path("started-1")); },
-                        kConditionTimeout))
-      << agent->Output(Stream::kStderr);
 
   ASSERT_TRUE(agent->Signal(SIGTERM));
   ASSERT_TRUE(agent->WaitForLine(Stream::kStderr, "taking no new ones",
